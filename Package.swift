@@ -1,0 +1,113 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Upcoming features every target of ours opts into (see conventions.md).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "idaudit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "idaudit", targets: ["idaudit"]),
+        .library(name: "IDAuditCore", targets: ["IDAuditCore"]),
+        .library(name: "IDAuditStore", targets: ["IDAuditStore"]),
+        .library(name: "IDAuditScan", targets: ["IDAuditScan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: - Libraries, one per concern
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(
+            name: "IDAuditCore",
+            path: "Sources/IDAuditCore",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "IDAuditCSV",
+            dependencies: ["CZlib"],
+            path: "Sources/IDAuditCSV",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "IDAuditRules",
+            dependencies: ["IDAuditCore", .product(name: "Yams", package: "Yams")],
+            path: "Sources/IDAuditRules",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "IDAuditStore",
+            dependencies: ["IDAuditCore", "IDAuditCSV", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/IDAuditStore",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "IDAuditSample",
+            dependencies: ["IDAuditCSV"],
+            path: "Sources/IDAuditSample",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "IDAuditScan",
+            dependencies: ["IDAuditCore", "IDAuditCSV", "IDAuditStore"],
+            path: "Sources/IDAuditScan",
+            swiftSettings: strictSettings
+        ),
+        // MARK: - The thin executable
+        .executableTarget(
+            name: "idaudit",
+            dependencies: [
+                "IDAuditCore", "IDAuditCSV", "IDAuditRules", "IDAuditStore", "IDAuditSample", "IDAuditScan",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/idaudit",
+            swiftSettings: strictSettings
+        ),
+        // MARK: - Tests
+        .target(
+            name: "IDAuditTestSupport",
+            dependencies: ["IDAuditCore", "IDAuditCSV", "IDAuditStore"],
+            path: "Tests/IDAuditTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IDAuditCoreTests",
+            dependencies: ["IDAuditCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IDAuditCSVTests",
+            dependencies: ["IDAuditCSV", "IDAuditTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IDAuditRulesTests",
+            dependencies: ["IDAuditRules", "IDAuditCore", "IDAuditTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IDAuditSampleTests",
+            dependencies: ["IDAuditSample", "IDAuditCSV"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IDAuditStoreTests",
+            dependencies: ["IDAuditStore", "IDAuditCore", "IDAuditCSV", "IDAuditTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IDAuditScanTests",
+            dependencies: [
+                "IDAuditScan", "IDAuditStore", "IDAuditCore", "IDAuditRules", "IDAuditSample", "IDAuditCSV",
+                "IDAuditTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

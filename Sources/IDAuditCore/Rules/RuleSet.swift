@@ -1,0 +1,164 @@
+import Foundation
+
+/// How often an identifier limit resets, as Segment's Identity Resolution settings name it.
+public enum Frequency: String, Sendable, CaseIterable, Codable {
+    case ever, daily, weekly, monthly, annually
+
+    /// The sliding window in microseconds; nil for `ever`.
+    ///
+    /// Daily 86,400 s, weekly 7 days, monthly 30 days, annually 365 days. Segment does not document the window
+    /// semantics, so these are idaudit's stated assumption, printed in every report.
+    public var window: Int64? {
+        let day: Int64 = 86_400 * 1_000_000
+        switch self {
+        case .ever: return nil
+        case .daily: return day
+        case .weekly: return 7 * day
+        case .monthly: return 30 * day
+        case .annually: return 365 * day
+        }
+    }
+}
+
+/// A per-profile limit on the number of values of one identifier type.
+public struct IdentifierLimit: Sendable, Equatable {
+    /// The maximum number of values (within the window, for windowed frequencies).
+    public var limit: Int
+    /// The window the limit applies to.
+    public var frequency: Frequency
+
+    /// Creates a limit.
+    public init(limit: Int, frequency: Frequency = .ever) {
+        self.limit = limit
+        self.frequency = frequency
+    }
+
+    /// `5 weekly`, `1 ever`.
+    public var summary: String { "\(limit) \(frequency.rawValue)" }
+}
+
+/// A compiled regular expression (ICU syntax), safe to share between threads.
+///
+/// `NSRegularExpression` is immutable and documented as thread safe, hence `@unchecked Sendable`.
+public final class CompiledPattern: @unchecked Sendable {
+    /// The pattern as written in the rules file.
+    public let source: String
+    private let regex: NSRegularExpression
+
+    /// Compiles `source`; throws Foundation's error when it does not compile.
+    public init(_ source: String) throws {
+        self.source = source
+        self.regex = try NSRegularExpression(pattern: source, options: [])
+    }
+
+    /// Whether the pattern matches anywhere in `text` (an unanchored search).
+    public func matches(_ text: String) -> Bool {
+        let range = NSRange(text.startIndex..<text.endIndex, in: text)
+        return regex.firstMatch(in: text, options: [], range: range) != nil
+    }
+}
+
+/// A value that is never acceptable as an identifier.
+public struct BlockedEntry: Sendable {
+    /// How the entry matches a value.
+    public enum Matcher: Sendable {
+        /// Exact, case-sensitive match.
+        case value(String)
+        /// An unanchored regular-expression search.
+        case pattern(CompiledPattern)
+    }
+
+    /// How the entry matches.
+    public var matcher: Matcher
+    /// The types the entry applies to; nil for every type.
+    public var types: Set<String>?
+
+    /// Creates an entry.
+    public init(matcher: Matcher, types: Set<String>? = nil) {
+        self.matcher = matcher
+        self.types = types
+    }
+
+    /// Whether the entry blocks `value` of type `type`.
+    public func blocks(type: String, value: String) -> Bool {
+        if let types, !types.contains(type) { return false }
+        switch matcher {
+        case .value(let blocked): return blocked.utf8.elementsEqual(value.utf8)
+        case .pattern(let pattern): return pattern.matches(value)
+        }
+    }
+
+    /// `value "null"` or `pattern "^[0-]*$"`, for plans and reports.
+    public var summary: String {
+        switch matcher {
+        case .value(let v): return "value \"\(v)\""
+        case .pattern(let p): return "pattern \"\(p.source)\""
+        }
+    }
+}
+
+/// An identifier that is never proposed for deletion.
+public struct ProtectedIdentifier: Hashable, Sendable {
+    /// The identifier type.
+    public var type: String
+    /// The identifier value.
+    public var value: String
+
+    /// Creates a protected identifier.
+    public init(type: String, value: String) {
+        self.type = type
+        self.value = value
+    }
+
+    // Equality is byte equality: Swift's String == would treat canonically equivalent values as one.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.type.utf8.elementsEqual(rhs.type.utf8) && lhs.value.utf8.elementsEqual(rhs.value.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for byte in type.utf8 { hasher.combine(byte) }
+        hasher.combine(0xFF as UInt8)
+        for byte in value.utf8 { hasher.combine(byte) }
+    }
+}
+
+/// A rules file: limits per identifier type, blocked values and protected values.
+public struct RuleSet: Sendable {
+    /// The limit for types without an entry of their own; nil means such types have no limit.
+    public var defaultLimit: IdentifierLimit?
+    /// Limits per identifier type.
+    public var limits: [String: IdentifierLimit]
+    /// Blocked values, in file order.
+    public var blocked: [BlockedEntry]
+    /// Protected identifiers.
+    public var protected: Set<ProtectedIdentifier>
+    /// The SHA-256 of the rules file's bytes (hex), recorded in every plan.
+    public var sha256: String
+
+    /// Creates a rule set.
+    public init(
+        defaultLimit: IdentifierLimit? = nil, limits: [String: IdentifierLimit] = [:], blocked: [BlockedEntry] = [],
+        protected: Set<ProtectedIdentifier> = [], sha256: String = ""
+    ) {
+        self.defaultLimit = defaultLimit
+        self.limits = limits
+        self.blocked = blocked
+        self.protected = protected
+        self.sha256 = sha256
+    }
+
+    /// The limit that applies to `type`, if any.
+    public func limit(for type: String) -> IdentifierLimit? {
+        limits[type] ?? defaultLimit
+    }
+
+    /// The first blocked entry that blocks `value` of `type`, if any.
+    public func blockingEntry(type: String, value: String) -> BlockedEntry? {
+        blocked.first { $0.blocks(type: type, value: value) }
+    }
+
+    /// Whether (`type`, `value`) is protected.
+    public func isProtected(type: String, value: String) -> Bool {
+        !protected.isEmpty && protected.contains(ProtectedIdentifier(type: type, value: value))
+    }
+}
