@@ -43,7 +43,11 @@ let package = Package(
         ),
         .target(
             name: "IDAuditStore",
-            dependencies: ["IDAuditCore", "IDAuditCSV", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "IDAuditCore", "IDAuditCSV",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             path: "Sources/IDAuditStore",
             swiftSettings: strictSettings
         ),

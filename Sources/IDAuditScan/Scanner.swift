@@ -1,0 +1,116 @@
+import IDAuditCSV
+import IDAuditCore
+import IDAuditStore
+
+/// Options for a scan.
+public struct ScanOptions: Sendable {
+    /// The folder the plan and summary go to (created when missing).
+    public var outDirectory: String
+    /// The rules file's path, recorded in the outputs.
+    public var rulesPath: String
+    /// Re-evaluate every profile even when the cache is current.
+    public var full: Bool
+    /// Called with the number of profiles evaluated so far.
+    public var progress: (@Sendable (Int) -> Void)?
+
+    /// Creates options.
+    public init(outDirectory: String, rulesPath: String, full: Bool = false, progress: (@Sendable (Int) -> Void)? = nil) {
+        self.outDirectory = outDirectory
+        self.rulesPath = rulesPath
+        self.full = full
+        self.progress = progress
+    }
+}
+
+/// What a scan found and wrote.
+public struct ScanResult: Sendable {
+    /// How the cached evaluation was refreshed.
+    public var refresh: ScanRefresh
+    /// Totals.
+    public var totals: ScanTotals
+    /// Plan lines written.
+    public var planLines: Int
+    /// Remediable plan lines.
+    public var remediableLines: Int
+    /// The files written.
+    public var files: [String]
+}
+
+/// The batch analyzer: evaluates the store's profiles against a rule set and writes the remediation plan.
+public enum Scanner {
+    /// Refreshes the evaluation and writes `plan.csv`, `plan.json` and `summary.json` to the out folder.
+    ///
+    /// Each file is written under a temporary name and renamed into place, `summary.json` last, so a crash never
+    /// leaves half a plan.
+    public static func run(store: ProfileStore, rules: RuleSet, options: ScanOptions, now: Instant) throws -> ScanResult {
+        let refresh = try store.refreshScan(evaluator: Evaluator(rules: rules), full: options.full, progress: options.progress)
+        try makeDirectories(options.outDirectory)
+        let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory
+        let csv = try OutputFile(path: dir + "/plan.csv")
+        let json = try OutputFile(path: dir + "/plan.json")
+        try csv.writeCSVRecord(PlanFiles.columns)
+        try json.write("{\n\"format\":\"idaudit-plan/1\",\n")
+        try json.write("\"rules_file\":\(JSONText.quote(options.rulesPath)),\n\"rules_sha256\":\"\(rules.sha256)\",\n")
+        try json.write("\"generated_at\":\"\(now)\",\n\"assumptions\":\(assumptionsJSON),\n\"lines\":[\n")
+        var count = 0
+        var remediable = 0
+        try store.forEachPlanLine { stored in
+            try csv.writeCSVRecord(PlanFiles.csvFields(stored.line))
+            try json.write((count == 0 ? "" : ",\n") + PlanFiles.jsonObject(stored))
+            count += 1
+            if stored.line.remediable { remediable += 1 }
+        }
+        try json.write("\n]\n}\n")
+        try json.commit()
+        try csv.commit()
+        let totals = try store.scanTotals()
+        let summary = SummaryFile.json(
+            totals: totals, planLines: count, remediable: remediable, rulesPath: options.rulesPath,
+            rulesSHA256: rules.sha256, storePath: store.path, refresh: refresh, now: now)
+        try OutputFile.write(summary, to: dir + "/summary.json")
+        return ScanResult(
+            refresh: refresh, totals: totals, planLines: count, remediableLines: remediable,
+            files: [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"])
+    }
+
+    /// The assumptions every report states: Segment does not document window semantics.
+    public static let assumptions: [(String, String)] = [
+        ("windows", "sliding windows over first_seen: daily 86,400 s, weekly 7 days, monthly 30 days, annually 365 days"),
+        ("oldest_first", "ascending (first_seen, seq, value); the oldest identifiers beyond the limit are excess"),
+        ("first_seen", "time of the first CREATED row after the last REMOVED row (TIMESTAMP, or RECEIVED_AT when empty)"),
+        ("lookup", "a deletion is addressed by the newest user_id that stays on the profile (Segment requires one)"),
+    ]
+
+    static var assumptionsJSON: String {
+        "{" + assumptions.map { "\(JSONText.quote($0.0)):\(JSONText.quote($0.1))" }.joined(separator: ",") + "}"
+    }
+}
+
+/// `summary.json`.
+enum SummaryFile {
+    static func json(
+        totals: ScanTotals, planLines: Int, remediable: Int, rulesPath: String, rulesSHA256: String, storePath: String,
+        refresh: ScanRefresh, now: Instant
+    ) -> String {
+        var out = "{\n"
+        out += "  \"format\": \"idaudit-summary/1\",\n"
+        out += "  \"generated_at\": \"\(now)\",\n"
+        out += "  \"store\": \(JSONText.quote(storePath)),\n"
+        out += "  \"rules_file\": \(JSONText.quote(rulesPath)),\n"
+        out += "  \"rules_sha256\": \"\(rulesSHA256)\",\n"
+        out += "  \"evaluation\": {\"full\": \(refresh.full), \"profiles_evaluated\": \(refresh.evaluatedProfiles)},\n"
+        out += "  \"profiles\": \(totals.profiles),\n"
+        out += "  \"active_identifiers\": \(totals.identifiers),\n"
+        out += "  \"profiles_in_violation\": \(totals.profilesInViolation),\n"
+        out += "  \"excess_identifiers\": \(planLines),\n"
+        out += "  \"remediable\": \(remediable),\n"
+        out += "  \"not_remediable\": \(planLines - remediable),\n"
+        out += "  \"excess\": [\n"
+        out += totals.excess.map {
+            "    {\"type\": \(JSONText.quote($0.type)), \"reason\": \"\($0.reason.rawValue)\", \"count\": \($0.count), "
+                + "\"remediable\": \($0.remediable)}"
+        }.joined(separator: ",\n")
+        out += (totals.excess.isEmpty ? "" : "\n") + "  ]\n}\n"
+        return out
+    }
+}

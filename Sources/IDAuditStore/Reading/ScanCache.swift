@@ -1,0 +1,211 @@
+import GRDB
+import GRDBSQLite
+import IDAuditCore
+
+/// What a scan refresh did.
+public struct ScanRefresh: Sendable, Equatable {
+    /// Whether every profile was evaluated (first scan, new rules, bulk ingest), or only the changed ones.
+    public var full: Bool
+    /// Profiles evaluated.
+    public var evaluatedProfiles: Int
+}
+
+/// A plan line as the store keeps it, with its rationale.
+public struct StoredPlanLine: Sendable {
+    /// The line.
+    public var line: PlanLine
+    /// Active identifiers of the type that count toward the limit.
+    public var counted: Int
+    /// The values of the type kept on the profile, oldest first.
+    public var kept: [String]
+}
+
+/// Totals of the last scan.
+public struct ScanTotals: Sendable, Equatable {
+    /// Profiles holding at least one active identifier.
+    public var profiles = 0
+    /// Active identifiers.
+    public var identifiers = 0
+    /// Profiles with at least one identifier in excess.
+    public var profilesInViolation = 0
+    /// Excess identifiers per type and reason.
+    public var excess: [ExcessCount] = []
+}
+
+/// Excess identifiers of one type and reason.
+public struct ExcessCount: Sendable, Equatable {
+    /// The identifier type.
+    public var type: String
+    /// The reason.
+    public var reason: ExcessReason
+    /// Identifiers in excess.
+    public var count: Int
+    /// Of those, the ones Segment's API can delete.
+    public var remediable: Int
+}
+
+extension ProfileStore {
+    /// Brings the cached evaluation up to date with `evaluator`'s rules: every profile when the rules changed
+    /// (or `full` is set, or most profiles changed), otherwise only the profiles ingests changed since the last scan.
+    public func refreshScan(
+        evaluator: Evaluator, full forceFull: Bool = false, progress: (@Sendable (Int) -> Void)? = nil
+    ) throws -> ScanRefresh {
+        try queue.write { db in
+            let previous = try String.fetchOne(db, sql: "SELECT rules_sha256 FROM scan_state WHERE id = 1")
+            let dirty = try Int.fetchOne(db, sql: "SELECT count(*) FROM dirty_profiles") ?? 0
+            let cached = try Int.fetchOne(db, sql: "SELECT count(*) FROM scan_profiles") ?? 0
+            // Re-evaluating most profiles one by one costs more than one pass over the index.
+            let full = forceFull || previous != evaluator.rules.sha256 || (dirty > 10_000 && dirty * 3 > cached)
+            let writer = try ScanWriter(db: db)
+            var evaluated = 0
+            if full {
+                try db.execute(sql: "DELETE FROM scan_profiles; DELETE FROM scan_lines;")
+                try ProfileReader.forEachProfile(db) { profile in
+                    try writer.write(evaluator.evaluate(profile), identifiers: profile.identifiers.count)
+                    evaluated += 1
+                    if evaluated & 0x3FFF == 0 { progress?(evaluated) }
+                }
+            } else {
+                let ids = try String.fetchAll(db, sql: "SELECT canonical_id FROM dirty_profiles")
+                for id in ids {
+                    try writer.remove(canonicalID: id)
+                    if let profile = try ProfileReader.profile(db, canonicalID: id) {
+                        try writer.write(evaluator.evaluate(profile), identifiers: profile.identifiers.count)
+                    }
+                    evaluated += 1
+                }
+            }
+            try db.execute(sql: "DELETE FROM dirty_profiles")
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO scan_state(id, rules_sha256) VALUES (1, ?)",
+                arguments: [evaluator.rules.sha256])
+            return ScanRefresh(full: full, evaluatedProfiles: evaluated)
+        }
+    }
+
+    /// Streams the last scan's plan lines in plan order: segment_id, type (byte order), oldest first.
+    public func forEachPlanLine(_ body: (StoredPlanLine) throws -> Void) throws {
+        try queue.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT canonical_id, type, rank, value, reason, lookup_user_id, remediable, first_seen, seq,
+                           limit_count, frequency, matched, counted, kept
+                    FROM scan_lines ORDER BY canonical_id, type, rank
+                    """)
+            while let row = try rows.next() {
+                var limit: IdentifierLimit?
+                if let count: Int = row[9], let frequency = Frequency(rawValue: row[10] ?? "ever") {
+                    limit = IdentifierLimit(limit: count, frequency: frequency)
+                }
+                let line = PlanLine(
+                    segmentID: row[0], type: row[1], value: row[3],
+                    reason: ExcessReason(rawValue: row[4]) ?? .limit, rank: row[2], lookupUserID: row[5],
+                    remediable: row[6], firstSeen: Instant(microseconds: row[7]), seq: row[8], limit: limit,
+                    matched: row[11])
+                try body(StoredPlanLine(line: line, counted: row[12], kept: JSONText.decodeStrings(row[13])))
+            }
+        }
+    }
+
+    /// Totals of the last scan.
+    public func scanTotals() throws -> ScanTotals {
+        try queue.read { db in
+            var totals = ScanTotals()
+            if let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*), coalesce(sum(identifiers), 0), coalesce(sum(excess > 0), 0) FROM scan_profiles
+                    """)
+            {
+                totals.profiles = row[0]
+                totals.identifiers = row[1]
+                totals.profilesInViolation = row[2]
+            }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT type, reason, count(*), sum(remediable) FROM scan_lines
+                    GROUP BY type, reason ORDER BY type, reason
+                    """)
+            totals.excess = rows.map {
+                ExcessCount(type: $0[0], reason: ExcessReason(rawValue: $0[1]) ?? .limit, count: $0[2], remediable: $0[3])
+            }
+            return totals
+        }
+    }
+}
+
+/// Writes evaluations into the scan tables.
+struct ScanWriter {
+    let profileStatement: Statement
+    let lineStatement: Statement
+    let removeProfile: Statement
+    let removeLines: Statement
+
+    init(db: Database) throws {
+        profileStatement = try db.makeStatement(
+            sql: "INSERT INTO scan_profiles(canonical_id, identifiers, excess) VALUES (?,?,?)")
+        lineStatement = try db.makeStatement(
+            sql: """
+                INSERT INTO scan_lines(canonical_id, type, rank, value, reason, lookup_user_id, remediable,
+                    first_seen, seq, limit_count, frequency, matched, counted, kept)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                """)
+        removeProfile = try db.makeStatement(sql: "DELETE FROM scan_profiles WHERE canonical_id = ?")
+        removeLines = try db.makeStatement(sql: "DELETE FROM scan_lines WHERE canonical_id = ?")
+    }
+
+    func remove(canonicalID: String) throws {
+        try removeProfile.execute(arguments: [canonicalID])
+        try removeLines.execute(arguments: [canonicalID])
+    }
+
+    func write(_ evaluation: ProfileEvaluation, identifiers: Int) throws {
+        let p = profileStatement.sqliteStatement
+        sqlite3_reset(p)
+        bindString(p, 1, evaluation.canonicalID)
+        sqlite3_bind_int64(p, 2, Int64(identifiers))
+        sqlite3_bind_int64(p, 3, Int64(evaluation.lines.count))
+        try stepOrThrow(p)
+        guard !evaluation.lines.isEmpty else { return }
+        let s = lineStatement.sqliteStatement
+        var keptJSON: [String: String] = [:]
+        var counted: [String: Int] = [:]
+        for outcome in evaluation.types {
+            keptJSON[outcome.type] = JSONText.encodeStrings(outcome.kept)
+            counted[outcome.type] = outcome.counted
+        }
+        for line in evaluation.lines {
+            sqlite3_reset(s)
+            bindString(s, 1, line.segmentID)
+            bindString(s, 2, line.type)
+            sqlite3_bind_int64(s, 3, Int64(line.rank))
+            bindString(s, 4, line.value)
+            bindString(s, 5, line.reason.rawValue)
+            bindString(s, 6, line.lookupUserID)
+            sqlite3_bind_int64(s, 7, line.remediable ? 1 : 0)
+            sqlite3_bind_int64(s, 8, line.firstSeen.microseconds)
+            sqlite3_bind_int64(s, 9, line.seq)
+            if let limit = line.limit {
+                sqlite3_bind_int64(s, 10, Int64(limit.limit))
+                bindString(s, 11, limit.frequency.rawValue)
+            } else {
+                sqlite3_bind_null(s, 10)
+                sqlite3_bind_null(s, 11)
+            }
+            if let matched = line.matched { bindString(s, 12, matched) } else { sqlite3_bind_null(s, 12) }
+            sqlite3_bind_int64(s, 13, Int64(counted[line.type] ?? 0))
+            bindString(s, 14, keptJSON[line.type] ?? "[]")
+            try stepOrThrow(s)
+        }
+    }
+}
+
+func stepOrThrow(_ stmt: OpaquePointer?) throws {
+    let rc = sqlite3_step(stmt)
+    guard rc == SQLITE_DONE || rc == SQLITE_ROW else {
+        throw DatabaseError(
+            resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(stmt))))
+    }
+}

@@ -1,0 +1,107 @@
+import GRDB
+
+/// The store's schema, as GRDB migrations.
+///
+/// Raw tables keep every Profiles Sync row exactly once (`graph_updates`, `mapping_updates`); derived tables keep
+/// what the scan needs up to date at ingest (`merges`: rule 1, `identifiers`: rule 2 with the canonical profile);
+/// scan tables cache the last evaluation per profile so an hourly re-scan re-evaluates only `dirty_profiles`.
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    -- id_graph_updates rows, unique by (SEGMENT_ID, SEQ).
+                    CREATE TABLE graph_updates (
+                        segment_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        canonical_segment_id TEXT NOT NULL,
+                        timestamp INTEGER,
+                        PRIMARY KEY (segment_id, seq)
+                    ) WITHOUT ROWID;
+
+                    -- Rule 1, derived: every segment id whose parent is another id, with its canonical id.
+                    CREATE TABLE merges (
+                        segment_id TEXT NOT NULL PRIMARY KEY,
+                        parent TEXT NOT NULL,
+                        canonical_id TEXT NOT NULL
+                    ) WITHOUT ROWID;
+
+                    -- external_id_mapping_updates rows, unique by ID, clustered by identifier in rule 2's order.
+                    CREATE TABLE mapping_updates (
+                        type TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        id TEXT NOT NULL,
+                        segment_id TEXT NOT NULL,
+                        time INTEGER NOT NULL,        -- µs since epoch: TIMESTAMP, or RECEIVED_AT when empty
+                        timestamp INTEGER,
+                        received_at INTEGER,
+                        removed INTEGER NOT NULL,     -- __operation: 0 CREATED, 1 REMOVED
+                        PRIMARY KEY (type, value, seq, id)
+                    ) WITHOUT ROWID;
+                    CREATE UNIQUE INDEX mapping_updates_by_id ON mapping_updates(id);
+
+                    -- Rule 2, derived: one row per (type, value) with its state and canonical profile.
+                    CREATE TABLE identifiers (
+                        type TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        active INTEGER NOT NULL,
+                        segment_id TEXT NOT NULL,
+                        canonical_id TEXT NOT NULL,   -- kept right for active identifiers only
+                        first_seen INTEGER NOT NULL,
+                        first_seq INTEGER NOT NULL,
+                        last_seq INTEGER NOT NULL,
+                        last_id TEXT NOT NULL,
+                        PRIMARY KEY (type, value)
+                    ) WITHOUT ROWID;
+
+                    -- Profiles whose identifiers changed since the last scan.
+                    CREATE TABLE dirty_profiles (canonical_id TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID;
+
+                    -- The last scan's evaluation, per profile, and the rules it used.
+                    CREATE TABLE scan_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        rules_sha256 TEXT NOT NULL
+                    );
+                    CREATE TABLE scan_profiles (
+                        canonical_id TEXT NOT NULL PRIMARY KEY,
+                        identifiers INTEGER NOT NULL,
+                        excess INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE scan_lines (
+                        canonical_id TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        rank INTEGER NOT NULL,
+                        value TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        lookup_user_id TEXT NOT NULL,
+                        remediable INTEGER NOT NULL,
+                        first_seen INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        limit_count INTEGER,
+                        frequency TEXT,
+                        matched TEXT,
+                        counted INTEGER NOT NULL,
+                        kept TEXT NOT NULL,           -- JSON array of the values kept for this type
+                        PRIMARY KEY (canonical_id, type, rank)
+                    ) WITHOUT ROWID;
+                    """)
+            try createProfileIndex(db)
+        }
+        return migrator
+    }
+
+    /// The covering index the scan streams profiles from: one index scan, no sort, no table lookups.
+    static func createProfileIndex(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE INDEX IF NOT EXISTS identifiers_by_profile
+                    ON identifiers(canonical_id, type, first_seen, first_seq, value) WHERE active = 1
+                """)
+    }
+
+    static func dropProfileIndex(_ db: Database) throws {
+        try db.execute(sql: "DROP INDEX IF EXISTS identifiers_by_profile")
+    }
+}

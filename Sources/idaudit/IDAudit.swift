@@ -1,0 +1,24 @@
+import ArgumentParser
+
+@main
+struct IDAudit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "idaudit",
+        abstract: "Audit a customer-data platform's identity graph against its identity-resolution limits.",
+        discussion: """
+            Segment Unify and Insider One enforce identifier limits ("user_id 1 ever", "anonymous_id 5 weekly") \
+            only on new data. Profiles that already break them stay broken. idaudit loads a Profiles Sync export \
+            into an embedded SQLite store, scans it against a rules file and writes a remediation plan: the \
+            oldest excess identifiers per profile, each with the user_id Segment's Delete Profile Identifier API \
+            needs to address it.
+
+            Start here:
+              idaudit demo                                   sample data -> store -> scan -> reports/demo/
+              idaudit sample --profiles 100000 --seed 7 --out export/
+              idaudit ingest export/ --store idaudit.sqlite
+              idaudit scan --store idaudit.sqlite --rules rules/segment-recommended.yaml
+              idaudit explain email:jane@example.com --rules rules/segment-recommended.yaml
+            """,
+        subcommands: [Demo.self, Sample.self, Ingest.self, Scan.self, Explain.self]
+    )
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// Runs `body`, turning idaudit's errors into a one-line message and exit code 3 ("could not run"), without
+/// stack traces.
+func reportingFailures<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        Terminal.endProgress()
+        Terminal.warn("idaudit: error: \(error)")
+        throw ExitCode(3)
+    }
+}

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import IDAuditCore
+
+/// Output helpers: messages on stdout, progress and errors on stderr, progress only on a terminal.
+enum Terminal {
+    static let isInteractive = isatty(STDERR_FILENO) == 1
+
+    static func progress(_ text: String) {
+        guard isInteractive else { return }
+        writeError("\r\u{1B}[2K" + text)
+    }
+
+    static func endProgress() {
+        guard isInteractive else { return }
+        writeError("\r\u{1B}[2K")
+    }
+
+    static func warn(_ text: String) {
+        writeError(text + "\n")
+    }
+
+    private static func writeError(_ text: String) {
+        var text = text
+        text.withUTF8 { b in _ = write(STDERR_FILENO, b.baseAddress, b.count) }
+    }
+
+    /// 1234567 -> "1,234,567".
+    static func count(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return n < 0 ? "-" + out : out
+    }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+
+    static func padLeft(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    }
+
+    /// Seconds as "12.3 s".
+    static func seconds(_ s: Double) -> String {
+        let tenths = Int((s * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) s"
+    }
+}
+
+/// Wall-clock time.
+enum Clock {
+    static func now() -> Instant {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Instant(microseconds: Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000)
+    }
+
+    static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// `reports/2026-11-25T081500Z/`: the default output folder of a scan.
+    static func defaultReportFolder() -> String {
+        let text = now().description  // 2026-11-25T08:15:00.123456Z
+        let stamp = text.prefix(19).replacingOccurrences(of: ":", with: "") + "Z"
+        return "reports/\(stamp)/"
+    }
+}
+
+extension StringProtocol {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

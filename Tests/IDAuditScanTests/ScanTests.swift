@@ -1,0 +1,177 @@
+import Foundation
+import IDAuditCore
+import IDAuditRules
+import IDAuditScan
+import IDAuditStore
+import IDAuditTestSupport
+import Testing
+
+typealias F = ExportFixture
+
+struct ScanTests {
+    let dir: TemporaryDirectory
+    let store: ProfileStore
+    let now = Instant(parsing: "2026-11-25 00:00:00")!
+
+    init() throws {
+        dir = try TemporaryDirectory("scan")
+        store = try ProfileStore(path: dir.file("store.sqlite"))
+    }
+
+    static let rulesText = """
+        identifiers:
+          user_id: {limit: 1}
+          email: {limit: 1, frequency: weekly}
+        blocked:
+          - value: "null"
+        protected:
+          - {type: email, value: "ceo@x.com"}
+        """
+
+    func rules(_ text: String = rulesText) throws -> RuleSet { try RulesLoader.parse(text, file: "rules.yaml") }
+
+    /// Profile use_A (use_B merged in): user_ids u-old (day 1) and u-new (day 3); emails a (day 1), b (day 2),
+    /// "null" (day 2). Profile use_C: anonymous only, emails c1 (day 1) and c2 (day 3) and ceo (day 2, protected).
+    func export() throws -> String {
+        try F.write(
+            in: dir, "e1",
+            graph: [F.graph("use_A", "use_A", seq: 1), F.graph("use_B", "use_A", seq: 2), F.graph("use_C", "use_C", seq: 3)],
+            mapping: [
+                F.mapping("m01", "use_A", "user_id", "u-old", day: 1, seq: 10),
+                F.mapping("m02", "use_B", "user_id", "u-new", day: 3, seq: 30),
+                F.mapping("m03", "use_A", "email", "a@x.com", day: 1, seq: 11),
+                F.mapping("m04", "use_B", "email", "b@x.com", day: 2, seq: 20),
+                F.mapping("m05", "use_B", "email", "null", day: 2, seq: 21),
+                F.mapping("m06", "use_C", "anonymous_id", "anon-1", day: 1, seq: 12),
+                F.mapping("m07", "use_C", "email", "c1@x.com", day: 1, seq: 13),
+                F.mapping("m08", "use_C", "email", "ceo@x.com", day: 2, seq: 22),
+                F.mapping("m09", "use_C", "email", "c2@x.com", day: 3, seq: 31),
+            ])
+    }
+
+    // Hand-computed: use_A: user_id limit 1 -> u-old excess, lookup u-new; email weekly limit 1: a (day 1) then
+    // b (day 2) in the window -> a excess; "null" blocked (rank by age: a day 1 = 1, null day 2 seq 21 = 2).
+    // use_C: email weekly 1 with ceo protected: c1 day 1; ceo day 2 -> window holds c1, ceo -> evict c1;
+    // c2 day 3 -> window holds ceo, c2 -> evict c2. No user_id -> not remediable.
+    static let expectedPlan = #"""
+        segment_id,type,value,reason,rank,lookup_user_id,remediable,first_seen,seq,limit,frequency,matched
+        use_A,email,a@x.com,limit,1,u-new,true,2026-11-01T12:00:00Z,11,1,weekly,
+        use_A,email,null,blocked,2,u-new,true,2026-11-02T12:00:00Z,21,,,"value ""null"""
+        use_A,user_id,u-old,limit,1,u-new,true,2026-11-01T12:00:00Z,10,1,ever,
+        use_C,email,c1@x.com,limit,1,,false,2026-11-01T12:00:00Z,13,1,weekly,
+        use_C,email,c2@x.com,limit,2,,false,2026-11-03T12:00:00Z,31,1,weekly,
+
+        """#
+
+    @Test func writesThePlanExactly() throws {
+        _ = try store.ingest(directory: try export())
+        let out = dir.file("out")
+        let result = try Scanner.run(
+            store: store, rules: try rules(), options: ScanOptions(outDirectory: out, rulesPath: "rules.yaml"), now: now)
+        #expect(try dir.read("out/plan.csv") == Self.expectedPlan)
+        #expect(result.planLines == 5)
+        #expect(result.remediableLines == 3)
+        #expect(result.totals.profiles == 2)
+        #expect(result.totals.identifiers == 9)
+        #expect(result.totals.profilesInViolation == 2)
+        #expect(result.refresh.full)
+        let summary = try JSONSerialization.jsonObject(with: Data(try dir.read("out/summary.json").utf8)) as? [String: Any]
+        #expect(summary?["excess_identifiers"] as? Int == 5)
+        #expect(summary?["not_remediable"] as? Int == 2)
+        #expect(summary?["rules_sha256"] as? String == (try rules()).sha256)
+        let plan = try JSONSerialization.jsonObject(with: Data(try dir.read("out/plan.json").utf8)) as? [String: Any]
+        let lines = try #require(plan?["lines"] as? [[String: Any]])
+        #expect(lines.count == 5)
+        let first = try #require(lines.first?["rationale"] as? [String: Any])
+        #expect(first["limit"] as? Int == 1)
+        #expect(first["window_seconds"] as? Int == 604_800)
+        #expect(first["kept"] as? [String] == ["b@x.com"])
+        // Nothing half-written is left behind.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func anEmptyPlanIsAHeaderAlone() throws {
+        _ = try store.ingest(directory: try export())
+        let out = dir.file("empty")
+        let result = try Scanner.run(
+            store: store, rules: try rules("identifiers: {}"), options: ScanOptions(outDirectory: out, rulesPath: "r"),
+            now: now)
+        #expect(result.planLines == 0)
+        #expect(try dir.read("empty/plan.csv") == PlanFiles.columns.joined(separator: ",") + "\n")
+    }
+
+    @Test func aRescanAfterAnIncrementalIngestEqualsAFullScanOfEverything() throws {
+        _ = try store.ingest(directory: try export())
+        let ruleSet = try rules()
+        _ = try Scanner.run(store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s1"), rulesPath: "r"), now: now)
+        // An hourly export: use_C merges into use_A, a.x.com is removed, a new email arrives on use_C.
+        let next = try F.write(
+            in: dir, "e2", graph: [F.graph("use_C", "use_A", seq: 40)],
+            mapping: [
+                F.mapping("m10", "use_A", "email", "a@x.com", day: 9, seq: 90, removed: true),
+                F.mapping("m11", "use_C", "email", "d@x.com", day: 10, seq: 100),
+                F.mapping("m09", "use_C", "email", "c2@x.com", day: 3, seq: 31),  // overlap
+            ])
+        let report = try store.ingest(directory: next)
+        #expect(!report.bulk)
+        #expect(report.remappedSegments == 1)
+        let incremental = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s2"), rulesPath: "r"), now: now)
+        #expect(!incremental.refresh.full)
+        #expect(incremental.refresh.evaluatedProfiles == 2)  // use_A and use_C, nothing else
+
+        let fresh = try ProfileStore(path: dir.file("fresh.sqlite"))
+        _ = try fresh.ingest(directory: dir.file("e1"))
+        _ = try fresh.ingest(directory: dir.file("e2"))
+        let full = try Scanner.run(
+            store: fresh, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s3"), rulesPath: "r", full: true),
+            now: now)
+        #expect(full.refresh.full)
+        #expect(try dir.read("s2/plan.csv") == (try dir.read("s3/plan.csv")))
+        #expect(incremental.totals == full.totals)
+        // Hand-computed: one profile use_A; user_ids u-old/u-new -> u-old excess; emails (a removed): b day 2,
+        // null blocked, c1 day 1, ceo day 2 (protected), c2 day 3, d day 10 -> weekly limit 1:
+        // c1; b (day 2) -> evict c1; ceo -> window holds b, ceo -> evict b; c2 -> evict c2; d (day 10) alone.
+        let plan = try dir.read("s2/plan.csv").split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).prefix(5).joined(separator: ",")
+        }
+        #expect(plan == [
+            "use_A,email,c1@x.com,limit,1", "use_A,email,b@x.com,limit,2", "use_A,email,null,blocked,3",
+            "use_A,email,c2@x.com,limit,4", "use_A,user_id,u-old,limit,1",
+        ])
+    }
+
+    @Test func changedRulesReevaluateEverything() throws {
+        _ = try store.ingest(directory: try export())
+        _ = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("a"), rulesPath: "r"), now: now)
+        let same = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("b"), rulesPath: "r"), now: now)
+        #expect(!same.refresh.full)
+        #expect(same.refresh.evaluatedProfiles == 0)
+        #expect(try dir.read("b/plan.csv") == Self.expectedPlan)
+        let other = try Scanner.run(
+            store: store, rules: try rules("default: {limit: 0}"), options: ScanOptions(outDirectory: dir.file("c"), rulesPath: "r"),
+            now: now)
+        #expect(other.refresh.full)
+        #expect(other.planLines == 9)
+    }
+
+    @Test func explainShowsTheProfileChainAndVerdicts() throws {
+        _ = try store.ingest(directory: try export())
+        let explanation = try #require(
+            try Explainer.explain(type: "email", value: "b@x.com", store: store, rules: try rules()))
+        #expect(explanation.chain == ["use_B", "use_A"])
+        #expect(explanation.evaluation?.lookupUserID == "u-new")
+        let text = explanation.render()
+        #expect(text.contains("profile:   use_A"))
+        #expect(text.contains("chain:     use_B -> use_A"))
+        #expect(text.contains("lookup:    user_id:u-new"))
+        #expect(text.contains("excess #1     a@x.com"))
+        #expect(text.contains("→ email"))
+        #expect(text.contains("blocked #2 (value \"null\")"))
+        let anonymous = try #require(
+            try Explainer.explain(type: "email", value: "ceo@x.com", store: store, rules: try rules()))
+        #expect(anonymous.render().contains("(none: no user_id stays on this profile"))
+        #expect(try Explainer.explain(type: "email", value: "nobody@x.com", store: store, rules: try rules()) == nil)
+    }
+}
