@@ -251,11 +251,12 @@ struct ProfileGenerator {
         }
         if !mobile || random.chance(0.3), random.chance(0.45) {
             for _ in 0..<random.between(1, 3) {
-                let time = random.micros(birth, finish)
-                add(.gaClientID, time: time) { g in
+                add(.gaClientID, time: random.micros(birth, finish)) { g in
+                    // `<random>.<cookie creation, epoch seconds>`; created before the profile's first event, which
+                    // is as far back as event grouping can move an identifier's time.
                     g.arena.appendDecimal(Int64(g.random.between(100_000_000, 2_147_483_647)))
                     g.arena.append(46)
-                    g.arena.appendDecimal(time / Self.microsPerSecond - Int64(g.random.below(86_400 * 30)))
+                    g.arena.appendDecimal(birth / Self.microsPerSecond - Int64(g.random.below(86_400 * 30)))
                 }
             }
         }
@@ -412,7 +413,7 @@ struct ProfileGenerator {
             if i > 0, !identifiers[i].creator {
                 let previous = identifiers[i - 1]
                 let event = previous.event
-                if previous.kind != kind, events[event].rows < 4,
+                if previous.kind != kind, events[event].rows < 4, Self.canCarry(kind, events[event].source),
                     kind != .userID || previous.segment == 0, random.chance(0.35)
                 {
                     identifiers[i].time = events[event].time
@@ -438,6 +439,22 @@ struct ProfileGenerator {
                 of: Vocabulary.kindNames[identifiers[i].kind.rawValue][...], arena[identifiers[i].value],
                 to: &hashes)
             identifiers[i].hash = from..<hashes.count
+        }
+    }
+
+    /// Whether an event from `source` can carry an identifier of `kind` (no cookie id from Salesforce).
+    private static func canCarry(_ kind: Kind, _ source: Int) -> Bool {
+        switch kind {
+        case .anonymousID, .gaClientID:
+            return source <= Vocabulary.SourceIndex.android.rawValue
+        case .iosID, .iosIDFA:
+            return source == Vocabulary.SourceIndex.ios.rawValue
+        case .androidID, .androidIDFA:
+            return source == Vocabulary.SourceIndex.android.rawValue
+        case .crmID:
+            return source == Vocabulary.SourceIndex.salesforce.rawValue
+        case .userID, .email, .phone, .brazeID:
+            return true
         }
     }
 

@@ -18,7 +18,9 @@ enum SHA1 {
             if position < first.count { return first[first.startIndex + position] }
             if position < length { return second[second.startIndex + position - first.count] }
             if position == length { return 0x80 }
-            if position >= padded - 8 { return UInt8(truncatingIfNeeded: bitLength >> UInt64((padded - 1 - position) * 8)) }
+            if position >= padded - 8 {
+                return UInt8(truncatingIfNeeded: bitLength >> UInt64((padded - 1 - position) * 8))
+            }
             return 0
         }
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
@@ -26,7 +28,8 @@ enum SHA1 {
             while block < padded {
                 for i in 0..<16 {
                     let p = block + i * 4
-                    w[i] = UInt32(byte(p)) << 24 | UInt32(byte(p + 1)) << 16 | UInt32(byte(p + 2)) << 8 | UInt32(byte(p + 3))
+                    w[i] = UInt32(byte(p)) << 24 | UInt32(byte(p + 1)) << 16 | UInt32(byte(p + 2)) << 8
+                        | UInt32(byte(p + 3))
                 }
                 for i in 16..<80 {
                     let x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
