@@ -43,31 +43,35 @@ public enum Scanner {
     /// Each file is written under a temporary name and renamed into place, `summary.json` last, so a crash never
     /// leaves half a plan.
     public static func run(store: ProfileStore, rules: RuleSet, options: ScanOptions, now: Instant) throws -> ScanResult {
+        let trace = PhaseTrace()
         let refresh = try store.refreshScan(evaluator: Evaluator(rules: rules), full: options.full, progress: options.progress)
         try makeDirectories(options.outDirectory)
         let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory
         let csv = try OutputFile(path: dir + "/plan.csv")
         let json = try OutputFile(path: dir + "/plan.json")
-        try csv.writeCSVRecord(PlanFiles.columns)
+        try csv.writeCSVRecord(PlanLine.csvColumns)
         try json.write("{\n\"format\":\"idaudit-plan/1\",\n")
         try json.write("\"rules_file\":\(JSONText.quote(options.rulesPath)),\n\"rules_sha256\":\"\(rules.sha256)\",\n")
         try json.write("\"generated_at\":\"\(now)\",\n\"assumptions\":\(assumptionsJSON),\n\"lines\":[\n")
         var count = 0
         var remediable = 0
         try store.forEachPlanLine { stored in
-            try csv.writeCSVRecord(PlanFiles.csvFields(stored.line))
-            try json.write((count == 0 ? "" : ",\n") + PlanFiles.jsonObject(stored))
+            try csv.writeCSVRecord(stored.line.csvFields)
+            if count > 0 { try json.write(",\n") }
+            try json.write(stored.json)
             count += 1
             if stored.line.remediable { remediable += 1 }
         }
         try json.write("\n]\n}\n")
         try json.commit()
         try csv.commit()
+        trace.mark("plan files")
         let totals = try store.scanTotals()
         let summary = SummaryFile.json(
             totals: totals, planLines: count, remediable: remediable, rulesPath: options.rulesPath,
             rulesSHA256: rules.sha256, storePath: store.path, refresh: refresh, now: now)
         try OutputFile.write(summary, to: dir + "/summary.json")
+        trace.mark("summary")
         return ScanResult(
             refresh: refresh, totals: totals, planLines: count, remediableLines: remediable,
             files: [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"])

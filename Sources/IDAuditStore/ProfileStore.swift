@@ -15,8 +15,11 @@ public final class ProfileStore: Sendable {
         self.path = path
         var config = Configuration()
         config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA page_size = 16384")  // takes effect when the file is created
             try db.execute(sql: "PRAGMA cache_size = -262144")  // 256 MiB of page cache
-            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Bulk loads stage rows in a temporary table and sort them: on disk, not in memory (1 GB budget).
+            try db.execute(sql: "PRAGMA temp_store = FILE")
+            try db.execute(sql: "PRAGMA threads = 2")  // SQLite's sorter may use a second core
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {

@@ -98,7 +98,7 @@ struct ScanTests {
             store: store, rules: try rules("identifiers: {}"), options: ScanOptions(outDirectory: out, rulesPath: "r"),
             now: now)
         #expect(result.planLines == 0)
-        #expect(try dir.read("empty/plan.csv") == PlanFiles.columns.joined(separator: ",") + "\n")
+        #expect(try dir.read("empty/plan.csv") == PlanLine.csvColumns.joined(separator: ",") + "\n")
     }
 
     @Test func aRescanAfterAnIncrementalIngestEqualsAFullScanOfEverything() throws {

@@ -10,14 +10,12 @@ public struct ScanRefresh: Sendable, Equatable {
     public var evaluatedProfiles: Int
 }
 
-/// A plan line as the store keeps it, with its rationale.
+/// A plan line as the store keeps it, with its `plan.json` object (rendered once, when the profile is evaluated).
 public struct StoredPlanLine: Sendable {
     /// The line.
     public var line: PlanLine
-    /// Active identifiers of the type that count toward the limit.
-    public var counted: Int
-    /// The values of the type kept on the profile, oldest first.
-    public var kept: [String]
+    /// The line's `plan.json` object, rationale included (``PlanLine/jsonObject(counted:kept:)``).
+    public var json: String
 }
 
 /// Totals of the last scan.
@@ -50,7 +48,9 @@ extension ProfileStore {
     public func refreshScan(
         evaluator: Evaluator, full forceFull: Bool = false, progress: (@Sendable (Int) -> Void)? = nil
     ) throws -> ScanRefresh {
-        try queue.write { db in
+        let trace = PhaseTrace()
+        defer { trace.mark("scan commit") }
+        return try queue.write { db in
             let previous = try String.fetchOne(db, sql: "SELECT rules_sha256 FROM scan_state WHERE id = 1")
             let dirty = try Int.fetchOne(db, sql: "SELECT count(*) FROM dirty_profiles") ?? 0
             let cached = try Int.fetchOne(db, sql: "SELECT count(*) FROM scan_profiles") ?? 0
@@ -60,6 +60,7 @@ extension ProfileStore {
             var evaluated = 0
             if full {
                 try db.execute(sql: "DELETE FROM scan_profiles; DELETE FROM scan_lines;")
+                trace.mark("clear")
                 try ProfileReader.forEachProfile(db) { profile in
                     try writer.write(evaluator.evaluate(profile), identifiers: profile.identifiers.count)
                     evaluated += 1
@@ -75,6 +76,7 @@ extension ProfileStore {
                     evaluated += 1
                 }
             }
+            trace.mark("evaluate")
             try db.execute(sql: "DELETE FROM dirty_profiles")
             try db.execute(
                 sql: "INSERT OR REPLACE INTO scan_state(id, rules_sha256) VALUES (1, ?)",
@@ -86,24 +88,33 @@ extension ProfileStore {
     /// Streams the last scan's plan lines in plan order: segment_id, type (byte order), oldest first.
     public func forEachPlanLine(_ body: (StoredPlanLine) throws -> Void) throws {
         try queue.read { db in
-            let rows = try Row.fetchCursor(
-                db,
+            let statement = try db.makeStatement(
                 sql: """
                     SELECT canonical_id, type, rank, value, reason, lookup_user_id, remediable, first_seen, seq,
-                           limit_count, frequency, matched, counted, kept
+                           limit_count, frequency, matched, json
                     FROM scan_lines ORDER BY canonical_id, type, rank
                     """)
-            while let row = try rows.next() {
+            let s = statement.sqliteStatement
+            func text(_ i: Int32) -> String {
+                String(decoding: UnsafeBufferPointer(start: sqlite3_column_text(s, i), count: Int(sqlite3_column_bytes(s, i))), as: UTF8.self)
+            }
+            var lastType = ""
+            while true {
+                let rc = sqlite3_step(s)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc)) }
                 var limit: IdentifierLimit?
-                if let count: Int = row[9], let frequency = Frequency(rawValue: row[10] ?? "ever") {
-                    limit = IdentifierLimit(limit: count, frequency: frequency)
+                if sqlite3_column_type(s, 9) != SQLITE_NULL, let frequency = Frequency(rawValue: text(10)) {
+                    limit = IdentifierLimit(limit: Int(sqlite3_column_int64(s, 9)), frequency: frequency)
                 }
+                let type = text(1)
+                if type != lastType { lastType = type }
                 let line = PlanLine(
-                    segmentID: row[0], type: row[1], value: row[3],
-                    reason: ExcessReason(rawValue: row[4]) ?? .limit, rank: row[2], lookupUserID: row[5],
-                    remediable: row[6], firstSeen: Instant(microseconds: row[7]), seq: row[8], limit: limit,
-                    matched: row[11])
-                try body(StoredPlanLine(line: line, counted: row[12], kept: JSONText.decodeStrings(row[13])))
+                    segmentID: text(0), type: lastType, value: text(3), reason: ExcessReason(rawValue: text(4)) ?? .limit,
+                    rank: Int(sqlite3_column_int64(s, 2)), lookupUserID: text(5), remediable: sqlite3_column_int64(s, 6) != 0,
+                    firstSeen: Instant(microseconds: sqlite3_column_int64(s, 7)), seq: sqlite3_column_int64(s, 8),
+                    limit: limit, matched: sqlite3_column_type(s, 11) == SQLITE_NULL ? nil : text(11))
+                try body(StoredPlanLine(line: line, json: text(12)))
             }
         }
     }
@@ -149,8 +160,8 @@ struct ScanWriter {
         lineStatement = try db.makeStatement(
             sql: """
                 INSERT INTO scan_lines(canonical_id, type, rank, value, reason, lookup_user_id, remediable,
-                    first_seen, seq, limit_count, frequency, matched, counted, kept)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                    first_seen, seq, limit_count, frequency, matched, json)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """)
         removeProfile = try db.makeStatement(sql: "DELETE FROM scan_profiles WHERE canonical_id = ?")
         removeLines = try db.makeStatement(sql: "DELETE FROM scan_lines WHERE canonical_id = ?")
@@ -170,13 +181,11 @@ struct ScanWriter {
         try stepOrThrow(p)
         guard !evaluation.lines.isEmpty else { return }
         let s = lineStatement.sqliteStatement
-        var keptJSON: [String: String] = [:]
-        var counted: [String: Int] = [:]
-        for outcome in evaluation.types {
-            keptJSON[outcome.type] = JSONText.encodeStrings(outcome.kept)
-            counted[outcome.type] = outcome.counted
-        }
+        var outcome = evaluation.types.startIndex
         for line in evaluation.lines {
+            // Lines and outcomes are both in type order.
+            while outcome < evaluation.types.endIndex, evaluation.types[outcome].type != line.type { outcome += 1 }
+            let rationale = outcome < evaluation.types.endIndex ? evaluation.types[outcome] : nil
             sqlite3_reset(s)
             bindString(s, 1, line.segmentID)
             bindString(s, 2, line.type)
@@ -195,8 +204,7 @@ struct ScanWriter {
                 sqlite3_bind_null(s, 11)
             }
             if let matched = line.matched { bindString(s, 12, matched) } else { sqlite3_bind_null(s, 12) }
-            sqlite3_bind_int64(s, 13, Int64(counted[line.type] ?? 0))
-            bindString(s, 14, keptJSON[line.type] ?? "[]")
+            bindString(s, 13, line.jsonObject(counted: rationale?.counted ?? 0, kept: rationale?.kept ?? []))
             try stepOrThrow(s)
         }
     }

@@ -1,0 +1,40 @@
+/// The plan's two line formats: a `plan.csv` record and a `plan.json` object with the rationale.
+extension PlanLine {
+    /// The first columns of `plan.csv`, fixed by the interface; more columns follow.
+    public static let requiredColumns = ["segment_id", "type", "value", "reason", "rank", "lookup_user_id", "remediable"]
+    /// Every column of `plan.csv`, in order.
+    public static let csvColumns = requiredColumns + ["first_seen", "seq", "limit", "frequency", "matched"]
+
+    /// The fields of this line's `plan.csv` record, in ``csvColumns`` order.
+    public var csvFields: [String] {
+        [
+            segmentID, type, value, reason.rawValue, String(rank), lookupUserID, remediable ? "true" : "false",
+            firstSeen.description, String(seq), limit.map { String($0.limit) } ?? "", limit?.frequency.rawValue ?? "",
+            matched ?? "",
+        ]
+    }
+
+    /// This line as a `plan.json` object, with its rationale: the limit and window (or the blocked entry), how many
+    /// identifiers of the type count toward the limit, and the values kept.
+    public func jsonObject(counted: Int, kept: [String]) -> String {
+        var out = "{\"segment_id\":\(JSONText.quote(segmentID)),\"type\":\(JSONText.quote(type))"
+        out += ",\"value\":\(JSONText.quote(value)),\"reason\":\"\(reason.rawValue)\",\"rank\":\(rank)"
+        out += ",\"lookup_user_id\":\(JSONText.quote(lookupUserID)),\"remediable\":\(remediable)"
+        out += ",\"first_seen\":\"\(firstSeen)\",\"seq\":\(seq),\"rationale\":{"
+        switch reason {
+        case .blocked:
+            out += "\"matched\":\(JSONText.quote(matched ?? ""))"
+        case .limit:
+            if let limit {
+                out += "\"limit\":\(limit.limit),\"frequency\":\"\(limit.frequency.rawValue)\""
+                if let window = limit.frequency.window { out += ",\"window_seconds\":\(window / 1_000_000)" }
+                out += ","
+            }
+            out += "\"counted\":\(counted)"
+        case .requested:
+            out += "\"requested\":true"
+        }
+        out += ",\"kept\":" + JSONText.encodeStrings(kept) + "}}"
+        return out
+    }
+}
