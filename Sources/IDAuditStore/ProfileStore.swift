@@ -16,7 +16,7 @@ public final class ProfileStore: Sendable {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA page_size = 16384")  // takes effect when the file is created
-            try db.execute(sql: "PRAGMA cache_size = -262144")  // 256 MiB of page cache
+            try db.execute(sql: "PRAGMA cache_size = -131072")  // 128 MiB of page cache (1 GB budget in all)
             // Bulk loads stage rows in a temporary table and sort them: on disk, not in memory (1 GB budget).
             try db.execute(sql: "PRAGMA temp_store = FILE")
             try db.execute(sql: "PRAGMA threads = 2")  // SQLite's sorter may use a second core
@@ -45,7 +45,7 @@ public final class ProfileStore: Sendable {
     public func statistics() throws -> StoreStatistics {
         try queue.read { db in
             StoreStatistics(
-                mappingRows: try Int.fetchOne(db, sql: "SELECT count(*) FROM mapping_updates") ?? 0,
+                mappingRows: try Int.fetchOne(db, sql: "SELECT coalesce(sum(rows), 0) FROM identifiers") ?? 0,
                 graphRows: try Int.fetchOne(db, sql: "SELECT count(*) FROM graph_updates") ?? 0,
                 activeIdentifiers: try Int.fetchOne(db, sql: "SELECT count(*) FROM identifiers WHERE active = 1") ?? 0,
                 dirtyProfiles: try Int.fetchOne(db, sql: "SELECT count(*) FROM dirty_profiles") ?? 0)

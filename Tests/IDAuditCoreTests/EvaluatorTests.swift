@@ -214,3 +214,29 @@ struct EvaluatorTests {
         #expect(e.lines.allSatisfy { $0.segmentID == "use_P" })
     }
 }
+
+/// The byte-class fast path must agree with ICU wherever it is used.
+struct PatternFastPathTests {
+    static let inputs = [
+        "", "0", "000", "-1", "0-0-", "--", "0a", "a0", "null", "0000\n", "00\r\n", "0\r", "\n", "0\u{2028}", "00\n\n",
+        "é", "0é", " 0", "0 ", "abc", "ABC", "a-c", "b", "z", "_", "0\u{85}",
+    ]
+
+    @Test(arguments: ["^[0-]*$", "^[0-]+$", "^[a-c]+$", "^[-a]*$", "^[0-9a-fA-F_ ]+$", "^[x]*$"])
+    func agreesWithICU(pattern: String) throws {
+        let compiled = try CompiledPattern(pattern)
+        for input in Self.inputs {
+            #expect(compiled.matches(input) == compiled.matchesWithICU(input), "\(pattern) on \(input.debugDescription)")
+        }
+    }
+
+    @Test func otherShapesUseICU() throws {
+        // Negated sets, escapes and unanchored patterns are not taken by the fast path; the answer is ICU's.
+        for pattern in ["^[^0]*$", "^[\\d]+$", "[0-]*", "^0+$", "^[0-]*"] {
+            let compiled = try CompiledPattern(pattern)
+            for input in Self.inputs {
+                #expect(compiled.matches(input) == compiled.matchesWithICU(input))
+            }
+        }
+    }
+}

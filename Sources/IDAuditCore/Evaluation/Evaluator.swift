@@ -16,7 +16,7 @@ public struct Evaluator: Sendable {
         var identifiers = profile.identifiers
         if !isPlanOrdered(identifiers) {
             identifiers.sort { a, b in
-                if !a.type.utf8.elementsEqual(b.type.utf8) { return ByteOrder.less(a.type, b.type) }
+                if !ByteOrder.equal(a.type, b.type) { return ByteOrder.less(a.type, b.type) }
                 return ProfileIdentifier.oldestFirst(a, b)
             }
         }
@@ -26,7 +26,7 @@ public struct Evaluator: Sendable {
         var start = 0
         while start < identifiers.count {
             var end = start + 1
-            while end < identifiers.count, identifiers[end].type.utf8.elementsEqual(identifiers[start].type.utf8) {
+            while end < identifiers.count, ByteOrder.equal(identifiers[end].type, identifiers[start].type) {
                 end += 1
             }
             types.append(evaluateType(identifiers[start..<end], into: &verdicts))
@@ -39,7 +39,7 @@ public struct Evaluator: Sendable {
             break
         }
         var lines: [PlanLine] = []
-        for (index, verdict) in verdicts.enumerated() {
+        for verdict in verdicts {
             guard let reason = verdict.status.reason else { continue }
             let id = verdict.identifier
             var matched: String?
@@ -51,7 +51,6 @@ public struct Evaluator: Sendable {
                     remediable: PlanLine.isRemediable(type: id.type, lookupUserID: lookup),
                     firstSeen: id.firstSeen, seq: id.seq,
                     limit: reason == .limit ? rules.limit(for: id.type) : nil, matched: matched))
-            _ = index
         }
         return ProfileEvaluation(
             canonicalID: profile.canonicalID, verdicts: verdicts, types: types, lookupUserID: lookup, lines: lines)
@@ -62,7 +61,7 @@ public struct Evaluator: Sendable {
         for i in 1..<ids.count {
             let a = ids[i - 1]
             let b = ids[i]
-            if a.type.utf8.elementsEqual(b.type.utf8) {
+            if ByteOrder.equal(a.type, b.type) {
                 if !ProfileIdentifier.oldestFirst(a, b) { return false }
             } else if !ByteOrder.less(a.type, b.type) {
                 return false
@@ -107,12 +106,14 @@ public struct Evaluator: Sendable {
         }
         // Rule 7: rank deletions oldest first, blocked and limit together.
         var rank = 0
+        for index in base..<verdicts.count where verdicts[index].status.reason != nil {
+            rank += 1
+            verdicts[index].rank = rank
+        }
+        // The kept values are the rationale of deletions: listed only for types that have some.
         var kept: [String] = []
-        for index in base..<verdicts.count {
-            if verdicts[index].status.reason != nil {
-                rank += 1
-                verdicts[index].rank = rank
-            } else {
+        if rank > 0 {
+            for index in base..<verdicts.count where verdicts[index].status.reason == nil {
                 kept.append(verdicts[index].identifier.value)
             }
         }

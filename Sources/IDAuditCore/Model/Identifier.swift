@@ -64,6 +64,20 @@ public enum ByteOrder {
         }
     }
 
+    /// Whether `a` and `b` have the same bytes (String's `==` compares by canonical equivalence instead).
+    @inlinable
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { pa in
+            b.withUTF8 { pb in
+                guard pa.count == pb.count else { return false }
+                guard pa.count > 0, let ba = pa.baseAddress, let bb = pb.baseAddress else { return true }
+                return memcmpBytes(ba, bb, pa.count) == 0
+            }
+        }
+    }
+
     @usableFromInline
     static func memcmpBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Int {
         for i in 0..<n where a[i] != b[i] {

@@ -2,6 +2,9 @@ import GRDB
 import GRDBSQLite
 import IDAuditCSV
 import IDAuditCore
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Options for ``ProfileStore/ingest(directory:options:)``.
 public struct IngestOptions: Sendable {
@@ -102,10 +105,11 @@ struct RowProblem: Error {
 extension ProfileStore {
     /// Loads (or appends) a Profiles Sync export folder into the store, in one transaction.
     ///
-    /// Rows already stored are skipped (mapping rows are unique by ID, graph rows by SEGMENT_ID and SEQ), so
-    /// ingesting the same export twice, or overlapping hourly exports, stores each row once. A malformed row stops
-    /// the ingest with `file:line: what is wrong` and leaves the store exactly as it was, unless
-    /// ``IngestOptions/rejectsPath`` is set: then bad rows go there with the reason and the rest is kept.
+    /// Rows already stored are skipped (a mapping row whose ID its identifier already has; a graph row whose
+    /// SEGMENT_ID and SEQ are stored), so ingesting the same export twice, or overlapping hourly exports, stores
+    /// each row once. A malformed row stops the ingest with `file:line: what is wrong` and leaves the store exactly
+    /// as it was, unless ``IngestOptions/rejectsPath`` is set: then bad rows go there with the reason and the rest
+    /// is kept.
     ///
     /// - Throws: ``IngestError`` for bad input, ``StoreError`` for a database failure.
     public func ingest(directory: String, options: IngestOptions = IngestOptions()) throws -> IngestReport {
@@ -125,25 +129,28 @@ extension ProfileStore {
         }
         var report = IngestReport()
         report.files = [graphPath, mappingPath]
+        let sortDirectory = path + ".sort-\(getpid())"
         do {
             let trace = PhaseTrace()
             try queue.write { db in
-                let run = IngestRun(db: db, rejects: rejects, progress: options.progress)
+                let run = IngestRun(db: db, rejects: rejects, progress: options.progress, sortDirectory: sortDirectory)
                 report.bulk = try run.storeIsEmpty()
-                report.graph = try run.loadGraph(path: graphPath)
+                let graph = try run.loadGraph(path: graphPath, bulk: report.bulk)
+                report.graph = graph.counts
                 trace.mark("graph rows")
-                let merges = try run.updateMerges(rehome: !report.bulk)
+                let merges = try run.updateMerges(bulkParents: report.bulk ? graph.parents : nil)
                 report.remappedSegments = merges.remapped
                 report.changedIdentifiers += merges.rehomed
                 trace.mark("merges")
-                report.mapping = try run.loadMappings(path: mappingPath, bulk: report.bulk)
+                if report.bulk { try StoreSchema.dropProfileIndex(db) }  // built once, after the load
+                let mapping = try run.loadMappings(path: mappingPath, bulk: report.bulk, canonical: merges.canonical)
+                report.mapping = mapping.counts
+                report.changedIdentifiers += mapping.changed
                 trace.mark("mapping rows")
                 if report.bulk {
-                    report.changedIdentifiers += try run.deriveAllIdentifiers(canonical: merges.canonical)
-                } else {
-                    report.changedIdentifiers += try run.deriveTouchedIdentifiers(canonical: merges.canonical)
+                    try StoreSchema.createProfileIndex(db)
+                    trace.mark("profile index")
                 }
-                trace.mark("identifiers")
             }
             trace.mark("commit")
         } catch let error as DatabaseError {
@@ -159,18 +166,21 @@ final class IngestRun {
     let db: Database
     let rejects: OutputFile?
     let progress: (@Sendable (IngestProgress) -> Void)?
-    private var touchedSegments = Set<String>()
+    let sortDirectory: String
     let trace = PhaseTrace()
+    private var touchedSegments = Set<String>()
+    private var ordinal: Int64 = 0
 
-    init(db: Database, rejects: OutputFile?, progress: (@Sendable (IngestProgress) -> Void)?) {
+    init(db: Database, rejects: OutputFile?, progress: (@Sendable (IngestProgress) -> Void)?, sortDirectory: String) {
         self.db = db
         self.rejects = rejects
         self.progress = progress
+        self.sortDirectory = sortDirectory
     }
 
     func storeIsEmpty() throws -> Bool {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM identifiers LIMIT 1)") == 0
-            && Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM mapping_updates LIMIT 1)") == 0
+            && Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM graph_updates LIMIT 1)") == 0
     }
 
     // MARK: - Reading files
@@ -208,18 +218,23 @@ final class IngestRun {
         progress?(IngestProgress(file: reader.path, rows: rows, bytes: reader.bytesRead, totalBytes: total, phase: "read"))
     }
 
+    private func makeSorter(_ name: String, less: @escaping ExternalSorter.Less) -> ExternalSorter {
+        ExternalSorter(directory: sortDirectory + "-" + name, less: less)
+    }
+
     // MARK: - id_graph_updates
 
-    func loadGraph(path: String) throws -> FileCounts {
+    /// Reads the graph file, sorts its rows by (SEGMENT_ID, SEQ) and stores the new ones. In bulk mode also returns
+    /// each segment's parent (rule 1), taken from its highest-SEQ row as the sorted rows go by.
+    func loadGraph(path: String, bulk: Bool) throws -> (counts: FileCounts, parents: [String: String]) {
         let (reader, columns) = try openCSV(path)
         let segment = try columns.require("segment_id", file: path)
         let canonical = try columns.require("canonical_segment_id", file: path)
         let seq = try columns.require("seq", file: path)
         let timestamp = columns.position("timestamp")
-        let insert = try db.makeStatement(
-            sql: "INSERT OR IGNORE INTO graph_updates(segment_id, seq, canonical_segment_id, timestamp) VALUES (?,?,?,?)")
-        let stmt = insert.sqliteStatement
-        let connection = db.sqliteConnection
+        let sorter = makeSorter("graph", less: GraphRecord.less)
+        defer { sorter.close() }
+        var builder = RecordBuilder()
         let total = path.hasSuffix(".gz") ? 0 : FileSystem.size(path)
         var counts = FileCounts()
         while try readRecord(reader) {
@@ -229,49 +244,97 @@ final class IngestRun {
                 guard reader.fieldCount == columns.count else {
                     throw RowProblem(message: "expected \(columns.count) fields, found \(reader.fieldCount)")
                 }
-                sqlite3_reset(stmt)
-                try bindText(stmt, 1, reader, segment, "SEGMENT_ID")
-                try bindText(stmt, 3, reader, canonical, "CANONICAL_SEGMENT_ID")
-                try bindInt(stmt, 2, reader, seq, "SEQ")
+                builder.reset()
+                try text(reader, segment, "SEGMENT_ID") { builder.text($0) }
+                builder.int64(try integer(reader, seq, "SEQ"))
+                ordinal += 1
+                builder.int64(ordinal)
+                try text(reader, canonical, "CANONICAL_SEGMENT_ID") { builder.text($0) }
                 if let timestamp, !reader.isEmpty(timestamp) {
-                    let time = try parseTime(reader, timestamp, "TIMESTAMP")
-                    sqlite3_bind_int64(stmt, 4, time.microseconds)
+                    builder.int64(try parseTime(reader, timestamp, "TIMESTAMP").microseconds)
                 } else {
-                    sqlite3_bind_null(stmt, 4)
+                    builder.int64(GraphRecord.noTime)
                 }
             } catch let problem as RowProblem {
                 try reject(reader, problem, counts: &counts)
                 continue
             }
+            try builder.withBytes { try sorter.append($0) }
+        }
+        let insert = try db.makeStatement(
+            sql: "\(bulk ? "INSERT" : "INSERT OR IGNORE") INTO graph_updates(segment_id, seq, canonical_segment_id, timestamp) VALUES (?,?,?,?)")
+        let stmt = insert.sqliteStatement
+        let connection = db.sqliteConnection
+        let stream = try sorter.finish()
+        var parents: [String: String] = [:]
+        var previousSegment: [UInt8] = []
+        var previousSeq = Int64.min
+        var hasPrevious = false
+        var previousParent = ""
+        func closeSegment() {
+            guard bulk, hasPrevious else { return }
+            let id = String(decoding: previousSegment, as: UTF8.self)
+            if id != previousParent { parents[id] = previousParent }
+        }
+        while let record = try stream.next() {
+            var r = RecordReader(record)
+            let seg = r.text()
+            let seqValue = r.int64()
+            _ = r.int64()
+            let can = r.text()
+            let time = r.int64()
+            let sameSegment = hasPrevious && seg.elementsEqual(previousSegment)
+            if sameSegment, seqValue == previousSeq {
+                counts.duplicate += 1  // the same (SEGMENT_ID, SEQ) twice in this file
+                continue
+            }
+            if !sameSegment {
+                closeSegment()
+                previousSegment.removeAll(keepingCapacity: true)
+                previousSegment.append(contentsOf: seg)
+                hasPrevious = true
+            }
+            previousSeq = seqValue
+            if bulk { previousParent = String(decoding: can, as: UTF8.self) }
+            sqlite3_reset(stmt)
+            bindBytes(stmt, 1, seg)
+            sqlite3_bind_int64(stmt, 2, seqValue)
+            bindBytes(stmt, 3, can)
+            if time == GraphRecord.noTime { sqlite3_bind_null(stmt, 4) } else { sqlite3_bind_int64(stmt, 4, time) }
             try step(stmt)
-            if sqlite3_changes(connection) > 0 {
+            if bulk || sqlite3_changes(connection) > 0 {
                 counts.stored += 1
-                touchedSegments.insert(reader.withField(segment) { String(decoding: $0, as: UTF8.self) })
+                if !bulk { touchedSegments.insert(String(decoding: seg, as: UTF8.self)) }
             } else {
                 counts.duplicate += 1
             }
         }
-        return counts
+        closeSegment()
+        return (counts, parents)
     }
 
     // MARK: - Rule 1: merges
 
     /// Recomputes the parents of segments with new graph rows, the canonical ids that changed, and moves the
-    /// active identifiers of those segments to their new profiles.
-    func updateMerges(rehome: Bool) throws -> (canonical: [String: String], remapped: Int, rehomed: Int) {
+    /// active identifiers of those segments to their new profiles. `bulkParents`: every parent, for an empty store.
+    func updateMerges(bulkParents: [String: String]?) throws -> (canonical: CanonicalMap, remapped: Int, rehomed: Int) {
         var oldParent: [String: String] = [:]
         var oldCanonical: [String: String] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT segment_id, parent, canonical_id FROM merges")
-        while let row = try rows.next() {
-            oldParent[row[0]] = row[1]
-            oldCanonical[row[0]] = row[2]
-        }
-        var graph = MergeGraph(parents: oldParent)
-        let latest = try db.makeStatement(
-            sql: "SELECT canonical_segment_id FROM graph_updates WHERE segment_id = ? ORDER BY seq DESC LIMIT 1")
-        for segment in touchedSegments {
-            let parent = try String.fetchOne(latest, arguments: [segment])
-            graph.setParent(parent, of: segment)
+        var graph: MergeGraph
+        if let bulkParents {
+            graph = MergeGraph(parents: bulkParents)
+        } else {
+            let rows = try Row.fetchCursor(db, sql: "SELECT segment_id, parent, canonical_id FROM merges")
+            while let row = try rows.next() {
+                oldParent[row[0]] = row[1]
+                oldCanonical[row[0]] = row[2]
+            }
+            graph = MergeGraph(parents: oldParent)
+            let latest = try db.makeStatement(
+                sql: "SELECT canonical_segment_id FROM graph_updates WHERE segment_id = ? ORDER BY seq DESC LIMIT 1")
+            for segment in touchedSegments {
+                graph.setParent(try String.fetchOne(latest, arguments: [segment]), of: segment)
+            }
         }
         let canonical: [String: String]
         do {
@@ -279,13 +342,14 @@ final class IngestRun {
         } catch {
             throw IngestError(code: .mergeCycle, file: ExportFiles.graph, line: 0, message: error.description)
         }
-        // Write the differences to `merges`.
+        // Write the differences to `merges` (in key order, so a bulk load appends).
         let delete = try db.makeStatement(sql: "DELETE FROM merges WHERE segment_id = ?")
         let upsert = try db.makeStatement(
             sql: "INSERT OR REPLACE INTO merges(segment_id, parent, canonical_id) VALUES (?,?,?)")
         var oldRoots = Set<String>()
         var remapped = 0
-        for segment in Set(oldParent.keys).union(graph.parents.keys) {
+        let segments = Set(oldParent.keys).union(graph.parents.keys).sorted(by: ByteOrder.less)
+        for segment in segments {
             let parent = graph.parents[segment]
             let newRoot = canonical[segment] ?? segment
             let oldRoot = oldCanonical[segment] ?? segment
@@ -301,16 +365,19 @@ final class IngestRun {
                 try delete.execute(arguments: [segment])
             }
         }
-        guard rehome, !oldRoots.isEmpty else { return (canonical, remapped, 0) }
+        let map = CanonicalMap(canonical)
+        guard bulkParents == nil, !oldRoots.isEmpty else { return (map, remapped, 0) }
         // Only active identifiers need the right canonical id: an identifier that becomes active again is
         // re-resolved when its rows are folded.
         let members = try db.makeStatement(
-            sql: "SELECT type, value, segment_id FROM identifiers WHERE canonical_id = ? AND active = 1")
+            sql: """
+                SELECT type, value, segment_id FROM identifiers INDEXED BY identifiers_by_profile
+                WHERE canonical_id = ? AND active = 1
+                """)
         let move = try db.makeStatement(sql: "UPDATE identifiers SET canonical_id = ? WHERE type = ? AND value = ?")
         var rehomed = 0
         for root in oldRoots {
-            let moved = try Row.fetchAll(members, arguments: [root])
-            for row in moved {
+            for row in try Row.fetchAll(members, arguments: [root]) {
                 let segment: String = row[2]
                 let newRoot = canonical[segment] ?? segment
                 if newRoot != root {
@@ -321,7 +388,7 @@ final class IngestRun {
                 }
             }
         }
-        return (canonical, remapped, rehomed)
+        return (map, remapped, rehomed)
     }
 
     private lazy var dirtyStatement: Statement? = try? db.makeStatement(
@@ -334,12 +401,9 @@ final class IngestRun {
 
     // MARK: - external_id_mapping_updates
 
-    /// Reads `external_id_mapping_updates`.
-    ///
-    /// Into an empty store (`bulk`), rows go to an append-only staging table first and reach `mapping_updates` in
-    /// one sorted insert, with the ID index built afterwards: sorting once is several times cheaper than millions
-    /// of random B-tree inserts. Otherwise rows are inserted directly and the identifiers they touch are noted.
-    func loadMappings(path: String, bulk: Bool) throws -> FileCounts {
+    /// Reads the mapping file, sorts its rows by identifier with bounded memory, and folds each identifier's new
+    /// rows into its stored history (rule 2). Into an empty store the identifiers are appended in key order.
+    func loadMappings(path: String, bulk: Bool, canonical: CanonicalMap) throws -> (counts: FileCounts, changed: Int) {
         let (reader, columns) = try openCSV(path)
         let id = try columns.require("id", file: path)
         let type = try columns.require("external_id_type", file: path)
@@ -354,31 +418,9 @@ final class IngestRun {
                 message: "missing required column TIMESTAMP or RECEIVED_AT (one of them dates each row)")
         }
         let operation = columns.position("__operation")
-        let target: String
-        if bulk {
-            try db.execute(
-                sql: """
-                    CREATE TEMP TABLE IF NOT EXISTS staged_mappings (
-                        type TEXT NOT NULL, value TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
-                        segment_id TEXT NOT NULL, time INTEGER NOT NULL, removed INTEGER NOT NULL);
-                    DELETE FROM staged_mappings;
-                    """)
-            target = "INSERT INTO staged_mappings"
-        } else {
-            try db.execute(
-                sql: """
-                    CREATE TEMP TABLE IF NOT EXISTS touched_identifiers (
-                        type TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (type, value)) WITHOUT ROWID;
-                    DELETE FROM touched_identifiers;
-                    """)
-            target = "INSERT OR IGNORE INTO mapping_updates"
-        }
-        let insert = try db.makeStatement(
-            sql: "\(target) (type, value, seq, id, segment_id, time, removed) VALUES (?,?,?,?,?,?,?)")
-        let touch = try bulk
-            ? nil : db.makeStatement(sql: "INSERT OR IGNORE INTO touched_identifiers(type, value) VALUES (?,?)")
-        let stmt = insert.sqliteStatement
-        let connection = db.sqliteConnection
+        let sorter = makeSorter("mapping", less: MappingRecord.less)
+        defer { sorter.close() }
+        var builder = RecordBuilder()
         let total = path.hasSuffix(".gz") ? 0 : FileSystem.size(path)
         var counts = FileCounts()
         while try readRecord(reader) {
@@ -388,217 +430,86 @@ final class IngestRun {
                 guard reader.fieldCount == columns.count else {
                     throw RowProblem(message: "expected \(columns.count) fields, found \(reader.fieldCount)")
                 }
-                sqlite3_reset(stmt)
-                try bindText(stmt, 1, reader, type, "EXTERNAL_ID_TYPE")
-                try bindText(stmt, 2, reader, value, "EXTERNAL_ID_VALUE")
-                try bindInt(stmt, 3, reader, seq, "SEQ")
-                try bindText(stmt, 4, reader, id, "ID")
-                try bindText(stmt, 5, reader, segment, "SEGMENT_ID")
                 var time: Instant?
                 if let timestamp, !reader.isEmpty(timestamp) {
                     time = try parseTime(reader, timestamp, "TIMESTAMP")
                 }
                 if let receivedAt, !reader.isEmpty(receivedAt) {
-                    // Parsed even when TIMESTAMP is set, so a bad RECEIVED_AT is reported, not stored silently.
+                    // Parsed even when TIMESTAMP is set, so a bad RECEIVED_AT is reported, not ignored.
                     let t = try parseTime(reader, receivedAt, "RECEIVED_AT")
                     if time == nil { time = t }
                 }
                 guard let time else {
                     throw RowProblem(message: "no time: TIMESTAMP and RECEIVED_AT are both empty")
                 }
-                sqlite3_bind_int64(stmt, 6, time.microseconds)
-                var removed: Int64 = 0
+                var removed = false
                 if let operation {
-                    removed = try reader.withField(operation) { b throws -> Int64 in
-                        if b.isEmpty || FieldParser.equalsLowercase(b, "created") { return 0 }
-                        if FieldParser.equalsLowercase(b, "removed") { return 1 }
+                    removed = try reader.withField(operation) { b throws -> Bool in
+                        if b.isEmpty || FieldParser.equalsLowercase(b, "created") { return false }
+                        if FieldParser.equalsLowercase(b, "removed") { return true }
                         throw RowProblem(
                             message: "__OPERATION is \"\(FieldParser.show(b))\"; expected CREATED, REMOVED or empty")
                     }
                 }
-                sqlite3_bind_int64(stmt, 7, removed)
+                let seqValue = try integer(reader, seq, "SEQ")
+                builder.reset()
+                try text(reader, type, "EXTERNAL_ID_TYPE") { builder.text($0) }
+                try text(reader, value, "EXTERNAL_ID_VALUE") { builder.text($0) }
+                builder.int64(seqValue)
+                try text(reader, id, "ID") { builder.text($0) }
+                ordinal += 1
+                builder.int64(ordinal)
+                try text(reader, segment, "SEGMENT_ID") { builder.text($0) }
+                builder.int64(time.microseconds)
+                builder.uint8(removed ? 1 : 0)
             } catch let problem as RowProblem {
                 try reject(reader, problem, counts: &counts)
                 continue
             }
-            try step(stmt)
-            if bulk {
-                counts.stored += 1
-            } else if sqlite3_changes(connection) > 0 {
-                counts.stored += 1
-                if let touch {
-                    let t = touch.sqliteStatement
-                    sqlite3_reset(t)
-                    try bindText(t, 1, reader, type, "EXTERNAL_ID_TYPE")
-                    try bindText(t, 2, reader, value, "EXTERNAL_ID_VALUE")
-                    try step(t)
+            try builder.withBytes { try sorter.append($0) }
+        }
+        trace.mark("  read + sort runs")
+        progress?(IngestProgress(file: path, rows: counts.read, bytes: 0, totalBytes: 0, phase: "derive"))
+        let writer = try IdentifierWriter(db: db, bulk: bulk, canonical: canonical, run: self)
+        let stream = try sorter.finish()
+        var group = IdentifierGroup()
+        var groups = 0
+        while let record = try stream.next() {
+            guard let base = record.baseAddress else { continue }
+            if !group.sameKey(base) {
+                if group.hasKey { try writer.write(&group, counts: &counts) }
+                group.start(base)
+                groups += 1
+                if groups & 0xFFFF == 0 {
+                    progress?(IngestProgress(file: path, rows: groups, bytes: 0, totalBytes: 0, phase: "derive"))
                 }
-            } else {
-                counts.duplicate += 1
             }
+            group.addNew(base)
         }
-        trace.mark("  read + stage")
-        if bulk { try moveStagedMappings(&counts) }
-        return counts
+        if group.hasKey { try writer.write(&group, counts: &counts) }
+        trace.mark("  merge + fold + write")
+        return (counts, writer.changed)
     }
 
-    /// Bulk path: staged rows into `mapping_updates` in key order, then the ID index; rows whose ID repeats keep
-    /// their first occurrence in the file.
-    private func moveStagedMappings(_ counts: inout FileCounts) throws {
-        progress?(IngestProgress(file: "", rows: counts.stored, bytes: 0, totalBytes: 0, phase: "sort"))
-        try db.execute(sql: "DROP INDEX IF EXISTS mapping_updates_by_id")
-        let move = """
-            INSERT OR IGNORE INTO mapping_updates (type, value, seq, id, segment_id, time, removed)
-            SELECT type, value, seq, id, segment_id, time, removed FROM staged_mappings ORDER BY type, value, seq, id
-            """
-        try db.execute(sql: move)
-        trace.mark("  sorted insert")
-        var stored = db.changesCount
-        do {
-            try db.inSavepoint {
-                try StoreSchema.createIDIndex(db)
-                return .commit
-            }
-            trace.mark("  id index")
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            try db.execute(
-                sql: """
-                    DELETE FROM mapping_updates;
-                    DELETE FROM staged_mappings WHERE rowid NOT IN (SELECT min(rowid) FROM staged_mappings GROUP BY id);
-                    """)
-            try db.execute(sql: move)
-            stored = db.changesCount
-            try StoreSchema.createIDIndex(db)
-        }
-        try db.execute(sql: "DROP TABLE staged_mappings")
-        counts.duplicate = counts.stored - stored
-        counts.stored = stored
-    }
+    // MARK: - Field helpers
 
-    // MARK: - Rule 2: identifier state
-
-    /// Bulk path for an empty store: one pass over `mapping_updates` in (type, value, seq, id) order.
-    func deriveAllIdentifiers(canonical: [String: String]) throws -> Int {
-        try StoreSchema.dropProfileIndex(db)
-        try db.execute(sql: "DELETE FROM identifiers; DELETE FROM dirty_profiles; DELETE FROM scan_state;")
-        progress?(IngestProgress(file: "", rows: 0, bytes: 0, totalBytes: 0, phase: "derive"))
-        let select = try db.makeStatement(
-            sql: """
-                SELECT type, value, seq, id, segment_id, time, removed FROM mapping_updates
-                ORDER BY type, value, seq, id
-                """)
-        let insert = try db.makeStatement(
-            sql: """
-                INSERT INTO identifiers (type, value, active, segment_id, canonical_id, first_seen, first_seq)
-                VALUES (?,?,?,?,?,?,?)
-                """)
-        let s = select.sqliteStatement
-        let ins = insert.sqliteStatement
-        var folder = RawFolder()
-        var count = 0
-        func emit() throws {
-            guard folder.hasGroup else { return }
-            sqlite3_reset(ins)
-            folder.bindKey(ins)
-            sqlite3_bind_int64(ins, 3, folder.active ? 1 : 0)
-            let segment = folder.segmentString()
-            bindString(ins, 4, segment)
-            bindString(ins, 5, canonical[segment] ?? segment)
-            sqlite3_bind_int64(ins, 6, folder.firstSeen)
-            sqlite3_bind_int64(ins, 7, folder.firstSeq)
-            try step(ins)
-            count += 1
-            if count & 0xFFFF == 0 {
-                progress?(IngestProgress(file: "", rows: count, bytes: 0, totalBytes: 0, phase: "derive"))
-            }
-        }
-        while true {
-            let rc = sqlite3_step(s)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc)) }
-            if !folder.sameKey(s) {
-                try emit()
-                folder.start(s)
-            }
-            folder.fold(s)
-        }
-        try emit()
-        trace.mark("  fold")
-        try StoreSchema.createProfileIndex(db)
-        return count
-    }
-
-    /// Incremental path: recompute the identifiers the ingest touched from all their rows.
-    func deriveTouchedIdentifiers(canonical: [String: String]) throws -> Int {
-        guard try db.tableExists("touched_identifiers", in: "temp") else { return 0 }
-        let history = try db.makeStatement(
-            sql: "SELECT seq, id, segment_id, time, removed FROM mapping_updates WHERE type = ? AND value = ? ORDER BY seq, id")
-        let current = try db.makeStatement(
-            sql: "SELECT active, canonical_id, first_seen, first_seq, segment_id FROM identifiers WHERE type = ? AND value = ?")
-        let write = try db.makeStatement(
-            sql: """
-                INSERT OR REPLACE INTO identifiers
-                    (type, value, active, segment_id, canonical_id, first_seen, first_seq)
-                VALUES (?,?,?,?,?,?,?)
-                """)
-        var changed = 0
-        let keys = try Row.fetchCursor(db, sql: "SELECT type, value FROM touched_identifiers")
-        while let key = try keys.next() {
-            let type: String = key[0]
-            let value: String = key[1]
-            var state: IdentifierState?
-            let rows = try Row.fetchCursor(history, arguments: [type, value])
-            while let row = try rows.next() {
-                let event = MappingEvent(
-                    id: row[1], seq: row[0], time: Instant(microseconds: row[3]), segmentID: row[2],
-                    operation: (row[4] as Int64) == 1 ? .removed : .created)
-                state = IdentifierHistory.fold(state, event)
-            }
-            guard let state else { continue }
-            let newRoot = canonical[state.segmentID] ?? state.segmentID
-            let old = try Row.fetchOne(current, arguments: [type, value])
-            let wasActive = old.map { ($0[0] as Int64) == 1 } ?? false
-            let oldRoot: String? = old?[1]
-            let same =
-                old != nil && wasActive == state.active
-                && (!state.active
-                    || (oldRoot == newRoot && (old?[2] as Int64?) == state.firstSeen.microseconds
-                        && (old?[3] as Int64?) == state.seq))
-            try write.execute(arguments: [
-                type, value, state.active ? 1 : 0, state.segmentID, newRoot, state.firstSeen.microseconds, state.seq,
-            ])
-            if same { continue }
-            changed += 1
-            if wasActive, let oldRoot { try markDirty(oldRoot) }
-            if state.active { try markDirty(newRoot) }
-        }
-        try db.execute(sql: "DELETE FROM touched_identifiers")
-        return changed
-    }
-
-    // MARK: - Binding helpers
-
-    private func bindText(
-        _ stmt: OpaquePointer?, _ index: Int32, _ reader: CSVReader, _ field: Int, _ name: String
+    private func text(
+        _ reader: CSVReader, _ field: Int, _ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void
     ) throws {
         try reader.withField(field) { b throws in
             guard !b.isEmpty else { throw RowProblem(message: "\(name) is empty") }
             guard FieldParser.isValidUTF8(b) else { throw RowProblem(message: "\(name) is not valid UTF-8") }
-            b.withMemoryRebound(to: CChar.self) { c in
-                _ = sqlite3_bind_text(stmt, index, c.baseAddress, Int32(c.count), transient)
-            }
+            body(b)
         }
     }
 
-    private func bindInt(
-        _ stmt: OpaquePointer?, _ index: Int32, _ reader: CSVReader, _ field: Int, _ name: String
-    ) throws {
-        try reader.withField(field) { b throws in
+    private func integer(_ reader: CSVReader, _ field: Int, _ name: String) throws -> Int64 {
+        try reader.withField(field) { b throws -> Int64 in
             guard let v = FieldParser.int64(b) else {
                 throw RowProblem(
                     message: b.isEmpty ? "\(name) is empty" : "\(name) is not an integer: \"\(FieldParser.show(b))\"")
             }
-            sqlite3_bind_int64(stmt, index, v)
+            return v
         }
     }
 
@@ -613,7 +524,7 @@ final class IngestRun {
         }
     }
 
-    private func step(_ stmt: OpaquePointer?) throws {
+    func step(_ stmt: OpaquePointer?) throws {
         let rc = sqlite3_step(stmt)
         guard rc == SQLITE_DONE || rc == SQLITE_ROW else {
             throw DatabaseError(
@@ -622,85 +533,137 @@ final class IngestRun {
     }
 }
 
-func bindString(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
-    var text = text
-    text.withUTF8 { b in
-        b.withMemoryRebound(to: CChar.self) { c in
-            if let base = c.baseAddress {
-                    _ = sqlite3_bind_text(stmt, index, base, Int32(c.count), transient)
-                } else {
-                    _ = sqlite3_bind_text(stmt, index, "", 0, nil)
-                }
+/// Writes settled identifier groups: appends in bulk mode, merges with the stored history otherwise.
+final class IdentifierWriter {
+    private let bulk: Bool
+    private let canonical: CanonicalMap
+    private let run: IngestRun
+    private let insert: Statement
+    private let current: Statement?
+    private var history = RecordBuilder()
+    private(set) var changed = 0
+
+    init(db: Database, bulk: Bool, canonical: CanonicalMap, run: IngestRun) throws {
+        self.bulk = bulk
+        self.canonical = canonical
+        self.run = run
+        insert = try db.makeStatement(
+            sql: """
+                \(bulk ? "INSERT" : "INSERT OR REPLACE") INTO identifiers
+                    (type, value, active, segment_id, canonical_id, first_seen, first_seq, rows, history)
+                VALUES (?,?,?,?,?,?,?,?,?)
+                """)
+        current =
+            bulk
+            ? nil
+            : try db.makeStatement(
+                sql: "SELECT active, canonical_id, first_seen, first_seq, history FROM identifiers WHERE type = ? AND value = ?")
+    }
+
+    func write(_ group: inout IdentifierGroup, counts: inout FileCounts) throws {
+        var wasActive = false
+        var oldRoot: String?
+        var oldFirst: (Int64, Int64)?
+        if let current {
+            let s = current.sqliteStatement
+            sqlite3_reset(s)
+            group.withBytes(group.type) { bindBytes(s, 1, $0) }
+            group.withBytes(group.value) { bindBytes(s, 2, $0) }
+            if sqlite3_step(s) == SQLITE_ROW {
+                wasActive = sqlite3_column_int64(s, 0) == 1
+                oldRoot = String(cString: sqlite3_column_text(s, 1))
+                oldFirst = (sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3))
+                let blob = UnsafeRawBufferPointer(start: sqlite3_column_blob(s, 4), count: Int(sqlite3_column_bytes(s, 4)))
+                group.addStored(history: blob)
+            }
+            sqlite3_reset(s)
         }
+        let changedRows = group.settle()
+        counts.stored += group.added
+        counts.duplicate += group.duplicates
+        guard changedRows else { return }
+        let merged = group.withBytes(group.lastSegment) { canonical.mergedCanonical(of: $0) }
+        group.encodeHistory(into: &history)
+        let s = insert.sqliteStatement
+        sqlite3_reset(s)
+        group.withBytes(group.type) { bindBytes(s, 1, $0) }
+        group.withBytes(group.value) { bindBytes(s, 2, $0) }
+        sqlite3_bind_int64(s, 3, group.active ? 1 : 0)
+        group.withBytes(group.lastSegment) { bindBytes(s, 4, $0) }
+        if let merged {
+            bindString(s, 5, merged)
+        } else {
+            group.withBytes(group.lastSegment) { bindBytes(s, 5, $0) }
+        }
+        sqlite3_bind_int64(s, 6, group.firstSeen)
+        sqlite3_bind_int64(s, 7, group.firstSeq)
+        sqlite3_bind_int64(s, 8, Int64(group.rows.count))
+        history.withBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), transient) }
+        try run.step(s)
+        changed += 1
+        guard !bulk else { return }
+        let root = merged ?? group.string(group.lastSegment)
+        let same =
+            oldRoot != nil && wasActive == group.active
+            && (!group.active || (oldRoot == root && oldFirst.map { $0 == (group.firstSeen, group.firstSeq) } == true))
+        if same {
+            changed -= 1
+            return
+        }
+        if wasActive, let oldRoot { try run.markDirty(oldRoot) }
+        if group.active { try run.markDirty(root) }
     }
 }
 
-/// Rule 2's fold over raw statement columns, without making Strings for every row.
-struct RawFolder {
-    private(set) var hasGroup = false
-    private var type: [UInt8] = []
-    private var value: [UInt8] = []
-    private var segment: [UInt8] = []
-    private(set) var active = false
-    private(set) var firstSeen: Int64 = 0
-    private(set) var firstSeq: Int64 = 0
-    private var folded = 0
+/// Canonical ids of merged segments (rule 1), looked up by String or straight from bytes.
+///
+/// Most segments were never merged; a set of 64-bit hashes of the merged ones answers "not merged" for them without
+/// making a String.
+struct CanonicalMap {
+    private let map: [String: String]
+    private let hashes: Set<UInt64>
 
-    private static func column(_ s: OpaquePointer?, _ i: Int32) -> UnsafeBufferPointer<UInt8> {
-        let n = Int(sqlite3_column_bytes(s, i))
-        guard let p = sqlite3_column_text(s, i) else { return UnsafeBufferPointer(start: nil, count: 0) }
-        return UnsafeBufferPointer(start: p, count: n)
-    }
-
-    func sameKey(_ s: OpaquePointer?) -> Bool {
-        hasGroup && RawFolder.column(s, 0).elementsEqual(type) && RawFolder.column(s, 1).elementsEqual(value)
-    }
-
-    mutating func start(_ s: OpaquePointer?) {
-        hasGroup = true
-        type.removeAll(keepingCapacity: true)
-        type.append(contentsOf: RawFolder.column(s, 0))
-        value.removeAll(keepingCapacity: true)
-        value.append(contentsOf: RawFolder.column(s, 1))
-        active = false
-        firstSeen = 0
-        firstSeq = 0
-        folded = 0
-    }
-
-    /// Folds the current row (columns: type, value, seq, id, segment_id, time, removed), which comes after every
-    /// row already folded (the table is read in (type, value, seq, id) order).
-    mutating func fold(_ s: OpaquePointer?) {
-        let seq = sqlite3_column_int64(s, 2)
-        let created = sqlite3_column_int64(s, 6) == 0
-        if folded == 0 || (created && !active) {
-            // The first row, or the first CREATED row after a REMOVED one, starts a new run.
-            firstSeen = sqlite3_column_int64(s, 5)
-            firstSeq = seq
+    init(_ map: [String: String]) {
+        self.map = map
+        var hashes = Set<UInt64>()
+        for key in map.keys {
+            var key = key
+            hashes.insert(key.withUTF8 { CanonicalMap.hash($0) })
         }
-        active = created
-        folded += 1
-        segment.removeAll(keepingCapacity: true)
-        segment.append(contentsOf: RawFolder.column(s, 4))
+        self.hashes = hashes
     }
 
-    func segmentString() -> String { String(decoding: segment, as: UTF8.self) }
-
-    func bindKey(_ stmt: OpaquePointer?) {
-        bind(stmt, 1, type)
-        bind(stmt, 2, value)
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for byte in bytes {
+            h ^= UInt64(byte)
+            h &*= 0x100_0000_01b3
+        }
+        return h
     }
 
+    /// The canonical id of `segment` (itself when it was never merged).
+    func canonical(of segment: String) -> String { map[segment] ?? segment }
 
-    private func bind(_ stmt: OpaquePointer?, _ index: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { b in
-            b.withMemoryRebound(to: CChar.self) { c in
-                if let base = c.baseAddress {
-                    _ = sqlite3_bind_text(stmt, index, base, Int32(c.count), transient)
-                } else {
-                    _ = sqlite3_bind_text(stmt, index, "", 0, nil)
-                }
-            }
+    /// The canonical id of the segment with these bytes, or nil when it was never merged (it is its own).
+    func mergedCanonical(of segment: UnsafeBufferPointer<UInt8>) -> String? {
+        guard hashes.contains(CanonicalMap.hash(segment)) else { return nil }
+        return map[String(decoding: segment, as: UTF8.self)]
+    }
+}
+
+func bindString(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { bindBytes(stmt, index, $0) }
+}
+
+/// Binds bytes as TEXT; SQLite copies them, so they need to live only for this call.
+func bindBytes(_ stmt: OpaquePointer?, _ index: Int32, _ b: UnsafeBufferPointer<UInt8>) {
+    b.withMemoryRebound(to: CChar.self) { c in
+        if let base = c.baseAddress {
+            _ = sqlite3_bind_text(stmt, index, base, Int32(c.count), transient)
+        } else {
+            _ = sqlite3_bind_text(stmt, index, "", 0, nil)
         }
     }
 }

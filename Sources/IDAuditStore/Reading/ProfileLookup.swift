@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import IDAuditCore
 
@@ -15,10 +16,13 @@ public struct IdentifierRecord: Sendable, Equatable {
     public var canonicalID: String
     /// First seen (of the current active run).
     public var firstSeen: Instant
+    /// Its mapping rows, in rule 2's order (SEQ, then ID).
+    public var history: [HistoryRow]
+
     /// Mapping rows stored for it.
-    public var rows: Int
+    public var rows: Int { history.count }
     /// How many of those rows are REMOVED.
-    public var removedRows: Int
+    public var removedRows: Int { history.filter(\.removed).count }
 }
 
 extension ProfileStore {
@@ -29,16 +33,15 @@ extension ProfileStore {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT active, segment_id, canonical_id, first_seen,
-                            (SELECT count(*) FROM mapping_updates m WHERE m.type = i.type AND m.value = i.value),
-                            (SELECT count(*) FROM mapping_updates m WHERE m.type = i.type AND m.value = i.value
-                                AND removed = 1)
-                        FROM identifiers i WHERE type = ? AND value = ?
+                        SELECT active, segment_id, canonical_id, first_seen, history
+                        FROM identifiers WHERE type = ? AND value = ?
                         """, arguments: [type, value])
             else { return nil }
+            let blob: Data = row[4]
+            let history = blob.withUnsafeBytes { HistoryRow.decode($0) }
             return IdentifierRecord(
                 type: type, value: value, active: row[0], segmentID: row[1], canonicalID: row[2],
-                firstSeen: Instant(microseconds: row[3]), rows: row[4], removedRows: row[5])
+                firstSeen: Instant(microseconds: row[3]), history: history)
         }
     }
 

@@ -27,19 +27,8 @@ enum StoreSchema {
                         canonical_id TEXT NOT NULL
                     ) WITHOUT ROWID;
 
-                    -- external_id_mapping_updates rows, unique by ID, clustered by identifier in rule 2's order.
-                    CREATE TABLE mapping_updates (
-                        type TEXT NOT NULL,
-                        value TEXT NOT NULL,
-                        seq INTEGER NOT NULL,
-                        id TEXT NOT NULL,
-                        segment_id TEXT NOT NULL,
-                        time INTEGER NOT NULL,        -- µs since epoch: TIMESTAMP, or RECEIVED_AT when empty
-                        removed INTEGER NOT NULL,     -- __operation: 0 CREATED, 1 REMOVED
-                        PRIMARY KEY (type, value, seq, id)
-                    ) WITHOUT ROWID;
-
-                    -- Rule 2, derived: one row per (type, value) with its state and canonical profile.
+                    -- external_id_mapping_updates, one row per (type, value) identifier: its rows (the history blob:
+                    -- SEQ, time, REMOVED, ID and segment id of each, in rule 2's order) and the state rule 2 derives.
                     CREATE TABLE identifiers (
                         type TEXT NOT NULL,
                         value TEXT NOT NULL,
@@ -48,6 +37,8 @@ enum StoreSchema {
                         canonical_id TEXT NOT NULL,   -- kept right for active identifiers only
                         first_seen INTEGER NOT NULL,
                         first_seq INTEGER NOT NULL,
+                        rows INTEGER NOT NULL,
+                        history BLOB NOT NULL,
                         PRIMARY KEY (type, value)
                     ) WITHOUT ROWID;
 
@@ -82,7 +73,6 @@ enum StoreSchema {
                     ) WITHOUT ROWID;
                     """)
             try createProfileIndex(db)
-            try createIDIndex(db)
         }
         return migrator
     }
@@ -97,11 +87,6 @@ enum StoreSchema {
                 CREATE INDEX IF NOT EXISTS identifiers_by_profile
                     ON identifiers(canonical_id, type, first_seen, first_seq, value, active) WHERE active = 1
                 """)
-    }
-
-    /// Idempotency by ID: built after a bulk load (sorting once beats millions of random inserts).
-    static func createIDIndex(_ db: Database) throws {
-        try db.execute(sql: "CREATE UNIQUE INDEX IF NOT EXISTS mapping_updates_by_id ON mapping_updates(id)")
     }
 
     static func dropProfileIndex(_ db: Database) throws {
