@@ -586,20 +586,26 @@ final class IdentifierWriter {
         group.encodeHistory(into: &history)
         let s = insert.sqliteStatement
         sqlite3_reset(s)
-        group.withBytes(group.type) { bindBytes(s, 1, $0) }
-        group.withBytes(group.value) { bindBytes(s, 2, $0) }
-        sqlite3_bind_int64(s, 3, group.active ? 1 : 0)
-        group.withBytes(group.lastSegment) { bindBytes(s, 4, $0) }
-        if let merged {
-            bindString(s, 5, merged)
-        } else {
-            group.withBytes(group.lastSegment) { bindBytes(s, 5, $0) }
+        // Everything is bound without copies (SQLITE_STATIC): the buffers outlive the step inside these closures.
+        try group.withAllBytes { bytes in
+            try history.withBytes { blob in
+                bindStatic(s, 1, bytes, group.type)
+                bindStatic(s, 2, bytes, group.value)
+                sqlite3_bind_int64(s, 3, group.active ? 1 : 0)
+                bindStatic(s, 4, bytes, group.lastSegment)
+                if let merged {
+                    bindString(s, 5, merged)
+                } else {
+                    bindStatic(s, 5, bytes, group.lastSegment)
+                }
+                sqlite3_bind_int64(s, 6, group.firstSeen)
+                sqlite3_bind_int64(s, 7, group.firstSeq)
+                sqlite3_bind_int64(s, 8, Int64(group.rows.count))
+                _ = sqlite3_bind_blob(s, 9, blob.baseAddress, Int32(blob.count), nil)
+                try run.step(s)
+                sqlite3_reset(s)
+            }
         }
-        sqlite3_bind_int64(s, 6, group.firstSeen)
-        sqlite3_bind_int64(s, 7, group.firstSeq)
-        sqlite3_bind_int64(s, 8, Int64(group.rows.count))
-        history.withBytes { b in _ = sqlite3_bind_blob(s, 9, b.baseAddress, Int32(b.count), transient) }
-        try run.step(s)
         changed += 1
         guard !bulk else { return }
         let root = merged ?? group.string(group.lastSegment)
@@ -655,6 +661,17 @@ struct CanonicalMap {
 func bindString(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
     var text = text
     text.withUTF8 { bindBytes(stmt, index, $0) }
+}
+
+/// Binds `range` of `bytes` as TEXT without a copy: the bytes must stay valid until the statement is stepped and reset.
+func bindStatic(_ stmt: OpaquePointer?, _ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+    guard let base = bytes.baseAddress, !range.isEmpty else {
+        _ = sqlite3_bind_text(stmt, index, "", 0, nil)
+        return
+    }
+    (base + range.lowerBound).withMemoryRebound(to: CChar.self, capacity: range.count) { c in
+        _ = sqlite3_bind_text(stmt, index, c, Int32(range.count), nil)
+    }
 }
 
 /// Binds bytes as TEXT; SQLite copies them, so they need to live only for this call.
