@@ -19,7 +19,7 @@ con = duckdb.connect()
 con.execute("SET preserve_insertion_order = false")
 limit_rows = ", ".join(f"('{t}', {int(l)})" for t, l in limits.items()) or "('', 0)"
 sql = f"""
-WITH graph AS (
+WITH RECURSIVE graph AS (
     SELECT * FROM read_csv('{export}/id_graph_updates.csv', header = true, all_varchar = true)
 ),
 parent AS (

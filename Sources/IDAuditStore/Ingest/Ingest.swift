@@ -470,8 +470,38 @@ final class IngestRun {
         }
         trace.mark("  read + sort runs")
         progress?(IngestProgress(file: path, rows: counts.read, bytes: 0, totalBytes: 0, phase: "derive"))
-        let writer = try IdentifierWriter(db: db, bulk: bulk, canonical: canonical, run: self)
         let stream = try sorter.finish()
+        if bulk {
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT INTO identifiers
+                        (type, value, active, segment_id, canonical_id, first_seen, first_seq, rows, history)
+                    VALUES (?,?,?,?,?,?,?,?,?)
+                    """)
+            let s = insert.sqliteStatement
+            var written = 0
+            counts = try BulkFold().run(stream: stream, canonical: canonical, counts: counts) { r in
+                // Bound without copies: the batch stays put until this row is stepped and reset.
+                for column: Int32 in [1, 2] { bindStatic(s, column, r.text()) }
+                sqlite3_bind_int64(s, 3, Int64(r.uint8()))
+                bindStatic(s, 4, r.text())
+                bindStatic(s, 5, r.text())
+                sqlite3_bind_int64(s, 6, r.int64())
+                sqlite3_bind_int64(s, 7, r.int64())
+                sqlite3_bind_int64(s, 8, r.int64())
+                let blob = r.text()
+                _ = sqlite3_bind_blob(s, 9, blob.baseAddress, Int32(blob.count), nil)
+                try step(s)
+                sqlite3_reset(s)
+                written += 1
+                if written & 0xFFFF == 0 {
+                    progress?(IngestProgress(file: path, rows: written, bytes: 0, totalBytes: 0, phase: "derive"))
+                }
+            }
+            trace.mark("  merge + fold + write")
+            return (counts, written)
+        }
+        let writer = try IdentifierWriter(db: db, bulk: bulk, canonical: canonical, run: self)
         var group = IdentifierGroup()
         var groups = 0
         while let record = try stream.next() {
@@ -671,6 +701,17 @@ func bindStatic(_ stmt: OpaquePointer?, _ index: Int32, _ bytes: UnsafeBufferPoi
     }
     (base + range.lowerBound).withMemoryRebound(to: CChar.self, capacity: range.count) { c in
         _ = sqlite3_bind_text(stmt, index, c, Int32(range.count), nil)
+    }
+}
+
+/// Binds bytes as TEXT without a copy: they must stay valid until the statement is stepped and reset.
+func bindStatic(_ stmt: OpaquePointer?, _ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>) {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else {
+        _ = sqlite3_bind_text(stmt, index, "", 0, nil)
+        return
+    }
+    base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { c in
+        _ = sqlite3_bind_text(stmt, index, c, Int32(bytes.count), nil)
     }
 }
 

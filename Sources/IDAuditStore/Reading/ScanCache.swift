@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import GRDBSQLite
 import IDAuditCore
@@ -61,11 +62,13 @@ extension ProfileStore {
             if full {
                 try db.execute(sql: "DELETE FROM scan_profiles; DELETE FROM scan_lines;")
                 trace.mark("clear")
+                let pipeline = EvaluationPipeline(evaluator: evaluator) { try writer.write($0) }
                 try ProfileReader.forEachProfile(db) { profile in
-                    try writer.write(evaluator.evaluate(profile), identifiers: profile.identifiers.count)
+                    try pipeline.submit(profile)
                     evaluated += 1
                     if evaluated & 0x3FFF == 0 { progress?(evaluated) }
                 }
+                try pipeline.finish()
             } else {
                 let ids = try String.fetchAll(db, sql: "SELECT canonical_id FROM dirty_profiles")
                 for id in ids {
@@ -173,6 +176,12 @@ struct ScanWriter {
     }
 
     func write(_ evaluation: ProfileEvaluation, identifiers: Int) throws {
+        try write(EvaluatedProfile(evaluation, identifiers: identifiers))
+    }
+
+    func write(_ evaluated: EvaluatedProfile) throws {
+        let evaluation = evaluated.evaluation
+        let identifiers = evaluated.identifiers
         let p = profileStatement.sqliteStatement
         sqlite3_reset(p)
         bindString(p, 1, evaluation.canonicalID)
@@ -181,11 +190,7 @@ struct ScanWriter {
         try stepOrThrow(p)
         guard !evaluation.lines.isEmpty else { return }
         let s = lineStatement.sqliteStatement
-        var outcome = evaluation.types.startIndex
-        for line in evaluation.lines {
-            // Lines and outcomes are both in type order.
-            while outcome < evaluation.types.endIndex, evaluation.types[outcome].type != line.type { outcome += 1 }
-            let rationale = outcome < evaluation.types.endIndex ? evaluation.types[outcome] : nil
+        for (line, json) in zip(evaluation.lines, evaluated.json) {
             sqlite3_reset(s)
             bindString(s, 1, line.segmentID)
             bindString(s, 2, line.type)
@@ -204,10 +209,86 @@ struct ScanWriter {
                 sqlite3_bind_null(s, 11)
             }
             if let matched = line.matched { bindString(s, 12, matched) } else { sqlite3_bind_null(s, 12) }
-            bindString(s, 13, line.jsonObject(counted: rationale?.counted ?? 0, kept: rationale?.kept ?? []))
+            bindString(s, 13, json)
             try stepOrThrow(s)
         }
     }
+}
+
+/// A profile's evaluation with its plan lines' JSON already rendered (the CPU-heavy part, done off the writer's
+/// thread during a full scan).
+struct EvaluatedProfile: Sendable {
+    var evaluation: ProfileEvaluation
+    var identifiers: Int
+    var json: [String]
+
+    init(_ evaluation: ProfileEvaluation, identifiers: Int) {
+        self.evaluation = evaluation
+        self.identifiers = identifiers
+        var json: [String] = []
+        json.reserveCapacity(evaluation.lines.count)
+        var outcome = evaluation.types.startIndex
+        for line in evaluation.lines {
+            // Lines and outcomes are both in type order.
+            while outcome < evaluation.types.endIndex, evaluation.types[outcome].type != line.type { outcome += 1 }
+            let rationale = outcome < evaluation.types.endIndex ? evaluation.types[outcome] : nil
+            json.append(line.jsonObject(counted: rationale?.counted ?? 0, kept: rationale?.kept ?? []))
+        }
+        self.json = json
+    }
+}
+
+/// Evaluates batches of profiles on a second thread while the caller reads the next batch and writes the previous
+/// results: SQLite stays on the caller's thread, the evaluator (pure) runs beside it.
+final class EvaluationPipeline {
+    private let evaluator: Evaluator
+    private let queue = DispatchQueue(label: "idaudit.evaluate")
+    private var batch: [Profile] = []
+    private var inFlight: (item: DispatchWorkItem, results: ResultBox)?
+    private let write: (EvaluatedProfile) throws -> Void
+    private let batchSize = 256
+
+    init(evaluator: Evaluator, write: @escaping (EvaluatedProfile) throws -> Void) {
+        self.evaluator = evaluator
+        self.write = write
+        batch.reserveCapacity(batchSize)
+    }
+
+    func submit(_ profile: Profile) throws {
+        batch.append(profile)
+        if batch.count == batchSize { try flushBatch() }
+    }
+
+    private func flushBatch() throws {
+        let profiles = batch
+        batch.removeAll(keepingCapacity: true)
+        let box = ResultBox()
+        let evaluator = self.evaluator
+        let item = DispatchWorkItem {
+            box.results = profiles.map { EvaluatedProfile(evaluator.evaluate($0), identifiers: $0.identifiers.count) }
+        }
+        queue.async(execute: item)
+        try drain()
+        inFlight = (item, box)
+    }
+
+    private func drain() throws {
+        guard let (item, box) = inFlight else { return }
+        item.wait()
+        inFlight = nil
+        for result in box.results { try write(result) }
+    }
+
+    /// Evaluates and writes what is left.
+    func finish() throws {
+        if !batch.isEmpty { try flushBatch() }
+        try drain()
+    }
+}
+
+/// Results handed back from the evaluation thread; written there before `wait()` returns, read here after.
+private final class ResultBox: @unchecked Sendable {
+    var results: [EvaluatedProfile] = []
 }
 
 func stepOrThrow(_ stmt: OpaquePointer?) throws {
