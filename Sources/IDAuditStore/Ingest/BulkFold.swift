@@ -27,7 +27,7 @@ final class BulkFold: @unchecked Sendable {
 
     /// Runs the fold over `stream` on a worker thread and calls `insert` with each settled row, in key order.
     func run(
-        stream: any RecordStream, canonical: CanonicalMap, counts initial: FileCounts,
+        stream: any RecordStream, canonical: CanonicalResolver, counts initial: FileCounts,
         insert: (inout RecordReader) throws -> Void
     ) throws -> FileCounts {
         counts = initial
@@ -60,7 +60,7 @@ final class BulkFold: @unchecked Sendable {
         return counts
     }
 
-    private func produce(_ stream: any RecordStream, _ canonical: CanonicalMap) {
+    private func produce(_ stream: any RecordStream, _ canonical: CanonicalResolver) {
         var group = IdentifierGroup()
         var history = RecordBuilder()
         var index = 0

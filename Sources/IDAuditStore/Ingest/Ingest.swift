@@ -138,12 +138,14 @@ extension ProfileStore {
                 let graph = try run.loadGraph(path: graphPath, bulk: report.bulk)
                 report.graph = graph.counts
                 trace.mark("graph rows")
-                let merges = try run.updateMerges(bulkParents: report.bulk ? graph.parents : nil)
+                let merges =
+                    report.bulk
+                    ? try run.loadMerges(parents: graph.parents) : try run.updateMerges()
                 report.remappedSegments = merges.remapped
                 report.changedIdentifiers += merges.rehomed
                 trace.mark("merges")
                 if report.bulk { try StoreSchema.dropProfileIndex(db) }  // built once, after the load
-                let mapping = try run.loadMappings(path: mappingPath, bulk: report.bulk, canonical: merges.canonical)
+                let mapping = try run.loadMappings(path: mappingPath, bulk: report.bulk, canonical: merges.resolver)
                 report.mapping = mapping.counts
                 report.changedIdentifiers += mapping.changed
                 trace.mark("mapping rows")
@@ -315,72 +317,122 @@ final class IngestRun {
 
     // MARK: - Rule 1: merges
 
-    /// Recomputes the parents of segments with new graph rows, the canonical ids that changed, and moves the
-    /// active identifiers of those segments to their new profiles. `bulkParents`: every parent, for an empty store.
-    func updateMerges(bulkParents: [String: String]?) throws -> (canonical: CanonicalMap, remapped: Int, rehomed: Int) {
-        var oldParent: [String: String] = [:]
-        var oldCanonical: [String: String] = [:]
-        var graph: MergeGraph
-        if let bulkParents {
-            graph = MergeGraph(parents: bulkParents)
-        } else {
-            let rows = try Row.fetchCursor(db, sql: "SELECT segment_id, parent, canonical_id FROM merges")
-            while let row = try rows.next() {
-                oldParent[row[0]] = row[1]
-                oldCanonical[row[0]] = row[2]
-            }
-            graph = MergeGraph(parents: oldParent)
-            let latest = try db.makeStatement(
-                sql: "SELECT canonical_segment_id FROM graph_updates WHERE segment_id = ? ORDER BY seq DESC LIMIT 1")
-            for segment in touchedSegments {
-                graph.setParent(try String.fetchOne(latest, arguments: [segment]), of: segment)
-            }
-        }
+    /// Bulk path: every segment's parent came from the sorted graph rows; resolves them all (rule 1) and writes
+    /// `merges` in key order.
+    func loadMerges(parents: [String: String]) throws -> (resolver: CanonicalResolver, remapped: Int, rehomed: Int) {
+        let graph = MergeGraph(parents: parents)
         let canonical: [String: String]
         do {
             canonical = try graph.resolveAll()
         } catch {
             throw IngestError(code: .mergeCycle, file: ExportFiles.graph, line: 0, message: error.description)
         }
-        // Write the differences to `merges` (in key order, so a bulk load appends).
+        let insert = try db.makeStatement(sql: "INSERT INTO merges(segment_id, parent, canonical_id) VALUES (?,?,?)")
+        for segment in graph.parents.keys.sorted(by: ByteOrder.less) {
+            try insert.execute(arguments: [segment, graph.parents[segment], canonical[segment] ?? segment])
+        }
+        return (try CanonicalResolver(map: CanonicalMap(canonical), db: nil), canonical.count, 0)
+    }
+
+    /// Incremental path: recomputes rule 1 only where new graph rows can change it (the segments with new rows and
+    /// everything merged into them), updates `merges`, and moves the active identifiers of segments whose canonical
+    /// id changed to their new profiles.
+    func updateMerges() throws -> (resolver: CanonicalResolver, remapped: Int, rehomed: Int) {
+        guard !touchedSegments.isEmpty else { return (try CanonicalResolver(map: CanonicalMap([:]), db: db), 0, 0) }
+        let latest = try db.makeStatement(
+            sql: "SELECT canonical_segment_id FROM graph_updates WHERE segment_id = ? ORDER BY seq DESC LIMIT 1")
+        let stored = try db.makeStatement(sql: "SELECT parent, canonical_id FROM merges WHERE segment_id = ?")
+        let childrenOf = try db.makeStatement(sql: "SELECT segment_id FROM merges WHERE parent = ?")
+        var newParent: [String: String?] = [:]
+        for segment in touchedSegments {
+            let parent = try String.fetchOne(latest, arguments: [segment])
+            newParent[segment] = parent == segment ? nil : parent
+        }
+        // Everything whose chain passes through a segment with a new row may move.
+        var affected = touchedSegments
+        var queue = Array(touchedSegments)
+        while let segment = queue.popLast() {
+            for child in try String.fetchAll(childrenOf, arguments: [segment]) where affected.insert(child).inserted {
+                queue.append(child)
+            }
+        }
+        var storedRows: [String: (parent: String, canonical: String)?] = [:]
+        func storedRow(_ segment: String) throws -> (parent: String, canonical: String)? {
+            if let known = storedRows[segment] { return known }
+            let row = try Row.fetchOne(stored, arguments: [segment]).map { (parent: $0[0] as String, canonical: $0[1] as String) }
+            storedRows[segment] = row
+            return row
+        }
+        func parent(_ segment: String) throws -> String? {
+            if let changed = newParent[segment] { return changed }
+            return try storedRow(segment)?.parent
+        }
+        var newCanonical: [String: String] = [:]
+        for start in affected where newCanonical[start] == nil {
+            var path: [String] = []
+            var onPath = Set<String>()
+            var current = start
+            var root: String
+            while true {
+                if let known = newCanonical[current] {
+                    root = known
+                    break
+                }
+                if !affected.contains(current) {
+                    // Nothing above an unaffected segment changed: its stored canonical id still holds.
+                    root = try storedRow(current)?.canonical ?? current
+                    break
+                }
+                guard let up = try parent(current) else {
+                    root = current
+                    break
+                }
+                guard onPath.insert(current).inserted else {
+                    let cycle = Array(path.drop { $0 != current })
+                    throw IngestError(
+                        code: .mergeCycle, file: ExportFiles.graph, line: 0, message: MergeCycleError(ids: cycle).description)
+                }
+                path.append(current)
+                current = up
+            }
+            for segment in path { newCanonical[segment] = root }
+            if newCanonical[start] == nil { newCanonical[start] = root }
+        }
         let delete = try db.makeStatement(sql: "DELETE FROM merges WHERE segment_id = ?")
         let upsert = try db.makeStatement(
             sql: "INSERT OR REPLACE INTO merges(segment_id, parent, canonical_id) VALUES (?,?,?)")
         var oldRoots = Set<String>()
+        var moved: [String: String] = [:]
         var remapped = 0
-        let segments = Set(oldParent.keys).union(graph.parents.keys).sorted(by: ByteOrder.less)
-        for segment in segments {
-            let parent = graph.parents[segment]
-            let newRoot = canonical[segment] ?? segment
-            let oldRoot = oldCanonical[segment] ?? segment
+        for segment in affected.sorted(by: ByteOrder.less) {
+            let old = try storedRow(segment)
+            let oldRoot = old?.canonical ?? segment
+            let newRoot = newCanonical[segment] ?? segment
             if newRoot != oldRoot {
                 remapped += 1
                 oldRoots.insert(oldRoot)
+                moved[segment] = newRoot
             }
-            if let parent {
-                if parent != oldParent[segment] || newRoot != oldRoot {
-                    try upsert.execute(arguments: [segment, parent, newRoot])
-                }
-            } else {
+            if let up = try parent(segment) {
+                if up != old?.parent || newRoot != oldRoot { try upsert.execute(arguments: [segment, up, newRoot]) }
+            } else if old != nil {
                 try delete.execute(arguments: [segment])
             }
         }
-        let map = CanonicalMap(canonical)
-        guard bulkParents == nil, !oldRoots.isEmpty else { return (map, remapped, 0) }
-        // Only active identifiers need the right canonical id: an identifier that becomes active again is
-        // re-resolved when its rows are folded.
-        let members = try db.makeStatement(
-            sql: """
-                SELECT type, value, segment_id FROM identifiers INDEXED BY identifiers_by_profile
-                WHERE canonical_id = ? AND active = 1
-                """)
-        let move = try db.makeStatement(sql: "UPDATE identifiers SET canonical_id = ? WHERE type = ? AND value = ?")
         var rehomed = 0
-        for root in oldRoots {
-            for row in try Row.fetchAll(members, arguments: [root]) {
-                let segment: String = row[2]
-                let newRoot = canonical[segment] ?? segment
-                if newRoot != root {
+        if !oldRoots.isEmpty {
+            // Only active identifiers need the right canonical id: an identifier that becomes active again is
+            // re-resolved when its rows are folded.
+            let members = try db.makeStatement(
+                sql: """
+                    SELECT type, value, segment_id FROM identifiers INDEXED BY identifiers_by_profile
+                    WHERE canonical_id = ? AND active = 1
+                    """)
+            let move = try db.makeStatement(sql: "UPDATE identifiers SET canonical_id = ? WHERE type = ? AND value = ?")
+            for root in oldRoots {
+                for row in try Row.fetchAll(members, arguments: [root]) {
+                    let segment: String = row[2]
+                    guard let newRoot = moved[segment], newRoot != root else { continue }
                     try move.execute(arguments: [newRoot, row[0], row[1]])
                     try markDirty(root)
                     try markDirty(newRoot)
@@ -388,7 +440,7 @@ final class IngestRun {
                 }
             }
         }
-        return (map, remapped, rehomed)
+        return (try CanonicalResolver(map: CanonicalMap(moved), db: db), remapped, rehomed)
     }
 
     private lazy var dirtyStatement: Statement? = try? db.makeStatement(
@@ -403,7 +455,7 @@ final class IngestRun {
 
     /// Reads the mapping file, sorts its rows by identifier with bounded memory, and folds each identifier's new
     /// rows into its stored history (rule 2). Into an empty store the identifiers are appended in key order.
-    func loadMappings(path: String, bulk: Bool, canonical: CanonicalMap) throws -> (counts: FileCounts, changed: Int) {
+    func loadMappings(path: String, bulk: Bool, canonical: CanonicalResolver) throws -> (counts: FileCounts, changed: Int) {
         let (reader, columns) = try openCSV(path)
         let id = try columns.require("id", file: path)
         let type = try columns.require("external_id_type", file: path)
@@ -566,14 +618,14 @@ final class IngestRun {
 /// Writes settled identifier groups: appends in bulk mode, merges with the stored history otherwise.
 final class IdentifierWriter {
     private let bulk: Bool
-    private let canonical: CanonicalMap
+    private let canonical: CanonicalResolver
     private let run: IngestRun
     private let insert: Statement
     private let current: Statement?
     private var history = RecordBuilder()
     private(set) var changed = 0
 
-    init(db: Database, bulk: Bool, canonical: CanonicalMap, run: IngestRun) throws {
+    init(db: Database, bulk: Bool, canonical: CanonicalResolver, run: IngestRun) throws {
         self.bulk = bulk
         self.canonical = canonical
         self.run = run
@@ -648,6 +700,32 @@ final class IdentifierWriter {
         }
         if wasActive, let oldRoot { try run.markDirty(oldRoot) }
         if group.active { try run.markDirty(root) }
+    }
+}
+
+/// Answers rule 1 for the mapping fold: the canonical id of a segment, or nil when it is its own.
+///
+/// In bulk mode the whole map is in memory; incrementally, the segments this ingest moved are in memory and the
+/// rest is read from `merges` (small, and only for identifiers the export touched).
+final class CanonicalResolver: @unchecked Sendable {
+    // Used by one thread at a time: the bulk fold's worker (map only, `db` nil) or the ingest's thread.
+    private let map: CanonicalMap
+    private let lookup: Statement?
+
+    init(map: CanonicalMap, db: Database?) throws {
+        self.map = map
+        lookup = try db?.makeStatement(sql: "SELECT canonical_id FROM merges WHERE segment_id = ?")
+    }
+
+    func mergedCanonical(of segment: UnsafeBufferPointer<UInt8>) -> String? {
+        if let moved = map.mergedCanonical(of: segment) { return moved }
+        guard let lookup else { return nil }
+        let s = lookup.sqliteStatement
+        sqlite3_reset(s)
+        bindBytes(s, 1, segment)
+        defer { sqlite3_reset(s) }
+        guard sqlite3_step(s) == SQLITE_ROW, let text = sqlite3_column_text(s, 0) else { return nil }
+        return String(cString: text)
     }
 }
 

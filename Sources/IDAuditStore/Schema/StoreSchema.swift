@@ -26,6 +26,7 @@ enum StoreSchema {
                         parent TEXT NOT NULL,
                         canonical_id TEXT NOT NULL
                     ) WITHOUT ROWID;
+                    CREATE INDEX merges_by_parent ON merges(parent);
 
                     -- external_id_mapping_updates, one row per (type, value) identifier: its rows (the history blob:
                     -- SEQ, time, REMOVED, ID and segment id of each, in rule 2's order) and the state rule 2 derives.
