@@ -45,7 +45,7 @@ for i in $(seq "$REPEATS"); do
     run cold-scan $BIN scan --store "$STORE" --rules $RULES --out "$WORK/out-cold/"
     run nightly-full-scan $BIN scan --store "$STORE" --rules $RULES --out "$WORK/out-full/" --full
     run nightly-rescan $BIN scan --store "$STORE" --rules $RULES --out "$WORK/out-rescan/"
-    cp "$STORE" "$STORE.hourly"
+    cp "$STORE" "$STORE.hourly" && sync  # the copy is set-up: let its writes reach the disk before timing
     run hourly-ingest $BIN ingest "$HOURLY/" --store "$STORE.hourly"
     run hourly-scan $BIN scan --store "$STORE.hourly" --rules $RULES --out "$WORK/out-hourly/"
     rmstore "$STORE.hourly"

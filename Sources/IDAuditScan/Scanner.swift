@@ -55,12 +55,13 @@ public enum Scanner {
         try json.write("\"generated_at\":\"\(now)\",\n\"assumptions\":\(assumptionsJSON),\n\"lines\":[\n")
         var count = 0
         var remediable = 0
-        try store.forEachPlanLine { stored in
-            try csv.writeCSVRecord(stored.line.csvFields)
-            if count > 0 { try json.write(",\n") }
-            try json.write(stored.json)
+        try store.forEachRenderedPlanLine { csvRecord, jsonObject, isRemediable in
+            try csv.write(bytes: csvRecord)
+            try csv.write(bytes: CollectionOfOne(10))
+            if count > 0 { try json.write(bytes: ",\n".utf8) }
+            try json.write(bytes: jsonObject)
             count += 1
-            if stored.line.remediable { remediable += 1 }
+            if isRemediable { remediable += 1 }
         }
         try json.write("\n]\n}\n")
         try json.commit()

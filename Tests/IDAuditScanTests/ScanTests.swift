@@ -168,12 +168,22 @@ struct ScanTests {
         #expect(text.contains("chain:     use_B -> use_A"))
         #expect(text.contains("lookup:    user_id:u-new"))
         #expect(text.contains("excess #1     a@x.com"))
-        #expect(text.contains("→ email"))
+        #expect(text.contains("→ 2026-11-02T12:00:00Z  email    kept          b@x.com"))
         #expect(text.contains("blocked #2 (value \"null\")"))
+        // Time order across types: u-old (day 1, seq 10) before a@x.com (day 1, seq 11) before u-new (day 3).
+        let listing = try #require(text.range(of: "identifiers, in time order").map { String(text[$0.upperBound...]) })
+        let order = ["u-old", "a@x.com", "b@x.com", "u-new"].map { listing.range(of: $0)?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil })
+        #expect(zip(order, order.dropFirst()).allSatisfy { $0! < $1! })
+        let bySegment = try #require(
+            try Explainer.explain(type: "segment_id", value: "use_B", store: store, rules: try rules()))
+        #expect(bySegment.chain == ["use_B", "use_A"])
+        #expect(bySegment.render().contains("lookup:    user_id:u-new"))
         let anonymous = try #require(
             try Explainer.explain(type: "email", value: "ceo@x.com", store: store, rules: try rules()))
         #expect(anonymous.render().contains("(none: no user_id stays on this profile"))
         #expect(try Explainer.explain(type: "email", value: "nobody@x.com", store: store, rules: try rules()) == nil)
+        #expect(try Explainer.explain(type: "segment_id", value: "use_nobody", store: store, rules: try rules()) == nil)
     }
 }
 

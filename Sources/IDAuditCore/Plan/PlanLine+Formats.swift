@@ -14,6 +14,11 @@ extension PlanLine {
         ]
     }
 
+    /// This line as one `plan.csv` record (RFC 4180 quoting where needed), without the line ending.
+    public var csvRecord: String {
+        csvFields.map(CSVText.escape).joined(separator: ",")
+    }
+
     /// This line as a `plan.json` object, with its rationale: the limit and window (or the blocked entry), how many
     /// identifiers of the type count toward the limit, and the values kept.
     public func jsonObject(counted: Int, kept: [String]) -> String {
@@ -36,5 +41,18 @@ extension PlanLine {
         }
         out += ",\"kept\":" + JSONText.encodeStrings(kept) + "}}"
         return out
+    }
+}
+
+/// RFC 4180 field quoting.
+public enum CSVText {
+    /// `field`, quoted when it holds a comma, a quote, CR or LF.
+    public static func escape(_ field: String) -> String {
+        guard field.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) else { return field }
+        var out = "\""
+        for c in field.unicodeScalars {
+            if c == "\"" { out += "\"\"" } else { out.unicodeScalars.append(c) }
+        }
+        return out + "\""
     }
 }

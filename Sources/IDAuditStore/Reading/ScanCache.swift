@@ -122,6 +122,27 @@ extension ProfileStore {
         }
     }
 
+    /// Streams the last scan's plan lines as their rendered `plan.csv` record and `plan.json` object, in plan order,
+    /// straight from the store's bytes (valid only during the call): the fast path for writing plan files.
+    public func forEachRenderedPlanLine(
+        _ body: (_ csv: UnsafeBufferPointer<UInt8>, _ json: UnsafeBufferPointer<UInt8>, _ remediable: Bool) throws -> Void
+    ) throws {
+        try queue.read { db in
+            let statement = try db.makeStatement(
+                sql: "SELECT csv, json, remediable FROM scan_lines ORDER BY canonical_id, type, rank")
+            let s = statement.sqliteStatement
+            while true {
+                let rc = sqlite3_step(s)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc)) }
+                try body(
+                    UnsafeBufferPointer(start: sqlite3_column_text(s, 0), count: Int(sqlite3_column_bytes(s, 0))),
+                    UnsafeBufferPointer(start: sqlite3_column_text(s, 1), count: Int(sqlite3_column_bytes(s, 1))),
+                    sqlite3_column_int64(s, 2) != 0)
+            }
+        }
+    }
+
     /// Totals of the last scan.
     public func scanTotals() throws -> ScanTotals {
         try queue.read { db in
@@ -163,8 +184,8 @@ struct ScanWriter {
         lineStatement = try db.makeStatement(
             sql: """
                 INSERT INTO scan_lines(canonical_id, type, rank, value, reason, lookup_user_id, remediable,
-                    first_seen, seq, limit_count, frequency, matched, json)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+                    first_seen, seq, limit_count, frequency, matched, csv, json)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """)
         removeProfile = try db.makeStatement(sql: "DELETE FROM scan_profiles WHERE canonical_id = ?")
         removeLines = try db.makeStatement(sql: "DELETE FROM scan_lines WHERE canonical_id = ?")
@@ -190,7 +211,7 @@ struct ScanWriter {
         try stepOrThrow(p)
         guard !evaluation.lines.isEmpty else { return }
         let s = lineStatement.sqliteStatement
-        for (line, json) in zip(evaluation.lines, evaluated.json) {
+        for (line, (csv, json)) in zip(evaluation.lines, zip(evaluated.csv, evaluated.json)) {
             sqlite3_reset(s)
             bindString(s, 1, line.segmentID)
             bindString(s, 2, line.type)
@@ -209,7 +230,8 @@ struct ScanWriter {
                 sqlite3_bind_null(s, 11)
             }
             if let matched = line.matched { bindString(s, 12, matched) } else { sqlite3_bind_null(s, 12) }
-            bindString(s, 13, json)
+            bindString(s, 13, csv)
+            bindString(s, 14, json)
             try stepOrThrow(s)
         }
     }
@@ -221,6 +243,7 @@ struct EvaluatedProfile: Sendable {
     var evaluation: ProfileEvaluation
     var identifiers: Int
     var json: [String]
+    var csv: [String]
 
     init(_ evaluation: ProfileEvaluation, identifiers: Int) {
         self.evaluation = evaluation
@@ -235,6 +258,7 @@ struct EvaluatedProfile: Sendable {
             json.append(line.jsonObject(counted: rationale?.counted ?? 0, kept: rationale?.kept ?? []))
         }
         self.json = json
+        csv = evaluation.lines.map(\.csvRecord)
     }
 }
 

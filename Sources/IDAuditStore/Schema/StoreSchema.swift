@@ -69,6 +69,7 @@ enum StoreSchema {
                         limit_count INTEGER,
                         frequency TEXT,
                         matched TEXT,
+                        csv TEXT NOT NULL,            -- the line's plan.csv record
                         json TEXT NOT NULL,           -- the line's plan.json object, rationale included
                         PRIMARY KEY (canonical_id, type, rank)
                     ) WITHOUT ROWID;

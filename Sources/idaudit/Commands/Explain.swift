@@ -11,7 +11,13 @@ struct Explain: ParsableCommand {
             order with first_seen and kept / excess / blocked / protected, and the lookup user_id a deletion \
             through Segment's API is addressed by.
 
-            Example: idaudit explain email:jane@example.com --rules rules/segment-recommended.yaml
+            TYPE segment_id explains the profile a segment id belongs to (merged or canonical): the way to find the \
+            user_id to address a profile known only by its segment id. An identifier that is no longer active \
+            (its latest row is REMOVED) is shown with its rows.
+
+            Examples:
+              idaudit explain email:jane@example.com --rules rules/segment-recommended.yaml
+              idaudit explain segment_id:use_2XbtNJArKwRzdVHiLvLOQT8Wv2F --rules rules/segment-recommended.yaml
             """)
 
     @Argument(help: "The identifier, as TYPE:VALUE (split at the first colon).")
@@ -39,7 +45,10 @@ struct Explain: ParsableCommand {
             let ruleSet = try RulesLoader.load(path: rules)
             let db = try ProfileStore.openExisting(path: store)
             guard let explanation = try Explainer.explain(type: type, value: value, store: db, rules: ruleSet) else {
-                Terminal.warn("idaudit: \(type):\(value) is not in \(store) (no mapping row has this type and value)")
+                Terminal.warn(
+                    type == "segment_id"
+                        ? "idaudit: segment id \(value) is not in \(store)"
+                        : "idaudit: \(type):\(value) is not in \(store) (no mapping row has this type and value)")
                 throw ExitCode(1)
             }
             print(explanation.render(), terminator: "")
