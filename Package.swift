@@ -60,7 +60,7 @@ let package = Package(
         ),
         .target(
             name: "IDAuditSample",
-            dependencies: ["IDAuditCSV"],
+            dependencies: ["IDAuditCore", "IDAuditCSV"],
             path: "Sources/IDAuditSample",
             swiftSettings: strictSettings
         ),

@@ -1,3 +1,5 @@
+import IDAuditCore
+
 /// Hand-written formatting of the sample's fields straight into a byte buffer.
 ///
 /// The generator writes millions of rows: Foundation date formatting or `String(format:)` per field would dominate
@@ -98,7 +100,7 @@ extension Array where Element == UInt8 {
     mutating func appendTime(_ micros: Int64, iso: Bool) {
         let seconds = micros / 1_000_000
         let fraction = micros % 1_000_000
-        let (year, month, day) = civil(fromDays: seconds / 86_400)
+        let (year, month, day) = Instant.civil(fromDays: seconds / 86_400)
         let secondOfDay = seconds % 86_400
         appendDecimal(year, digits: 4)
         append(45)
@@ -138,28 +140,4 @@ extension Array where Element == UInt8 {
         }
         append(34)
     }
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-func civil(fromDays z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
-    let z = z0 + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yoe = y - era * 400
-    let mp = (month + 9) % 12
-    let doy = (153 * mp + 2) / 5 + day - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return era * 146_097 + doe - 719_468
 }

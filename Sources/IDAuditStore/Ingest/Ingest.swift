@@ -216,6 +216,26 @@ final class IngestRun {
         try rejects.writeCSVRecord([reader.path, String(reader.line), problem.message, reader.rawRecord()])
     }
 
+    /// Reads every data row of `reader`: counts it, reports progress, checks the field count, and turns a
+    /// ``RowProblem`` thrown by `body` into the ingest's error, or into a rejects line when there is a rejects file.
+    private func forEachRow(
+        _ reader: CSVReader, _ columns: ExportColumns, counts: inout FileCounts, _ body: () throws -> Void
+    ) throws {
+        let total = reader.path.hasSuffix(".gz") ? 0 : FileSystem.size(reader.path)
+        while try readRecord(reader) {
+            counts.read += 1
+            if counts.read & 0xFFFF == 0 { report(reader, rows: counts.read, total: total) }
+            do {
+                guard reader.fieldCount == columns.count else {
+                    throw RowProblem(message: "expected \(columns.count) fields, found \(reader.fieldCount)")
+                }
+                try body()
+            } catch let problem as RowProblem {
+                try reject(reader, problem, counts: &counts)
+            }
+        }
+    }
+
     private func report(_ reader: CSVReader, rows: Int, total: Int64) {
         progress?(IngestProgress(file: reader.path, rows: rows, bytes: reader.bytesRead, totalBytes: total, phase: "read"))
     }
@@ -237,29 +257,18 @@ final class IngestRun {
         let sorter = makeSorter("graph", less: GraphRecord.less)
         defer { sorter.close() }
         var builder = RecordBuilder()
-        let total = path.hasSuffix(".gz") ? 0 : FileSystem.size(path)
         var counts = FileCounts()
-        while try readRecord(reader) {
-            counts.read += 1
-            if counts.read & 0xFFFF == 0 { report(reader, rows: counts.read, total: total) }
-            do {
-                guard reader.fieldCount == columns.count else {
-                    throw RowProblem(message: "expected \(columns.count) fields, found \(reader.fieldCount)")
-                }
-                builder.reset()
-                try text(reader, segment, "SEGMENT_ID") { builder.text($0) }
-                builder.int64(try integer(reader, seq, "SEQ"))
-                ordinal += 1
-                builder.int64(ordinal)
-                try text(reader, canonical, "CANONICAL_SEGMENT_ID") { builder.text($0) }
-                if let timestamp, !reader.isEmpty(timestamp) {
-                    builder.int64(try parseTime(reader, timestamp, "TIMESTAMP").microseconds)
-                } else {
-                    builder.int64(GraphRecord.noTime)
-                }
-            } catch let problem as RowProblem {
-                try reject(reader, problem, counts: &counts)
-                continue
+        try forEachRow(reader, columns, counts: &counts) {
+            builder.reset()
+            try text(reader, segment, "SEGMENT_ID") { builder.text($0) }
+            builder.int64(try integer(reader, seq, "SEQ"))
+            ordinal += 1
+            builder.int64(ordinal)
+            try text(reader, canonical, "CANONICAL_SEGMENT_ID") { builder.text($0) }
+            if let timestamp, !reader.isEmpty(timestamp) {
+                builder.int64(try parseTime(reader, timestamp, "TIMESTAMP").microseconds)
+            } else {
+                builder.int64(GraphRecord.noTime)
             }
             try builder.withBytes { try sorter.append($0) }
         }
@@ -473,51 +482,40 @@ final class IngestRun {
         let sorter = makeSorter("mapping", less: MappingRecord.less)
         defer { sorter.close() }
         var builder = RecordBuilder()
-        let total = path.hasSuffix(".gz") ? 0 : FileSystem.size(path)
         var counts = FileCounts()
-        while try readRecord(reader) {
-            counts.read += 1
-            if counts.read & 0xFFFF == 0 { report(reader, rows: counts.read, total: total) }
-            do {
-                guard reader.fieldCount == columns.count else {
-                    throw RowProblem(message: "expected \(columns.count) fields, found \(reader.fieldCount)")
-                }
-                var time: Instant?
-                if let timestamp, !reader.isEmpty(timestamp) {
-                    time = try parseTime(reader, timestamp, "TIMESTAMP")
-                }
-                if let receivedAt, !reader.isEmpty(receivedAt) {
-                    // Parsed even when TIMESTAMP is set, so a bad RECEIVED_AT is reported, not ignored.
-                    let t = try parseTime(reader, receivedAt, "RECEIVED_AT")
-                    if time == nil { time = t }
-                }
-                guard let time else {
-                    throw RowProblem(message: "no time: TIMESTAMP and RECEIVED_AT are both empty")
-                }
-                var removed = false
-                if let operation {
-                    removed = try reader.withField(operation) { b throws -> Bool in
-                        if b.isEmpty || FieldParser.equalsLowercase(b, "created") { return false }
-                        if FieldParser.equalsLowercase(b, "removed") { return true }
-                        throw RowProblem(
-                            message: "__OPERATION is \"\(FieldParser.show(b))\"; expected CREATED, REMOVED or empty")
-                    }
-                }
-                let seqValue = try integer(reader, seq, "SEQ")
-                builder.reset()
-                try text(reader, type, "EXTERNAL_ID_TYPE") { builder.text($0) }
-                try text(reader, value, "EXTERNAL_ID_VALUE") { builder.text($0) }
-                builder.int64(seqValue)
-                try text(reader, id, "ID") { builder.text($0) }
-                ordinal += 1
-                builder.int64(ordinal)
-                try text(reader, segment, "SEGMENT_ID") { builder.text($0) }
-                builder.int64(time.microseconds)
-                builder.uint8(removed ? 1 : 0)
-            } catch let problem as RowProblem {
-                try reject(reader, problem, counts: &counts)
-                continue
+        try forEachRow(reader, columns, counts: &counts) {
+            var time: Instant?
+            if let timestamp, !reader.isEmpty(timestamp) {
+                time = try parseTime(reader, timestamp, "TIMESTAMP")
             }
+            if let receivedAt, !reader.isEmpty(receivedAt) {
+                // Parsed even when TIMESTAMP is set, so a bad RECEIVED_AT is reported, not ignored.
+                let t = try parseTime(reader, receivedAt, "RECEIVED_AT")
+                if time == nil { time = t }
+            }
+            guard let time else {
+                throw RowProblem(message: "no time: TIMESTAMP and RECEIVED_AT are both empty")
+            }
+            var removed = false
+            if let operation {
+                removed = try reader.withField(operation) { b throws -> Bool in
+                    if b.isEmpty || FieldParser.equalsLowercase(b, "created") { return false }
+                    if FieldParser.equalsLowercase(b, "removed") { return true }
+                    throw RowProblem(
+                        message: "__OPERATION is \"\(FieldParser.show(b))\"; expected CREATED, REMOVED or empty")
+                }
+            }
+            let seqValue = try integer(reader, seq, "SEQ")
+            builder.reset()
+            try text(reader, type, "EXTERNAL_ID_TYPE") { builder.text($0) }
+            try text(reader, value, "EXTERNAL_ID_VALUE") { builder.text($0) }
+            builder.int64(seqValue)
+            try text(reader, id, "ID") { builder.text($0) }
+            ordinal += 1
+            builder.int64(ordinal)
+            try text(reader, segment, "SEGMENT_ID") { builder.text($0) }
+            builder.int64(time.microseconds)
+            builder.uint8(removed ? 1 : 0)
             try builder.withBytes { try sorter.append($0) }
         }
         trace.mark("  read + sort runs")
