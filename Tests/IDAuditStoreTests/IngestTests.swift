@@ -222,3 +222,22 @@ struct IngestTests {
         #expect(try store.mergeChain(from: "use_B") == ["use_B", "use_A"])
     }
 }
+
+struct InterruptedIngestTests {
+    @Test func runFilesOfAKilledIngestAreRemovedByTheNextOne() throws {
+        let dir = try TemporaryDirectory("stale")
+        // A process id that is certainly gone: a child that has exited and been waited for.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let stale = dir.file("store.sqlite.sort-\(child.processIdentifier)-mapping")
+        try dir.write("store.sqlite.sort-\(child.processIdentifier)-mapping/run-0", "left by kill -9")
+        let export = try F.write(
+            in: dir, "e", graph: [], mapping: [F.mapping("m1", "use_A", "user_id", "u1", day: 1, seq: 1)])
+        let store = try ProfileStore(path: dir.file("store.sqlite"))
+        _ = try store.ingest(directory: export)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(try store.statistics().activeIdentifiers == 1)
+    }
+}

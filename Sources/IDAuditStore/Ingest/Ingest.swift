@@ -129,6 +129,7 @@ extension ProfileStore {
         }
         var report = IngestReport()
         report.files = [graphPath, mappingPath]
+        SortDirectories.removeStale(besides: path)
         let sortDirectory = path + ".sort-\(getpid())"
         do {
             let trace = PhaseTrace()
@@ -160,6 +161,39 @@ extension ProfileStore {
         }
         try rejects?.commit()
         return report
+    }
+}
+
+/// The run files of an ingest live in `<store>.sort-<pid>-<name>/` beside the store; one killed with `kill -9` leaves
+/// them behind, so each ingest removes those whose process is gone.
+enum SortDirectories {
+    static func removeStale(besides store: String) {
+        let slash = store.lastIndex(of: "/")
+        let folder = slash.map { String(store[..<$0]) } ?? "."
+        let prefix = String(slash.map { store[store.index(after: $0)...] } ?? Substring(store)) + ".sort-"
+        guard let dir = opendir(folder.isEmpty ? "/" : folder) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            guard name.hasPrefix(prefix) else { continue }
+            let rest = name.dropFirst(prefix.count)
+            guard let pid = Int32(rest.prefix { $0.isNumber }), pid != getpid(),
+                kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            let path = folder + "/" + name
+            if let runs = opendir(path) {
+                while let run = readdir(runs) {
+                    let file = withUnsafeBytes(of: run.pointee.d_name) { raw in
+                        String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                    }
+                    if file != "." && file != ".." { unlink(path + "/" + file) }
+                }
+                closedir(runs)
+            }
+            rmdir(path)
+        }
     }
 }
 
