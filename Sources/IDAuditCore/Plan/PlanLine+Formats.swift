@@ -22,10 +22,7 @@ extension PlanLine {
     /// This line as a `plan.json` object, with its rationale: the limit and window (or the blocked entry), how many
     /// identifiers of the type count toward the limit, and the values kept.
     public func jsonObject(counted: Int, kept: [String]) -> String {
-        var out = "{\"segment_id\":\(JSONText.quote(segmentID)),\"type\":\(JSONText.quote(type))"
-        out += ",\"value\":\(JSONText.quote(value)),\"reason\":\"\(reason.rawValue)\",\"rank\":\(rank)"
-        out += ",\"lookup_user_id\":\(JSONText.quote(lookupUserID)),\"remediable\":\(remediable)"
-        out += ",\"first_seen\":\"\(firstSeen)\",\"seq\":\(seq),\"rationale\":{"
+        var out = jsonPrefix
         switch reason {
         case .blocked:
             out += "\"matched\":\(JSONText.quote(matched ?? ""))"
@@ -40,6 +37,22 @@ extension PlanLine {
             out += "\"requested\":true"
         }
         out += ",\"kept\":" + JSONText.encodeStrings(kept) + "}}"
+        return out
+    }
+
+    /// A `requested` line as a `plan.json` object: its rationale is the request (the line of the request file and
+    /// the user's note).
+    public func jsonObject(requestLine: Int, note: String?) -> String {
+        var out = jsonPrefix + "\"requested\":true,\"request_line\":\(requestLine)"
+        if let note { out += ",\"note\":\(JSONText.quote(note))" }
+        return out + "}}"
+    }
+
+    private var jsonPrefix: String {
+        var out = "{\"segment_id\":\(JSONText.quote(segmentID)),\"type\":\(JSONText.quote(type))"
+        out += ",\"value\":\(JSONText.quote(value)),\"reason\":\"\(reason.rawValue)\",\"rank\":\(rank)"
+        out += ",\"lookup_user_id\":\(JSONText.quote(lookupUserID)),\"remediable\":\(remediable)"
+        out += ",\"first_seen\":\"\(firstSeen)\",\"seq\":\(seq),\"rationale\":{"
         return out
     }
 }
