@@ -41,6 +41,12 @@ public final class ProfileStore: Sendable {
         return try ProfileStore(path: path)
     }
 
+    /// Caps SQLite's page cache for this connection (default 128 MiB): point lookups spread over a large store fill
+    /// it without reusing much of it.
+    public func limitPageCache(mebibytes: Int) throws {
+        try queue.inDatabase { try $0.execute(sql: "PRAGMA cache_size = \(-1024 * mebibytes)") }
+    }
+
     /// Counts of what the store holds.
     public func statistics() throws -> StoreStatistics {
         try queue.read { db in

@@ -240,3 +240,28 @@ struct PatternFastPathTests {
         }
     }
 }
+
+struct PlanLineFormatTests {
+    @Test(arguments: [
+        PlanLine(
+            segmentID: "use_A", type: "email", value: "a,\"b\"@x.com", reason: .blocked, rank: 2, lookupUserID: "u 1",
+            remediable: true, firstSeen: Instant(microseconds: 1_795_428_930_000_120), seq: 7, matched: "value \"null\""),
+        PlanLine(
+            segmentID: "use_B", type: "anonymous_id", value: "x\ny", reason: .limit, rank: 1, lookupUserID: "",
+            remediable: false, firstSeen: Instant(seconds: 0), seq: -3, limit: IdentifierLimit(limit: 5, frequency: .weekly)),
+        PlanLine(
+            segmentID: "use_C", type: "user_id", value: "u", reason: .requested, rank: 10, lookupUserID: "v",
+            remediable: true, firstSeen: Instant(seconds: 86_400 * 365 * 30), seq: 1),
+    ])
+    func csvRecordIsTheEscapedFields(line: PlanLine) {
+        #expect(line.csvRecord == line.csvFields.map(CSVText.escape).joined(separator: ","))
+        #expect(line.csvFields.count == PlanLine.csvColumns.count)
+    }
+
+    @Test func escapesOnlyWhatNeedsIt() {
+        #expect(CSVText.escape("plain") == "plain")
+        #expect(CSVText.escape("a,b") == "\"a,b\"")
+        #expect(CSVText.escape("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        #expect(CSVText.escape("two\nlines") == "\"two\nlines\"")
+    }
+}

@@ -135,13 +135,35 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
             days -= 1
         }
         let (y, m, d) = Instant.civil(fromDays: days)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        // Digit by digit into a small buffer: this runs for every line of every plan.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        func put(_ v: Int64, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var rest = v
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                digits[i] = UInt8(48 + rest % 10)
+                rest /= 10
+            }
+            if rest > 0 { bytes.append(contentsOf: String(v).utf8) } else { bytes.append(contentsOf: digits) }
         }
-        var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):"
-        out += "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))"
-        if micros != 0 { out += "." + pad(micros, 6) }
-        return out + "Z"
+        if y < 0 { return "\(y)-\(m)-\(d)T\(secondOfDay)s.\(micros)Z" }  // outside any export's range
+        put(y, 4)
+        bytes.append(45)
+        put(m, 2)
+        bytes.append(45)
+        put(d, 2)
+        bytes.append(84)
+        put(secondOfDay / 3600, 2)
+        bytes.append(58)
+        put(secondOfDay % 3600 / 60, 2)
+        bytes.append(58)
+        put(secondOfDay % 60, 2)
+        if micros != 0 {
+            bytes.append(46)
+            put(micros, 6)
+        }
+        bytes.append(90)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -16,7 +16,35 @@ extension PlanLine {
 
     /// This line as one `plan.csv` record (RFC 4180 quoting where needed), without the line ending.
     public var csvRecord: String {
-        csvFields.map(CSVText.escape).joined(separator: ",")
+        // Built in one string (this runs for every line of every plan): the same fields as ``csvFields``.
+        var out = ""
+        out.reserveCapacity(segmentID.utf8.count + value.utf8.count + lookupUserID.utf8.count + 96)
+        out += CSVText.escape(segmentID)
+        out += ","
+        out += CSVText.escape(type)
+        out += ","
+        out += CSVText.escape(value)
+        out += ","
+        out += reason.rawValue
+        out += ","
+        out += String(rank)
+        out += ","
+        out += CSVText.escape(lookupUserID)
+        out += remediable ? ",true," : ",false,"
+        out += firstSeen.description
+        out += ","
+        out += String(seq)
+        out += ","
+        if let limit {
+            out += String(limit.limit)
+            out += ","
+            out += limit.frequency.rawValue
+        } else {
+            out += ","
+        }
+        out += ","
+        if let matched { out += CSVText.escape(matched) }
+        return out
     }
 
     /// This line as a `plan.json` object, with its rationale: the limit and window (or the blocked entry), how many
@@ -43,16 +71,39 @@ extension PlanLine {
     /// A `requested` line as a `plan.json` object: its rationale is the request (the line of the request file and
     /// the user's note).
     public func jsonObject(requestLine: Int, note: String?) -> String {
-        var out = jsonPrefix + "\"requested\":true,\"request_line\":\(requestLine)"
-        if let note { out += ",\"note\":\(JSONText.quote(note))" }
-        return out + "}}"
+        var out = jsonPrefix
+        out += "\"requested\":true,\"request_line\":"
+        out += String(requestLine)
+        if let note {
+            out += ",\"note\":"
+            out += JSONText.quote(note)
+        }
+        out += "}}"
+        return out
     }
 
     private var jsonPrefix: String {
-        var out = "{\"segment_id\":\(JSONText.quote(segmentID)),\"type\":\(JSONText.quote(type))"
-        out += ",\"value\":\(JSONText.quote(value)),\"reason\":\"\(reason.rawValue)\",\"rank\":\(rank)"
-        out += ",\"lookup_user_id\":\(JSONText.quote(lookupUserID)),\"remediable\":\(remediable)"
-        out += ",\"first_seen\":\"\(firstSeen)\",\"seq\":\(seq),\"rationale\":{"
+        // Appended piece by piece into one reserved string: this runs for every line of every plan.
+        var out = ""
+        out.reserveCapacity(segmentID.utf8.count + value.utf8.count + lookupUserID.utf8.count + 200)
+        out += "{\"segment_id\":"
+        out += JSONText.quote(segmentID)
+        out += ",\"type\":"
+        out += JSONText.quote(type)
+        out += ",\"value\":"
+        out += JSONText.quote(value)
+        out += ",\"reason\":\""
+        out += reason.rawValue
+        out += "\",\"rank\":"
+        out += String(rank)
+        out += ",\"lookup_user_id\":"
+        out += JSONText.quote(lookupUserID)
+        out += remediable ? ",\"remediable\":true" : ",\"remediable\":false"
+        out += ",\"first_seen\":\""
+        out += firstSeen.description
+        out += "\",\"seq\":"
+        out += String(seq)
+        out += ",\"rationale\":{"
         return out
     }
 }

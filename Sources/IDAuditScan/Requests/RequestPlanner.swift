@@ -1,3 +1,4 @@
+import Dispatch
 import IDAuditCSV
 import IDAuditCore
 import IDAuditStore
@@ -68,70 +69,108 @@ public enum RequestPlanner {
     ///
     /// Nothing is planned until the whole request file parses (or bad lines went to the rejects file).
     public static func run(store: ProfileStore, options: RequestPlanOptions, now: Instant) throws -> RequestPlanResult {
-        let (requests, rejected) = try RequestFile.read(path: options.requestsPath, rejectsPath: options.rejectsPath)
+        var (requests, rejected) = try RequestFile.read(path: options.requestsPath, rejectsPath: options.rejectsPath)
+        try store.limitPageCache(mebibytes: 16)
         var result = RequestPlanResult()
         result.requestLines = requests.count + rejected
         result.rejected = rejected
         var unresolved: [(DeletionRequest, UnresolvedReason)] = []
 
-        // (type, value) order, for the store's lookups; each identifier is looked up once.
-        let order = requests.indices.sorted { a, b in
-            let x = requests[a]
-            let y = requests[b]
-            if !ByteOrder.equal(x.type, y.type) { return ByteOrder.less(x.type, y.type) }
-            if !ByteOrder.equal(x.value, y.value) { return ByteOrder.less(x.value, y.value) }
-            return x.line < y.line
+        // (type, value, line) order, for the store's lookups: each identifier is looked up once.
+        var keys = RecordBuilder()
+        var offsets: [Int] = []
+        offsets.reserveCapacity(requests.count)
+        for request in requests {
+            offsets.append(keys.count)
+            keys.text(request.type)
+            keys.text(request.value)
+            keys.int64(Int64(request.line))
         }
-        var keys: [(type: String, value: String)] = []
-        var keyOf: [Int] = []  // per position in `order`, its index in `keys`
-        keyOf.reserveCapacity(order.count)
-        for index in order {
-            let request = requests[index]
-            if let last = keys.last, ByteOrder.equal(last.type, request.type), ByteOrder.equal(last.value, request.value) {
-            } else {
-                keys.append((request.type, request.value))
+        let order = sortedRecordIndices(keys, offsets: offsets) { a, b in
+            var x = RecordReader(a)
+            var y = RecordReader(b)
+            var c = compareBytes(x.text(), y.text())
+            if c != 0 { return c < 0 }
+            c = compareBytes(x.text(), y.text())
+            if c != 0 { return c < 0 }
+            return x.int64() < y.int64()
+        }
+        // Runs of the same identifier in `order`: the first position of each, looked up once.
+        var runStarts: [Int] = []
+        keys.withBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            for position in order.indices {
+                if position > 0 {
+                    var x = RecordReader(base + offsets[order[position - 1]])
+                    var y = RecordReader(base + offsets[order[position]])
+                    if compareBytes(x.text(), y.text()) == 0, compareBytes(x.text(), y.text()) == 0 { continue }
+                }
+                runStarts.append(position)
             }
-            keyOf.append(keys.count - 1)
         }
-        let found = try store.activeIdentifiers(keys)
-        var canonicalOfSegment: [String: String] = [:]
+        keys = RecordBuilder()
+        let canonicalOfSegment = try store.canonicalIDs(ofSegments: Set(requests.compactMap(\.segmentID)))
         var resolved: [ResolvedRequest] = []
-        var plannedKey = -1
         // Every line gets an outcome; an identifier is planned once, for its first line that resolves.
-        for (position, index) in order.enumerated() {
-            let request = requests[index]
-            let key = keyOf[position]
-            if let rules = options.rules, rules.isProtected(type: request.type, value: request.value) {
-                unresolved.append((request, .protected))
-                continue
-            }
-            guard let identifier = found[key] else {
-                unresolved.append((request, .notFound))
-                continue
-            }
-            if let segment = request.segmentID {
-                let canonical = try canonicalOfSegment[segment] ?? store.canonicalID(ofSegment: segment)
-                canonicalOfSegment[segment] = canonical
-                guard ByteOrder.equal(canonical, identifier.canonicalID) else {
-                    unresolved.append((request, .profileMismatch))
+        try store.lookUpActive(count: runStarts.count, key: { run in
+            let request = requests[order[runStarts[run]]]
+            return (request.type, request.value)
+        }) { run, identifier in
+            let end = run + 1 < runStarts.count ? runStarts[run + 1] : order.count
+            var planned = false
+            for position in runStarts[run]..<end {
+                let request = requests[order[position]]
+                if let rules = options.rules, rules.isProtected(type: request.type, value: request.value) {
+                    unresolved.append((request, .protected))
                     continue
                 }
+                guard let identifier else {
+                    unresolved.append((request, .notFound))
+                    continue
+                }
+                if let segment = request.segmentID {
+                    let canonical = canonicalOfSegment[segment] ?? segment
+                    guard ByteOrder.equal(canonical, identifier.canonicalID) else {
+                        unresolved.append((request, .profileMismatch))
+                        continue
+                    }
+                }
+                if planned {
+                    result.duplicates += 1
+                    continue
+                }
+                planned = true
+                resolved.append(ResolvedRequest(request: request, identifier: identifier))
             }
-            if plannedKey == key {
-                result.duplicates += 1
-                continue
-            }
-            plannedKey = key
-            resolved.append(ResolvedRequest(request: request, identifier: identifier))
         }
+        requests = []  // resolved and unresolved hold what is still needed
         // Plan order: profile, type, oldest first.
-        resolved.sort { a, b in
-            if !ByteOrder.equal(a.identifier.canonicalID, b.identifier.canonicalID) {
-                return ByteOrder.less(a.identifier.canonicalID, b.identifier.canonicalID)
-            }
-            if !ByteOrder.equal(a.request.type, b.request.type) { return ByteOrder.less(a.request.type, b.request.type) }
-            return ProfileIdentifier.oldestFirst(a.profileIdentifier, b.profileIdentifier)
+        var planKeys = RecordBuilder()
+        var planOffsets: [Int] = []
+        planOffsets.reserveCapacity(resolved.count)
+        for r in resolved {
+            planOffsets.append(planKeys.count)
+            planKeys.text(r.identifier.canonicalID)
+            planKeys.text(r.request.type)
+            planKeys.int64(r.identifier.firstSeen.microseconds)
+            planKeys.int64(r.identifier.seq)
+            planKeys.text(r.request.value)
         }
+        let planOrder = sortedRecordIndices(planKeys, offsets: planOffsets) { a, b in
+            var x = RecordReader(a)
+            var y = RecordReader(b)
+            var c = compareBytes(x.text(), y.text())
+            if c != 0 { return c < 0 }
+            c = compareBytes(x.text(), y.text())
+            if c != 0 { return c < 0 }
+            let (t1, t2) = (x.int64(), y.int64())
+            if t1 != t2 { return t1 < t2 }
+            let (s1, s2) = (x.int64(), y.int64())
+            if s1 != s2 { return s1 < s2 }
+            return compareBytes(x.text(), y.text()) < 0
+        }
+        planKeys = RecordBuilder()
+        resolved = planOrder.map { resolved[$0] }
 
         try makeDirectories(options.outDirectory)
         let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory
@@ -141,6 +180,7 @@ public enum RequestPlanner {
         try json.write("{\n\"format\":\"idaudit-plan/1\",\n\"requests_file\":\(JSONText.quote(options.requestsPath)),\n")
         try json.write("\"rules_sha256\":\"\(options.rules?.sha256 ?? "")\",\n\"generated_at\":\"\(now)\",\n\"lines\":[\n")
 
+        let writer = PlanWriter(csv: csv, json: json)
         // Profiles in chunks: their user_ids are read a chunk at a time, which bounds memory for huge request files.
         var start = 0
         while start < resolved.count {
@@ -159,8 +199,7 @@ public enum RequestPlanner {
                 let lines = planProfile(
                     Array(resolved[first..<last]), userIDs: userIDs[profile] ?? [], unresolved: &unresolved)
                 for (line, request) in lines {
-                    try csv.write(line.csvRecord + "\n")
-                    try json.write((result.planned == 0 ? "" : ",\n") + line.jsonObject(requestLine: request.line, note: request.note))
+                    try writer.add(line, request: request)
                     result.planned += 1
                     if line.remediable { result.remediable += 1 }
                 }
@@ -169,6 +208,7 @@ public enum RequestPlanner {
             }
             start = end
         }
+        try writer.finish()
         try json.write("\n]\n}\n")
 
         let unresolvedFile = try OutputFile(path: dir + "/unresolved.csv")
@@ -264,6 +304,58 @@ public enum RequestPlanner {
         out += "},\n  \"estimated_apply_seconds\": \((r.remediable + apiRequestsPerSecond - 1) / apiRequestsPerSecond),\n"
         out += "  \"estimate\": \(JSONText.quote(costSummary(deletions: r.remediable)))\n}\n"
         return out
+    }
+}
+
+/// Renders and writes plan lines on a second thread, in batches, while the caller resolves the next profiles.
+///
+/// The output files belong to the writer's queue from the first ``add(_:request:)`` until ``finish()`` returns.
+final class PlanWriter: @unchecked Sendable {
+    // `csv`, `json`, `written` and `failure` are touched only on `queue`; the caller reads `failure` after
+    // `queue.sync`. `slots` bounds the batches in flight (memory).
+    private let csv: OutputFile
+    private let json: OutputFile
+    private let queue = DispatchQueue(label: "idaudit.plan-writer")
+    private let slots = DispatchSemaphore(value: 4)
+    private var batch: [(PlanLine, DeletionRequest)] = []
+    private var written = 0
+    private var failure: (any Error)?
+
+    init(csv: OutputFile, json: OutputFile) {
+        self.csv = csv
+        self.json = json
+    }
+
+    func add(_ line: PlanLine, request: DeletionRequest) throws {
+        batch.append((line, request))
+        if batch.count == 8192 { try flush() }
+    }
+
+    private func flush() throws {
+        let lines = batch
+        batch.removeAll(keepingCapacity: true)
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard failure == nil else { return }
+            do {
+                for (line, request) in lines {
+                    try csv.write(line.csvRecord + "\n")
+                    if written > 0 { try json.write(",\n") }
+                    try json.write(line.jsonObject(requestLine: request.line, note: request.note))
+                    written += 1
+                }
+            } catch {
+                failure = error
+            }
+        }
+    }
+
+    func finish() throws {
+        if !batch.isEmpty { try flush() }
+        try queue.sync {
+            if let failure { throw failure }
+        }
     }
 }
 

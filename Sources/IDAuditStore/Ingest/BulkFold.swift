@@ -1,3 +1,4 @@
+import IDAuditCore
 import Dispatch
 import Foundation
 import GRDB

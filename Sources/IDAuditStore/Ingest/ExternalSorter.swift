@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import IDAuditCore
 import Dispatch
 
 /// Orders binary records by a comparison function, within a fixed memory budget.

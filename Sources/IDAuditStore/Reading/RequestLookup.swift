@@ -13,34 +13,36 @@ public struct ActiveIdentifier: Sendable, Equatable {
 }
 
 extension ProfileStore {
-    /// Looks up many identifiers in one read; the answer for each is nil when it is not active (or unknown).
+    /// Looks up `count` identifiers in one read, calling `found` with each answer (`found` must not use the store) (nil when the identifier is not
+    /// active, or unknown), in the order asked.
     ///
-    /// Pass the keys sorted by (type, value) in byte order: the lookups then walk the table in order.
-    public func activeIdentifiers(_ keys: [(type: String, value: String)]) throws -> [ActiveIdentifier?] {
+    /// Ask in (type, value) byte order: the lookups then walk the table in order.
+    public func lookUpActive(
+        count: Int, key: (Int) -> (type: String, value: String), found: (Int, ActiveIdentifier?) throws -> Void
+    ) throws {
         try queue.read { db in
             let statement = try db.makeStatement(
                 sql: "SELECT canonical_id, first_seen, first_seq FROM identifiers WHERE type = ? AND value = ? AND active = 1")
             let s = statement.sqliteStatement
-            var results: [ActiveIdentifier?] = []
-            results.reserveCapacity(keys.count)
-            for key in keys {
+            defer { sqlite3_reset(s) }
+            for i in 0..<count {
+                let (type, value) = key(i)
                 sqlite3_reset(s)
-                bindString(s, 1, key.type)
-                bindString(s, 2, key.value)
+                bindString(s, 1, type)
+                bindString(s, 2, value)
                 let rc = sqlite3_step(s)
                 if rc == SQLITE_ROW, let text = sqlite3_column_text(s, 0) {
-                    results.append(
+                    try found(
+                        i,
                         ActiveIdentifier(
                             canonicalID: String(cString: text),
                             firstSeen: Instant(microseconds: sqlite3_column_int64(s, 1)), seq: sqlite3_column_int64(s, 2)))
                 } else if rc == SQLITE_DONE || rc == SQLITE_ROW {
-                    results.append(nil)
+                    try found(i, nil)
                 } else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: rc))
                 }
             }
-            sqlite3_reset(s)
-            return results
         }
     }
 
@@ -49,6 +51,18 @@ extension ProfileStore {
         try queue.read { db in
             try String.fetchOne(db, sql: "SELECT canonical_id FROM merges WHERE segment_id = ?", arguments: [segmentID])
                 ?? segmentID
+        }
+    }
+
+    /// The canonical ids of many segment ids (see ``canonicalID(ofSegment:)``).
+    public func canonicalIDs(ofSegments segments: Set<String>) throws -> [String: String] {
+        try queue.read { db in
+            let statement = try db.makeStatement(sql: "SELECT canonical_id FROM merges WHERE segment_id = ?")
+            var result: [String: String] = [:]
+            for segment in segments {
+                result[segment] = try String.fetchOne(statement, arguments: [segment]) ?? segment
+            }
+            return result
         }
     }
 
