@@ -34,6 +34,8 @@ public struct ScanResult: Sendable {
     public var remediableLines: Int
     /// The files written.
     public var files: [String]
+    /// The text of `summary.json`.
+    public var summaryJSON: String
 }
 
 /// The batch analyzer: evaluates the store's profiles against a rule set and writes the remediation plan.
@@ -75,7 +77,7 @@ public enum Scanner {
         trace.mark("summary")
         return ScanResult(
             refresh: refresh, totals: totals, planLines: count, remediableLines: remediable,
-            files: [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"])
+            files: [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"], summaryJSON: summary)
     }
 
     /// The assumptions every report states: Segment does not document window semantics.

@@ -29,6 +29,14 @@ public struct ScanTotals: Sendable, Equatable {
     public var profilesInViolation = 0
     /// Excess identifiers per type and reason.
     public var excess: [ExcessCount] = []
+
+    /// Creates totals.
+    public init(profiles: Int = 0, identifiers: Int = 0, profilesInViolation: Int = 0, excess: [ExcessCount] = []) {
+        self.profiles = profiles
+        self.identifiers = identifiers
+        self.profilesInViolation = profilesInViolation
+        self.excess = excess
+    }
 }
 
 /// Excess identifiers of one type and reason.
@@ -41,6 +49,14 @@ public struct ExcessCount: Sendable, Equatable {
     public var count: Int
     /// Of those, the ones Segment's API can delete.
     public var remediable: Int
+
+    /// Creates a count.
+    public init(type: String, reason: ExcessReason, count: Int, remediable: Int) {
+        self.type = type
+        self.reason = reason
+        self.count = count
+        self.remediable = remediable
+    }
 }
 
 extension ProfileStore {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import IDAuditCSV
 import IDAuditCore
 import IDAuditRules
 import IDAuditScan
@@ -21,6 +22,13 @@ struct Scan: ParsableCommand {
             profile keeps a user_id (Segment's delete API is addressed by one) and the type is not group_id.
 
             Only profiles changed since the last scan with the same rules are re-evaluated; --full forces all.
+
+            Exit codes, for nightly CI jobs (the ladder data-quality tools use):
+              0  nothing is in excess
+              1  some excess, at or below --fail-above (a warning)
+              2  excess above --fail-above (the default 0 makes any excess a failure)
+              3  the scan could not run (bad rules, missing store, ...)
+            --junit FILE writes one test case per rule and type; --format json prints summary.json on stdout.
             """)
 
     @Option(help: "The SQLite store.")
@@ -35,6 +43,25 @@ struct Scan: ParsableCommand {
     @Flag(help: "Re-evaluate every profile, even those unchanged since the last scan.")
     var full = false
 
+    @Option(help: "Excess tolerated before exit code 2: a count of identifiers (250) or a percent of profiles (0.5%).")
+    var failAbove = "0"
+
+    @Option(help: "Also write a JUnit XML report here: one test case per rule and identifier type.")
+    var junit: String?
+
+    @Option(help: "What to print on stdout: text (a summary for people) or json (summary.json, for pipelines).")
+    var format: OutputFormat = .text
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    func validate() throws {
+        guard FailThreshold(failAbove) != nil else {
+            throw ValidationError("--fail-above takes a count of identifiers (250) or a percent of profiles (0.5%)")
+        }
+    }
+
     func run() throws {
         try reportingFailures {
             let started = Clock.monotonic()
@@ -48,7 +75,21 @@ struct Scan: ParsableCommand {
                     progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") }),
                 now: Clock.now())
             Terminal.endProgress()
-            print(ScanReportText.render(result, folder: folder, seconds: Clock.monotonic() - started))
+            if let junit {
+                try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
+            }
+            switch format {
+            case .text: print(ScanReportText.render(result, folder: folder, seconds: Clock.monotonic() - started))
+            case .json: print(result.summaryJSON, terminator: "")
+            }
+            let threshold = FailThreshold(failAbove) ?? .identifiers(0)
+            let outcome = ScanOutcome.of(result.totals, planLines: result.planLines, threshold: threshold)
+            if outcome != .clean {
+                Terminal.warn(
+                    "idaudit: \(Terminal.count(result.planLines)) identifiers in excess; --fail-above \(threshold): "
+                        + (outcome == .failure ? "failing (exit 2)" : "warning (exit 1)"))
+                throw ExitCode(outcome.rawValue)
+            }
         }
     }
 }
