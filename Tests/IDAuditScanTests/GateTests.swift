@@ -3,6 +3,7 @@ import IDAuditCore
 import IDAuditRules
 import IDAuditScan
 import IDAuditStore
+import IDAuditTestSupport
 import Testing
 
 /// Issue 5's nightly contract: the exit-code ladder and the JUnit report.
@@ -59,5 +60,45 @@ struct GateTests {
         #expect(xml.contains("name=\"phone: no limit\"/>"))
         #expect(xml.contains("name=\"user_id: limit 1 ever\">\n      <failure message=\"4 identifiers over the limit"))
         #expect(xml.components(separatedBy: "<testcase ").count == 7)
+    }
+}
+
+/// Issue 5's what-if, on a hand-made store.
+struct WhatIfTests {
+    @Test func comparesTwoRuleSetsPerType() throws {
+        let dir = try TemporaryDirectory("whatif")
+        // Profile A: emails on days 1, 2, 3, 40 and user_ids u1, u2; profile B: emails on days 1 and 2.
+        let export = try ExportFixture.write(
+            in: dir, "e", graph: [],
+            mapping: [
+                ExportFixture.mapping("m1", "use_A", "email", "a1", day: 1, seq: 1),
+                ExportFixture.mapping("m2", "use_A", "email", "a2", day: 2, seq: 2),
+                ExportFixture.mapping("m3", "use_A", "email", "a3", day: 3, seq: 3),
+                ExportFixture.mapping("m4", "use_A", "user_id", "u1", day: 1, seq: 4),
+                ExportFixture.mapping("m5", "use_A", "user_id", "u2", day: 2, seq: 5),
+                ExportFixture.mapping("m6", "use_B", "email", "b1", day: 1, seq: 6),
+                ExportFixture.mapping("m7", "use_B", "email", "b2", day: 2, seq: 7),
+            ])
+        let store = try ProfileStore(path: dir.file("s.sqlite"))
+        _ = try store.ingest(directory: export)
+        let current = try RulesLoader.parse("identifiers:\n  email: {limit: 2}\n  user_id: {limit: 2}\n", file: "c")
+        let proposed = try RulesLoader.parse("identifiers:\n  email: {limit: 1}\n  user_id: {limit: 2}\n", file: "p")
+        let report = try WhatIf.compare(store: store, current: current, proposed: proposed)
+        // email: current limit 2 -> A has 1 excess (a1), B none. Proposed limit 1 -> A 2 (a1, a2), B 1 (b1).
+        // Added: A +1, B +1 -> 2 identifiers on 2 profiles. user_id: no excess either way (left out).
+        #expect(report.profiles == 2)
+        #expect(report.types.map(\.type) == ["email"])
+        let email = try #require(report.types.first)
+        #expect(email.current == (1, 1))
+        #expect(email.proposed == (2, 3))
+        #expect(email.added == (2, 2))
+        #expect(email.removed == (0, 0))
+        let text = report.render(currentName: "c.yaml", proposedName: "p.yaml")
+        #expect(text.contains("email: the proposed rules put 2 more identifiers on 2 profiles in excess"))
+        // The reverse comparison loosens the rule.
+        let reverse = try WhatIf.compare(store: store, current: proposed, proposed: current)
+        let loosened = try #require(reverse.types.first)
+        #expect(loosened.removed == (2, 2))
+        #expect(reverse.render(currentName: "p", proposedName: "c").contains("0 more") == false)
     }
 }
