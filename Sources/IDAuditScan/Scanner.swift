@@ -36,6 +36,8 @@ public struct ScanResult: Sendable {
     public var files: [String]
     /// The text of `summary.json`.
     public var summaryJSON: String
+    /// The run this scan was recorded as, with its comparison to the previous run under the same rules.
+    public var run: ScanRun
 }
 
 /// The batch analyzer: evaluates the store's profiles against a rule set and writes the remediation plan.
@@ -47,6 +49,8 @@ public enum Scanner {
     public static func run(store: ProfileStore, rules: RuleSet, options: ScanOptions, now: Instant) throws -> ScanResult {
         let trace = PhaseTrace()
         let refresh = try store.refreshScan(evaluator: Evaluator(rules: rules), full: options.full, progress: options.progress)
+        let totals = try store.scanTotals()
+        let run = try store.recordRun(at: now, rulesSHA256: rules.sha256, profiles: totals.profiles)
         try makeDirectories(options.outDirectory)
         let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory
         let csv = try OutputFile(path: dir + "/plan.csv")
@@ -65,19 +69,32 @@ public enum Scanner {
             count += 1
             if isRemediable { remediable += 1 }
         }
-        try json.write("\n]\n}\n")
+        try json.write("\n],\n\"history\":{\"run\":\(run.id),\"compared_with_run\":")
+        try json.write(run.previousRunID.map(String.init) ?? "null")
+        if let previous = run.previousRunID {
+            for (name, list) in [
+                ("new", try store.excessDifference(of: run.id, minus: previous)),
+                ("resolved", try store.excessDifference(of: previous, minus: run.id)),
+            ] {
+                try json.write(",\n\"\(name)\":[")
+                for (i, id) in list.enumerated() {
+                    try json.write((i == 0 ? "" : ",") + "{\"type\":\(JSONText.quote(id.type)),\"value\":\(JSONText.quote(id.value))}")
+                }
+                try json.write("]")
+            }
+        }
+        try json.write("}\n}\n")
         try json.commit()
         try csv.commit()
         trace.mark("plan files")
-        let totals = try store.scanTotals()
         let summary = SummaryFile.json(
             totals: totals, planLines: count, remediable: remediable, rulesPath: options.rulesPath,
-            rulesSHA256: rules.sha256, storePath: store.path, refresh: refresh, now: now)
+            rulesSHA256: rules.sha256, storePath: store.path, refresh: refresh, run: run, now: now)
         try OutputFile.write(summary, to: dir + "/summary.json")
         trace.mark("summary")
         return ScanResult(
             refresh: refresh, totals: totals, planLines: count, remediableLines: remediable,
-            files: [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"], summaryJSON: summary)
+            files: [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"], summaryJSON: summary, run: run)
     }
 
     /// The assumptions every report states: Segment does not document window semantics.
@@ -97,7 +114,7 @@ public enum Scanner {
 enum SummaryFile {
     static func json(
         totals: ScanTotals, planLines: Int, remediable: Int, rulesPath: String, rulesSHA256: String, storePath: String,
-        refresh: ScanRefresh, now: Instant
+        refresh: ScanRefresh, run: ScanRun, now: Instant
     ) -> String {
         var out = "{\n"
         out += "  \"format\": \"idaudit-summary/1\",\n"
@@ -111,6 +128,8 @@ enum SummaryFile {
         out += "  \"profiles_in_violation\": \(totals.profilesInViolation),\n"
         out += "  \"excess_identifiers\": \(planLines),\n"
         out += "  \"remediable\": \(remediable),\n"
+        out += "  \"history\": {\"run\": \(run.id), \"compared_with_run\": \(run.previousRunID.map(String.init) ?? "null"), "
+        out += "\"new\": \(run.new), \"persisting\": \(run.persisting), \"resolved\": \(run.resolved)},\n"
         out += "  \"not_remediable\": \(planLines - remediable),\n"
         out += "  \"excess\": [\n"
         out += totals.excess.map {

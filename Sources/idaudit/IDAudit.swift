@@ -19,6 +19,6 @@ struct IDAudit: ParsableCommand {
               idaudit scan --store idaudit.sqlite --rules rules/segment-recommended.yaml
               idaudit explain email:jane@example.com --rules rules/segment-recommended.yaml
             """,
-        subcommands: [Demo.self, Sample.self, Ingest.self, Scan.self, Explain.self, RequestPlan.self, WhatIfCommand.self]
+        subcommands: [Demo.self, Sample.self, Ingest.self, Scan.self, Explain.self, RequestPlan.self, WhatIfCommand.self, History.self]
     )
 }

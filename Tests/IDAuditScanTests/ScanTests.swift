@@ -121,6 +121,17 @@ struct ScanTests {
             store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s2"), rulesPath: "r"), now: now)
         #expect(!incremental.refresh.full)
         #expect(incremental.refresh.evaluatedProfiles == 2)  // use_A and use_C, nothing else
+        // History against the first run (same rules): a@x.com resolved (removed), b@x.com new (a left b's window),
+        // null, c1, c2 and u-old persist.
+        #expect(incremental.run.previousRunID == 1)
+        #expect(incremental.run.new == 1)
+        #expect(incremental.run.persisting == 4)
+        #expect(incremental.run.resolved == 1)
+        let planJSON = try JSONSerialization.jsonObject(with: Data(try dir.read("s2/plan.json").utf8)) as? [String: Any]
+        let history = try #require(planJSON?["history"] as? [String: Any])
+        #expect((history["new"] as? [[String: String]]) == [["type": "email", "value": "b@x.com"]])
+        #expect((history["resolved"] as? [[String: String]]) == [["type": "email", "value": "a@x.com"]])
+        #expect(try store.runs().map(\.id) == [1, 2])
 
         let fresh = try ProfileStore(path: dir.file("fresh.sqlite"))
         _ = try fresh.ingest(directory: dir.file("e1"))

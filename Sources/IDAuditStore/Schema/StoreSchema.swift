@@ -76,6 +76,29 @@ enum StoreSchema {
                     """)
             try createProfileIndex(db)
         }
+        migrator.registerMigration("v2-run-history") { db in
+            try db.execute(
+                sql: """
+                    -- One row per scan, and the excess identifiers it found (growth per run ~ the excess).
+                    CREATE TABLE scan_runs (
+                        id INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,
+                        rules_sha256 TEXT NOT NULL,
+                        profiles INTEGER NOT NULL,
+                        excess INTEGER NOT NULL DEFAULT 0,
+                        new INTEGER NOT NULL DEFAULT 0,
+                        persisting INTEGER NOT NULL DEFAULT 0,
+                        resolved INTEGER NOT NULL DEFAULT 0,
+                        previous_run INTEGER
+                    );
+                    CREATE TABLE run_excess (
+                        run_id INTEGER NOT NULL,
+                        type TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (run_id, type, value)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 

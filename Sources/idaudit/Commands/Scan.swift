@@ -115,6 +115,10 @@ enum ScanReportText {
                 out += "  (remediable \(Terminal.count(e.remediable)))\n"
             }
         }
+        if let previous = result.run.previousRunID {
+            out += "  since run \(previous) (same rules): \(Terminal.count(result.run.new)) new, "
+            out += "\(Terminal.count(result.run.persisting)) persisting, \(Terminal.count(result.run.resolved)) resolved\n"
+        }
         out += "  plan: \(result.files.joined(separator: ", "))"
         return out
     }
