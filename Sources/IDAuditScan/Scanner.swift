@@ -71,11 +71,8 @@ public enum Scanner {
         }
         try json.write("\n],\n\"history\":{\"run\":\(run.id),\"compared_with_run\":")
         try json.write(run.previousRunID.map(String.init) ?? "null")
-        if let previous = run.previousRunID {
-            for (name, list) in [
-                ("new", try store.excessDifference(of: run.id, minus: previous)),
-                ("resolved", try store.excessDifference(of: previous, minus: run.id)),
-            ] {
+        if run.previousRunID != nil {
+            for (name, list) in [("new", run.newIdentifiers), ("resolved", run.resolvedIdentifiers)] {
                 try json.write(",\n\"\(name)\":[")
                 for (i, id) in list.enumerated() {
                     try json.write((i == 0 ? "" : ",") + "{\"type\":\(JSONText.quote(id.type)),\"value\":\(JSONText.quote(id.value))}")

@@ -22,6 +22,54 @@ public struct ScanRun: Sendable, Equatable {
     public var resolved: Int
     /// The run compared with, if any.
     public var previousRunID: Int64?
+    /// The new excess identifiers (type, value), in byte order; empty for runs read back by ``ProfileStore/runs()``.
+    public var newIdentifiers: [ExcessIdentifier] = []
+    /// The resolved ones, likewise.
+    public var resolvedIdentifiers: [ExcessIdentifier] = []
+}
+
+/// An identifier in a run's excess.
+public struct ExcessIdentifier: Sendable, Equatable {
+    /// The identifier type.
+    public var type: String
+    /// The value.
+    public var value: String
+}
+
+/// Two runs' excess compared in one ordered pass over both (their rows are stored in (type, value) order).
+struct RunComparison {
+    var persisting = 0
+    var new: [ExcessIdentifier] = []
+    var resolved: [ExcessIdentifier] = []
+
+    static func compare(_ db: Database, current: Int64, previous: Int64) throws -> RunComparison {
+        let sql = "SELECT type, value FROM run_excess WHERE run_id = ? ORDER BY type, value"
+        let a = try Row.fetchCursor(db, sql: sql, arguments: [current])
+        let b = try Row.fetchCursor(db, sql: sql, arguments: [previous])
+        func next(_ cursor: RowCursor) throws -> ExcessIdentifier? {
+            try cursor.next().map { ExcessIdentifier(type: $0[0], value: $0[1]) }
+        }
+        func less(_ x: ExcessIdentifier, _ y: ExcessIdentifier) -> Bool {
+            ByteOrder.equal(x.type, y.type) ? ByteOrder.less(x.value, y.value) : ByteOrder.less(x.type, y.type)
+        }
+        var result = RunComparison()
+        var x = try next(a)
+        var y = try next(b)
+        while x != nil || y != nil {
+            if let cx = x, let cy = y, ByteOrder.equal(cx.type, cy.type), ByteOrder.equal(cx.value, cy.value) {
+                result.persisting += 1
+                x = try next(a)
+                y = try next(b)
+            } else if let cx = x, y == nil || less(cx, y!) {
+                result.new.append(cx)
+                x = try next(a)
+            } else if let cy = y {
+                result.resolved.append(cy)
+                y = try next(b)
+            }
+        }
+        return result
+    }
 }
 
 extension ProfileStore {
@@ -37,45 +85,21 @@ extension ProfileStore {
                 arguments: [at.microseconds, rulesSHA256, profiles])
             let id = db.lastInsertedRowID
             try db.execute(
-                sql: "INSERT INTO run_excess(run_id, type, value) SELECT ?, type, value FROM scan_lines",
+                sql: "INSERT INTO run_excess(run_id, type, value) SELECT ?, type, value FROM scan_lines ORDER BY type, value",
                 arguments: [id])
             let excess = db.changesCount
-            var persisting = 0
-            var resolved = 0
-            if let previous {
-                persisting =
-                    try Int.fetchOne(
-                        db,
-                        sql: """
-                            SELECT count(*) FROM run_excess c JOIN run_excess p
-                                ON p.run_id = ? AND p.type = c.type AND p.value = c.value
-                            WHERE c.run_id = ?
-                            """, arguments: [previous, id]) ?? 0
-                let before = try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM run_excess WHERE run_id = ?", arguments: [previous]) ?? 0
-                resolved = before - persisting
-            }
+            var comparison = RunComparison()
+            if let previous { comparison = try RunComparison.compare(db, current: id, previous: previous) }
+            let persisting = comparison.persisting
+            let resolved = comparison.resolved.count
             let run = ScanRun(
                 id: id, at: at, rulesSHA256: rulesSHA256, profiles: profiles, excess: excess,
-                new: excess - persisting, persisting: persisting, resolved: resolved, previousRunID: previous)
+                new: excess - persisting, persisting: persisting, resolved: resolved, previousRunID: previous,
+                newIdentifiers: comparison.new, resolvedIdentifiers: comparison.resolved)
             try db.execute(
                 sql: "UPDATE scan_runs SET excess = ?, new = ?, persisting = ?, resolved = ?, previous_run = ? WHERE id = ?",
                 arguments: [run.excess, run.new, run.persisting, run.resolved, previous, id])
             return run
-        }
-    }
-
-    /// The identifiers of `run` that `other` did not have (both as (type, value)), in byte order.
-    public func excessDifference(of run: Int64, minus other: Int64) throws -> [(type: String, value: String)] {
-        try queue.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT type, value FROM run_excess c WHERE run_id = ? AND NOT EXISTS
-                        (SELECT 1 FROM run_excess p WHERE p.run_id = ? AND p.type = c.type AND p.value = c.value)
-                    ORDER BY type, value
-                    """, arguments: [run, other]
-            ).map { (type: $0[0], value: $0[1]) }
         }
     }
 
