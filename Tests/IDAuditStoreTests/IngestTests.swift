@@ -241,3 +241,55 @@ struct InterruptedIngestTests {
         #expect(try store.statistics().activeIdentifiers == 1)
     }
 }
+
+/// The store folds rows on raw bytes (fast); Core's `IdentifierHistory` states rule 2 plainly. They must agree, for
+/// any rows in any order, loaded at once or in two ingests.
+struct RuleTwoAgreementTests {
+    @Test(arguments: 0..<8)
+    func storeMatchesIdentifierHistory(seed: Int) throws {
+        var rng = SplitMix(seed: UInt64(seed) &+ 1)
+        let dir = try TemporaryDirectory("rule2")
+        var rows: [MappingEvent] = []
+        var lines: [String] = []
+        for i in 0..<Int(rng.next() % 7 + 1) {
+            let seq = Int(rng.next() % 5)  // few values: ties on SEQ are common
+            let id = "m\(rng.next() % 1000)-\(i)"
+            let segment = "use_\(rng.next() % 3)"
+            let removed = rng.next() % 3 == 0
+            let day = Int(rng.next() % 28) + 1
+            rows.append(
+                MappingEvent(
+                    id: id, seq: Int64(seq), time: Instant(parsing: "2026-11-\(day < 10 ? "0" : "")\(day) 12:00:00")!,
+                    segmentID: segment, operation: removed ? .removed : .created))
+            lines.append(F.mapping(id, segment, "email", "x@y.com", day: day, seq: seq, removed: removed))
+        }
+        let expected = try #require(IdentifierHistory.state(of: rows))
+        // All at once (bulk), and split in two ingests in reverse order (incremental).
+        let half = lines.count / 2
+        let layouts = [[lines], [Array(lines[half...]), Array(lines[..<half])]]
+        for (n, parts) in layouts.enumerated() {
+            let store = try ProfileStore(path: dir.file("s\(n).sqlite"))
+            for (p, part) in parts.enumerated() where !part.isEmpty {
+                _ = try store.ingest(directory: try F.write(in: dir, "e\(n)-\(p)", graph: [], mapping: part))
+            }
+            let record = try #require(try store.identifier(type: "email", value: "x@y.com"))
+            #expect(record.active == expected.active, "layout \(n): \(rows)")
+            #expect(record.segmentID == expected.segmentID, "layout \(n)")
+            if expected.active { #expect(record.firstSeen == expected.firstSeen, "layout \(n)") }
+            #expect(record.rows == rows.count)
+        }
+    }
+}
+
+/// A tiny deterministic generator for the tests above.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
