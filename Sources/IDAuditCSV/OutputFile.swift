@@ -129,13 +129,6 @@ public enum CSVFormat {
         }
         out.append(34)
     }
-
-    /// One field, quoted where needed.
-    public static func escape(_ field: String) -> String {
-        var out: [UInt8] = []
-        append(field, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
 }
 
 /// Creates `path` and its missing parents, like `mkdir -p`.

@@ -29,39 +29,4 @@ public enum JSONText {
     public static func encodeStrings(_ values: [String]) -> String {
         "[" + values.map(quote).joined(separator: ",") + "]"
     }
-
-    /// Decodes what ``encodeStrings(_:)`` wrote; an empty array for anything else.
-    public static func decodeStrings(_ json: String) -> [String] {
-        var result: [String] = []
-        var current = ""
-        var inString = false
-        var iterator = json.unicodeScalars.makeIterator()
-        while let c = iterator.next() {
-            if !inString {
-                if c == "\"" { inString = true }
-                continue
-            }
-            switch c {
-            case "\"":
-                result.append(current)
-                current = ""
-                inString = false
-            case "\\":
-                guard let e = iterator.next() else { return result }
-                switch e {
-                case "n": current += "\n"
-                case "r": current += "\r"
-                case "t": current += "\t"
-                case "u":
-                    var hex = ""
-                    for _ in 0..<4 { if let h = iterator.next() { hex.unicodeScalars.append(h) } }
-                    if let v = UInt32(hex, radix: 16), let s = Unicode.Scalar(v) { current.unicodeScalars.append(s) }
-                default: current.unicodeScalars.append(e)
-                }
-            default:
-                current.unicodeScalars.append(c)
-            }
-        }
-        return result
-    }
 }

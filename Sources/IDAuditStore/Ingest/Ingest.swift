@@ -788,9 +788,6 @@ struct CanonicalMap {
         return h
     }
 
-    /// The canonical id of `segment` (itself when it was never merged).
-    func canonical(of segment: String) -> String { map[segment] ?? segment }
-
     /// The canonical id of the segment with these bytes, or nil when it was never merged (it is its own).
     func mergedCanonical(of segment: UnsafeBufferPointer<UInt8>) -> String? {
         guard hashes.contains(CanonicalMap.hash(segment)) else { return nil }
