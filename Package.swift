@@ -27,6 +27,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The deletion service module's HTTP client and the emulator's server (the NIO stack).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: - Libraries, one per concern
@@ -70,11 +76,36 @@ let package = Package(
             path: "Sources/IDAuditScan",
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "IDAuditDeletion",
+            dependencies: [
+                "IDAuditCore", "IDAuditCSV", "IDAuditStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/IDAuditDeletion",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "IDAuditEmulator",
+            dependencies: [
+                "IDAuditCore", "IDAuditCSV", "IDAuditStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/IDAuditEmulator",
+            swiftSettings: strictSettings
+        ),
         // MARK: - The thin executable
         .executableTarget(
             name: "idaudit",
             dependencies: [
                 "IDAuditCore", "IDAuditCSV", "IDAuditRules", "IDAuditStore", "IDAuditSample", "IDAuditScan",
+                "IDAuditDeletion", "IDAuditEmulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/idaudit",
@@ -117,6 +148,14 @@ let package = Package(
             dependencies: [
                 "IDAuditScan", "IDAuditStore", "IDAuditCore", "IDAuditRules", "IDAuditSample", "IDAuditCSV",
                 "IDAuditTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IDAuditDeletionTests",
+            dependencies: [
+                "IDAuditDeletion", "IDAuditEmulator", "IDAuditScan", "IDAuditStore", "IDAuditCore", "IDAuditRules",
+                "IDAuditCSV", "IDAuditTestSupport",
             ],
             swiftSettings: strictSettings
         ),

@@ -98,4 +98,32 @@ extension ProfileStore {
             return result
         }
     }
+
+    /// How many active identifiers of each type each of `profiles` holds (profiles with none are left out).
+    public func activeTypeCounts(onProfiles profiles: some Sequence<String>) throws -> [String: [String: Int]] {
+        try queue.read { db in
+            let statement = try db.makeStatement(
+                sql: """
+                    SELECT type, count(*) FROM identifiers INDEXED BY identifiers_by_profile
+                    WHERE canonical_id = ? AND active = 1 GROUP BY type
+                    """)
+            let s = statement.sqliteStatement
+            var result: [String: [String: Int]] = [:]
+            for profile in profiles {
+                sqlite3_reset(s)
+                bindString(s, 1, profile)
+                var counts: [String: Int] = [:]
+                while sqlite3_step(s) == SQLITE_ROW {
+                    let type = String(
+                        decoding: UnsafeBufferPointer(
+                            start: sqlite3_column_text(s, 0), count: Int(sqlite3_column_bytes(s, 0))),
+                        as: UTF8.self)
+                    counts[type] = Int(sqlite3_column_int64(s, 1))
+                }
+                if !counts.isEmpty { result[profile] = counts }
+            }
+            sqlite3_reset(s)
+            return result
+        }
+    }
 }

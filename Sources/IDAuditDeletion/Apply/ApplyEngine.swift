@@ -1,0 +1,331 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import IDAuditCore
+
+/// Applies a plan to one destination: the machinery every adapter shares.
+///
+/// Lines go out through a ``Pacer`` (the destination's budget and the per-profile budget), with enough requests in
+/// flight to reach the budget when each takes seconds. Every attempt is journaled before and after it is sent.
+/// 429, 5xx and network errors are retried with exponential backoff and jitter (honouring `Retry-After`), up to
+/// ``ApplyOptions/maxAttempts``. 401 and 403 stop the run at once; so does the circuit breaker, the cap on
+/// deletions, and a canary awaiting review.
+public final class ApplyEngine: Sendable {
+    private let plan: PlanFile
+    private let target: any DeletionTarget
+    private let transport: HTTPTransport
+    private let journal: Journal
+    private let options: ApplyOptions
+
+    /// An engine for one plan and one destination.
+    public init(plan: PlanFile, target: any DeletionTarget, transport: HTTPTransport, journal: Journal, options: ApplyOptions) {
+        self.plan = plan
+        self.target = target
+        self.transport = transport
+        self.journal = journal
+        self.options = options
+    }
+
+    /// The requests per second this run uses.
+    public var requestsPerSecond: Double { options.requestsPerSecond ?? target.defaultRequestsPerSecond }
+
+    /// Runs the plan: sends every line not yet done, and returns what happened.
+    public func run() async throws -> ApplyReport {
+        let started = WallClock.now()
+        let startedMonotonic = ContinuousClock().now
+        let destination = target.destination
+        let states = try journal.lineStates(plan: plan.sha256, destination: destination)
+        let preflight = try target.preflight(plan.entries)
+
+        // Sort the plan's lines: done earlier, skipped (recorded now), failed earlier, to send.
+        var work: [(entry: PlanEntry, request: WireRequest)] = []
+        var skips: [(line: Int, reason: String)] = []
+        var doneEarlier = 0
+        var failedEarlier: [ApplyReport.FailedLine] = []
+        for entry in plan.entries {
+            let state = states[entry.line]
+            if state?.state == .done {
+                doneEarlier += 1
+                continue
+            }
+            if state?.state == .failed && !options.retryFailed {
+                failedEarlier.append(
+                    ApplyReport.FailedLine(
+                        line: entry.line, type: entry.type,
+                        failure: AttemptFailure(
+                            status: state?.status ?? 0, code: state?.code ?? "", message: state?.message ?? "",
+                            requestID: state?.requestID ?? "")))
+                continue
+            }
+            if let reason = preflight[entry.line] {
+                skips.append((entry.line, reason))
+                continue
+            }
+            switch target.prepare(entry) {
+            case .skip(let reason): skips.append((entry.line, reason))
+            case .send(let request): work.append((entry, request))
+            }
+        }
+        let run = try await journal.startRun(plan: plan.sha256, destination: destination, at: started)
+        try await journal.recordSkips(plan: plan.sha256, destination: destination, skips, at: started)
+
+        var stopped: String?
+        if let cap = options.maxDeletes, work.count > cap {
+            work.removeLast(work.count - cap)
+            stopped = "--max-deletes \(cap) reached"
+        }
+        let state = RunState(
+            total: work.count, window: ErrorWindow(size: ApplyOptions.breakerWindow), maxErrorRate: options.maxErrorRate)
+        let pacer = Pacer(requestsPerSecond: requestsPerSecond, perProfile: target.perProfileRequestsPerSecond)
+        let concurrency = options.concurrency ?? min(1024, max(8, Int(requestsPerSecond * 4)))
+
+        let progressTask = options.progress.map { report in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    report(await state.progress())
+                }
+            }
+        }
+        defer { progressTask?.cancel() }
+
+        var phases: [ArraySlice<(entry: PlanEntry, request: WireRequest)>] = [work[...]]
+        if let canary = options.canary, canary < work.count {
+            phases = [work[..<canary], work[canary...]]
+        }
+        for (index, phase) in phases.enumerated() {
+            if index == 1 {
+                // The canary is sent: go on only when it went cleanly and the user said so.
+                if let reason = await state.stopReason() { stopped = reason; break }
+                let clean = await state.isClean()
+                if !clean {
+                    stopped = "canary: some of the first \(options.canary ?? 0) lines failed; review them before going on"
+                    break
+                }
+                if !options.continueAfterCanary {
+                    stopped = "canary: \(options.canary ?? 0) lines sent; review them, then run again (or pass --yes)"
+                    break
+                }
+            }
+            await state.enqueue(Array(phase))
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<min(concurrency, phase.count) {
+                    group.addTask { await self.worker(run: run, state: state, pacer: pacer) }
+                }
+            }
+            if let reason = await state.stopReason() {
+                stopped = reason
+                break
+            }
+        }
+        progressTask?.cancel()
+
+        let finished = WallClock.now()
+        let elapsed = ContinuousClock().now - startedMonotonic
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let counts = await state.counts()
+        var skipReasons: [String: Int] = [:]
+        for skip in skips { skipReasons[skip.reason, default: 0] += 1 }
+        for reason in counts.skipReasons { skipReasons[reason, default: 0] += 1 }
+        let failures = failedEarlier + counts.failures
+        let skipped = skips.count + counts.skipReasons.count
+        let exitCode: Int32 = stopped != nil ? 2 : (failures.isEmpty && skipped == 0 ? 0 : 1)
+        let report = ApplyReport(
+            plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
+            startedAt: started.description, finishedAt: finished.description, seconds: seconds,
+            lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: doneEarlier,
+            skipped: skipped, failed: failures.count, notSent: counts.left, requests: counts.requests,
+            throttled: counts.throttled, retried: counts.retried,
+            requestsPerSecond: counts.sendingSeconds > 0 ? Double(counts.requests) / counts.sendingSeconds : 0,
+            stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)), exitCode: exitCode)
+        try await journal.finishRun(
+            run, outcome: stopped == nil ? "finished" : "stopped", report: report.json, at: finished)
+        return report
+    }
+
+    /// One of the concurrent senders: takes lines until none are left or the run stops.
+    private func worker(run: Int64, state: RunState, pacer: Pacer) async {
+        var random = SystemRandomNumberGenerator()
+        let backoff = Backoff(base: options.backoffBaseSeconds, cap: options.backoffCapSeconds)
+        while let (entry, request) = await state.take() {
+            var attempt = 0
+            while true {
+                attempt += 1
+                if await state.isStopped() {
+                    await state.putBack()
+                    break
+                }
+                do {
+                    try await pacer.wait(profile: target.profileKey(entry))
+                } catch {
+                    await state.putBack()
+                    break
+                }
+                var result: AttemptResult
+                do {
+                    let id = try await journal.beginAttempt(
+                        run: run, plan: plan.sha256, destination: target.destination, line: entry.line,
+                        attempt: attempt, at: WallClock.now())
+                    await state.sent()
+                    do {
+                        let response = try await transport.send(request)
+                        result = target.classify(response)
+                    } catch {
+                        result = .retry(
+                            AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
+                    }
+                    if case .retry(let failure, _) = result, attempt >= options.maxAttempts {
+                        var last = failure
+                        last.message = "gave up after \(attempt) attempts; last answer: " + failure.message
+                        result = .failed(last)
+                    }
+                    try await journal.finishAttempt(
+                        id, plan: plan.sha256, destination: target.destination, line: entry.line, result: result,
+                        at: WallClock.now())
+                } catch {
+                    // The journal cannot be written: stop rather than send what cannot be recorded.
+                    await state.stop("the journal cannot be written: \(error)")
+                    await state.putBack()
+                    break
+                }
+                await state.record(result, entry: entry)
+                guard case .retry(let failure, let after) = result else { break }
+                _ = failure
+                let delay = backoff.delay(afterAttempt: attempt, retryAfter: after, random: &random)
+                try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+            }
+        }
+    }
+}
+
+/// The shared state of one run's workers: the queue, the counts, the breaker, and why it stopped.
+actor RunState {
+    private var queue: [(entry: PlanEntry, request: WireRequest)] = []
+    private var position = 0
+    private var stopReasonText: String?
+    private var window: ErrorWindow
+    private let maxErrorRate: Double
+    private var firstSend: ContinuousClock.Instant?
+    private var lastAnswer: ContinuousClock.Instant?
+    private var recent: [(ContinuousClock.Instant, Int)] = []
+    private var total: Int
+
+    struct Counts {
+        var done = 0
+        var alreadyAbsent = 0
+        var requests = 0
+        var throttled = 0
+        var retried = 0
+        var left = 0
+        var sendingSeconds = 0.0
+        var failures: [ApplyReport.FailedLine] = []
+        var skipReasons: [String] = []
+    }
+
+    private var c = Counts()
+    private var taken = 0
+    private var finished = 0
+
+    init(total: Int, window: ErrorWindow, maxErrorRate: Double) {
+        self.total = total
+        self.window = window
+        self.maxErrorRate = maxErrorRate
+    }
+
+    func enqueue(_ work: [(entry: PlanEntry, request: WireRequest)]) {
+        queue = work
+        position = 0
+    }
+
+    func take() -> (PlanEntry, WireRequest)? {
+        guard stopReasonText == nil, position < queue.count else { return nil }
+        defer { position += 1 }
+        taken += 1
+        return (queue[position].entry, queue[position].request)
+    }
+
+    /// A taken line left unsent because the run stopped.
+    func putBack() { c.left += 1 }
+
+    func sent() {
+        let now = ContinuousClock().now
+        if firstSend == nil { firstSend = now }
+        c.requests += 1
+        recent.append((now, c.requests))
+        if recent.count > 64, let first = recent.first, now - first.0 > .seconds(5) { recent.removeFirst(recent.count / 2) }
+    }
+
+    func record(_ result: AttemptResult, entry: PlanEntry) {
+        lastAnswer = ContinuousClock().now
+        switch result {
+        case .done(let absent):
+            c.done += 1
+            if absent { c.alreadyAbsent += 1 }
+            finished += 1
+            window.add(error: false)
+        case .skipped(let reason):
+            c.skipReasons.append(reason)
+            finished += 1
+            window.add(error: false)
+        case .retry(let failure, _):
+            c.retried += 1
+            if failure.status == 429 {
+                c.throttled += 1
+            } else {
+                window.add(error: true)
+            }
+        case .failed(let failure):
+            c.failures.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
+            finished += 1
+            window.add(error: true)
+        case .stop(let failure):
+            c.failures.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
+            finished += 1
+            stop("\(failure.summary): this is about the token or the space, not the line")
+        }
+        if stopReasonText == nil, window.count >= ApplyOptions.breakerMinimum, window.rate > maxErrorRate {
+            stop(
+                "circuit breaker: \(window.errors) of the last \(window.count) attempts failed "
+                    + "(more than \(Int((maxErrorRate * 100).rounded()))%)")
+        }
+    }
+
+    func stop(_ reason: String) {
+        if stopReasonText == nil { stopReasonText = reason }
+    }
+
+    func isStopped() -> Bool { stopReasonText != nil }
+    func stopReason() -> String? { stopReasonText }
+    func isClean() -> Bool { c.failures.isEmpty }
+
+    func counts() -> Counts {
+        var out = c
+        out.left = c.left + (queue.count - position)
+        if let firstSend, let lastAnswer {
+            let d = lastAnswer - firstSend
+            out.sendingSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
+        return out
+    }
+
+    func progress() -> ApplyProgress {
+        var rate = 0.0
+        if let first = recent.first, let last = recent.last, last.0 > first.0 {
+            let d = last.0 - first.0
+            rate = Double(last.1 - first.1) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+        }
+        let left = total - finished
+        return ApplyProgress(
+            done: c.done, failed: c.failures.count, skipped: c.skipReasons.count, left: left, rate: rate,
+            etaSeconds: rate > 0 ? Double(left) / rate : nil)
+    }
+}
+
+/// Wall-clock time, for the journal and reports.
+enum WallClock {
+    static func now() -> Instant {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Instant(microseconds: Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// What one `apply` run did: `apply-report.json` beside the plan, and the summary on the terminal.
+public struct ApplyReport: Sendable, Codable {
+    /// The plan's path.
+    public var plan: String
+    /// The plan's sha256.
+    public var planSHA256: String
+    /// `segment` or `insider`.
+    public var target: String
+    /// The destination, without secrets.
+    public var destination: String
+    /// When the run started (UTC).
+    public var startedAt: String
+    /// When it ended.
+    public var finishedAt: String
+    /// Wall-clock seconds.
+    public var seconds: Double
+    /// Lines in the plan.
+    public var lines: Int
+    /// Lines deleted in this run (including already absent).
+    public var done: Int
+    /// Of ``done``, those the platform said were already gone.
+    public var alreadyAbsent: Int
+    /// Lines deleted in earlier runs (not sent again).
+    public var doneEarlier: Int
+    /// Lines not sent, by reason.
+    public var skipped: Int
+    /// Lines that failed in this run, or in an earlier run and not retried.
+    public var failed: Int
+    /// Lines not sent because the run stopped.
+    public var notSent: Int
+    /// Requests sent in this run.
+    public var requests: Int
+    /// Of those, answered 429.
+    public var throttled: Int
+    /// Of those, retried (429, 5xx, network).
+    public var retried: Int
+    /// Requests per second while sending.
+    public var requestsPerSecond: Double
+    /// Why the run stopped early (breaker, auth, cap, canary), or nil.
+    public var stopped: String?
+    /// Skip reasons and their counts.
+    public var skipReasons: [String: Int]
+    /// The failed lines (the first 1,000): line, type, and the platform's answer.
+    public var failures: [FailedLine]
+    /// 0 all done, 1 some lines failed or skipped, 2 stopped.
+    public var exitCode: Int32
+
+    /// One failed line.
+    public struct FailedLine: Sendable, Codable {
+        /// The plan line.
+        public var line: Int
+        /// The identifier type.
+        public var type: String
+        /// The answer.
+        public var failure: AttemptFailure
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case plan, target, destination, seconds, lines, done, skipped, failed, requests, throttled, retried, stopped
+        case failures
+        case planSHA256 = "plan_sha256"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case alreadyAbsent = "already_absent"
+        case doneEarlier = "done_earlier"
+        case notSent = "not_sent"
+        case requestsPerSecond = "requests_per_second"
+        case skipReasons = "skip_reasons"
+        case exitCode = "exit_code"
+    }
+
+    /// The report as pretty JSON.
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
+    }
+}

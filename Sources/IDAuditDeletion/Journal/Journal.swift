@@ -1,0 +1,298 @@
+import GRDB
+import IDAuditCore
+
+/// The apply journal: every attempt, recorded before and after it is sent, keyed by plan sha256, destination and
+/// line, in a SQLite file beside the store (`idaudit-journal.sqlite` for `idaudit.sqlite`).
+///
+/// It is what makes `apply` resumable and idempotent: a line whose state is `done` is never sent again, and a line
+/// whose attempt was recorded as sent but never finished (a `kill -9` mid-flight) is sent again, which is safe
+/// because an identifier already deleted answers `eid_not_found`. No identifier values, tokens or partner names are
+/// stored: lines are numbers in the plan, whose sha256 binds them.
+public final class Journal: Sendable {
+    /// The journal's path.
+    public let path: String
+    private let queue: DatabaseQueue
+
+    /// The journal beside a store: `dir/name.sqlite` -> `dir/name-journal.sqlite`.
+    public static func path(besideStore store: String) -> String {
+        let base = store.hasSuffix(".sqlite") ? String(store.dropLast(7)) : store
+        return base + "-journal.sqlite"
+    }
+
+    /// Opens (creating when needed) the journal at `path`.
+    public init(path: String) throws(JournalError) {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+            try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            try Self.migrator.migrate(queue)
+        } catch {
+            throw JournalError(message: "\(path): cannot open the journal: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE runs (
+                        id INTEGER PRIMARY KEY,
+                        plan_sha256 TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        finished_at INTEGER,
+                        outcome TEXT,
+                        report TEXT
+                    );
+                    CREATE TABLE lines (
+                        plan_sha256 TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        line INTEGER NOT NULL,
+                        state TEXT NOT NULL,            -- sending, done, skipped, failed
+                        already_absent INTEGER NOT NULL DEFAULT 0,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        status INTEGER,
+                        code TEXT,
+                        message TEXT,
+                        request_id TEXT,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (plan_sha256, destination, line)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE attempts (
+                        id INTEGER PRIMARY KEY,
+                        run_id INTEGER NOT NULL REFERENCES runs(id),
+                        plan_sha256 TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        line INTEGER NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        sent_at INTEGER NOT NULL,
+                        finished_at INTEGER,
+                        status INTEGER,
+                        outcome TEXT,                   -- done, absent, skipped, retry, failed, stop; NULL: in flight
+                        code TEXT,
+                        request_id TEXT
+                    );
+                    CREATE INDEX attempts_by_line ON attempts(plan_sha256, destination, line);
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: - Reading
+
+    /// The recorded state of every line of a plan at a destination that has one.
+    public func lineStates(plan: String, destination: String) throws -> [Int: LineState] {
+        try queue.read { db in
+            var states: [Int: LineState] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT line, state, already_absent, attempts, status, code, message, request_id, updated_at
+                    FROM lines WHERE plan_sha256 = ? AND destination = ?
+                    """,
+                arguments: [plan, destination])
+            while let row = try rows.next() {
+                let line: Int = row[0]
+                states[line] = LineState(
+                    state: LineState.State(rawValue: row[1]) ?? .sending, alreadyAbsent: row[2] as Bool,
+                    attempts: row[3], status: row[4], code: row[5], message: row[6], requestID: row[7],
+                    updatedAt: Instant(microseconds: row[8]))
+            }
+            return states
+        }
+    }
+
+    /// How many attempts were sent for a line, in all runs (tests and reports: "no line sent twice").
+    public func attemptCount(plan: String, destination: String, line: Int) throws -> Int {
+        try queue.read { db in
+            try Int.fetchOne(
+                db,
+                sql: "SELECT count(*) FROM attempts WHERE plan_sha256 = ? AND destination = ? AND line = ?",
+                arguments: [plan, destination, line]) ?? 0
+        }
+    }
+
+    /// The attempts of a plan at a destination whose outcome was a deletion (`done` or `absent`), per line.
+    public func successfulAttempts(plan: String, destination: String) throws -> [Int: Int] {
+        try queue.read { db in
+            var counts: [Int: Int] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT line, count(*) FROM attempts WHERE plan_sha256 = ? AND destination = ?
+                    AND outcome IN ('done', 'absent') GROUP BY line
+                    """,
+                arguments: [plan, destination])
+            while let row = try rows.next() { counts[row[0]] = row[1] }
+            return counts
+        }
+    }
+
+    /// The destinations a plan was applied to.
+    public func destinations(plan: String) throws -> [String] {
+        try queue.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT destination FROM lines WHERE plan_sha256 = ? ORDER BY destination",
+                arguments: [plan])
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Starts a run; returns its id.
+    func startRun(plan: String, destination: String, at time: Instant) async throws -> Int64 {
+        try await queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO runs (plan_sha256, destination, started_at) VALUES (?, ?, ?)",
+                arguments: [plan, destination, time.microseconds])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Ends a run with its outcome and its report (JSON).
+    func finishRun(_ run: Int64, outcome: String, report: String, at time: Instant) async throws {
+        try await queue.write { db in
+            try db.execute(
+                sql: "UPDATE runs SET finished_at = ?, outcome = ?, report = ? WHERE id = ?",
+                arguments: [time.microseconds, outcome, report, run])
+        }
+    }
+
+    /// Records that an attempt is about to be sent (committed before the request leaves); returns its id.
+    func beginAttempt(run: Int64, plan: String, destination: String, line: Int, attempt: Int, at time: Instant)
+        async throws -> Int64
+    {
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO attempts (run_id, plan_sha256, destination, line, attempt, sent_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [run, plan, destination, line, attempt, time.microseconds])
+            let id = db.lastInsertedRowID
+            try db.execute(
+                sql: """
+                    INSERT INTO lines (plan_sha256, destination, line, state, attempts, updated_at)
+                    VALUES (?, ?, ?, 'sending', 1, ?)
+                    ON CONFLICT (plan_sha256, destination, line)
+                    DO UPDATE SET state = 'sending', attempts = attempts + 1, updated_at = excluded.updated_at
+                    """,
+                arguments: [plan, destination, line, time.microseconds])
+            return id
+        }
+    }
+
+    /// Records an attempt's answer and the line's resulting state, in one transaction.
+    func finishAttempt(
+        _ attempt: Int64, plan: String, destination: String, line: Int, result: AttemptResult, at time: Instant
+    ) async throws {
+        let (outcome, lineState, failure, absent) = Self.describe(result)
+        try await queue.write { db in
+            try db.execute(
+                sql: "UPDATE attempts SET finished_at = ?, status = ?, outcome = ?, code = ?, request_id = ? WHERE id = ?",
+                arguments: [
+                    time.microseconds, failure?.status ?? 200, outcome, failure?.code, failure?.requestID, attempt,
+                ])
+            if let lineState {
+                try db.execute(
+                    sql: """
+                        UPDATE lines SET state = ?, already_absent = ?, status = ?, code = ?, message = ?,
+                        request_id = ?, updated_at = ?
+                        WHERE plan_sha256 = ? AND destination = ? AND line = ?
+                        """,
+                    arguments: [
+                        lineState, absent, failure?.status, failure?.code, failure?.message, failure?.requestID,
+                        time.microseconds, plan, destination, line,
+                    ])
+            }
+        }
+    }
+
+    /// Records a line not sent, with the reason.
+    func recordSkip(plan: String, destination: String, line: Int, reason: String, at time: Instant) async throws {
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO lines (plan_sha256, destination, line, state, message, updated_at)
+                    VALUES (?, ?, ?, 'skipped', ?, ?)
+                    ON CONFLICT (plan_sha256, destination, line)
+                    DO UPDATE SET state = 'skipped', message = excluded.message, updated_at = excluded.updated_at
+                    """,
+                arguments: [plan, destination, line, reason, time.microseconds])
+        }
+    }
+
+    /// Records many lines not sent, in one transaction.
+    func recordSkips(plan: String, destination: String, _ skips: [(line: Int, reason: String)], at time: Instant)
+        async throws
+    {
+        guard !skips.isEmpty else { return }
+        try await queue.write { db in
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO lines (plan_sha256, destination, line, state, message, updated_at)
+                    VALUES (?, ?, ?, 'skipped', ?, ?)
+                    ON CONFLICT (plan_sha256, destination, line)
+                    DO UPDATE SET state = 'skipped', message = excluded.message, updated_at = excluded.updated_at
+                    """)
+            for skip in skips {
+                try statement.execute(arguments: [plan, destination, skip.line, skip.reason, time.microseconds])
+            }
+        }
+    }
+
+    private static func describe(_ result: AttemptResult) -> (String, String?, AttemptFailure?, Bool) {
+        switch result {
+        case .done(let absent): (absent ? "absent" : "done", "done", nil, absent)
+        case .skipped(let reason):
+            ("skipped", "skipped", AttemptFailure(status: 400, code: "", message: reason, requestID: ""), false)
+        case .retry(let failure, _): ("retry", nil, failure, false)
+        case .failed(let failure): ("failed", "failed", failure, false)
+        case .stop(let failure): ("stop", "failed", failure, false)
+        }
+    }
+}
+
+/// What the journal knows of one line.
+public struct LineState: Sendable, Equatable {
+    /// A line's state.
+    public enum State: String, Sendable {
+        /// An attempt was sent and its answer not recorded (in flight, or the run was killed): send again.
+        case sending
+        /// Deleted (or already absent): never sent again.
+        case done
+        /// Not sent, for the recorded reason.
+        case skipped
+        /// Failed; sent again only with `--retry-failed`.
+        case failed
+    }
+
+    /// The state.
+    public var state: State
+    /// Whether the platform said the identifier was already gone.
+    public var alreadyAbsent: Bool
+    /// Attempts sent, in all runs.
+    public var attempts: Int
+    /// The last answer's status.
+    public var status: Int?
+    /// The last answer's error code.
+    public var code: String?
+    /// The last answer's message, or the skip reason.
+    public var message: String?
+    /// The last answer's Request-Id.
+    public var requestID: String?
+    /// When the state was last written.
+    public var updatedAt: Instant
+}
+
+/// The journal cannot be opened or written.
+public struct JournalError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    public var description: String { message }
+}

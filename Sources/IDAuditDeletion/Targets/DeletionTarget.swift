@@ -1,0 +1,203 @@
+import Foundation
+
+/// One HTTP request, ready to send: what an adapter builds from a plan line.
+public struct WireRequest: Sendable, Equatable {
+    /// `POST`, `DELETE`, ...
+    public var method: String
+    /// The absolute URL.
+    public var url: String
+    /// Header names and values, in order. Secrets live here only, never in logs or the journal.
+    public var headers: [(name: String, value: String)]
+    /// The body (JSON).
+    public var body: [UInt8]
+
+    /// Creates a request.
+    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func == (a: WireRequest, b: WireRequest) -> Bool {
+        a.method == b.method && a.url == b.url && a.body == b.body
+            && a.headers.map { "\($0.name): \($0.value)" } == b.headers.map { "\($0.name): \($0.value)" }
+    }
+
+    /// The request as a person reads it in a dry run: method, URL and body; secret headers masked.
+    public var redactedDescription: String {
+        "\(method) \(url)\n  " + String(decoding: body, as: UTF8.self)
+    }
+}
+
+/// An HTTP response.
+public struct WireResponse: Sendable {
+    /// The status code.
+    public var status: Int
+    /// Header names and values.
+    public var headers: [(name: String, value: String)]
+    /// The body.
+    public var body: [UInt8]
+
+    /// Creates a response.
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.name.lowercased() == lower }?.value
+    }
+
+    /// `Retry-After` in seconds, from either form (seconds, or an HTTP date is not supported and ignored).
+    public var retryAfterSeconds: Double? {
+        guard let text = header("Retry-After")?.trimmingCharacters(in: .whitespaces), let s = Double(text), s >= 0
+        else { return nil }
+        return s
+    }
+}
+
+/// What one line's plan says to do before anything is sent.
+public enum Preparation: Sendable, Equatable {
+    /// Send this request.
+    case send(WireRequest)
+    /// Do not send: the reason goes to the journal and the report.
+    case skip(String)
+}
+
+/// A failed attempt's particulars, from the response: what a person needs to act on it.
+public struct AttemptFailure: Sendable, Equatable, Codable {
+    /// The HTTP status (0 for a network error).
+    public var status: Int
+    /// The platform's error code (`eid_not_found`, `forbidden`, ...), or the network error's kind.
+    public var code: String
+    /// The platform's message.
+    public var message: String
+    /// The response's `Request-Id` header, for the platform's support.
+    public var requestID: String
+
+    /// Creates a failure.
+    public init(status: Int, code: String, message: String, requestID: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestID = requestID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, code, message
+        case requestID = "request_id"
+    }
+
+    /// `403 forbidden: Deleted identifier not activated ... (Request-Id r-1)`.
+    public var summary: String {
+        var out = status > 0 ? "\(status)" : "network"
+        if !code.isEmpty { out += " \(code)" }
+        if !message.isEmpty { out += ": \(message)" }
+        if !requestID.isEmpty { out += " (Request-Id \(requestID))" }
+        return out
+    }
+}
+
+/// What one attempt's response means for its line.
+public enum AttemptResult: Sendable, Equatable {
+    /// Deleted (2xx); `alreadyAbsent` when the platform answered that the identifier was already gone.
+    case done(alreadyAbsent: Bool)
+    /// Not deleted and not to be retried, for a reason that is not an error (the sole identifier, ...).
+    case skipped(String)
+    /// Worth another attempt (429, 5xx, network); `after` is the server's `Retry-After` when it gave one.
+    case retry(AttemptFailure, after: Double?)
+    /// Failed for this line; the run goes on.
+    case failed(AttemptFailure)
+    /// Failed for every line (bad token, space not activated): the run stops at once.
+    case stop(AttemptFailure)
+}
+
+/// A platform's delete API: how a plan line becomes a request, and what a response means.
+///
+/// Adapters are pure: they build requests and read responses. The engine (``ApplyEngine``) owns rate limiting,
+/// concurrency, retries and the journal, the same for every platform.
+public protocol DeletionTarget: Sendable {
+    /// `segment` or `insider`.
+    var name: String { get }
+    /// Where deletions go, without secrets (`segment/spa_123`, `insider/<hash of the partner>`): the journal's key
+    /// together with the plan's sha256.
+    var destination: String { get }
+    /// The platform's documented request budget, per second, for the whole space or account.
+    var defaultRequestsPerSecond: Double { get }
+    /// The platform's per-profile budget, per second, when it has one.
+    var perProfileRequestsPerSecond: Double? { get }
+
+    /// Decisions that need the whole plan (Insider One: never delete a profile's last identifier), by line.
+    func preflight(_ entries: [PlanEntry]) throws -> [Int: String]
+    /// The request for one line, or why it is not sent.
+    func prepare(_ entry: PlanEntry) -> Preparation
+    /// The key the per-profile budget is counted under.
+    func profileKey(_ entry: PlanEntry) -> String
+    /// What a response means.
+    func classify(_ response: WireResponse) -> AttemptResult
+}
+
+extension DeletionTarget {
+    public func preflight(_ entries: [PlanEntry]) throws -> [Int: String] { [:] }
+}
+
+// MARK: - Helpers shared by adapters
+
+enum URLText {
+    /// Percent-encodes everything but RFC 3986's unreserved characters: `+` becomes `%2B`, `/` becomes `%2F`.
+    static func encodeSegment(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%"
+                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))
+                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 15)]))
+            }
+        }
+        return out
+    }
+
+    /// Decodes `%XX` escapes; nil for a malformed escape or bytes that are not UTF-8.
+    static func decode(_ text: some StringProtocol) -> String? {
+        var bytes: [UInt8] = []
+        var it = Array(text.utf8)[...]
+        while let b = it.popFirst() {
+            guard b == UInt8(ascii: "%") else {
+                bytes.append(b)
+                continue
+            }
+            guard it.count >= 2, let hi = hexValue(it.removeFirst()), let lo = hexValue(it.removeFirst()) else {
+                return nil
+            }
+            bytes.append(hi << 4 | lo)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// The smallest JSON reading adapters need: a response body's object, leniently.
+enum JSONBody {
+    static func object(_ body: [UInt8]) -> [String: Any]? {
+        guard !body.isEmpty else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import IDAuditCore
+
+/// Insider One's Delete Identifiers API (domain notes §5): `DELETE {base}/api/user/v1/identity` with
+/// `{"identifiers":{"email":"..."}}` (or `phone_number` in E.164, `uuid`, `{"custom":{"<type>":"..."}}`), one
+/// user per request, headers `X-PARTNER-NAME` (lowercase, no spaces) and `X-REQUEST-TOKEN`, 25,000 requests/min.
+///
+/// The identifier addresses its user, so every excess line is sent (no lookup, remediable or not), except a line
+/// that would leave the profile with no identifier: Insider One refuses to delete a user's sole identifier.
+public struct InsiderTarget: DeletionTarget {
+    /// Insider One's host.
+    public static let defaultBaseURL = "https://unification.useinsider.com"
+
+    /// Scheme and host, without a trailing slash.
+    public var baseURL: String
+    /// How plan types map to Insider keys.
+    public var typeMap: InsiderTypeMap
+    private let partner: String
+    private let token: Secret
+    private let identifierCounts: [String: [String: Int]]?
+
+    /// Creates the adapter; refuses a partner name Insider One would refuse (not lowercase, spaces, empty).
+    ///
+    /// - Parameter identifierCounts: the active identifiers per canonical profile and type, as the store knows
+    ///   them, for the sole-identifier check; nil skips the check (Insider One's 400 answer still counts as skipped).
+    public init(
+        partner: String, baseURL: String = InsiderTarget.defaultBaseURL, token: Secret,
+        typeMap: InsiderTypeMap = InsiderTypeMap(), identifierCounts: [String: [String: Int]]? = nil
+    ) throws(InsiderPartnerError) {
+        guard !partner.isEmpty, partner == partner.lowercased(), !partner.contains(where: \.isWhitespace) else {
+            throw InsiderPartnerError(
+                message: "the partner name must be lowercase with no spaces (Insider One answers 400 "
+                    + "\"Partner is invalid.\" otherwise); copy it from InOne Settings > Account Settings")
+        }
+        self.partner = partner
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
+        self.typeMap = typeMap
+        self.identifierCounts = identifierCounts
+    }
+
+    public var name: String { "insider" }
+    /// The partner name is kept out of the journal: a short hash stands for it.
+    public var destination: String { "insider/" + String(SHA256Text.hex(partner).prefix(12)) }
+    public var defaultRequestsPerSecond: Double { 25_000.0 / 60.0 }
+    public var perProfileRequestsPerSecond: Double? { nil }
+
+    public func profileKey(_ entry: PlanEntry) -> String { entry.segmentID }
+
+    public func preflight(_ entries: [PlanEntry]) throws -> [Int: String] {
+        var skips: [Int: String] = [:]
+        var remaining: [String: Int] = [:]
+        for entry in entries {
+            if let reason = unsendable(entry) {
+                skips[entry.line] = reason
+                continue
+            }
+            guard let counts = identifierCounts?[entry.segmentID] else { continue }
+            let left =
+                remaining[entry.segmentID]
+                ?? counts.reduce(0) { sum, item in typeMap.key(for: item.key) == .skip ? sum : sum + item.value }
+            if left <= 1 {
+                skips[entry.line] =
+                    "sole identifier: deleting it would leave the profile with no identifier (Insider One refuses)"
+                remaining[entry.segmentID] = left
+            } else {
+                remaining[entry.segmentID] = left - 1
+            }
+        }
+        return skips
+    }
+
+    /// Why a line cannot be sent whatever the store says.
+    private func unsendable(_ entry: PlanEntry) -> String? {
+        switch typeMap.key(for: entry.type) {
+        case .skip: return "\(entry.type) is not an identifier at Insider One (type map: skip)"
+        case .phoneNumber where !Self.isE164(entry.value):
+            return "phone_number must be in E.164 (+6598765432) for Insider One"
+        default: return nil
+        }
+    }
+
+    /// `+` then 2 to 15 digits, the first not 0.
+    static func isE164(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count >= 3, b.count <= 16, b[0] == UInt8(ascii: "+"), b[1] != UInt8(ascii: "0") else { return false }
+        return b.dropFirst().allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    public func prepare(_ entry: PlanEntry) -> Preparation {
+        if let reason = unsendable(entry) { return .skip(reason) }
+        let identifier: String
+        switch typeMap.key(for: entry.type) {
+        case .email: identifier = "{\"email\":" + JSONQuote.quote(entry.value) + "}"
+        case .phoneNumber: identifier = "{\"phone_number\":" + JSONQuote.quote(entry.value) + "}"
+        case .uuid: identifier = "{\"uuid\":" + JSONQuote.quote(entry.value) + "}"
+        case .custom(let name):
+            identifier = "{\"custom\":{" + JSONQuote.quote(name) + ":" + JSONQuote.quote(entry.value) + "}}"
+        case .skip: return .skip("\(entry.type) is not an identifier at Insider One (type map: skip)")
+        }
+        return .send(
+            WireRequest(
+                method: "DELETE", url: baseURL + "/api/user/v1/identity",
+                headers: [
+                    ("X-PARTNER-NAME", partner), ("X-REQUEST-TOKEN", token.value),
+                    ("Content-Type", "application/json"), ("User-Agent", "idaudit"),
+                ],
+                body: Array(("{\"identifiers\":" + identifier + "}").utf8)))
+    }
+
+    public func classify(_ response: WireResponse) -> AttemptResult {
+        Self.classifyInsider(response)
+    }
+
+    /// Insider One's answers, shared by identifier and attribute deletion.
+    static func classifyInsider(_ response: WireResponse) -> AttemptResult {
+        let object = JSONBody.object(response.body)
+        let message =
+            object?["error"] as? String ?? object?["message"] as? String
+            ?? String(decoding: response.body.prefix(200), as: UTF8.self)
+        let failure = AttemptFailure(
+            status: response.status, code: "", message: message,
+            requestID: response.header("Request-Id") ?? response.header("X-Request-Id") ?? "")
+        switch response.status {
+        case 200..<300:
+            return .done(alreadyAbsent: false)
+        case 400 where message.contains("sole identifier"):
+            return .skipped("sole identifier: Insider One refused (\(message))")
+        case 400 where message.contains("Partner is invalid"):
+            return .stop(failure)
+        case 404:
+            // No user holds the identifier: it is already gone (a retry after an interrupted run).
+            return .done(alreadyAbsent: true)
+        case 401, 403:
+            return .stop(failure)
+        case 429, 500..<600:
+            return .retry(failure, after: response.retryAfterSeconds)
+        default:
+            return .failed(failure)
+        }
+    }
+}
+
+/// A partner name Insider One would refuse.
+public struct InsiderPartnerError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    public var description: String { message }
+}
+
+/// sha256 of a string, hex.
+enum SHA256Text {
+    static func hex(_ s: String) -> String { SHA256Digest.hex(of: Array(s.utf8)) }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// How plan identifier types map to Insider One identifier keys.
+///
+/// Default: `email` -> `email`, `phone` -> `phone_number` (E.164), `user_id` -> `uuid`, any other type -> the custom
+/// identifier of the same name (`{"custom":{"<type>":"..."}}`). A file overrides entries, one `type: key` per line:
+/// `key` is `email`, `phone_number`, `uuid`, `custom` (same name), `custom:<name>`, or `skip` (the type is not an
+/// identifier at Insider One; its lines are not sent).
+public struct InsiderTypeMap: Sendable, Equatable {
+    /// Where a plan type goes.
+    public enum Key: Sendable, Equatable {
+        case email, phoneNumber, uuid
+        case custom(String)
+        case skip
+    }
+
+    private var overrides: [String: Key]
+
+    /// The default map.
+    public init(overrides: [String: Key] = [:]) { self.overrides = overrides }
+
+    /// The Insider key of a plan type.
+    public func key(for type: String) -> Key {
+        if let key = overrides[type] { return key }
+        switch type {
+        case "email": return .email
+        case "phone": return .phoneNumber
+        case "user_id": return .uuid
+        default: return .custom(type)
+        }
+    }
+
+    /// Reads a type-map file: `type: key` lines, `#` comments; errors name the file and line.
+    public static func parse(_ text: String, file: String) throws(TypeMapError) -> InsiderTypeMap {
+        var overrides: [String: Key] = [:]
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = index + 1
+            var content = Substring(raw)
+            if let hash = content.firstIndex(of: "#") { content = content[..<hash] }
+            let trimmed = content.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let colon = trimmed.firstIndex(of: ":") else {
+                throw TypeMapError(file: file, line: line, message: "expected `type: key`, got \"\(trimmed)\"")
+            }
+            let type = unquote(trimmed[..<colon])
+            let value = unquote(trimmed[trimmed.index(after: colon)...])
+            guard !type.isEmpty else { throw TypeMapError(file: file, line: line, message: "the type is empty") }
+            guard overrides[type] == nil else {
+                throw TypeMapError(file: file, line: line, message: "\(type) is mapped twice")
+            }
+            switch value {
+            case "email": overrides[type] = .email
+            case "phone_number": overrides[type] = .phoneNumber
+            case "uuid": overrides[type] = .uuid
+            case "skip": overrides[type] = .skip
+            case "custom": overrides[type] = .custom(type)
+            case let v where v.hasPrefix("custom:") && v.count > 7: overrides[type] = .custom(String(v.dropFirst(7)))
+            default:
+                throw TypeMapError(
+                    file: file, line: line,
+                    message: "\(type): \"\(value)\" is not an Insider One identifier key; expected email, "
+                        + "phone_number, uuid, custom, custom:<name> or skip")
+            }
+        }
+        return InsiderTypeMap(overrides: overrides)
+    }
+
+    private static func unquote(_ s: Substring) -> String {
+        var t = s.trimmingCharacters(in: .whitespaces)
+        if t.count >= 2, let f = t.first, f == t.last, f == "\"" || f == "'" { t = String(t.dropFirst().dropLast()) }
+        return t
+    }
+}
+
+/// A bad type-map line.
+public struct TypeMapError: Error, Sendable, CustomStringConvertible {
+    /// The file.
+    public var file: String
+    /// The 1-based line.
+    public var line: Int
+    /// What is wrong.
+    public var message: String
+    public var description: String { "\(file):\(line): \(message)" }
+}

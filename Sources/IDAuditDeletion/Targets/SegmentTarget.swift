@@ -1,0 +1,109 @@
+import Foundation
+
+/// Segment's Delete Profile Identifier API (domain notes §2b; seeds 000 and 001).
+///
+/// `POST {base}/v1/spaces/{space}/collections/users/profiles/user_id:{lookup}/external_ids/delete` with
+/// `{"delete_external_ids":[{"id":"<value>","type":"<type>"}]}`: one identifier per request, the profile addressed
+/// by a user_id, HTTP Basic with the token as user and an empty password, 100 requests/s per space and 100 deletions/s
+/// per profile.
+public struct SegmentTarget: DeletionTarget {
+    /// Segment's regional hosts.
+    public enum Region: String, Sendable, CaseIterable {
+        case us, eu
+
+        /// The Profile API host of the region.
+        public var baseURL: String {
+            switch self {
+            case .us: "https://profiles.segment.com"
+            case .eu: "https://profiles.euw1.segment.com"
+            }
+        }
+    }
+
+    /// The space id (`spa_...`): not a secret.
+    public var space: String
+    /// Scheme and host, without a trailing slash.
+    public var baseURL: String
+    private let authorization: String
+
+    /// Creates the adapter for one space.
+    public init(space: String, baseURL: String, token: Secret) {
+        self.space = space
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        authorization = "Basic " + Data((token.value + ":").utf8).base64EncodedString()
+    }
+
+    public var name: String { "segment" }
+    public var destination: String { "segment/\(space)" }
+    public var defaultRequestsPerSecond: Double { 100 }
+    public var perProfileRequestsPerSecond: Double? { 100 }
+
+    public func profileKey(_ entry: PlanEntry) -> String { entry.lookupUserID }
+
+    public func prepare(_ entry: PlanEntry) -> Preparation {
+        if entry.type == "group_id" {
+            return .skip("group_id: Segment's API does not delete group_id identifiers")
+        }
+        guard entry.remediable, !entry.lookupUserID.isEmpty else {
+            return .skip("not remediable: the profile has no user_id to address it by")
+        }
+        if entry.type == "user_id" && entry.value == entry.lookupUserID {
+            return .skip("the value is the profile's lookup user_id (Segment: External id specification must differ from lookup id.)")
+        }
+        let url =
+            baseURL + "/v1/spaces/" + URLText.encodeSegment(space) + "/collections/users/profiles/user_id:"
+            + URLText.encodeSegment(entry.lookupUserID) + "/external_ids/delete"
+        let body =
+            "{\"delete_external_ids\":[{\"id\":" + JSONQuote.quote(entry.value) + ",\"type\":"
+            + JSONQuote.quote(entry.type) + "}]}"
+        return .send(
+            WireRequest(
+                method: "POST", url: url,
+                headers: [
+                    ("Authorization", authorization), ("Content-Type", "application/json"),
+                    ("User-Agent", "idaudit"),
+                ],
+                body: Array(body.utf8)))
+    }
+
+    public func classify(_ response: WireResponse) -> AttemptResult {
+        let error = JSONBody.object(response.body)?["error"] as? [String: Any]
+        let failure = AttemptFailure(
+            status: response.status, code: error?["code"] as? String ?? "",
+            message: error?["message"] as? String ?? String(decoding: response.body.prefix(200), as: UTF8.self),
+            requestID: response.header("Request-Id") ?? "")
+        switch response.status {
+        case 200..<300:
+            return .done(alreadyAbsent: false)
+        case 404 where failure.code == "eid_not_found":
+            return .done(alreadyAbsent: true)
+        case 401, 403:
+            return .stop(failure)
+        case 429, 500..<600:
+            return .retry(failure, after: response.retryAfterSeconds)
+        default:
+            return .failed(failure)
+        }
+    }
+}
+
+/// JSON string literals.
+enum JSONQuote {
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20:
+                let hex = String(c.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
