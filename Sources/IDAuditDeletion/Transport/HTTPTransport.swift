@@ -13,7 +13,8 @@ public final class HTTPTransport: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = HTTPClient.Configuration.ConnectionPool(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections))
-        configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(10))
+        configuration.timeout = HTTPClient.Configuration.Timeout(
+            connect: .milliseconds(Int64(min(10, timeoutSeconds) * 1000)))
         configuration.redirectConfiguration = .disallow
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         timeout = .milliseconds(Int64(timeoutSeconds * 1000))

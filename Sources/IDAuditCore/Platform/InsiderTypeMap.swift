@@ -1,5 +1,3 @@
-import Foundation
-
 /// How plan identifier types map to Insider One identifier keys.
 ///
 /// Default: `email` -> `email`, `phone` -> `phone_number` (E.164), `user_id` -> `uuid`, any other type -> the custom
@@ -37,7 +35,7 @@ public struct InsiderTypeMap: Sendable, Equatable {
             let line = index + 1
             var content = Substring(raw)
             if let hash = content.firstIndex(of: "#") { content = content[..<hash] }
-            let trimmed = content.trimmingCharacters(in: .whitespaces)
+            let trimmed = trim(content)
             if trimmed.isEmpty { continue }
             guard let colon = trimmed.firstIndex(of: ":") else {
                 throw TypeMapError(file: file, line: line, message: "expected `type: key`, got \"\(trimmed)\"")
@@ -65,8 +63,27 @@ public struct InsiderTypeMap: Sendable, Equatable {
         return InsiderTypeMap(overrides: overrides)
     }
 
+    private static func trim(_ s: Substring) -> String {
+        var t = s
+        while let f = t.first, f == " " || f == "\t" || f == "\r" { t.removeFirst() }
+        while let l = t.last, l == " " || l == "\t" || l == "\r" { t.removeLast() }
+        return String(t)
+    }
+
+    /// The plan type an Insider key stands for (the map read backwards).
+    public func planType(forKey key: Key) -> String {
+        for (type, mapped) in overrides where mapped == key { return type }
+        switch key {
+        case .email: return "email"
+        case .phoneNumber: return "phone"
+        case .uuid: return "user_id"
+        case .custom(let name): return name
+        case .skip: return ""
+        }
+    }
+
     private static func unquote(_ s: Substring) -> String {
-        var t = s.trimmingCharacters(in: .whitespaces)
+        var t = trim(s)
         if t.count >= 2, let f = t.first, f == t.last, f == "\"" || f == "'" { t = String(t.dropFirst().dropLast()) }
         return t
     }

@@ -1,0 +1,32 @@
+import IDAuditCore
+
+/// How the emulator behaves: its token, its budgets, and the latency and faults it injects.
+public struct EmulatorOptions: Sendable {
+    /// The address to listen on.
+    public var host = "127.0.0.1"
+    /// The port (0: any free port; the bound one is reported).
+    public var port = 8080
+    /// The one token accepted: Segment's Basic user, Insider One's `X-REQUEST-TOKEN`.
+    public var token: String
+    /// Segment deletions per second per space (documented: 100).
+    public var segmentPerSpace = 100.0
+    /// Segment deletions per second per profile (documented: 100).
+    public var segmentPerProfile = 100.0
+    /// Insider One requests per minute per partner (documented: 25,000).
+    public var insiderPerMinute = 25_000.0
+    /// Added to every answer, in milliseconds.
+    public var latencyMilliseconds = 0
+    /// Share of requests answered with a 500 (0 to 1), drawn from a generator seeded with ``seed``.
+    public var failRate = 0.0
+    /// The fault generator's seed.
+    public var seed: UInt64 = 1
+    /// Spaces whose deletion feature is not activated (403).
+    public var deactivatedSpaces: Set<String> = []
+    /// How plan types map to Insider One identifier keys (the Insider side's view of the store).
+    public var typeMap = InsiderTypeMap()
+    /// How often deletions are written to the store as REMOVED rows, in milliseconds.
+    public var flushMilliseconds = 200
+
+    /// Options with a token and the documented budgets.
+    public init(token: String) { self.token = token }
+}

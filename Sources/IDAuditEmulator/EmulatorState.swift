@@ -1,0 +1,325 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+import IDAuditCSV
+import IDAuditCore
+import IDAuditStore
+
+/// An answer: status and JSON body (the route adds `Request-Id`).
+struct Answer: Sendable {
+    var status: Int
+    var body: String
+}
+
+/// What the emulator has seen, for tests and benchmarks.
+public struct EmulatorStatistics: Sendable, Equatable {
+    /// Requests received, by status answered.
+    public var byStatus: [Int: Int] = [:]
+    /// Identifiers deleted through the Segment endpoint.
+    public var segmentDeletions = 0
+    /// Identifiers deleted through the Insider One endpoint.
+    public var insiderDeletions = 0
+    /// Users whose attributes were changed through Insider One's attribute endpoint.
+    public var attributeUsers = 0
+    /// Requests answered 429.
+    public var throttled: Int { byStatus[429] ?? 0 }
+    /// Requests in all.
+    public var requests: Int { byStatus.values.reduce(0, +) }
+}
+
+/// The emulator's state: the store it serves, deletions not yet written to it, budgets, faults and statistics.
+///
+/// An actor: requests are answered one at a time against the store, as a consistent view.
+actor EmulatorState {
+    private let store: ProfileStore
+    private let options: EmulatorOptions
+    private var spaceBuckets: BucketSet
+    private var profileBuckets: BucketSet
+    private var partnerBuckets: BucketSet
+    private var random: SeededRandom
+    private var statistics = EmulatorStatistics()
+
+    /// Segment deletions not yet written to the store: keys and the REMOVED rows to write.
+    private var pendingKeys: Set<String> = []
+    private var pendingByProfile: [String: [String: Int]] = [:]
+    private var pendingRows: [(segmentID: String, type: String, value: String, seq: Int64)] = []
+    /// Insider One's deletions (its copy of the profiles; never written to the Segment store).
+    private var insiderDeleted: Set<String> = []
+    private var insiderDeletedByProfile: [String: Int] = [:]
+    private var rowCounter = 0
+
+    init(store: ProfileStore, options: EmulatorOptions) {
+        self.store = store
+        self.options = options
+        let now = ContinuousClock().now
+        _ = now
+        spaceBuckets = BucketSet(rate: options.segmentPerSpace, capacity: max(1, options.segmentPerSpace))
+        profileBuckets = BucketSet(rate: options.segmentPerProfile, capacity: max(1, options.segmentPerProfile))
+        partnerBuckets = BucketSet(rate: options.insiderPerMinute / 60, capacity: max(1, options.insiderPerMinute / 60))
+        random = SeededRandom(state: options.seed)
+    }
+
+    func snapshot() -> EmulatorStatistics { statistics }
+
+    private func answer(_ status: Int, _ body: String) -> Answer {
+        statistics.byStatus[status, default: 0] += 1
+        return Answer(status: status, body: body)
+    }
+
+    private static func key(_ type: String, _ value: String) -> String { type + "\u{0}" + value }
+
+    private func injectFault() -> Bool {
+        options.failRate > 0 && Double.random(in: 0..<1, using: &random) < options.failRate
+    }
+
+    // MARK: - Segment: Delete Profile Identifier API
+
+    private func segmentError(_ status: Int, _ code: String, _ message: String) -> Answer {
+        answer(status, "{\"error\":{\"code\":\"\(code)\",\"message\":\(Self.quote(message))}}")
+    }
+
+    /// `POST /v1/spaces/{space}/collections/{collection}/profiles/{lookup}/external_ids/delete`.
+    func segmentDelete(space: String, collection: String, lookup rawLookup: String, authorization: String?, body: [UInt8])
+        -> Answer
+    {
+        guard let authorization, authorization.hasPrefix("Basic "),
+            let decoded = Data(base64Encoded: String(authorization.dropFirst(6))),
+            String(decoding: decoded, as: UTF8.self) == options.token + ":"
+        else {
+            return segmentError(401, "unauthorized", "The specified token is invalid.")
+        }
+        guard collection == "users" else {
+            return segmentError(400, "bad_request", "Invalid collection: `\(collection)`.")
+        }
+        guard let lookup = PercentDecoding.decode(rawLookup), let colon = lookup.firstIndex(of: ":"),
+            lookup.index(after: colon) < lookup.endIndex
+        else {
+            return segmentError(400, "bad_request", "Missing required parameters in URL.")
+        }
+        let lookupType = String(lookup[..<colon])
+        let lookupValue = String(lookup[lookup.index(after: colon)...])
+        guard lookupType == "user_id" else {
+            return segmentError(
+                400, "bad_request", "Invalid URL: valid `user_id` is required. Unsupported `\(lookupType)`.")
+        }
+        guard !options.deactivatedSpaces.contains(space) else {
+            return segmentError(403, "forbidden", "Deleted identifier not activated for space_id `\(space)`.")
+        }
+        let now = ContinuousClock().now
+        guard spaceBuckets.take(space, now: now) else {
+            return segmentError(
+                429, "rate_limit_error",
+                "Attempted to delete more than \(Int(options.segmentPerSpace)) IDs per second for space_id `\(space)`.")
+        }
+        if injectFault() {
+            return segmentError(500, "internal_error", "An internal error occurred.")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+            let list = object["delete_external_ids"] as? [Any]
+        else {
+            return segmentError(400, "bad_request", "Missing required parameters in URL.")
+        }
+        guard list.count == 1, let item = list[0] as? [String: Any], let id = item["id"] as? String,
+            let type = item["type"] as? String
+        else {
+            return segmentError(400, "bad_request", "Only one external_id can be deleted at a time.")
+        }
+        guard type != "group_id" else {
+            return segmentError(400, "unsupported_eid_type", "Unsupported external id type.")
+        }
+        guard let profile = activeCanonical(type: "user_id", value: lookupValue) else {
+            return segmentError(404, "not_found", "The resource was not found.")
+        }
+        if type == "user_id" && id == lookupValue {
+            return segmentError(400, "bad_request", "External id specification must differ from lookup id.")
+        }
+        guard profileBuckets.take(profile, now: now) else {
+            return segmentError(
+                429, "rate_limit_error", "Attempted to delete more than 100 IDs per second for a single profile.")
+        }
+        guard let record = try? store.identifier(type: type, value: id), record.active,
+            record.canonicalID == profile, !pendingKeys.contains(Self.key(type, id))
+        else {
+            return segmentError(404, "eid_not_found", "External identifier not found.")
+        }
+        if type == "user_id" {
+            let stored = (try? store.identifiers(ofType: "user_id", onProfiles: [profile]))?[profile]?.count ?? 0
+            if stored - (pendingByProfile[profile]?["user_id"] ?? 0) <= 1 {
+                return segmentError(400, "bad_request", "Profiles must have at least one user_id.")
+            }
+        }
+        pendingKeys.insert(Self.key(type, id))
+        pendingByProfile[profile, default: [:]][type, default: 0] += 1
+        pendingRows.append((record.segmentID, type, id, (record.history.map(\.seq).max() ?? 0) + 1))
+        statistics.segmentDeletions += 1
+        return answer(200, "{\"code\":\"success\",\"message\":\"External identifier has been deleted.\"}")
+    }
+
+    /// The canonical profile of an active identifier, counting deletions not yet written.
+    private func activeCanonical(type: String, value: String) -> String? {
+        guard !pendingKeys.contains(Self.key(type, value)),
+            let record = try? store.identifier(type: type, value: value), record.active
+        else { return nil }
+        return record.canonicalID
+    }
+
+    /// Writes pending deletions to the store as REMOVED rows of `external_id_mapping_updates`, as Profiles Sync
+    /// would, through the ingest path (one transaction; the profiles become dirty for the next scan).
+    func flush() throws {
+        guard !pendingRows.isEmpty else { return }
+        let folder = store.path + ".emulator-\(getpid())"
+        try makeDirectories(folder)
+        defer {
+            unlink(folder + "/id_graph_updates.csv")
+            unlink(folder + "/external_id_mapping_updates.csv")
+            rmdir(folder)
+        }
+        let graph = try OutputFile(path: folder + "/id_graph_updates.csv")
+        try graph.writeCSVRecord(["segment_id", "canonical_segment_id", "seq", "timestamp"])
+        try graph.commit()
+        let mapping = try OutputFile(path: folder + "/external_id_mapping_updates.csv")
+        try mapping.writeCSVRecord([
+            "id", "segment_id", "external_id_type", "external_id_value", "seq", "timestamp", "__operation",
+        ])
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let now = Instant(microseconds: Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000)
+        for row in pendingRows {
+            rowCounter += 1
+            try mapping.writeCSVRecord([
+                "emu-removed-\(now.microseconds)-\(rowCounter)", row.segmentID, row.type, row.value, String(row.seq),
+                now.description, "REMOVED",
+            ])
+        }
+        try mapping.commit()
+        _ = try store.ingest(
+            graphPath: folder + "/id_graph_updates.csv", mappingPath: folder + "/external_id_mapping_updates.csv")
+        pendingRows.removeAll()
+        pendingKeys.removeAll()
+        pendingByProfile.removeAll()
+    }
+
+    // MARK: - Insider One
+
+    private func insiderError(_ status: Int, _ body: String) -> Answer { answer(status, body) }
+
+    /// Checks Insider One's headers and budget; nil when the request may go on.
+    private func insiderGate(partner: String?, token: String?) -> Answer? {
+        guard let partner, !partner.isEmpty, partner == partner.lowercased(), !partner.contains(where: \.isWhitespace)
+        else {
+            return insiderError(400, "{\"success\":false,\"message\":\"Partner is invalid.\"}")
+        }
+        guard token == options.token else {
+            return insiderError(
+                403,
+                "{\"success\":false,\"message\":\"Access Denied. You do not have sufficient access to perform this action.\"}"
+            )
+        }
+        guard partnerBuckets.take(partner, now: ContinuousClock().now) else {
+            return insiderError(429, "{\"error\":\"rejected: too many requests\"}")
+        }
+        if injectFault() {
+            return insiderError(
+                500, "{\"success\":false,\"message\":\"The request processing has failed because of an unknown error.\"}")
+        }
+        return nil
+    }
+
+    /// The (plan type, value) pairs of an Insider One `identifiers` object.
+    private func identifiers(_ object: [String: Any]) -> [(type: String, value: String)]? {
+        var out: [(String, String)] = []
+        for (key, value) in object {
+            switch key {
+            case "email", "phone_number", "uuid":
+                guard let text = value as? String else { return nil }
+                let k: InsiderTypeMap.Key = key == "email" ? .email : key == "uuid" ? .uuid : .phoneNumber
+                out.append((options.typeMap.planType(forKey: k), text))
+            case "custom":
+                guard let custom = value as? [String: Any] else { return nil }
+                for (name, v) in custom {
+                    guard let text = v as? String else { return nil }
+                    out.append((options.typeMap.planType(forKey: .custom(name)), text))
+                }
+            default:
+                return nil
+            }
+        }
+        return out
+    }
+
+    /// The Insider user (canonical profile) an identifier addresses, with Insider One's own deletions applied.
+    private func insiderUser(type: String, value: String) -> String? {
+        guard !insiderDeleted.contains(Self.key(type, value)),
+            let record = try? store.identifier(type: type, value: value), record.active
+        else { return nil }
+        return record.canonicalID
+    }
+
+    /// `DELETE /api/user/v1/identity`.
+    func insiderDeleteIdentity(partner: String?, token: String?, body: [UInt8]) -> Answer {
+        if let refusal = insiderGate(partner: partner, token: token) { return refusal }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+            let ids = object["identifiers"] as? [String: Any], let pairs = identifiers(ids), pairs.count == 1
+        else {
+            return insiderError(400, "{\"error\":\"there must be exactly 1 identifier: bad request\"}")
+        }
+        let (type, value) = pairs[0]
+        guard let user = insiderUser(type: type, value: value) else {
+            return insiderError(404, "{\"error\":\"no such user for these identifiers: no data\"}")
+        }
+        let counts = (try? store.activeTypeCounts(onProfiles: [user]))?[user] ?? [:]
+        let held =
+            counts.reduce(0) { $0 + (options.typeMap.key(for: $1.key) == .skip ? 0 : $1.value) }
+            - (insiderDeletedByProfile[user] ?? 0)
+        if held <= 1 {
+            return insiderError(
+                400, "{\"error\":\"you cannot delete the sole identifier specified for a user: bad request\"}")
+        }
+        insiderDeleted.insert(Self.key(type, value))
+        insiderDeletedByProfile[user, default: 0] += 1
+        statistics.insiderDeletions += 1
+        return answer(200, "{}")
+    }
+
+    // MARK: - JSON
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// `%XX` decoding of a path segment.
+enum PercentDecoding {
+    static func decode(_ text: some StringProtocol) -> String? {
+        var bytes: [UInt8] = []
+        var it = Array(text.utf8)[...]
+        while let b = it.popFirst() {
+            guard b == UInt8(ascii: "%") else {
+                bytes.append(b)
+                continue
+            }
+            guard it.count >= 2, let hi = hex(it.removeFirst()), let lo = hex(it.removeFirst()) else { return nil }
+            bytes.append(hi << 4 | lo)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hex(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+import IDAuditCore
+import IDAuditDeletion
+import IDAuditEmulator
+import IDAuditScan
+import IDAuditStore
+import IDAuditTestSupport
+import Testing
+
+/// Issue 4: applying a plan to Segment through the emulator, over real HTTP on 127.0.0.1.
+struct SegmentApplyTests {
+    @Test func happyPathDeletesEveryRemediableLineAndAReScanIsClean() async throws {
+        let f = try ApplyFixture("apply-happy")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let report = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+
+        // 5 lines: 4 remediable deleted, x1@x.com skipped (use_C has no user_id).
+        #expect(report.lines == 5)
+        #expect(report.done == 4)
+        #expect(report.alreadyAbsent == 0)
+        #expect(report.skipped == 1)
+        #expect(report.failed == 0)
+        #expect(report.requests == 4)
+        #expect(report.exitCode == 1)  // a line was skipped
+        #expect(report.skipReasons.keys.contains { $0.hasPrefix("not remediable") })
+        let statistics = await emulator.emulator.statistics()
+        #expect(statistics.segmentDeletions == 4)
+        #expect(statistics.byStatus == [200: 4])
+
+        // The emulator wrote REMOVED rows: the deleted identifiers are inactive and a re-scan leaves only use_C.
+        #expect(try f.store.identifier(type: "email", value: "a@x.com")?.active == false)
+        #expect(try f.store.identifier(type: "user_id", value: "u1")?.active == false)
+        #expect(try f.store.identifier(type: "email", value: "null")?.active == false)
+        #expect(try f.store.identifier(type: "email", value: "c@x.com")?.active == true)
+        let rescan = try Scanner.run(
+            store: f.store, rules: f.rules,
+            options: ScanOptions(outDirectory: f.dir.file("rescan"), rulesPath: "rules.yaml"), now: ApplyFixture.now)
+        #expect(rescan.remediableLines == 0)
+        #expect(rescan.planLines == 1)
+    }
+
+    @Test func aSecondRunSendsNothingAgain() async throws {
+        let f = try ApplyFixture("apply-resume")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        _ = try await f.applySegment(endpoint: emulator.endpoint)
+        let again = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        #expect(again.doneEarlier == 4)
+        #expect(again.requests == 0)
+        #expect(await emulator.emulator.statistics().requests == 4)
+        let plan = try f.plan()
+        let attempts = try f.journal().successfulAttempts(plan: plan.sha256, destination: "segment/spa_test")
+        #expect(attempts.values.allSatisfy { $0 == 1 })
+        #expect(attempts.count == 4)
+    }
+
+    @Test func aRunInterruptedByTheCapResumesWithoutResending() async throws {
+        let f = try ApplyFixture("apply-cap")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        var options = ApplyFixture.fastOptions()
+        options.maxDeletes = 2
+        let first = try await f.applySegment(endpoint: emulator.endpoint, options: options)
+        #expect(first.done == 2)
+        #expect(first.stopped?.contains("--max-deletes 2") == true)
+        #expect(first.exitCode == 2)
+        let second = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        #expect(second.doneEarlier == 2)
+        #expect(second.done == 2)
+        #expect(await emulator.emulator.statistics().segmentDeletions == 4)
+        #expect(await emulator.emulator.statistics().requests == 4)
+    }
+
+    @Test func aLineInFlightWhenKilledIsSentAgainAndCountsAsAlreadyAbsent() async throws {
+        let f = try ApplyFixture("apply-kill")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        _ = try await f.applySegment(endpoint: emulator.endpoint)
+        // Simulate a kill -9 after line 1 was sent and deleted but before its answer was journaled.
+        let plan = try f.plan()
+        let journalPath = Journal.path(besideStore: f.store.path)
+        try rewriteLineState(journalPath, plan: plan.sha256, line: 1, to: "sending")
+        let resumed = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        #expect(resumed.requests == 1)
+        #expect(resumed.done == 1)
+        #expect(resumed.alreadyAbsent == 1)  // eid_not_found: it was already gone
+        #expect(await emulator.emulator.statistics().segmentDeletions == 4)
+    }
+
+    @Test func a401StopsTheRunAtOnce() async throws {
+        let f = try ApplyFixture("apply-401")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        var options = ApplyFixture.fastOptions()
+        options.concurrency = 1
+        let report = try await f.applySegment(endpoint: emulator.endpoint, token: "wrong", options: options)
+        try await emulator.stop()
+        #expect(report.exitCode == 2)
+        #expect(report.stopped?.contains("401 unauthorized: The specified token is invalid.") == true)
+        #expect(report.requests == 1)
+        #expect(report.done == 0)
+        #expect(report.notSent == 3)
+        #expect(report.failures.first?.failure.requestID.hasPrefix("emu-") == true)
+    }
+
+    @Test func a403SpaceNotActivatedStopsTheRun() async throws {
+        let f = try ApplyFixture("apply-403")
+        var emulatorOptions = ApplyFixture.emulatorOptions()
+        emulatorOptions.deactivatedSpaces = ["spa_off"]
+        let emulator = try await RunningEmulator.start(store: f.store, options: emulatorOptions)
+        var options = ApplyFixture.fastOptions()
+        options.concurrency = 1
+        let report = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_off", options: options)
+        try await emulator.stop()
+        #expect(report.exitCode == 2)
+        #expect(report.stopped?.contains("Deleted identifier not activated for space_id `spa_off`.") == true)
+    }
+
+    @Test func a429StormIsRiddenOutWithBackoff() async throws {
+        let f = try ApplyFixture("apply-429")
+        var emulatorOptions = ApplyFixture.emulatorOptions()
+        emulatorOptions.segmentPerSpace = 20  // the client sends at 1,000/s: most first attempts get 429
+        let emulator = try await RunningEmulator.start(store: f.store, options: emulatorOptions)
+        let report = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        #expect(report.done == 4)
+        #expect(report.failed == 0)
+        let statistics = await emulator.emulator.statistics()
+        #expect(statistics.segmentDeletions == 4)
+        #expect(report.throttled == statistics.throttled)
+    }
+
+    @Test func serverErrorsAreRetriedUntilTheyPass() async throws {
+        let f = try ApplyFixture("apply-5xx")
+        var emulatorOptions = ApplyFixture.emulatorOptions()
+        emulatorOptions.failRate = 0.5
+        emulatorOptions.seed = 7
+        let emulator = try await RunningEmulator.start(store: f.store, options: emulatorOptions)
+        var options = ApplyFixture.fastOptions()
+        options.maxErrorRate = 1  // the breaker has its own test
+        options.maxAttempts = 30
+        let report = try await f.applySegment(endpoint: emulator.endpoint, options: options)
+        try await emulator.stop()
+        let statistics = await emulator.emulator.statistics()
+        #expect(report.done == 4)
+        #expect(statistics.byStatus[500, default: 0] > 0)
+        #expect(report.retried == statistics.byStatus[500, default: 0])
+        #expect(statistics.segmentDeletions == 4)
+    }
+
+    @Test func theBreakerStopsARunThatKeepsFailing() async throws {
+        let f = try ApplyFixture("apply-breaker")
+        var emulatorOptions = ApplyFixture.emulatorOptions()
+        emulatorOptions.failRate = 1
+        let emulator = try await RunningEmulator.start(store: f.store, options: emulatorOptions)
+        var options = ApplyFixture.fastOptions()
+        options.maxAttempts = 100
+        let report = try await f.applySegment(endpoint: emulator.endpoint, options: options)
+        try await emulator.stop()
+        #expect(report.exitCode == 2)
+        #expect(report.stopped?.hasPrefix("circuit breaker") == true)
+        #expect(report.requests >= 50)
+        #expect(report.requests < 60)
+    }
+
+    @Test func anUnreachableAPIFailsLinesAfterTheirAttempts() async throws {
+        let f = try ApplyFixture("apply-unreachable")
+        var options = ApplyFixture.fastOptions()
+        options.maxAttempts = 2
+        options.maxErrorRate = 1
+        // Port 9 (discard) on loopback: connection refused.
+        let report = try await f.applySegment(endpoint: "http://127.0.0.1:9", options: options, timeoutSeconds: 0.5)
+        #expect(report.failed == 4)
+        #expect(report.requests == 8)
+        #expect(report.failures.allSatisfy { $0.failure.status == 0 && $0.failure.message.hasPrefix("gave up after 2") })
+        #expect(report.exitCode == 1)
+    }
+
+    @Test func theCanaryStopsForReview() async throws {
+        let f = try ApplyFixture("apply-canary")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        var options = ApplyFixture.fastOptions()
+        options.canary = 1
+        let first = try await f.applySegment(endpoint: emulator.endpoint, options: options)
+        #expect(first.done == 1)
+        #expect(first.exitCode == 2)
+        #expect(first.stopped?.hasPrefix("canary") == true)
+        options.continueAfterCanary = true
+        let second = try await f.applySegment(endpoint: emulator.endpoint, options: options)
+        try await emulator.stop()
+        #expect(second.doneEarlier == 1)
+        #expect(second.done == 3)
+        #expect(second.stopped == nil)
+    }
+}
+
+/// Rewrites a line's journal state, as a kill -9 between send and answer would leave it.
+func rewriteLineState(_ path: String, plan: String, line: Int, to state: String) throws {
+    let queue = try DatabaseQueue(path: path)
+    try queue.write { db in
+        try db.execute(
+            sql: "UPDATE lines SET state = ? WHERE plan_sha256 = ? AND line = ?", arguments: [state, plan, line])
+    }
+}
