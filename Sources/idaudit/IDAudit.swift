@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct IDAudit: ParsableCommand {
+struct IDAudit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "idaudit",
         abstract: "Audit a customer-data platform's identity graph against its identity-resolution limits.",
@@ -18,7 +18,15 @@ struct IDAudit: ParsableCommand {
               idaudit ingest export/ --store idaudit.sqlite
               idaudit scan --store idaudit.sqlite --rules rules/segment-recommended.yaml
               idaudit explain email:jane@example.com --rules rules/segment-recommended.yaml
+
+            Then clean up, after review:
+              idaudit approve reports/<run>/plan.csv --by you@example.com
+              idaudit apply reports/<run>/plan.csv --target segment --space spa_... --canary 20
+              idaudit verify reports/<run>/plan.csv --store idaudit.sqlite     (after the next export)
             """,
-        subcommands: [Demo.self, Sample.self, Ingest.self, Scan.self, Explain.self, RequestPlan.self, WhatIfCommand.self, History.self]
+        subcommands: [
+            Demo.self, Sample.self, Ingest.self, Scan.self, Explain.self, RequestPlan.self, WhatIfCommand.self, History.self,
+            Approve.self, Apply.self, Verify.self, Emulate.self,
+        ]
     )
 }

@@ -15,3 +15,18 @@ func reportingFailures<T>(_ body: () throws -> T) throws -> T {
         throw ExitCode(3)
     }
 }
+
+/// ``reportingFailures(_:)`` for async commands.
+func reportingFailuresAsync<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        Terminal.endProgress()
+        Terminal.warn("idaudit: error: \(error)")
+        throw ExitCode(3)
+    }
+}

@@ -1,0 +1,268 @@
+import ArgumentParser
+import Foundation
+import IDAuditCSV
+import IDAuditCore
+import IDAuditDeletion
+import IDAuditStore
+
+struct Apply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply an approved plan: delete its identifiers at Segment or Insider One.",
+        discussion: """
+            Segment (--target segment): one POST per line to the Delete Profile Identifier API, addressed by the \
+            line's lookup_user_id; only remediable lines are sent; a line whose value is its own lookup is \
+            skipped. Budget: 100 requests/s per space and 100/s per profile. Token: IDAUDIT_SEGMENT_TOKEN or \
+            --token-file (Unify > Unify settings > API access).
+
+            Insider One (--target insider): the same plan cleans the downstream copy (Segment's deletion does not \
+            reach destinations). One DELETE /api/user/v1/identity per line; every line is sent (the identifier \
+            addresses the user), except one that would leave the profile, as the store knows it, with no \
+            identifier. Types map to Insider keys: email -> email, phone -> phone_number (E.164), user_id -> uuid, \
+            anything else -> a custom identifier of that name; --type-map FILE (`type: key` lines; key email, \
+            phone_number, uuid, custom, custom:<name> or skip) overrides. Budget: 25,000 requests/min. Token: \
+            IDAUDIT_INSIDER_TOKEN or --token-file.
+
+            Safe to run again: every attempt is journaled (beside the store) before and after it is sent; a line \
+            already done is never sent twice; a run killed mid-flight resends only what was in flight (an \
+            identifier already gone answers eid_not_found, counted as already-absent). 429, 5xx and network \
+            errors are retried with exponential backoff and jitter (Retry-After honoured) up to --max-attempts; \
+            401 and 403 stop the run at once.
+
+            Exit codes: 0 every line done; 1 some lines failed or were skipped; 2 stopped (circuit breaker, \
+            token or space refused, --max-deletes, canary); 3 could not start (no approval, plan changed or too \
+            old, no token). apply-report.json is written beside the plan.
+
+            Examples:
+              export IDAUDIT_SEGMENT_TOKEN=...
+              idaudit apply reports/x/plan.csv --target segment --space spa_123 --canary 20
+              idaudit apply reports/x/plan.csv --target segment --space spa_123 --yes
+              idaudit apply reports/x/plan.csv --target insider --partner mybrand --type-map map.yaml
+              idaudit apply reports/x/plan.csv --target segment --space spa_1 --endpoint http://127.0.0.1:8080
+            """)
+
+    enum Target: String, ExpressibleByArgument, CaseIterable {
+        case segment, insider
+    }
+
+    @Argument(help: "The approved plan.csv.")
+    var plan: String
+
+    @Option(help: "Where to delete: segment or insider.")
+    var target: Target
+
+    @Option(help: "Segment: the space id (spa_...).")
+    var space: String?
+
+    @Option(help: "Segment: the region whose host to use (us: profiles.segment.com, eu: profiles.euw1.segment.com).")
+    var region: SegmentTarget.Region = .us
+
+    @Option(help: "Insider One: the partner name (lowercase, no spaces).")
+    var partner: String?
+
+    @Option(help: "Insider One: a type map file (type: key per line).")
+    var typeMap: String?
+
+    @Option(help: "Send to this base URL instead (the emulator: http://127.0.0.1:8080).")
+    var endpoint: String?
+
+    @Option(help: "Read the token from this file instead of the environment.")
+    var tokenFile: String?
+
+    @Option(help: "The SQLite store (Insider One's sole-identifier check; the journal goes beside it).")
+    var store = "idaudit.sqlite"
+
+    @Option(help: "The journal (default: beside the store, NAME-journal.sqlite).")
+    var journal: String?
+
+    @Option(help: "Requests per second (default: the platform's budget, 100 for Segment, 416.7 for Insider One).")
+    var maxRps: Double?
+
+    @Option(help: "Requests in flight at most (default: 4 seconds' worth of the budget).")
+    var concurrency: Int?
+
+    @Option(help: "Attempts per line before it counts as failed.")
+    var maxAttempts = 8
+
+    @Option(help: "Send at most this many lines in this run, then stop (exit 2).")
+    var maxDeletes: Int?
+
+    @Option(help: "Send this many lines first, then stop for review (unless --yes).")
+    var canary: Int?
+
+    @Flag(help: "Go on after a clean canary without stopping.")
+    var yes = false
+
+    @Option(help: "Stop when more than this share of the last 200 attempts failed (5%, 0.05).")
+    var maxErrorRate = "5%"
+
+    @Flag(help: "Send again the lines that failed in an earlier run.")
+    var retryFailed = false
+
+    @Option(help: "Refuse a plan older than this (7d, 36h, 90m).")
+    var maxPlanAge = "7d"
+
+    @Option(help: "A request's time limit, in seconds.")
+    var timeout = 30.0
+
+    @Flag(help: "Print what would be sent, send nothing (needs no approval and no token).")
+    var dryRun = false
+
+    func validate() throws {
+        switch target {
+        case .segment where space == nil: throw ValidationError("--target segment needs --space (spa_...)")
+        case .insider where partner == nil: throw ValidationError("--target insider needs --partner")
+        default: break
+        }
+        guard parseDuration(maxPlanAge) != nil else { throw ValidationError("--max-plan-age: expected 7d, 36h, 90m or 600s") }
+        guard errorRate != nil else { throw ValidationError("--max-error-rate: expected a percent (5%) or a share (0.05)") }
+        if let maxRps, maxRps <= 0 { throw ValidationError("--max-rps must be above 0") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+    }
+
+    private var errorRate: Double? {
+        let t = maxErrorRate.trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("%") { return Double(t.dropLast()).map { $0 / 100 }.flatMap { (0...1).contains($0) ? $0 : nil } }
+        return Double(t).flatMap { (0...1).contains($0) ? $0 : nil }
+    }
+
+    func run() async throws {
+        try await reportingFailuresAsync {
+            let planFile = try PlanFile.read(path: plan)
+            let token = dryRun ? Secret("dry-run") : try Secret.load(variable: tokenVariable, file: tokenFile)
+            let deletionTarget = try makeTarget(planFile: planFile, token: token)
+            if dryRun {
+                printDryRun(planFile, deletionTarget)
+                return
+            }
+            let approval = try Approval.check(plan: planFile, now: Clock.now(), maxAgeSeconds: parseDuration(maxPlanAge)!)
+            Terminal.warn(
+                "applying \(plan) (approved by \(approval.approvedBy) at \(approval.approvedAt)) to "
+                    + "\(deletionTarget.destination)")
+            if let maxRps, maxRps > deletionTarget.defaultRequestsPerSecond {
+                Terminal.warn(
+                    "warning: --max-rps \(maxRps) is above \(deletionTarget.name)'s documented budget of "
+                        + "\(deletionTarget.defaultRequestsPerSecond)/s; expect 429s unless your limit was raised")
+            }
+            var options = ApplyOptions()
+            options.requestsPerSecond = maxRps
+            options.concurrency = concurrency
+            options.maxAttempts = maxAttempts
+            options.maxDeletes = maxDeletes
+            options.canary = canary
+            options.continueAfterCanary = yes
+            options.maxErrorRate = errorRate!
+            options.retryFailed = retryFailed
+            options.timeoutSeconds = timeout
+            options.progress = { p in
+                var text = "done \(Terminal.count(p.done))  failed \(Terminal.count(p.failed))  "
+                text += "skipped \(Terminal.count(p.skipped))  left \(Terminal.count(p.left))  "
+                text += String(Int(p.rate.rounded())) + " req/s"
+                if let eta = p.etaSeconds { text += "  ETA " + Approval.describe(seconds: Int64(eta)) }
+                Terminal.progress(text)
+            }
+            let journalFile = try Journal(path: journal ?? Journal.path(besideStore: store))
+            let rate = maxRps ?? deletionTarget.defaultRequestsPerSecond
+            let transport = HTTPTransport(
+                connections: concurrency ?? min(1024, max(8, Int(rate * 4))), timeoutSeconds: timeout)
+            let engine = ApplyEngine(
+                plan: planFile, target: deletionTarget, transport: transport, journal: journalFile, options: options)
+            let report: ApplyReport
+            do {
+                report = try await engine.run()
+                await transport.shutdown()
+            } catch {
+                await transport.shutdown()
+                throw error
+            }
+            Terminal.endProgress()
+            let reportPath = folder(of: plan) + "apply-report.json"
+            try OutputFile.write(report.json, to: reportPath)
+            print(summary(report, reportPath: reportPath))
+            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        }
+    }
+
+    private var tokenVariable: String { target == .segment ? "IDAUDIT_SEGMENT_TOKEN" : "IDAUDIT_INSIDER_TOKEN" }
+
+    private func makeTarget(planFile: PlanFile, token: Secret) throws -> any DeletionTarget {
+        switch target {
+        case .segment:
+            return SegmentTarget(space: space!, baseURL: endpoint ?? region.baseURL, token: token)
+        case .insider:
+            var map = InsiderTypeMap()
+            if let typeMap {
+                guard let data = FileManager.default.contents(atPath: typeMap) else {
+                    throw ValidationError("--type-map \(typeMap): cannot read the file")
+                }
+                map = try InsiderTypeMap.parse(String(decoding: data, as: UTF8.self), file: typeMap)
+            }
+            var counts: [String: [String: Int]]?
+            if FileManager.default.fileExists(atPath: store) {
+                counts = try ProfileStore.openExisting(path: store).activeTypeCounts(
+                    onProfiles: Set(planFile.entries.map(\.segmentID)))
+            } else {
+                Terminal.warn(
+                    "warning: no store at \(store): lines are not checked for leaving a profile without identifiers "
+                        + "(Insider One's 400 answer still counts as skipped)")
+            }
+            return try InsiderTarget(
+                partner: partner!, baseURL: endpoint ?? InsiderTarget.defaultBaseURL, token: token, typeMap: map,
+                identifierCounts: counts)
+        }
+    }
+
+    private func printDryRun(_ planFile: PlanFile, _ target: any DeletionTarget) {
+        let skips = (try? target.preflight(planFile.entries)) ?? [:]
+        var sent = 0
+        var skipped: [String: Int] = [:]
+        for entry in planFile.entries {
+            if let reason = skips[entry.line] {
+                skipped[reason, default: 0] += 1
+                continue
+            }
+            switch target.prepare(entry) {
+            case .send(let request):
+                sent += 1
+                print("line \(entry.line): \(request.redactedDescription)")
+            case .skip(let reason):
+                skipped[reason, default: 0] += 1
+            }
+        }
+        print("dry run: \(Terminal.count(sent)) requests would be sent to \(target.destination); nothing was sent")
+        for (reason, count) in skipped.sorted(by: { $0.value > $1.value }) {
+            print("  skipped \(Terminal.count(count)): \(reason)")
+        }
+        let rate = maxRps ?? target.defaultRequestsPerSecond
+        print("  at \(rate) requests/s: about \(Approval.describe(seconds: Int64((Double(sent) / rate).rounded(.up))))")
+    }
+
+    private func summary(_ r: ApplyReport, reportPath: String) -> String {
+        var out = "\(r.target) \(r.destination): \(Terminal.count(r.done)) deleted"
+        if r.alreadyAbsent > 0 { out += " (\(Terminal.count(r.alreadyAbsent)) already absent)" }
+        out += ", \(Terminal.count(r.failed)) failed, \(Terminal.count(r.skipped)) skipped"
+        if r.doneEarlier > 0 { out += ", \(Terminal.count(r.doneEarlier)) done in earlier runs" }
+        if r.notSent > 0 { out += ", \(Terminal.count(r.notSent)) not sent" }
+        out += "\n  \(Terminal.count(r.requests)) requests in \(Terminal.seconds(r.seconds))"
+        out += " (\(String(format: "%.1f", r.requestsPerSecond)) req/s, \(Terminal.count(r.throttled)) answered 429,"
+        out += " \(Terminal.count(r.retried)) retried)"
+        for (reason, count) in r.skipReasons.sorted(by: { $0.value > $1.value }) {
+            out += "\n  skipped \(Terminal.count(count)): \(reason)"
+        }
+        for failure in r.failures.prefix(5) {
+            out += "\n  failed line \(failure.line) (\(failure.type)): \(failure.failure.summary)"
+        }
+        if r.failures.count > 5 { out += "\n  ... \(r.failures.count - 5) more failures in \(reportPath)" }
+        if let stopped = r.stopped { out += "\n  STOPPED: \(stopped)" }
+        out += "\n  report: \(reportPath)"
+        return out
+    }
+}
+
+/// The folder of a file path, with a trailing slash ("" for a bare name).
+func folder(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "" }
+    return String(path[...slash])
+}
+
+extension SegmentTarget.Region: ExpressibleByArgument {}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import IDAuditCSV
+import IDAuditDeletion
+import IDAuditStore
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check that every identifier apply deleted at Segment is gone from the store.",
+        discussion: """
+            Run it after the next Profiles Sync export was ingested (idaudit ingest), or against the store the \
+            emulator serves. Each line the journal records as done is looked up:
+              confirmed          no longer active
+              came back          active again after its REMOVED row: reintroduced (event replays re-add deleted
+                                 identifiers, and so can events sent within 5 minutes of the deletion)
+              not yet reflected  still active, no REMOVED row yet (Profiles Sync syncs hourly)
+            Exits 1 when any came back, 0 otherwise. Writes verify-report.json beside the plan.
+
+            Example:
+              idaudit ingest export-2026-11-24/ --store idaudit.sqlite
+              idaudit verify reports/2026-11-23/plan.csv --store idaudit.sqlite
+            """)
+
+    @Argument(help: "The applied plan.csv.")
+    var plan: String
+
+    @Option(help: "The SQLite store, with an export newer than the apply ingested.")
+    var store = "idaudit.sqlite"
+
+    @Option(help: "The journal (default: beside the store).")
+    var journal: String?
+
+    @Option(help: "Only this Segment space (default: every space the plan was applied to).")
+    var space: String?
+
+    func run() throws {
+        try reportingFailures {
+            let planFile = try PlanFile.read(path: plan)
+            let db = try ProfileStore.openExisting(path: store)
+            let journalFile = try Journal(path: journal ?? Journal.path(besideStore: store))
+            let report = try Verifier.verify(
+                plan: planFile, store: db, journal: journalFile, destination: space.map { "segment/\($0)" })
+            guard !report.destinations.isEmpty else {
+                throw ValidationError("\(plan) was not applied to Segment according to \(journalFile.path)")
+            }
+            let reportPath = folder(of: plan) + "verify-report.json"
+            try OutputFile.write(report.json, to: reportPath)
+            print(
+                "verified \(plan) at \(report.destinations.joined(separator: ", ")): "
+                    + "\(Terminal.count(report.confirmed)) confirmed, \(Terminal.count(report.cameBack.count)) came back, "
+                    + "\(Terminal.count(report.notYetReflected.count)) not yet reflected")
+            for item in report.cameBack.prefix(20) {
+                print("  came back: line \(item.line) \(item.type):\(item.value)")
+            }
+            if report.cameBack.count > 20 { print("  ... \(report.cameBack.count - 20) more in \(reportPath)") }
+            if !report.notYetReflected.isEmpty {
+                print("  not yet reflected: ingest a newer export and verify again")
+            }
+            print("  report: \(reportPath)")
+            if !report.cameBack.isEmpty { throw ExitCode(1) }
+        }
+    }
+}
