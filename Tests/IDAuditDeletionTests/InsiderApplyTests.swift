@@ -1,0 +1,121 @@
+import Foundation
+import IDAuditCore
+import IDAuditDeletion
+import IDAuditEmulator
+import IDAuditStore
+import Testing
+
+/// Issue 4: the same plan applied to Insider One's Delete Identifiers API, through the emulator.
+struct InsiderApplyTests {
+    func apply(
+        _ f: ApplyFixture, endpoint: String, counts: Bool = true, typeMap: InsiderTypeMap = InsiderTypeMap()
+    ) async throws -> ApplyReport {
+        let plan = try f.plan()
+        let target = try InsiderTarget(
+            partner: "mybrand", baseURL: endpoint, token: Secret(ApplyFixture.token), typeMap: typeMap,
+            identifierCounts: counts ? try f.store.activeTypeCounts(onProfiles: Set(plan.entries.map(\.segmentID))) : nil)
+        let transport = HTTPTransport(connections: 8, timeoutSeconds: 5)
+        let report = try await ApplyEngine(
+            plan: plan, target: target, transport: transport, journal: try f.journal(),
+            options: ApplyFixture.fastOptions()
+        ).run()
+        await transport.shutdown()
+        return report
+    }
+
+    @Test func everyExcessLineIsSentEvenWithoutALookup() async throws {
+        let f = try ApplyFixture("insider-happy")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let report = try await apply(f, endpoint: emulator.endpoint)
+        try await emulator.stop()
+        // All 5 lines go: use_C's x1@x.com too (Insider addresses the user by the identifier itself).
+        #expect(report.done == 5)
+        #expect(report.skipped == 0)
+        #expect(report.exitCode == 0)
+        #expect(report.destination.hasPrefix("insider/"))
+        #expect(!report.destination.contains("mybrand"))  // the partner name stays out of the journal
+        #expect(await emulator.emulator.statistics().insiderDeletions == 5)
+        // Insider's deletions do not touch the Segment store.
+        #expect(try f.store.identifier(type: "email", value: "a@x.com")?.active == true)
+    }
+
+    @Test func aLineThatWouldLeaveNoIdentifierIsSkippedBeforeSending() async throws {
+        // use_D holds user_id d1 and email null; with user_id mapped to `skip`, null is its only Insider identifier.
+        let f = try ApplyFixture("insider-sole")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let map = InsiderTypeMap(overrides: ["user_id": .skip])
+        let report = try await apply(f, endpoint: emulator.endpoint, typeMap: map)
+        try await emulator.stop()
+        // Skipped: u1 (user_id: skip) and null (sole identifier). Sent: a, b, x1.
+        #expect(report.done == 3)
+        #expect(report.skipped == 2)
+        #expect(report.skipReasons.keys.contains { $0.hasPrefix("sole identifier: deleting it would leave") })
+        #expect(await emulator.emulator.statistics().requests == 3)
+    }
+
+    @Test func theServersSoleIdentifierAnswerCountsAsSkipped() async throws {
+        // Without the store's counts idaudit sends null; the emulator answers Insider One's 400.
+        let f = try ApplyFixture("insider-sole-400")
+        var options = ApplyFixture.emulatorOptions()
+        options.typeMap = InsiderTypeMap(overrides: ["user_id": .skip])
+        let emulator = try await RunningEmulator.start(store: f.store, options: options)
+        let map = InsiderTypeMap(overrides: ["user_id": .skip])
+        let report = try await apply(f, endpoint: emulator.endpoint, counts: false, typeMap: map)
+        try await emulator.stop()
+        #expect(report.done == 3)
+        #expect(report.skipped == 2)
+        #expect(
+            report.skipReasons.keys.contains {
+                $0.contains("you cannot delete the sole identifier specified for a user: bad request")
+            })
+        #expect(await emulator.emulator.statistics().byStatus[400] == 1)
+    }
+
+    @Test func aWrongTokenStopsTheRun() async throws {
+        let f = try ApplyFixture("insider-403")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let plan = try f.plan()
+        let target = try InsiderTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret("nope"))
+        var options = ApplyFixture.fastOptions()
+        options.concurrency = 1
+        let transport = HTTPTransport(connections: 1, timeoutSeconds: 5)
+        let report = try await ApplyEngine(
+            plan: plan, target: target, transport: transport, journal: try f.journal(), options: options
+        ).run()
+        await transport.shutdown()
+        try await emulator.stop()
+        #expect(report.exitCode == 2)
+        #expect(report.stopped?.contains("Access Denied.") == true)
+        #expect(report.requests == 1)
+    }
+
+    @Test(arguments: ["MyBrand", "my brand", ""])
+    func aPartnerNameInsiderWouldRefuseIsRefusedBeforeSending(_ partner: String) {
+        #expect(throws: InsiderPartnerError.self) {
+            _ = try InsiderTarget(partner: partner, token: Secret("t"))
+        }
+    }
+
+    @Test func requestsHaveInsidersWireShape() throws {
+        let target = try InsiderTarget(
+            partner: "mybrand", baseURL: "https://unification.useinsider.com", token: Secret("tok"),
+            typeMap: InsiderTypeMap(overrides: ["ga_id": .custom("google_id")]))
+        func body(_ type: String, _ value: String) -> String? {
+            let entry = PlanEntry(
+                line: 1, segmentID: "use_A", type: type, value: value, reason: "limit", lookupUserID: "",
+                remediable: false)
+            guard case .send(let request) = target.prepare(entry) else { return nil }
+            #expect(request.method == "DELETE")
+            #expect(request.url == "https://unification.useinsider.com/api/user/v1/identity")
+            #expect(request.headers.contains { $0.name == "X-PARTNER-NAME" && $0.value == "mybrand" })
+            #expect(request.headers.contains { $0.name == "X-REQUEST-TOKEN" && $0.value == "tok" })
+            return String(decoding: request.body, as: UTF8.self)
+        }
+        #expect(body("email", "a@x.com") == #"{"identifiers":{"email":"a@x.com"}}"#)
+        #expect(body("phone", "+6598765432") == #"{"identifiers":{"phone_number":"+6598765432"}}"#)
+        #expect(body("user_id", "u1") == #"{"identifiers":{"uuid":"u1"}}"#)
+        #expect(body("anonymous_id", "a-1") == #"{"identifiers":{"custom":{"anonymous_id":"a-1"}}}"#)
+        #expect(body("ga_id", "g\"1") == #"{"identifiers":{"custom":{"google_id":"g\"1"}}}"#)
+        #expect(body("phone", "98765432") == nil)  // not E.164: skipped
+    }
+}

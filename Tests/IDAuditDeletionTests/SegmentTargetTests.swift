@@ -1,0 +1,73 @@
+import IDAuditDeletion
+import Testing
+
+/// Segment's wire format and answers, line by line (seed 000, domain notes §2b).
+struct SegmentTargetTests {
+    let target = SegmentTarget(space: "spa_1", baseURL: "https://profiles.segment.com", token: Secret("tok"))
+
+    func entry(_ type: String, _ value: String, lookup: String = "u+2/x", remediable: Bool = true) -> PlanEntry {
+        PlanEntry(
+            line: 1, segmentID: "use_A", type: type, value: value, reason: "limit", lookupUserID: lookup,
+            remediable: remediable)
+    }
+
+    @Test func theRequestIsSegmentsDeleteCall() throws {
+        guard case .send(let request) = target.prepare(entry("email", "a+b@x.com")) else {
+            Issue.record("not sent")
+            return
+        }
+        #expect(request.method == "POST")
+        // The lookup is percent-encoded: + as %2B, / as %2F.
+        #expect(
+            request.url
+                == "https://profiles.segment.com/v1/spaces/spa_1/collections/users/profiles/user_id:u%2B2%2Fx/external_ids/delete"
+        )
+        #expect(String(decoding: request.body, as: UTF8.self) == #"{"delete_external_ids":[{"id":"a+b@x.com","type":"email"}]}"#)
+        // Basic base64("tok:").
+        #expect(request.headers.contains { $0.name == "Authorization" && $0.value == "Basic dG9rOg==" })
+        #expect(!request.redactedDescription.contains("dG9rOg"))
+    }
+
+    @Test func linesSegmentCannotTakeAreSkippedWithAReason() {
+        guard case .skip(let r1) = target.prepare(entry("email", "a@x.com", lookup: "", remediable: false)),
+            case .skip(let r2) = target.prepare(entry("user_id", "u1", lookup: "u1")),
+            case .skip(let r3) = target.prepare(entry("group_id", "g1"))
+        else {
+            Issue.record("expected skips")
+            return
+        }
+        #expect(r1.hasPrefix("not remediable"))
+        #expect(r2.contains("External id specification must differ from lookup id."))
+        #expect(r3.hasPrefix("group_id"))
+    }
+
+    @Test(arguments: [
+        (200, #"{"code":"success"}"#, "done"),
+        (404, #"{"error":{"code":"eid_not_found","message":"External identifier not found."}}"#, "absent"),
+        (404, #"{"error":{"code":"not_found","message":"The resource was not found."}}"#, "failed"),
+        (400, #"{"error":{"code":"bad_request","message":"Profiles must have at least one user_id."}}"#, "failed"),
+        (401, #"{"error":{"code":"unauthorized","message":"The specified token is invalid."}}"#, "stop"),
+        (403, #"{"error":{"code":"forbidden","message":"Deleted identifier not activated for space_id `s`."}}"#, "stop"),
+        (429, #"{"error":{"code":"rate_limit_error","message":"..."}}"#, "retry"),
+        (503, "upstream down", "retry"),
+    ])
+    func answersMapToOutcomes(_ status: Int, _ body: String, _ expected: String) {
+        let result = target.classify(
+            WireResponse(status: status, headers: [("Request-Id", "r-9")], body: Array(body.utf8)))
+        switch result {
+        case .done(let absent): #expect(expected == (absent ? "absent" : "done"))
+        case .failed(let failure):
+            #expect(expected == "failed")
+            #expect(failure.requestID == "r-9")
+            #expect(failure.status == status)
+        case .stop: #expect(expected == "stop")
+        case .retry: #expect(expected == "retry")
+        case .skipped: Issue.record("Segment never skips on an answer")
+        }
+    }
+
+    @Test func retryAfterIsRead() {
+        let response = WireResponse(status: 429, headers: [("retry-after", "3")], body: [])
+        #expect(target.classify(response) == .retry(AttemptFailure(status: 429, code: "", message: "", requestID: ""), after: 3))
+    }
+}
