@@ -17,6 +17,7 @@ import Synchronization
 /// Endpoints:
 /// - `POST /v1/spaces/{space}/collections/users/profiles/user_id:{lookup}/external_ids/delete` (Segment)
 /// - `DELETE /api/user/v1/identity` (Insider One, identifiers)
+/// - `POST /api/user/v1/attribute/delete` (Insider One, attributes; users from ``EmulatorOptions/insiderUsers``)
 public final class Emulator: Sendable {
     let state: EmulatorState
     /// The options it runs with.
@@ -58,7 +59,20 @@ public final class Emulator: Sendable {
                 body: Array(buffer: body))
             return Self.response(answer, requestID: requestCounter.next())
         }
+        router.post("/api/user/v1/attribute/delete") { request, context -> Response in
+            if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }
+            let body = try await request.body.collect(upTo: 16 << 20)
+            let answer = await state.insiderDeleteAttributes(
+                partner: request.headers[Self.partnerHeader], token: request.headers[Self.tokenHeader],
+                body: Array(buffer: body))
+            return Self.response(answer, requestID: requestCounter.next())
+        }
         return router
+    }
+
+    /// A user's attributes at Insider One's side, as sorted JSON, found by one of its identifiers (plan type).
+    public func insiderAttributes(type: String, value: String) async -> String? {
+        await state.attributesJSON(type: type, value: value)
     }
 
     static let partnerHeader = HTTPField.Name("X-PARTNER-NAME")!

@@ -24,6 +24,9 @@ public struct EmulatorOptions: Sendable {
     public var deactivatedSpaces: Set<String> = []
     /// How plan types map to Insider One identifier keys (the Insider side's view of the store).
     public var typeMap = InsiderTypeMap()
+    /// Insider One users' attributes, one JSON object per element: `{"identifiers": {...}, "attributes": {...}}`
+    /// (the lines of `--insider-users FILE`).
+    public var insiderUsers: [String] = []
     /// How often deletions are written to the store as REMOVED rows, in milliseconds.
     public var flushMilliseconds = 200
 

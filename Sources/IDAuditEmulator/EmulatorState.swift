@@ -48,6 +48,8 @@ actor EmulatorState {
     private var insiderDeleted: Set<String> = []
     private var insiderDeletedByProfile: [String: Int] = [:]
     private var rowCounter = 0
+    /// Insider One's user attributes, by user key (see ``userKey(identifiers:)``).
+    private var attributes: [String: [String: Any]] = [:]
 
     init(store: ProfileStore, options: EmulatorOptions) {
         self.store = store
@@ -58,6 +60,38 @@ actor EmulatorState {
         profileBuckets = BucketSet(rate: options.segmentPerProfile, capacity: max(1, options.segmentPerProfile))
         partnerBuckets = BucketSet(rate: options.insiderPerMinute / 60, capacity: max(1, options.insiderPerMinute / 60))
         random = SeededRandom(state: options.seed)
+    }
+
+    private var usersLoaded = false
+
+    /// Loads ``EmulatorOptions/insiderUsers`` on first use (keys need the store).
+    private func loadUsers() {
+        guard !usersLoaded else { return }
+        usersLoaded = true
+        for line in options.insiderUsers {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                let ids = object["identifiers"] as? [String: Any], let pairs = identifiers(ids),
+                let key = userKey(pairs)
+            else { continue }
+            attributes[key] = object["attributes"] as? [String: Any] ?? [:]
+        }
+    }
+
+    /// A user's key: the canonical profile of its first identifier active in the store, else the identifier.
+    private func userKey(_ pairs: [(type: String, value: String)]) -> String? {
+        for (type, value) in pairs {
+            if let user = insiderUser(type: type, value: value) { return user }
+        }
+        return pairs.first.map { "insider:" + Self.key($0.type, $0.value) }
+    }
+
+    /// A user's attributes as sorted JSON (tests), by one of its identifiers.
+    func attributesJSON(type: String, value: String) -> String? {
+        loadUsers()
+        guard let key = userKey([(type, value)]), let found = attributes[key],
+            let data = try? JSONSerialization.data(withJSONObject: found, options: [.sortedKeys])
+        else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 
     func snapshot() -> EmulatorStatistics { statistics }
@@ -280,6 +314,69 @@ actor EmulatorState {
         insiderDeletedByProfile[user, default: 0] += 1
         statistics.insiderDeletions += 1
         return answer(200, "{}")
+    }
+
+    /// `POST /api/user/v1/attribute/delete`.
+    func insiderDeleteAttributes(partner: String?, token: String?, body: [UInt8]) -> Answer {
+        if let refusal = insiderGate(partner: partner, token: token) { return refusal }
+        loadUsers()
+        guard body.count <= 5_000_000 else {
+            return insiderError(413, "{\"success\":false,\"message\":\"The entire request must not exceed 5 MB.\"}")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+            let users = object["users"] as? [[String: Any]], !users.isEmpty
+        else {
+            return insiderError(400, "{\"success\":false,\"message\":\"users is required.\"}")
+        }
+        guard users.count <= 1000 else {
+            return insiderError(
+                400, "{\"success\":false,\"message\":\"A single request can include a maximum of 1,000 users.\"}")
+        }
+        var changes: [(String, [String: Any])] = []
+        for user in users {
+            var key: String?
+            if let id = user["insider_id"] as? String {
+                key = id
+            } else if let ids = user["identifiers"] as? [String: Any], let pairs = identifiers(ids) {
+                key = userKey(pairs)
+            }
+            guard let key else {
+                return insiderError(
+                    400, "{\"success\":false,\"message\":\"either insider_id or identifiers must be specified\"}")
+            }
+            let whole = user["whole"] as? [String] ?? []
+            let partial = user["partial"] as? [String: [Any]] ?? [:]
+            if whole.contains(where: { ["email", "phone_number", "uuid"].contains($0) })
+                || partial.keys.contains(where: { ["email", "phone_number", "uuid"].contains($0) })
+            {
+                return insiderError(
+                    400,
+                    "{\"success\":false,\"message\":\"Identifier attributes cannot be deleted with this endpoint.\"}")
+            }
+            var record = attributes[key] ?? [:]
+            Self.remove(&record, whole: whole, partial: partial)
+            if let custom = user["custom"] as? [String: Any] {
+                var nested = record["custom"] as? [String: Any] ?? [:]
+                Self.remove(
+                    &nested, whole: custom["whole"] as? [String] ?? [],
+                    partial: custom["partial"] as? [String: [Any]] ?? [:])
+                record["custom"] = nested
+            }
+            changes.append((key, record))
+        }
+        for (key, record) in changes where attributes[key] != nil { attributes[key] = record }
+        statistics.attributeUsers += users.count
+        return answer(200, "{}")
+    }
+
+    /// Whole: the attributes go; partial: the listed values leave array attributes.
+    private static func remove(_ record: inout [String: Any], whole: [String], partial: [String: [Any]]) {
+        for name in whole { record[name] = nil }
+        for (name, values) in partial {
+            guard let current = record[name] as? [Any] else { continue }
+            let drop = Set(values.map { "\($0)" })
+            record[name] = current.filter { !drop.contains("\($0)") }
+        }
     }
 
     // MARK: - JSON

@@ -11,9 +11,11 @@ struct Emulate: AsyncParsableCommand {
             Endpoints, with the platforms' status codes, error codes and messages:
               POST   /v1/spaces/{space}/collections/users/profiles/user_id:{id}/external_ids/delete   (Segment)
               DELETE /api/user/v1/identity                                                      (Insider One)
+              POST   /api/user/v1/attribute/delete                                              (Insider One)
             Segment deletions are written to the store as REMOVED rows of external_id_mapping_updates, as \
             Profiles Sync would: scan again afterwards and the profiles are clean; verify works against it. \
-            Insider One's side sees each canonical profile as one user and keeps its deletions in memory.
+            Insider One's side sees each canonical profile as one user and keeps its deletions in memory; \
+            user attributes come from --insider-users.
 
             The one token accepted (Segment's Basic user, Insider One's X-REQUEST-TOKEN) comes from \
             IDAUDIT_EMULATOR_TOKEN or --token (a local test token, not a real secret). Any space id and partner \
@@ -59,6 +61,9 @@ struct Emulate: AsyncParsableCommand {
     @Option(help: "Insider One type map file (type: key per line).")
     var typeMap: String?
 
+    @Option(help: "Insider One users' attributes: JSONL of {\"identifiers\": {...}, \"attributes\": {...}}.")
+    var insiderUsers: String?
+
     func validate() throws {
         guard (0...1).contains(failRate) else { throw ValidationError("--fail-rate must be between 0 and 1") }
         guard segmentRps > 0, insiderRpm > 0 else { throw ValidationError("budgets must be above 0") }
@@ -85,6 +90,12 @@ struct Emulate: AsyncParsableCommand {
                     throw ValidationError("--type-map \(typeMap): cannot read the file")
                 }
                 options.typeMap = try InsiderTypeMap.parse(String(decoding: data, as: UTF8.self), file: typeMap)
+            }
+            if let insiderUsers {
+                guard let data = FileManager.default.contents(atPath: insiderUsers) else {
+                    throw ValidationError("--insider-users \(insiderUsers): cannot read the file")
+                }
+                options.insiderUsers = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
             }
             let emulator = Emulator(store: try ProfileStore.openExisting(path: store), options: options)
             let host = self.host

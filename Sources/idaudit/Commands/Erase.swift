@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import IDAuditCSV
+import IDAuditCore
+import IDAuditDeletion
+
+struct Erase: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete user attributes at Insider One (GDPR erasure), batched.",
+        discussion: """
+            USERS is a JSONL file: one user object per line, exactly as one element of the `users` array of \
+            Insider One's Delete User Attribute API:
+              {"identifiers":{"email":"a@x.com"},"whole":["name","surname"],"partial":{"static_segment_id":[1,2]}}
+              {"insider_id":"abc","custom":{"whole":["loyalty_tier"],"partial":{"tags":["vip"]}}}
+            identifiers: email, phone_number (E.164), uuid, custom {name: value}; or insider_id. whole deletes \
+            attributes entirely; partial removes values from array attributes; custom holds the same for custom \
+            attributes. Deletion cannot be undone.
+
+            Every line is checked before anything is sent (FILE:LINE: what is wrong). Identifier attributes \
+            (email, phone_number, uuid, the line's custom identifiers) are refused: this API cannot delete them; \
+            use `idaudit apply --target insider`. Users go out in POST /api/user/v1/attribute/delete requests of at \
+            most 1,000 users and 5 MB.
+
+            Budget: 25,000 requests/min, SHARED WITH INSIDER ONE'S USER UPSERT API: if your pipelines upsert at \
+            the same time, lower --max-rps. Journaled and resumable like apply (keyed by the file's sha256). \
+            Token: IDAUDIT_INSIDER_TOKEN or --token-file. Exit codes as apply.
+
+            Example:
+              export IDAUDIT_INSIDER_TOKEN=...
+              idaudit erase requests.jsonl --target insider --partner mybrand
+            """)
+
+    enum Target: String, ExpressibleByArgument, CaseIterable {
+        case insider
+    }
+
+    @Argument(help: "The JSONL file of users and attributes to delete.")
+    var users: String
+
+    @Option(help: "Where to delete (insider).")
+    var target: Target = .insider
+
+    @Option(help: "Insider One: the partner name (lowercase, no spaces).")
+    var partner: String
+
+    @Option(help: "Send to this base URL instead (the emulator: http://127.0.0.1:8080).")
+    var endpoint: String?
+
+    @Option(help: "Read the token from this file instead of IDAUDIT_INSIDER_TOKEN.")
+    var tokenFile: String?
+
+    @Option(help: "The journal.")
+    var journal = "idaudit-journal.sqlite"
+
+    @Option(help: "Requests per second (default 416.7: 25,000/min, shared with Upsert).")
+    var maxRps: Double?
+
+    @Option(help: "Attempts per request before it counts as failed.")
+    var maxAttempts = 8
+
+    @Flag(help: "Print the batches that would be sent, send nothing.")
+    var dryRun = false
+
+    func run() async throws {
+        try await reportingFailuresAsync {
+            let (sha, list) = try EraseFile.read(path: users)
+            let batches = EraseFile.batches(list)
+            print("\(Terminal.count(list.count)) users in \(Terminal.count(batches.count)) requests (≤ 1,000 users, ≤ 5 MB each)")
+            if dryRun {
+                for (index, batch) in batches.enumerated() {
+                    print("request \(index + 1): lines \(batch.first!.line)-\(batch.last!.line), \(batch.count) users, "
+                        + "\(EraseFile.body(batch).utf8.count) bytes")
+                }
+                return
+            }
+            let token = try Secret.load(variable: "IDAUDIT_INSIDER_TOKEN", file: tokenFile)
+            let deletionTarget = try InsiderAttributeTarget(
+                partner: partner, baseURL: endpoint ?? InsiderTarget.defaultBaseURL, token: token)
+            var options = ApplyOptions()
+            options.requestsPerSecond = maxRps
+            options.maxAttempts = maxAttempts
+            options.progress = { p in
+                Terminal.progress("requests done \(p.done)  failed \(p.failed)  left \(p.left)")
+            }
+            let transport = HTTPTransport(connections: 64, timeoutSeconds: 60)
+            let engine = ApplyEngine(
+                plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget,
+                transport: transport, journal: try Journal(path: journal), options: options)
+            let report: ApplyReport
+            do {
+                report = try await engine.run()
+                await transport.shutdown()
+            } catch {
+                await transport.shutdown()
+                throw error
+            }
+            Terminal.endProgress()
+            let reportPath = users + ".erase-report.json"
+            try OutputFile.write(report.json, to: reportPath)
+            print(
+                "\(Terminal.count(report.done)) requests done (\(Terminal.count(report.doneEarlier)) in earlier runs), "
+                    + "\(Terminal.count(report.failed)) failed; report: \(reportPath)")
+            for failure in report.failures.prefix(5) {
+                print("  failed request \(failure.line): \(failure.failure.summary)")
+            }
+            if let stopped = report.stopped { print("  STOPPED: \(stopped)") }
+            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import IDAuditCore
+import IDAuditDeletion
+import IDAuditEmulator
+import IDAuditStore
+import IDAuditTestSupport
+import Testing
+
+/// Issue 4: `erase`, Insider One's attribute deletion: validation, batching, and its effect at the emulator.
+struct EraseTests {
+    @Test(arguments: [
+        (#"{"identifiers":{"email":"a@x.com"},"whole":["email"]}"#, "whole names \"email\", an identifier attribute"),
+        (#"{"identifiers":{"custom":{"loyalty_id":"L1"}},"custom":{"whole":["loyalty_id"]}}"#,
+         "custom.whole names \"loyalty_id\", an identifier attribute"),
+        (#"{"identifiers":{"email":"a@x.com"},"partial":{"phone_number":["+1"]}}"#, "partial names \"phone_number\""),
+        (#"{"identifiers":{"email":"a@x.com"},"insider_id":"i1","whole":["name"]}"#, "both identifiers and insider_id"),
+        (#"{"whole":["name"]}"#, "no identifiers and no insider_id"),
+        (#"{"identifiers":{"phone_number":"98765432"},"whole":["name"]}"#, "E.164"),
+        (#"{"identifiers":{"email":"a@x.com"}}"#, "nothing to delete"),
+        (#"{"identifiers":{"email":"a@x.com"},"wholes":["name"]}"#, "unknown field \"wholes\""),
+        (#"{"identifiers":{"email":"a@x.com"},"whole":"name"}"#, "whole must be an array"),
+        ("not json", "not a JSON object"),
+    ])
+    func badLinesAreRefusedWithFileAndLine(_ line: String, _ message: String) throws {
+        let dir = try TemporaryDirectory("erase-bad")
+        let path = try dir.write(
+            "users.jsonl", #"{"identifiers":{"email":"ok@x.com"},"whole":["name"]}"# + "\n\n" + line + "\n")
+        #expect {
+            try EraseFile.read(path: path)
+        } throws: { error in
+            "\(error)".hasPrefix("\(path):3: ") && "\(error)".contains(message)
+        }
+    }
+
+    @Test func batchesSplitAt1000UsersAnd5MB() {
+        let small = (1...2500).map { EraseUser(line: $0, json: #"{"insider_id":"u\#($0)","whole":["name"]}"#) }
+        #expect(EraseFile.batches(small).map(\.count) == [1000, 1000, 500])
+        // 1.2 MB users: four fit in 5 MB (4.8 MB + separators + envelope), the fifth starts a new request.
+        let padding = String(repeating: "a", count: 1_200_000)
+        let big = (1...5).map { EraseUser(line: $0, json: #"{"insider_id":"u\#($0)","whole":["\#(padding)"]}"#) }
+        let batches = EraseFile.batches(big)
+        #expect(batches.map(\.count) == [4, 1])
+        #expect(batches.allSatisfy { EraseFile.body($0).utf8.count <= EraseFile.maxRequestBytes })
+        #expect(EraseFile.body(Array(big.prefix(5))).utf8.count > EraseFile.maxRequestBytes)
+    }
+
+    @Test func erasesAttributesAtTheEmulatorInBatches() async throws {
+        let f = try ApplyFixture("erase")
+        var options = ApplyFixture.emulatorOptions()
+        options.insiderUsers = [
+            #"{"identifiers":{"email":"c@x.com"},"attributes":{"name":"Ann","surname":"Lee","static_segment_id":[1,2,3],"custom":{"tier":"gold","tags":["a","b"]}}}"#
+        ]
+        let emulator = try await RunningEmulator.start(store: f.store, options: options)
+        var lines = [
+            #"{"identifiers":{"email":"c@x.com"},"whole":["name"],"partial":{"static_segment_id":[1,2]},"custom":{"whole":["tier"],"partial":{"tags":["a"]}}}"#
+        ]
+        lines += (1...1500).map { #"{"insider_id":"nobody-\#($0)","whole":["name"]}"# }
+        let path = try f.dir.write("users.jsonl", lines.joined(separator: "\n") + "\n")
+        let (sha, users) = try EraseFile.read(path: path)
+        let batches = EraseFile.batches(users)
+        #expect(batches.map(\.count) == [1000, 501])
+        let target = try InsiderAttributeTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let transport = HTTPTransport(connections: 4, timeoutSeconds: 10)
+        let report = try await ApplyEngine(
+            plan: EraseFile.plan(path: path, sha256: sha, batches: batches), target: target, transport: transport,
+            journal: try f.journal(), options: ApplyFixture.fastOptions()
+        ).run()
+        await transport.shutdown()
+        let after = await emulator.emulator.insiderAttributes(type: "email", value: "c@x.com")
+        let statistics = await emulator.emulator.statistics()
+        try await emulator.stop()
+        #expect(report.done == 2)
+        #expect(report.requests == 2)
+        #expect(statistics.attributeUsers == 1501)
+        #expect(after == #"{"custom":{"tags":["b"]},"static_segment_id":[3],"surname":"Lee"}"#)
+    }
+}
