@@ -71,8 +71,11 @@ public enum Scanner {
         }
         try json.write("\n],\n\"history\":{\"run\":\(run.id),\"compared_with_run\":")
         try json.write(run.previousRunID.map(String.init) ?? "null")
-        if run.previousRunID != nil {
-            for (name, list) in [("new", run.newIdentifiers), ("resolved", run.resolvedIdentifiers)] {
+        let lists =
+            (run.previousRunID != nil ? [("new", run.newIdentifiers), ("resolved", run.resolvedIdentifiers)] : [])
+            + [("reintroduced", run.reintroducedIdentifiers)]
+        do {
+            for (name, list) in lists {
                 try json.write(",\n\"\(name)\":[")
                 for (i, id) in list.enumerated() {
                     try json.write((i == 0 ? "" : ",") + "{\"type\":\(JSONText.quote(id.type)),\"value\":\(JSONText.quote(id.value))}")
@@ -126,7 +129,8 @@ enum SummaryFile {
         out += "  \"excess_identifiers\": \(planLines),\n"
         out += "  \"remediable\": \(remediable),\n"
         out += "  \"history\": {\"run\": \(run.id), \"compared_with_run\": \(run.previousRunID.map(String.init) ?? "null"), "
-        out += "\"new\": \(run.new), \"persisting\": \(run.persisting), \"resolved\": \(run.resolved)},\n"
+        out += "\"new\": \(run.new), \"persisting\": \(run.persisting), \"resolved\": \(run.resolved), "
+        out += "\"reintroduced\": \(run.reintroduced)},\n"
         out += "  \"not_remediable\": \(planLines - remediable),\n"
         out += "  \"excess\": [\n"
         out += totals.excess.map {

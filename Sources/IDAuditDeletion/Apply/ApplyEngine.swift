@@ -134,7 +134,8 @@ public final class ApplyEngine: Sendable {
             plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
             lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: doneEarlier,
-            skipped: skipped, failed: failures.count, notSent: counts.left, requests: counts.requests,
+            skipped: skipped, failed: failures.count,
+            notSent: work.count - counts.done - counts.failures.count - counts.skipReasons.count, requests: counts.requests,
             throttled: counts.throttled, retried: counts.retried,
             requestsPerSecond: counts.sendingSeconds > 0 ? Double(counts.requests) / counts.sendingSeconds : 0,
             stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)), exitCode: exitCode)
@@ -151,14 +152,10 @@ public final class ApplyEngine: Sendable {
             var attempt = 0
             while true {
                 attempt += 1
-                if await state.isStopped() {
-                    await state.putBack()
-                    break
-                }
+                if await state.isStopped() { break }
                 do {
                     try await pacer.wait(profile: target.profileKey(entry))
                 } catch {
-                    await state.putBack()
                     break
                 }
                 var result: AttemptResult
@@ -185,7 +182,6 @@ public final class ApplyEngine: Sendable {
                 } catch {
                     // The journal cannot be written: stop rather than send what cannot be recorded.
                     await state.stop("the journal cannot be written: \(error)")
-                    await state.putBack()
                     break
                 }
                 await state.record(result, entry: entry)
@@ -216,7 +212,6 @@ actor RunState {
         var requests = 0
         var throttled = 0
         var retried = 0
-        var left = 0
         var sendingSeconds = 0.0
         var failures: [ApplyReport.FailedLine] = []
         var skipReasons: [String] = []
@@ -243,9 +238,6 @@ actor RunState {
         taken += 1
         return (queue[position].entry, queue[position].request)
     }
-
-    /// A taken line left unsent because the run stopped.
-    func putBack() { c.left += 1 }
 
     func sent() {
         let now = ContinuousClock().now
@@ -300,7 +292,6 @@ actor RunState {
 
     func counts() -> Counts {
         var out = c
-        out.left = c.left + (queue.count - position)
         if let firstSend, let lastAnswer {
             let d = lastAnswer - firstSend
             out.sendingSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18

@@ -20,12 +20,17 @@ public struct ScanRun: Sendable, Equatable {
     public var persisting: Int
     /// Identifiers in excess in the previous run with the same rules and not now.
     public var resolved: Int
+    /// Excess identifiers that an earlier `apply` deleted, active again (event replays do this). Counted here
+    /// instead of in ``new`` or ``persisting``.
+    public var reintroduced: Int = 0
     /// The run compared with, if any.
     public var previousRunID: Int64?
     /// The new excess identifiers (type, value), in byte order; empty for runs read back by ``ProfileStore/runs()``.
     public var newIdentifiers: [ExcessIdentifier] = []
     /// The resolved ones, likewise.
     public var resolvedIdentifiers: [ExcessIdentifier] = []
+    /// The reintroduced ones, likewise.
+    public var reintroducedIdentifiers: [ExcessIdentifier] = []
 }
 
 /// An identifier in a run's excess.
@@ -34,6 +39,12 @@ public struct ExcessIdentifier: Sendable, Equatable {
     public var type: String
     /// The value.
     public var value: String
+
+    /// Creates an identifier.
+    public init(type: String, value: String) {
+        self.type = type
+        self.value = value
+    }
 }
 
 /// Two runs' excess compared in one ordered pass over both (their rows are stored in (type, value) order).
@@ -90,15 +101,35 @@ extension ProfileStore {
             let excess = db.changesCount
             var comparison = RunComparison()
             if let previous { comparison = try RunComparison.compare(db, current: id, previous: previous) }
-            let persisting = comparison.persisting
-            let resolved = comparison.resolved.count
+            // Excess identifiers an earlier apply deleted: reintroduced, whether the previous run had them or not.
+            let reintroduced = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT r.type, r.value FROM run_excess r
+                    JOIN applied_deletions a ON a.type = r.type AND a.value = r.value
+                    WHERE r.run_id = ? AND a.deleted_at < ? ORDER BY r.type, r.value
+                    """,
+                arguments: [id, at.microseconds]
+            ).map { ExcessIdentifier(type: $0[0], value: $0[1]) }
+            var newIdentifiers = comparison.new
+            var persisting = comparison.persisting
+            if !reintroduced.isEmpty {
+                let keys = Set(reintroduced.map { $0.type + "\u{0}" + $0.value })
+                newIdentifiers.removeAll { keys.contains($0.type + "\u{0}" + $0.value) }
+                persisting -= reintroduced.count - (comparison.new.count - newIdentifiers.count)
+            }
             let run = ScanRun(
                 id: id, at: at, rulesSHA256: rulesSHA256, profiles: profiles, excess: excess,
-                new: excess - persisting, persisting: persisting, resolved: resolved, previousRunID: previous,
-                newIdentifiers: comparison.new, resolvedIdentifiers: comparison.resolved)
+                new: excess - persisting - reintroduced.count, persisting: persisting,
+                resolved: comparison.resolved.count, reintroduced: reintroduced.count, previousRunID: previous,
+                newIdentifiers: newIdentifiers, resolvedIdentifiers: comparison.resolved,
+                reintroducedIdentifiers: reintroduced)
             try db.execute(
-                sql: "UPDATE scan_runs SET excess = ?, new = ?, persisting = ?, resolved = ?, previous_run = ? WHERE id = ?",
-                arguments: [run.excess, run.new, run.persisting, run.resolved, previous, id])
+                sql: """
+                    UPDATE scan_runs SET excess = ?, new = ?, persisting = ?, resolved = ?, reintroduced = ?,
+                    previous_run = ? WHERE id = ?
+                    """,
+                arguments: [run.excess, run.new, run.persisting, run.resolved, run.reintroduced, previous, id])
             return run
         }
     }
@@ -109,13 +140,33 @@ extension ProfileStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, at, rules_sha256, profiles, excess, new, persisting, resolved, previous_run
+                    SELECT id, at, rules_sha256, profiles, excess, new, persisting, resolved, previous_run, reintroduced
                     FROM scan_runs ORDER BY id
                     """
             ).map {
                 ScanRun(
                     id: $0[0], at: Instant(microseconds: $0[1]), rulesSHA256: $0[2], profiles: $0[3], excess: $0[4],
-                    new: $0[5], persisting: $0[6], resolved: $0[7], previousRunID: $0[8])
+                    new: $0[5], persisting: $0[6], resolved: $0[7], reintroduced: $0[9], previousRunID: $0[8])
+            }
+        }
+    }
+
+    /// Records identifiers deleted at a Segment destination by `apply` (kept for the scan's reintroduced class).
+    public func recordAppliedDeletions(
+        _ identifiers: [ExcessIdentifier], destination: String, planSHA256: String, at time: Instant
+    ) throws {
+        guard !identifiers.isEmpty else { return }
+        try queue.write { db in
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO applied_deletions(type, value, destination, plan_sha256, deleted_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (type, value, destination) DO UPDATE SET
+                        plan_sha256 = excluded.plan_sha256, deleted_at = excluded.deleted_at
+                    """)
+            for identifier in identifiers {
+                try statement.execute(
+                    arguments: [identifier.type, identifier.value, destination, planSHA256, time.microseconds])
             }
         }
     }

@@ -99,6 +99,22 @@ enum StoreSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v3-applied-deletions") { db in
+            try db.execute(
+                sql: """
+                    -- Identifiers apply deleted at Segment (the store holds values; the journal does not), so a
+                    -- later scan can tell a reintroduced identifier from a new one.
+                    CREATE TABLE applied_deletions (
+                        type TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        plan_sha256 TEXT NOT NULL,
+                        deleted_at INTEGER NOT NULL,
+                        PRIMARY KEY (type, value, destination)
+                    ) WITHOUT ROWID;
+                    ALTER TABLE scan_runs ADD COLUMN reintroduced INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 

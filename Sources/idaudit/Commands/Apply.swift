@@ -176,6 +176,12 @@ struct Apply: AsyncParsableCommand {
                 throw error
             }
             Terminal.endProgress()
+            if target == .segment, FileManager.default.fileExists(atPath: store) {
+                // The store remembers what was deleted, so later scans tell reintroduced identifiers from new ones.
+                try AppliedDeletions.record(
+                    plan: planFile, journal: journalFile, destination: deletionTarget.destination,
+                    store: try ProfileStore.openExisting(path: store), at: Clock.now())
+            }
             let reportPath = folder(of: plan) + "apply-report.json"
             try OutputFile.write(report.json, to: reportPath)
             print(summary(report, reportPath: reportPath))

@@ -103,9 +103,11 @@ struct Emulate: AsyncParsableCommand {
                 Terminal.warn("emulating Segment and Insider One on http://\(host):\(port) over \(store) (Ctrl-C to stop)")
             }
             let statistics = await emulator.statistics()
+            let statuses = statistics.byStatus.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
             print(
-                "stopped: \(statistics.requests) requests, \(statistics.segmentDeletions) Segment deletions, "
-                    + "\(statistics.insiderDeletions) Insider One deletions, \(statistics.throttled) answered 429")
+                "stopped: \(statistics.requests) requests (\(statuses.joined(separator: ", "))), "
+                    + "\(statistics.segmentDeletions) Segment deletions, \(statistics.insiderDeletions) Insider One "
+                    + "identifier deletions, \(statistics.attributeUsers) users' attributes changed")
         }
     }
 }

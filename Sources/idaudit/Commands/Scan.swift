@@ -117,7 +117,11 @@ enum ScanReportText {
         }
         if let previous = result.run.previousRunID {
             out += "  since run \(previous) (same rules): \(Terminal.count(result.run.new)) new, "
-            out += "\(Terminal.count(result.run.persisting)) persisting, \(Terminal.count(result.run.resolved)) resolved\n"
+            out += "\(Terminal.count(result.run.persisting)) persisting, \(Terminal.count(result.run.resolved)) resolved"
+            if result.run.reintroduced > 0 {
+                out += ", \(Terminal.count(result.run.reintroduced)) REINTRODUCED (deleted by apply, active again)"
+            }
+            out += "\n"
         }
         out += "  plan: \(result.files.joined(separator: ", "))"
         return out
