@@ -12,6 +12,8 @@ public struct ScanOptions: Sendable {
     public var full: Bool
     /// Called with the number of profiles evaluated so far.
     public var progress: (@Sendable (Int) -> Void)?
+    /// Replace identifier values in `report.html` and `report.md` with a stable short hash.
+    public var redact = false
 
     /// Creates options.
     public init(outDirectory: String, rulesPath: String, full: Bool = false, progress: (@Sendable (Int) -> Void)? = nil) {
@@ -90,11 +92,20 @@ public enum Scanner {
         let summary = SummaryFile.json(
             totals: totals, planLines: count, remediable: remediable, rulesPath: options.rulesPath,
             rulesSHA256: rules.sha256, storePath: store.path, refresh: refresh, run: run, now: now)
+        // The reports for people come before summary.json, which completes an output folder.
+        let report = try ReportData.gather(
+            store: store, rules: rules, rulesPath: options.rulesPath, totals: totals, excess: count,
+            remediable: remediable, run: run, now: now, redact: options.redact)
+        try OutputFile.write(HTMLReport.render(report), to: dir + "/report.html")
+        try OutputFile.write(MarkdownReport.render(report), to: dir + "/report.md")
+        trace.mark("reports")
         try OutputFile.write(summary, to: dir + "/summary.json")
         trace.mark("summary")
         return ScanResult(
             refresh: refresh, totals: totals, planLines: count, remediableLines: remediable,
-            files: [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"], summaryJSON: summary, run: run)
+            files: [
+                dir + "/plan.csv", dir + "/plan.json", dir + "/report.html", dir + "/report.md", dir + "/summary.json",
+            ], summaryJSON: summary, run: run)
     }
 
     /// The assumptions every report states: Segment does not document window semantics.

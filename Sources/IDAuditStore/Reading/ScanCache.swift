@@ -75,6 +75,7 @@ extension ProfileStore {
             let full = forceFull || previous != evaluator.rules.sha256 || (dirty > 10_000 && dirty * 3 > cached)
             let writer = try ScanWriter(db: db)
             var evaluated = 0
+            if !full { try writer.loadHistogram() }
             if full {
                 try db.execute(sql: "DELETE FROM scan_profiles; DELETE FROM scan_lines;")
                 trace.mark("clear")
@@ -96,6 +97,7 @@ extension ProfileStore {
                 }
             }
             trace.mark("evaluate")
+            try writer.saveHistogram()
             try db.execute(sql: "DELETE FROM dirty_profiles")
             try db.execute(
                 sql: "INSERT OR REPLACE INTO scan_state(id, rules_sha256) VALUES (1, ?)",
@@ -187,16 +189,22 @@ extension ProfileStore {
     }
 }
 
-/// Writes evaluations into the scan tables.
-struct ScanWriter {
+/// Writes evaluations into the scan tables, keeping the histogram of identifiers per profile and type.
+final class ScanWriter {
+    let db: Database
     let profileStatement: Statement
     let lineStatement: Statement
     let removeProfile: Statement
     let removeLines: Statement
+    let oldCounts: Statement
+    /// type -> identifiers counted toward the limit -> profiles.
+    private var histogram: [String: [Int: Int]] = [:]
 
     init(db: Database) throws {
+        self.db = db
         profileStatement = try db.makeStatement(
-            sql: "INSERT INTO scan_profiles(canonical_id, identifiers, excess) VALUES (?,?,?)")
+            sql: "INSERT INTO scan_profiles(canonical_id, identifiers, excess, type_counts) VALUES (?,?,?,?)")
+        oldCounts = try db.makeStatement(sql: "SELECT type_counts FROM scan_profiles WHERE canonical_id = ?")
         lineStatement = try db.makeStatement(
             sql: """
                 INSERT INTO scan_lines(canonical_id, type, rank, value, reason, lookup_user_id, remediable,
@@ -207,7 +215,25 @@ struct ScanWriter {
         removeLines = try db.makeStatement(sql: "DELETE FROM scan_lines WHERE canonical_id = ?")
     }
 
+    func loadHistogram() throws {
+        let rows = try Row.fetchCursor(db, sql: "SELECT type, counted, profiles FROM scan_histogram")
+        while let row = try rows.next() { histogram[row[0], default: [:]][row[1]] = row[2] }
+    }
+
+    func saveHistogram() throws {
+        try db.execute(sql: "DELETE FROM scan_histogram")
+        let insert = try db.makeStatement(sql: "INSERT INTO scan_histogram(type, counted, profiles) VALUES (?,?,?)")
+        for (type, counts) in histogram {
+            for (counted, profiles) in counts where profiles > 0 {
+                try insert.execute(arguments: [type, counted, profiles])
+            }
+        }
+    }
+
     func remove(canonicalID: String) throws {
+        if let encoded = try String.fetchOne(oldCounts, arguments: [canonicalID]) {
+            for (type, counted) in TypeCounts.decode(encoded) { histogram[type, default: [:]][counted, default: 0] -= 1 }
+        }
         try removeProfile.execute(arguments: [canonicalID])
         try removeLines.execute(arguments: [canonicalID])
     }
@@ -224,7 +250,9 @@ struct ScanWriter {
         bindString(p, 1, evaluation.canonicalID)
         sqlite3_bind_int64(p, 2, Int64(identifiers))
         sqlite3_bind_int64(p, 3, Int64(evaluation.lines.count))
+        bindString(p, 4, evaluated.typeCounts)
         try stepOrThrow(p)
+        for outcome in evaluation.types { histogram[outcome.type, default: [:]][outcome.counted, default: 0] += 1 }
         guard !evaluation.lines.isEmpty else { return }
         let s = lineStatement.sqliteStatement
         for (line, (csv, json)) in zip(evaluation.lines, zip(evaluated.csv, evaluated.json)) {
@@ -260,6 +288,7 @@ struct EvaluatedProfile: Sendable {
     var identifiers: Int
     var json: [String]
     var csv: [String]
+    var typeCounts: String
 
     init(_ evaluation: ProfileEvaluation, identifiers: Int) {
         self.evaluation = evaluation
@@ -275,6 +304,57 @@ struct EvaluatedProfile: Sendable {
         }
         self.json = json
         csv = evaluation.lines.map(\.csvRecord)
+        typeCounts = TypeCounts.encode(evaluation.types)
+    }
+}
+
+/// A profile's per-type counts as one text column: `type US count RS type US count ...`.
+enum TypeCounts {
+    static func encode(_ types: [TypeOutcome]) -> String {
+        var out = ""
+        for (i, t) in types.enumerated() {
+            if i > 0 { out += "\u{1E}" }
+            out += t.type
+            out += "\u{1F}"
+            out += String(t.counted)
+        }
+        return out
+    }
+
+    static func decode(_ text: String) -> [(String, Int)] {
+        guard !text.isEmpty else { return [] }
+        return text.split(separator: "\u{1E}").compactMap { entry in
+            let parts = entry.split(separator: "\u{1F}", omittingEmptySubsequences: false)
+            guard parts.count == 2, let n = Int(parts[1]) else { return nil }
+            return (String(parts[0]), n)
+        }
+    }
+}
+
+extension ProfileStore {
+    /// The last scan's histogram: per type, how many profiles count each number of identifiers toward the limit
+    /// (blocked values excluded).
+    public func scanHistogram() throws -> [String: [Int: Int]] {
+        try queue.read { db in
+            var out: [String: [Int: Int]] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT type, counted, profiles FROM scan_histogram")
+            while let row = try rows.next() { out[row[0], default: [:]][row[1]] = row[2] }
+            return out
+        }
+    }
+
+    /// The profiles with the most excess identifiers (ties: canonical id order), as (canonical id, excess).
+    public func topOffenders(_ count: Int) throws -> [(canonicalID: String, excess: Int)] {
+        try queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT canonical_id, excess FROM scan_profiles WHERE excess > 0
+                    ORDER BY excess DESC, canonical_id LIMIT ?
+                    """,
+                arguments: [count]
+            ).map { ($0[0], $0[1]) }
+        }
     }
 }
 

@@ -115,6 +115,22 @@ enum StoreSchema {
                     ALTER TABLE scan_runs ADD COLUMN reintroduced INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v4-scan-histogram") { db in
+            try db.execute(
+                sql: """
+                    -- Per profile, how many identifiers of each type count toward its limit (for the histogram's
+                    -- incremental upkeep), and the histogram itself: profiles by (type, count).
+                    ALTER TABLE scan_profiles ADD COLUMN type_counts TEXT NOT NULL DEFAULT '';
+                    CREATE TABLE scan_histogram (
+                        type TEXT NOT NULL,
+                        counted INTEGER NOT NULL,
+                        profiles INTEGER NOT NULL,
+                        PRIMARY KEY (type, counted)
+                    ) WITHOUT ROWID;
+                    -- Cached evaluations lack the new column: the next scan evaluates every profile.
+                    DELETE FROM scan_state;
+                    """)
+        }
         return migrator
     }
 

@@ -76,7 +76,8 @@ struct Demo: ParsableCommand {
                 print("4. idaudit explain '\(line.type):\(line.value)' --store \(storePath) --rules \(rules)")
                 print(indent(explanation.render()))
             }
-            print("Next: open \(folder)/plan.csv (what would be deleted) and \(folder)/summary.json.")
+            print("Next: open \(folder)/report.html in a browser (what is wrong, what will be deleted, and why);")
+            print("      \(folder)/plan.csv is the plan itself, \(folder)/summary.json the counts.")
         }
     }
 

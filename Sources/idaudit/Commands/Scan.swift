@@ -15,6 +15,9 @@ struct Scan: ParsableCommand {
                             then oldest first)
               plan.json     the same lines with their rationale (limit, window, the identifiers kept)
               summary.json  profiles, active identifiers, excess by type and reason, remediable vs not
+              report.html   for people: headline, charts, the top 20 offending profiles, rules, the downstream
+                            checklist (one self-contained file; --redact hides identifier values)
+              report.md     the headline and tables, for a ticket or a pull request
 
             Rules (see rules/*.yaml): blocked values are excess whatever the limit; within a type the oldest \
             identifiers beyond the limit are excess (ever: a lifetime cap; daily/weekly/monthly/annually: a \
@@ -52,6 +55,9 @@ struct Scan: ParsableCommand {
     @Option(help: "What to print on stdout: text (a summary for people) or json (summary.json, for pipelines).")
     var format: OutputFormat = .text
 
+    @Flag(help: "Replace identifier values in report.html and report.md with a stable short hash (#+10 hex of sha256).")
+    var redact = false
+
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json
     }
@@ -68,12 +74,11 @@ struct Scan: ParsableCommand {
             let ruleSet = try RulesLoader.load(path: rules)
             let db = try ProfileStore.openExisting(path: store)
             let folder = out ?? Clock.defaultReportFolder()
-            let result = try Scanner.run(
-                store: db, rules: ruleSet,
-                options: ScanOptions(
-                    outDirectory: folder, rulesPath: rules, full: full,
-                    progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") }),
-                now: Clock.now())
+            var options = ScanOptions(
+                outDirectory: folder, rulesPath: rules, full: full,
+                progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
+            options.redact = redact
+            let result = try Scanner.run(store: db, rules: ruleSet, options: options, now: Clock.now())
             Terminal.endProgress()
             if let junit {
                 try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
