@@ -121,7 +121,9 @@ public enum HTMLReport {
         let types = d.histogram.keys.sorted { ByteOrder.less($0, $1) }
         guard !types.isEmpty else { return "" }
         var h = "<section><h2>Identifiers per profile</h2>\n<p>Per type, how many profiles count each number of "
-        h += "identifiers toward the limit (blocked values excluded). Bars right of the line break the rule.</p>\n"
+        h += "identifiers toward the limit (blocked values excluded). Bars right of the dashed line hold more than the "
+        h += "limit; for a windowed limit (daily ... annually) the counts span all time, and only identifiers first "
+        h += "seen within one window count against each other.</p>\n"
         h += "<div class=\"grid\">\n"
         for type in types {
             h += histogram(type: type, counts: d.histogram[type]!, limit: d.rules.limit(for: type))
@@ -142,8 +144,10 @@ public enum HTMLReport {
         let plotBottom = 150
         let barWidth = Double(width - 40) / Double(shown)
         let maxBin = max(1, bins.prefix(shown).max() ?? 1)
+        let overLimit = limit.map { l in counts.filter { $0.key > l.limit }.values.reduce(0, +) } ?? 0
         var s = "<figure class=\"hist\"><figcaption>\(esc(type))"
         s += limit.map { " · limit \($0.summary)" } ?? " · no limit"
+        if overLimit > 0 { s += " · <span class=\"overtext\">\(count(overLimit)) profiles above it</span>" }
         s += "</figcaption>\n<svg role=\"img\" aria-label=\"\(esc(type)) identifiers per profile\" viewBox=\"0 0 \(width) \(height)\" width=\"100%\">\n"
         for i in 0..<shown {
             let x = 30 + Double(i) * barWidth
@@ -152,6 +156,11 @@ public enum HTMLReport {
             s += "<rect x=\"\(fmt(x + 1))\" y=\"\(fmt(Double(plotBottom) - bh))\" width=\"\(fmt(barWidth - 2))\" "
             s += "height=\"\(fmt(max(bh, bins[i] > 0 ? 1 : 0)))\" fill=\"\(over ? "#d9534f" : "#6c8ebf")\">"
             s += "<title>\(i == cap ? "\(cap)+" : String(i)) \(esc(type)): \(count(bins[i])) profiles</title></rect>\n"
+            if over && bins[i] > 0 {
+                // Over-limit bars are often tiny beside the rest: their count is written above them.
+                s += "<text x=\"\(fmt(x + barWidth / 2))\" y=\"\(fmt(Double(plotBottom) - bh - 4))\" text-anchor=\"middle\" "
+                s += "class=\"over\">\(count(bins[i]))</text>\n"
+            }
             s += "<text x=\"\(fmt(x + barWidth / 2))\" y=\"\(plotBottom + 14)\" text-anchor=\"middle\" class=\"tick\">"
             s += "\(i == cap ? "\(cap)+" : String(i))</text>\n"
         }
@@ -227,7 +236,8 @@ public enum HTMLReport {
         figcaption{font-weight:600;font-size:13.5px;margin-bottom:4px}
         .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:12px}
         svg text{font-size:12px;fill:#1d2330}svg .tick{font-size:10.5px;fill:#5a6372}svg .val{font-size:12px;fill:#5a6372}
-        svg .limit{stroke:#1d2330;stroke-width:1.5;stroke-dasharray:4 3}
+        svg .limit{stroke:#1d2330;stroke-width:1.5;stroke-dasharray:4 3}svg .over{font-size:10.5px;fill:#b42318;font-weight:600}
+        .overtext{color:#b42318;font-weight:600}
         table{border-collapse:collapse;width:100%;background:#fff;font-size:13px;margin:8px 0}
         th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceff3;vertical-align:top}
         th{background:#f0f2f5;font-weight:600}td.r,th.r{text-align:right}td.v{font-family:Menlo,Consolas,monospace;word-break:break-all}
