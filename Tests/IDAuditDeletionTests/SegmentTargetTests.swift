@@ -1,3 +1,4 @@
+import Foundation
 import IDAuditDeletion
 import Testing
 
@@ -69,5 +70,10 @@ struct SegmentTargetTests {
     @Test func retryAfterIsRead() {
         let response = WireResponse(status: 429, headers: [("retry-after", "3")], body: [])
         #expect(target.classify(response) == .retry(AttemptFailure(status: 429, code: "", message: "", requestID: ""), after: 3))
+        // The HTTP-date form: 90 s after "now".
+        let dated = WireResponse(status: 503, headers: [("Retry-After", "Wed, 25 Nov 2026 10:01:30 GMT")], body: [])
+        let now = Date(timeIntervalSince1970: 1_795_600_800)  // 2026-11-25 10:00:00 UTC
+        #expect(dated.retryAfterSeconds(now: now) == 90)
+        #expect(WireResponse(status: 429, headers: [("Retry-After", "soon")], body: []).retryAfterSeconds == nil)
     }
 }

@@ -67,7 +67,10 @@ struct ReportTests {
         #expect(!result.refresh.full)
         #expect(try t.store.scanHistogram() == ["user_id": [2: 1], "email": [1: 1, 3: 1], "anonymous_id": [1: 1]])
         let html = try t.dir.read("out2/report.html")
-        #expect(html.contains("<figcaption>email · limit 1 weekly</figcaption>"))
+        // use_C counts 3 emails against a limit of 1: one profile above it, its count written over its bar.
+        #expect(html.contains(#"<figcaption>email · limit 1 weekly · <span class="overtext">1 profile above it</span></figcaption>"#))
+        #expect(html.contains("<figcaption>user_id · limit 1 ever · <span class=\"overtext\">1 profile above it</span></figcaption>"))
+        #expect(html.contains("<figcaption>anonymous_id · no limit</figcaption>"))
         #expect(html.contains(#"class="limit""#))
     }
 

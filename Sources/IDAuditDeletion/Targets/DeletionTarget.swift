@@ -52,11 +52,19 @@ public struct WireResponse: Sendable {
         return headers.first { $0.name.lowercased() == lower }?.value
     }
 
-    /// `Retry-After` in seconds, from either form (seconds, or an HTTP date is not supported and ignored).
-    public var retryAfterSeconds: Double? {
-        guard let text = header("Retry-After")?.trimmingCharacters(in: .whitespaces), let s = Double(text), s >= 0
-        else { return nil }
-        return s
+    /// `Retry-After` in seconds, from either of its forms: a number of seconds, or an HTTP date (RFC 9110).
+    public var retryAfterSeconds: Double? { retryAfterSeconds(now: Date()) }
+
+    /// `Retry-After` in seconds as of `now`.
+    public func retryAfterSeconds(now: Date) -> Double? {
+        guard let text = header("Retry-After")?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        if let seconds = Double(text) { return seconds >= 0 ? seconds : nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: text) else { return nil }
+        return max(0, date.timeIntervalSince(now))
     }
 }
 

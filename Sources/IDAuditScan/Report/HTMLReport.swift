@@ -147,7 +147,9 @@ public enum HTMLReport {
         let overLimit = limit.map { l in counts.filter { $0.key > l.limit }.values.reduce(0, +) } ?? 0
         var s = "<figure class=\"hist\"><figcaption>\(esc(type))"
         s += limit.map { " · limit \($0.summary)" } ?? " · no limit"
-        if overLimit > 0 { s += " · <span class=\"overtext\">\(count(overLimit)) profiles above it</span>" }
+        if overLimit > 0 {
+            s += " · <span class=\"overtext\">\(count(overLimit)) profile\(overLimit == 1 ? "" : "s") above it</span>"
+        }
         s += "</figcaption>\n<svg role=\"img\" aria-label=\"\(esc(type)) identifiers per profile\" viewBox=\"0 0 \(width) \(height)\" width=\"100%\">\n"
         for i in 0..<shown {
             let x = 30 + Double(i) * barWidth
