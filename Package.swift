@@ -34,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The warehouse reader (PostgreSQL).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // MARK: - Libraries, one per concern
@@ -73,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "IDAuditScan",
-            dependencies: ["IDAuditCore", "IDAuditCSV", "IDAuditStore"],
+            dependencies: ["IDAuditCore", "IDAuditCSV", "IDAuditStore", "IDAuditWarehouse"],
             path: "Sources/IDAuditScan",
             swiftSettings: strictSettings
         ),
@@ -103,12 +106,24 @@ let package = Package(
             path: "Sources/IDAuditEmulator",
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "IDAuditWarehouse",
+            dependencies: [
+                "IDAuditCore", "IDAuditCSV",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/IDAuditWarehouse",
+            swiftSettings: strictSettings
+        ),
         // MARK: - The thin executable
         .executableTarget(
             name: "idaudit",
             dependencies: [
                 "IDAuditCore", "IDAuditCSV", "IDAuditRules", "IDAuditStore", "IDAuditSample", "IDAuditScan",
-                "IDAuditDeletion", "IDAuditEmulator",
+                "IDAuditDeletion", "IDAuditEmulator", "IDAuditWarehouse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/idaudit",
@@ -151,6 +166,14 @@ let package = Package(
             dependencies: [
                 "IDAuditScan", "IDAuditStore", "IDAuditCore", "IDAuditRules", "IDAuditSample", "IDAuditCSV",
                 "IDAuditTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IDAuditWarehouseTests",
+            dependencies: [
+                "IDAuditWarehouse", "IDAuditScan", "IDAuditStore", "IDAuditCore", "IDAuditRules", "IDAuditSample",
+                "IDAuditCSV", "IDAuditTestSupport",
             ],
             swiftSettings: strictSettings
         ),

@@ -120,3 +120,19 @@ public enum CSVText {
         return out + "\""
     }
 }
+
+extension ProfileEvaluation {
+    /// Each plan line's `plan.json` object, with its type's rationale (counted, kept), in line order.
+    public var jsonLines: [String] {
+        var json: [String] = []
+        json.reserveCapacity(lines.count)
+        var outcome = types.startIndex
+        for line in lines {
+            // Lines and outcomes are both in type order.
+            while outcome < types.endIndex, types[outcome].type != line.type { outcome += 1 }
+            let rationale = outcome < types.endIndex ? types[outcome] : nil
+            json.append(line.jsonObject(counted: rationale?.counted ?? 0, kept: rationale?.kept ?? []))
+        }
+        return json
+    }
+}

@@ -1,11 +1,13 @@
 import ArgumentParser
+import Foundation
 import IDAuditCSV
 import IDAuditCore
 import IDAuditRules
 import IDAuditScan
 import IDAuditStore
+import IDAuditWarehouse
 
-struct Scan: ParsableCommand {
+struct Scan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Scan the store against a rules file and write a remediation plan.",
         discussion: """
@@ -25,6 +27,13 @@ struct Scan: ParsableCommand {
             profile keeps a user_id (Segment's delete API is addressed by one) and the type is not group_id.
 
             Only profiles changed since the last scan with the same rules are re-evaluated; --full forces all.
+
+            A warehouse in place: --source postgres reads the Profiles Sync tables (id_graph_updates, \
+            external_id_mapping_updates, lower-case, in --schema) over IDAUDIT_PG_URL; the password comes from \
+            PGPASSWORD or ~/.pgpass. Merges, REMOVED rows and first-seen selection run in SQL, read-only, under \
+            --statement-timeout; profiles stream in one at a time. It writes plan.csv, plan.json and summary.json \
+            (the reports need the store's history). Split big spaces with --shard i/N (either source) and join \
+            the N folders with `idaudit merge-plans`: the merged plan equals the unsharded one byte for byte.
 
             Exit codes, for nightly CI jobs (the ladder data-quality tools use):
               0  nothing is in excess
@@ -62,13 +71,36 @@ struct Scan: ParsableCommand {
         case text, json
     }
 
+    enum Source: String, ExpressibleByArgument, CaseIterable {
+        case sqlite, postgres
+    }
+
+    @Option(help: "Where the profiles are: sqlite (the --store) or postgres (IDAUDIT_PG_URL, read in place).")
+    var source: Source = .sqlite
+
+    @Option(help: "postgres: the schema holding id_graph_updates and external_id_mapping_updates.")
+    var schema = "profiles_sync"
+
+    @Option(help: "postgres: the longest the query may run, in seconds.")
+    var statementTimeout = 3600
+
+    @Option(help: "Scan one slice of the profiles, i/N (1 <= i <= N); merge the N plans with merge-plans.")
+    var shard: String?
+
     func validate() throws {
         guard FailThreshold(failAbove) != nil else {
             throw ValidationError("--fail-above takes a count of identifiers (250) or a percent of profiles (0.5%)")
         }
+        if let shard, Shard(parsing: shard) == nil {
+            throw ValidationError("--shard \(shard): expected i/N with 1 <= i <= N, such as 3/16")
+        }
     }
 
-    func run() throws {
+    func run() async throws {
+        if source == .postgres || shard != nil {
+            try await runSourceScan()
+            return
+        }
         try reportingFailures {
             let started = Clock.monotonic()
             let ruleSet = try RulesLoader.load(path: rules)
@@ -95,6 +127,58 @@ struct Scan: ParsableCommand {
                         + (outcome == .failure ? "failing (exit 2)" : "warning (exit 1)"))
                 throw ExitCode(outcome.rawValue)
             }
+        }
+    }
+}
+
+extension Scan {
+    /// A warehouse scan, or one shard of either source: plan.csv, plan.json and summary.json.
+    func runSourceScan() async throws {
+        try await reportingFailuresAsync {
+            let started = Clock.monotonic()
+            let ruleSet = try RulesLoader.load(path: rules)
+            let folder = out ?? Clock.defaultReportFolder()
+            let slice = shard.flatMap { Shard(parsing: $0) }
+            let result: SourceScanResult
+            switch source {
+            case .postgres:
+                guard let url = ProcessInfo.processInfo.environment["IDAUDIT_PG_URL"] else {
+                    throw ValidationError(
+                        "--source postgres reads IDAUDIT_PG_URL (postgres://user@host:5432/database); the password "
+                            + "comes from PGPASSWORD or ~/.pgpass, never from the command line")
+                }
+                let configuration = try WarehouseConfiguration.parse(
+                    url: url, schema: schema, statementTimeoutSeconds: statementTimeout)
+                result = try await WarehouseScan.run(
+                    reader: WarehouseReader(configuration: configuration), rules: ruleSet, rulesPath: rules,
+                    outDirectory: folder, shard: slice, now: Clock.now(),
+                    progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
+            case .sqlite:
+                result = try ShardedScan.run(
+                    store: try ProfileStore.openExisting(path: store), rules: ruleSet, rulesPath: rules,
+                    outDirectory: folder, shard: slice!, full: full, now: Clock.now())
+            }
+            Terminal.endProgress()
+            if let junit {
+                try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
+            }
+            switch format {
+            case .text:
+                let t = result.totals
+                var text = "scanned \(Terminal.count(t.profiles)) profiles"
+                if let slice { text += " (shard \(slice))" }
+                text += ", \(Terminal.count(t.identifiers)) active identifiers in "
+                text += "\(Terminal.seconds(Clock.monotonic() - started)) from \(source.rawValue)\n"
+                text += "  profiles in violation: \(Terminal.count(t.profilesInViolation))\n"
+                text += "  identifiers to delete: \(Terminal.count(result.planLines)) (remediable "
+                text += "\(Terminal.count(result.remediableLines)))\n"
+                text += "  plan: \(result.files.joined(separator: ", "))"
+                print(text)
+            case .json: print(result.summaryJSON, terminator: "")
+            }
+            let threshold = FailThreshold(failAbove) ?? .identifiers(0)
+            let outcome = ScanOutcome.of(result.totals, planLines: result.planLines, threshold: threshold)
+            if outcome != .clean { throw ExitCode(outcome.rawValue) }
         }
     }
 }
