@@ -174,6 +174,7 @@ let package = Package(
             dependencies: [
                 "IDAuditWarehouse", "IDAuditScan", "IDAuditStore", "IDAuditCore", "IDAuditRules", "IDAuditSample",
                 "IDAuditCSV", "IDAuditTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
         ),

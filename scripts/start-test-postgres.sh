@@ -4,6 +4,7 @@
 # Prints the line to export: IDAUDIT_TEST_PG_URL=postgres://postgres@127.0.0.1:54329/postgres
 #
 # usage: eval "$(scripts/start-test-postgres.sh)"      (installs postgresql when missing; needs root for that)
+# PG_OPTIONS adds server settings, such as "-c work_mem=512MB" for benchmarks.
 set -euo pipefail
 PORT=${PGPORT:-54329}
 if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
@@ -16,6 +17,6 @@ chown postgres "$DATA"
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 as_postgres "$BIN/initdb" -D "$DATA" -A trust -U postgres -E UTF8 --locale=C >/dev/null
 as_postgres "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
-    -o "-p $PORT -c listen_addresses=127.0.0.1 -k $DATA -c fsync=off" start >/dev/null
+    -o "-p $PORT -c listen_addresses=127.0.0.1 -k $DATA -c fsync=off ${PG_OPTIONS:-}" start >/dev/null
 echo "export IDAUDIT_TEST_PG_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
 echo "export IDAUDIT_TEST_PG_DATA=$DATA"

@@ -5,7 +5,8 @@ import IDAuditSample
 import IDAuditScan
 import IDAuditStore
 import IDAuditTestSupport
-import IDAuditWarehouse
+@testable import IDAuditWarehouse
+import PostgresNIO
 import Testing
 
 /// The PostgreSQL server the tests use: `IDAUDIT_TEST_PG_URL` (`.ci/run` starts one with
@@ -152,6 +153,16 @@ struct WarehouseTests {
         #expect(try dir.read("sq-merged/plan.csv") == whole)
         #expect(throws: MergePlansError.self) {
             try MergePlans.run(folders: Array(pgFolders.prefix(2)), outDirectory: dir.file("bad"), now: Self.now)
+        }
+    }
+
+    @Test func theScanSessionIsReadOnly() async throws {
+        await #expect {
+            try await reader("public").withSession { connection, logger in
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE TABLE public.should_fail (x int)"), logger: logger)
+            }
+        } throws: { error in
+            String(reflecting: error).contains("read-only transaction")
         }
     }
 
