@@ -110,7 +110,7 @@ actor EmulatorState {
     // MARK: - Segment: Delete Profile Identifier API
 
     private func segmentError(_ status: Int, _ code: String, _ message: String) -> Answer {
-        answer(status, "{\"error\":{\"code\":\"\(code)\",\"message\":\(Self.quote(message))}}")
+        answer(status, "{\"error\":{\"code\":\"\(code)\",\"message\":\(JSONText.quote(message))}}")
     }
 
     /// `POST /v1/spaces/{space}/collections/{collection}/profiles/{lookup}/external_ids/delete`.
@@ -377,21 +377,6 @@ actor EmulatorState {
             let drop = Set(values.map { "\($0)" })
             record[name] = current.filter { !drop.contains("\($0)") }
         }
-    }
-
-    // MARK: - JSON
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -121,34 +121,21 @@ public enum Scanner {
     }
 }
 
-/// `summary.json`.
+/// `summary.json` of a store scan: the common summary, with the evaluation and the run history.
 enum SummaryFile {
     static func json(
         totals: ScanTotals, planLines: Int, remediable: Int, rulesPath: String, rulesSHA256: String, storePath: String,
         refresh: ScanRefresh, run: ScanRun, now: Instant
     ) -> String {
-        var out = "{\n"
-        out += "  \"format\": \"idaudit-summary/1\",\n"
-        out += "  \"generated_at\": \"\(now)\",\n"
-        out += "  \"store\": \(JSONText.quote(storePath)),\n"
-        out += "  \"rules_file\": \(JSONText.quote(rulesPath)),\n"
-        out += "  \"rules_sha256\": \"\(rulesSHA256)\",\n"
-        out += "  \"evaluation\": {\"full\": \(refresh.full), \"profiles_evaluated\": \(refresh.evaluatedProfiles)},\n"
-        out += "  \"profiles\": \(totals.profiles),\n"
-        out += "  \"active_identifiers\": \(totals.identifiers),\n"
-        out += "  \"profiles_in_violation\": \(totals.profilesInViolation),\n"
-        out += "  \"excess_identifiers\": \(planLines),\n"
-        out += "  \"remediable\": \(remediable),\n"
-        out += "  \"history\": {\"run\": \(run.id), \"compared_with_run\": \(run.previousRunID.map(String.init) ?? "null"), "
-        out += "\"new\": \(run.new), \"persisting\": \(run.persisting), \"resolved\": \(run.resolved), "
-        out += "\"reintroduced\": \(run.reintroduced)},\n"
-        out += "  \"not_remediable\": \(planLines - remediable),\n"
-        out += "  \"excess\": [\n"
-        out += totals.excess.map {
-            "    {\"type\": \(JSONText.quote($0.type)), \"reason\": \"\($0.reason.rawValue)\", \"count\": \($0.count), "
-                + "\"remediable\": \($0.remediable)}"
-        }.joined(separator: ",\n")
-        out += (totals.excess.isEmpty ? "" : "\n") + "  ]\n}\n"
-        return out
+        var history = "{\"run\": \(run.id), \"compared_with_run\": \(run.previousRunID.map(String.init) ?? "null"), "
+        history += "\"new\": \(run.new), \"persisting\": \(run.persisting), \"resolved\": \(run.resolved), "
+        history += "\"reintroduced\": \(run.reintroduced)}"
+        return SourceSummary.json(
+            source: [("store", JSONText.quote(storePath)), ("rules_file", JSONText.quote(rulesPath))], totals: totals,
+            planLines: planLines, remediable: remediable, rulesSHA256: rulesSHA256, now: now,
+            extra: [
+                ("evaluation", "{\"full\": \(refresh.full), \"profiles_evaluated\": \(refresh.evaluatedProfiles)}"),
+                ("history", history),
+            ])
     }
 }

@@ -54,11 +54,11 @@ final class PlanOutput {
     }
 }
 
-/// `summary.json` of a warehouse scan, a shard, or merged shards.
+/// `summary.json`: of a store scan, a warehouse scan, a shard, or merged shards.
 enum SourceSummary {
     static func json(
         source: [(String, String)], totals: ScanTotals, planLines: Int, remediable: Int, rulesSHA256: String?,
-        now: Instant
+        now: Instant, extra: [(String, String)] = []
     ) -> String {
         var out = "{\n  \"format\": \"idaudit-summary/1\",\n  \"generated_at\": \"\(now)\",\n"
         for (key, value) in source { out += "  \(JSONText.quote(key)): \(value),\n" }
@@ -68,6 +68,7 @@ enum SourceSummary {
         out += "  \"profiles_in_violation\": \(totals.profilesInViolation),\n"
         out += "  \"excess_identifiers\": \(planLines),\n"
         out += "  \"remediable\": \(remediable),\n"
+        for (key, value) in extra { out += "  \(JSONText.quote(key)): \(value),\n" }
         out += "  \"not_remediable\": \(planLines - remediable),\n"
         out += "  \"excess\": [\n"
         out += totals.excess.map {

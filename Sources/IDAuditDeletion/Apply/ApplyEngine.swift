@@ -26,6 +26,24 @@ public final class ApplyEngine: Sendable {
         self.options = options
     }
 
+    /// Applies `plan` over a transport of its own, sized for the run and closed when it ends.
+    public static func run(
+        plan: PlanFile, target: any DeletionTarget, journal: Journal, options: ApplyOptions
+    ) async throws -> ApplyReport {
+        let rate = options.requestsPerSecond ?? target.defaultRequestsPerSecond
+        let transport = HTTPTransport(
+            connections: options.concurrency ?? min(1024, max(8, Int(rate * 4))), timeoutSeconds: options.timeoutSeconds)
+        let engine = ApplyEngine(plan: plan, target: target, transport: transport, journal: journal, options: options)
+        do {
+            let report = try await engine.run()
+            await transport.shutdown()
+            return report
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
+    }
+
     /// The requests per second this run uses.
     public var requestsPerSecond: Double { options.requestsPerSecond ?? target.defaultRequestsPerSecond }
 

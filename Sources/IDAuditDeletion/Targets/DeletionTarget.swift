@@ -174,32 +174,6 @@ enum URLText {
         }
         return out
     }
-
-    /// Decodes `%XX` escapes; nil for a malformed escape or bytes that are not UTF-8.
-    static func decode(_ text: some StringProtocol) -> String? {
-        var bytes: [UInt8] = []
-        var it = Array(text.utf8)[...]
-        while let b = it.popFirst() {
-            guard b == UInt8(ascii: "%") else {
-                bytes.append(b)
-                continue
-            }
-            guard it.count >= 2, let hi = hexValue(it.removeFirst()), let lo = hexValue(it.removeFirst()) else {
-                return nil
-            }
-            bytes.append(hi << 4 | lo)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 }
 
 /// The smallest JSON reading adapters need: a response body's object, leniently.

@@ -91,11 +91,11 @@ public struct InsiderTarget: DeletionTarget {
         if let reason = unsendable(entry) { return .skip(reason) }
         let identifier: String
         switch typeMap.key(for: entry.type) {
-        case .email: identifier = "{\"email\":" + JSONQuote.quote(entry.value) + "}"
-        case .phoneNumber: identifier = "{\"phone_number\":" + JSONQuote.quote(entry.value) + "}"
-        case .uuid: identifier = "{\"uuid\":" + JSONQuote.quote(entry.value) + "}"
+        case .email: identifier = "{\"email\":" + JSONText.quote(entry.value) + "}"
+        case .phoneNumber: identifier = "{\"phone_number\":" + JSONText.quote(entry.value) + "}"
+        case .uuid: identifier = "{\"uuid\":" + JSONText.quote(entry.value) + "}"
         case .custom(let name):
-            identifier = "{\"custom\":{" + JSONQuote.quote(name) + ":" + JSONQuote.quote(entry.value) + "}}"
+            identifier = "{\"custom\":{" + JSONText.quote(name) + ":" + JSONText.quote(entry.value) + "}}"
         case .skip: return .skip("\(entry.type) is not an identifier at Insider One (type map: skip)")
         }
         return .send(

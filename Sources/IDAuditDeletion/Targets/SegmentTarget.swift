@@ -1,4 +1,5 @@
 import Foundation
+import IDAuditCore
 
 /// Segment's Delete Profile Identifier API (domain notes §2b; seeds 000 and 001).
 ///
@@ -54,8 +55,8 @@ public struct SegmentTarget: DeletionTarget {
             baseURL + "/v1/spaces/" + URLText.encodeSegment(space) + "/collections/users/profiles/user_id:"
             + URLText.encodeSegment(entry.lookupUserID) + "/external_ids/delete"
         let body =
-            "{\"delete_external_ids\":[{\"id\":" + JSONQuote.quote(entry.value) + ",\"type\":"
-            + JSONQuote.quote(entry.type) + "}]}"
+            "{\"delete_external_ids\":[{\"id\":" + JSONText.quote(entry.value) + ",\"type\":"
+            + JSONText.quote(entry.type) + "}]}"
         return .send(
             WireRequest(
                 method: "POST", url: url,
@@ -84,26 +85,5 @@ public struct SegmentTarget: DeletionTarget {
         default:
             return .failed(failure)
         }
-    }
-}
-
-/// JSON string literals.
-enum JSONQuote {
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

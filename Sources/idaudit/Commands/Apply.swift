@@ -162,19 +162,8 @@ struct Apply: AsyncParsableCommand {
                 Terminal.progress(text)
             }
             let journalFile = try Journal(path: journal ?? Journal.path(besideStore: store))
-            let rate = maxRps ?? deletionTarget.defaultRequestsPerSecond
-            let transport = HTTPTransport(
-                connections: concurrency ?? min(1024, max(8, Int(rate * 4))), timeoutSeconds: timeout)
-            let engine = ApplyEngine(
-                plan: planFile, target: deletionTarget, transport: transport, journal: journalFile, options: options)
-            let report: ApplyReport
-            do {
-                report = try await engine.run()
-                await transport.shutdown()
-            } catch {
-                await transport.shutdown()
-                throw error
-            }
+            let report = try await ApplyEngine.run(
+                plan: planFile, target: deletionTarget, journal: journalFile, options: options)
             Terminal.endProgress()
             if target == .segment, FileManager.default.fileExists(atPath: store) {
                 // The store remembers what was deleted, so later scans tell reintroduced identifiers from new ones.

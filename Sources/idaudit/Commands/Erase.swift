@@ -82,18 +82,10 @@ struct Erase: AsyncParsableCommand {
             options.progress = { p in
                 Terminal.progress("requests done \(p.done)  failed \(p.failed)  left \(p.left)")
             }
-            let transport = HTTPTransport(connections: 64, timeoutSeconds: 60)
-            let engine = ApplyEngine(
+            options.timeoutSeconds = 60
+            let report = try await ApplyEngine.run(
                 plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget,
-                transport: transport, journal: try Journal(path: journal), options: options)
-            let report: ApplyReport
-            do {
-                report = try await engine.run()
-                await transport.shutdown()
-            } catch {
-                await transport.shutdown()
-                throw error
-            }
+                journal: try Journal(path: journal), options: options)
             Terminal.endProgress()
             let reportPath = users + ".erase-report.json"
             try OutputFile.write(report.json, to: reportPath)
