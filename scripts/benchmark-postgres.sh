@@ -36,7 +36,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in $(seq "$REPEATS"); do
     /usr/bin/time -f "%e %M" -o "$WORK/pg-time" $BIN scan --source postgres --rules $RULES --out "$WORK/pg-whole/" \
         >/dev/null || true
-    read -r secs kib <"$WORK/pg-time"
+    read -r secs kib < <(tail -1 "$WORK/pg-time")
     echo "unsharded run $i: $secs s, peak $((kib / 1024)) MiB"
     echo "$secs" >>"$WORK/pg-unsharded.times"
     START=$(date +%s.%N)
@@ -46,8 +46,8 @@ for i in $(seq "$REPEATS"); do
     done
     wait || true
     secs=$(echo "$(date +%s.%N) - $START" | bc)
-    echo "2 shards in parallel, run $i: $secs s wall; peaks $(($(cut -d' ' -f2 "$WORK/pg-time-1") / 1024)) and" \
-        "$(($(cut -d' ' -f2 "$WORK/pg-time-2") / 1024)) MiB"
+    echo "2 shards in parallel, run $i: $secs s wall; peaks $(($(tail -1 "$WORK/pg-time-1" | cut -d' ' -f2) / 1024))" \
+        "and $(($(tail -1 "$WORK/pg-time-2" | cut -d' ' -f2) / 1024)) MiB"
     echo "$secs" >>"$WORK/pg-sharded.times"
 done
 echo "median unsharded: $(median <"$WORK/pg-unsharded.times") s; median 2 shards: $(median <"$WORK/pg-sharded.times") s"

@@ -40,12 +40,12 @@ public enum WarehouseSQL {
                 FROM walk ORDER BY segment_id, depth DESC
             ),
             mapping AS (
-                SELECT DISTINCT ON (external_id_type, external_id_value, id)
-                    external_id_type AS type, external_id_value AS value, id, seq, segment_id,
+                -- A row delivered twice is the same row twice: it cannot change the first CREATED row after the
+                -- last REMOVED one, nor the last row, so no de-duplication (and no extra sort) is needed.
+                SELECT external_id_type AS type, external_id_value AS value, id, seq, segment_id,
                     (extract(epoch FROM \(time)) * 1000000)::bigint AS t,
                     \(removed) AS removed
                 FROM \(s).external_id_mapping_updates
-                ORDER BY external_id_type, external_id_value, id, seq
             ),
             ordered AS (
                 SELECT type, value, seq, segment_id, t, removed,

@@ -54,7 +54,7 @@ struct WarehouseTests {
     }
 
     /// A sample export (merges, REMOVED rows, blocked values) plus hand-made edge cases: a REMOVED then CREATED
-    /// identifier, equal SEQs broken by ID, a merge chain of three, a row whose TIMESTAMP is empty.
+    /// identifier, equal SEQs broken by ID, a merge chain of three, a row whose TIMESTAMP is empty, rows delivered twice.
     static func export(in dir: TemporaryDirectory) throws -> String {
         let path = dir.file("export")
         _ = try SampleGenerator.write(SampleOptions(profiles: 400, seed: 5), to: path)
@@ -68,6 +68,12 @@ struct WarehouseTests {
             "x06,use_X3,,user_id,ux3c,2026-10-03 12:00:00,2026-10-03 12:00:00,70,,,,,,,,CREATED",
             "x08,use_X1,,email,ceo@x.com,2026-09-01 12:00:00,2026-09-01 12:00:00,40,,,,,,,,CREATED",
             "x09,use_X1,,phone,000-000,2026-09-01 12:00:00,2026-09-01 12:00:00,41,,,,,,,,CREATED",
+            // Weekly email limit: near@x.com (Nov 2) and back@x.com (first seen again Nov 3) share a window, and the
+            // older one, near@x.com, is excess, but only if back@x.com's REMOVED row is honoured.
+            "x10,use_X3,,email,near@x.com,2026-11-02 18:00:00,2026-11-02 18:00:00,250,,,,,,,,CREATED",
+            // Rows delivered twice (overlapping exports): the store keeps one; the SQL must not be misled.
+            "x02,use_X1,,email,back@x.com,2026-11-02 12:00:00,2026-11-02 12:00:00,200,,,,,,,,REMOVED",
+            "x03,use_X2,,email,back@x.com,2026-11-03 12:00:00,2026-11-03 12:00:00,300,,,,,,,,CREATED",
         ]
         let extraGraph = [
             "use_X1,use_X2,identify,e1,2026-11-02T00:00:00Z,10,",
@@ -120,6 +126,8 @@ struct WarehouseTests {
         let plan = try dir.read("pg-windows/plan.csv")
         #expect(plan.contains("use_X3,email,old@x.com,limit,1,ux3c,true,2026-10-01T12:00:00Z,50,1,weekly,") == false)
         #expect(plan.contains("use_X3,phone,000-000,blocked,"))
+        #expect(plan.contains("use_X3,email,near@x.com,limit,1,ux3c,true,2026-11-02T18:00:00Z,250,1,weekly,"))
+        #expect(!plan.contains("back@x.com"))
         #expect(plan.contains("use_X3,user_id,ux3,limit,1,ux3c,true,2026-10-02T12:00:00Z,60,1,ever,"))
         #expect(plan.contains("use_X3,user_id,ux3b,limit,2,ux3c,true,2026-10-03T12:00:00Z,70,1,ever,"))
     }
@@ -182,6 +190,20 @@ struct WarehouseTests {
                 reader: try reader("no_such_schema"), rules: rules, rulesPath: "r", outDirectory: dir.file("o"), shard: nil,
                 now: Self.now)
         } throws: { "\($0)".contains("table no_such_schema.id_graph_updates not found") }
+    }
+
+    @Test func anUnknownUserIsRefusedWithTheReason() async throws {
+        var config = try TestServer.configuration(schema: "s")
+        config.user = "nobody_here"
+        let dir = try TemporaryDirectory("pg-user")
+        await #expect {
+            try await WarehouseScan.run(
+                reader: WarehouseReader(configuration: config), rules: try RulesLoader.parse("identifiers: {}", file: "r"),
+                rulesPath: "r", outDirectory: dir.file("o"), shard: nil, now: Self.now)
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("PostgreSQL refused nobody_here@127.0.0.1") && text.contains("\"nobody_here\" does not exist")
+        }
     }
 
     @Test func anUnreachableHostIsSaidPlainly() async throws {
