@@ -41,7 +41,7 @@ public enum MergePlans {
                 ("source", "\"merged\""), ("shards", "\(n)"), ("rules_sha256", "\"\(rules.first!)\""),
                 ("generated_at", "\"\(now)\""),
             ])
-        var accumulator = [String: [ExcessReason: (count: Int, remediable: Int)]]()
+        var tally = ExcessTally()
         // k-way merge: N is small; pick the least head each time.
         var heads = try shards.map { try $0.next() }
         while true {
@@ -53,10 +53,7 @@ public enum MergePlans {
             }
             guard let b = best, let line = heads[b] else { break }
             try output.add(csvRecord: line.csv.utf8, json: line.json.utf8, remediable: line.remediable)
-            var c = accumulator[line.key.type, default: [:]][line.reason] ?? (0, 0)
-            c.count += 1
-            if line.remediable { c.remediable += 1 }
-            accumulator[line.key.type, default: [:]][line.reason] = c
+            tally.add(type: line.key.type, reason: line.reason, remediable: line.remediable)
             heads[b] = try shards[b].next()
         }
         var totals = ScanTotals()
@@ -65,11 +62,7 @@ public enum MergePlans {
             totals.identifiers += shard.identifiers
             totals.profilesInViolation += shard.violations
         }
-        for type in accumulator.keys.sorted(by: { ByteOrder.less($0, $1) }) {
-            for (reason, c) in accumulator[type]!.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                totals.excess.append(ExcessCount(type: type, reason: reason, count: c.count, remediable: c.remediable))
-            }
-        }
+        totals.excess = tally.excess
         let summary = SourceSummary.json(
             source: [("source", "\"merged\""), ("shards", "\(n)")], totals: totals, planLines: output.lines,
             remediable: output.remediable, rulesSHA256: rules.first!, now: now)

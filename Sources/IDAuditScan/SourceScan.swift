@@ -83,27 +83,18 @@ enum SourceSummary {
 /// Accumulates totals as evaluations stream by.
 struct TotalsAccumulator {
     var totals = ScanTotals()
-    var excess: [String: [ExcessReason: (count: Int, remediable: Int)]] = [:]
+    var tally = ExcessTally()
 
     mutating func add(_ evaluation: ProfileEvaluation, identifiers: Int) {
         totals.profiles += 1
         totals.identifiers += identifiers
         if !evaluation.lines.isEmpty { totals.profilesInViolation += 1 }
-        for line in evaluation.lines {
-            var c = excess[line.type, default: [:]][line.reason] ?? (0, 0)
-            c.count += 1
-            if line.remediable { c.remediable += 1 }
-            excess[line.type, default: [:]][line.reason] = c
-        }
+        for line in evaluation.lines { tally.add(type: line.type, reason: line.reason, remediable: line.remediable) }
     }
 
     func finish() -> ScanTotals {
         var out = totals
-        for type in excess.keys.sorted(by: { ByteOrder.less($0, $1) }) {
-            for (reason, c) in excess[type]!.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                out.excess.append(ExcessCount(type: type, reason: reason, count: c.count, remediable: c.remediable))
-            }
-        }
+        out.excess = tally.excess
         return out
     }
 }

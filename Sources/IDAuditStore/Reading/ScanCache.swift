@@ -39,6 +39,33 @@ public struct ScanTotals: Sendable, Equatable {
     }
 }
 
+/// Counts excess identifiers by type and reason as lines go by, and lists them in type (byte) then reason order.
+public struct ExcessTally: Sendable {
+    private var counts: [String: [ExcessReason: (count: Int, remediable: Int)]] = [:]
+
+    /// An empty tally.
+    public init() {}
+
+    /// Counts one excess identifier.
+    public mutating func add(type: String, reason: ExcessReason, remediable: Bool) {
+        var c = counts[type, default: [:]][reason] ?? (0, 0)
+        c.count += 1
+        if remediable { c.remediable += 1 }
+        counts[type, default: [:]][reason] = c
+    }
+
+    /// The counts, by type then reason.
+    public var excess: [ExcessCount] {
+        var out: [ExcessCount] = []
+        for type in counts.keys.sorted(by: { ByteOrder.less($0, $1) }) {
+            for (reason, c) in counts[type]!.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                out.append(ExcessCount(type: type, reason: reason, count: c.count, remediable: c.remediable))
+            }
+        }
+        return out
+    }
+}
+
 /// Excess identifiers of one type and reason.
 public struct ExcessCount: Sendable, Equatable {
     /// The identifier type.
@@ -215,21 +242,13 @@ extension ProfileStore {
                 totals.identifiers += row[1] as Int
                 if (row[2] as Int) > 0 { totals.profilesInViolation += 1 }
             }
-            var counts: [String: [ExcessReason: (count: Int, remediable: Int)]] = [:]
+            var tally = ExcessTally()
             let lines = try Row.fetchCursor(db, sql: "SELECT canonical_id, type, reason, remediable FROM scan_lines")
             while let row = try lines.next() {
                 guard shard.contains(row[0]) else { continue }
-                let reason = ExcessReason(rawValue: row[2]) ?? .limit
-                var c = counts[row[1], default: [:]][reason] ?? (0, 0)
-                c.count += 1
-                c.remediable += row[3] as Int
-                counts[row[1], default: [:]][reason] = c
+                tally.add(type: row[1], reason: ExcessReason(rawValue: row[2]) ?? .limit, remediable: (row[3] as Int) != 0)
             }
-            for type in counts.keys.sorted() {
-                for (reason, c) in counts[type]!.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                    totals.excess.append(ExcessCount(type: type, reason: reason, count: c.count, remediable: c.remediable))
-                }
-            }
+            totals.excess = tally.excess
             return totals
         }
     }
