@@ -54,8 +54,6 @@ actor EmulatorState {
     init(store: ProfileStore, options: EmulatorOptions) {
         self.store = store
         self.options = options
-        let now = ContinuousClock().now
-        _ = now
         spaceBuckets = BucketSet(rate: options.segmentPerSpace, capacity: max(1, options.segmentPerSpace))
         profileBuckets = BucketSet(rate: options.segmentPerProfile, capacity: max(1, options.segmentPerProfile))
         partnerBuckets = BucketSet(rate: options.insiderPerMinute / 60, capacity: max(1, options.insiderPerMinute / 60))

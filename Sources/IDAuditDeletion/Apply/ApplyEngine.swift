@@ -203,8 +203,7 @@ public final class ApplyEngine: Sendable {
                     break
                 }
                 await state.record(result, entry: entry)
-                guard case .retry(let failure, let after) = result else { break }
-                _ = failure
+                guard case .retry(_, let after) = result else { break }
                 let delay = backoff.delay(afterAttempt: attempt, retryAfter: after, random: &random)
                 try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             }
@@ -236,7 +235,6 @@ actor RunState {
     }
 
     private var c = Counts()
-    private var taken = 0
     private var finished = 0
 
     init(total: Int, window: ErrorWindow, maxErrorRate: Double) {
@@ -253,7 +251,6 @@ actor RunState {
     func take() -> (PlanEntry, WireRequest)? {
         guard stopReasonText == nil, position < queue.count else { return nil }
         defer { position += 1 }
-        taken += 1
         return (queue[position].entry, queue[position].request)
     }
 
