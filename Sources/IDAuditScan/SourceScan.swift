@@ -134,7 +134,7 @@ public enum WarehouseScan {
     /// Scans the warehouse (one shard of it, when given) and writes the plan.
     public static func run(
         reader: WarehouseReader, rules: RuleSet, rulesPath: String, outDirectory: String, shard: Shard?, now: Instant,
-        progress: (@Sendable (Int) -> Void)? = nil
+        redact: Bool = false, progress: (@Sendable (Int) -> Void)? = nil
     ) async throws -> SourceScanResult {
         var header: [(String, String)] = [
             ("source", "\"postgres\""), ("schema", JSONText.quote(reader.configuration.schema)),
@@ -144,16 +144,26 @@ public enum WarehouseScan {
             ("rules_file", JSONText.quote(rulesPath)), ("rules_sha256", "\"\(rules.sha256)\""),
             ("generated_at", "\"\(now)\""),
         ]
-        let sink = WarehouseSink(output: try PlanOutput(outDirectory: outDirectory, header: header), rules: rules)
+        let sink = WarehouseSink(
+            output: try PlanOutput(outDirectory: outDirectory, header: header), rules: rules,
+            report: ReportCollector(redact: redact))
         try await reader.forEachProfile(shard: shard) { profile in
             try sink.add(profile)
             if sink.profiles & 0x3FFF == 0 { progress?(sink.profiles) }
         }
         let totals = sink.accumulator.finish()
+        var source = "PostgreSQL \(reader.configuration.description), schema \(reader.configuration.schema)"
+        if let shard { source += ", shard \(shard)" }
+        let report = ReportData(
+            collected: sink.report, source: source, rulesPath: rulesPath, rules: rules, totals: totals,
+            excess: sink.output.lines, remediable: sink.output.remediable, now: now)
+        try OutputFile.write(HTMLReport.render(report), to: sink.output.dir + "/report.html")
+        try OutputFile.write(MarkdownReport.render(report), to: sink.output.dir + "/report.md")
         let summary = SourceSummary.json(
             source: header.filter { $0.0 == "source" || $0.0 == "schema" || $0.0 == "shard" }, totals: totals,
             planLines: sink.output.lines, remediable: sink.output.remediable, rulesSHA256: rules.sha256, now: now)
-        let files = try sink.output.finish(summary: summary)
+        let files =
+            try sink.output.finish(summary: summary) + [sink.output.dir + "/report.html", sink.output.dir + "/report.md"]
         return SourceScanResult(
             totals: totals, planLines: sink.output.lines, remediableLines: sink.output.remediable, files: files,
             summaryJSON: summary)
@@ -165,17 +175,20 @@ public enum WarehouseScan {
 final class WarehouseSink: @unchecked Sendable {
     let output: PlanOutput
     let evaluator: Evaluator
+    let report: ReportCollector
     var accumulator = TotalsAccumulator()
     var profiles = 0
 
-    init(output: PlanOutput, rules: RuleSet) {
+    init(output: PlanOutput, rules: RuleSet, report: ReportCollector) {
         self.output = output
+        self.report = report
         evaluator = Evaluator(rules: rules)
     }
 
     func add(_ profile: Profile) throws {
         let evaluation = evaluator.evaluate(profile)
         accumulator.add(evaluation, identifiers: profile.identifiers.count)
+        report.add(evaluation)
         profiles += 1
         guard !evaluation.lines.isEmpty else { return }
         for (line, json) in zip(evaluation.lines, evaluation.jsonLines) {

@@ -120,6 +120,18 @@ struct WarehouseTests {
             #expect(sqlite.planLines > 0, "\(name)")
             #expect(a == b, "plan.csv differs for \(name)")
             #expect(pg.totals == sqlite.totals, "totals differ for \(name)")
+            // The reports show the same histograms and the same top offenders, identifier by identifier.
+            func body(_ html: String) -> Substring? {
+                guard let start = html.range(of: "<section><h2>Identifiers per profile"),
+                    let end = html.range(of: "<section><h2>Rules and assumptions")
+                else { return nil }
+                return html[start.lowerBound..<end.lowerBound]
+            }
+            let sqliteReport = try dir.read("sqlite-\(name)/report.html")
+            let pgReport = try dir.read("pg-\(name)/report.html")
+            #expect(body(sqliteReport) != nil)
+            #expect(body(sqliteReport) == body(pgReport), "report.html differs for \(name)")
+            #expect(pgReport.contains("no history: warehouse scans keep none"))
         }
         // The hand-made cases landed as computed: back@x.com was removed then re-created on use_X2 (first seen on
         // day 3), and every X profile resolved to use_X3.

@@ -14,8 +14,9 @@ public enum HTMLReport {
 
             """
         h += "<header><h1>Identity graph audit</h1><p class=\"meta\">Scanned \(esc(d.generatedAt.description)) · "
-        h += "store <code>\(esc(d.storePath))</code> · rules <code>\(esc(d.rulesPath))</code> "
-        h += "(sha256 <code>\(d.rules.sha256.prefix(12))…</code>) · run \(d.run.id)"
+        h += "\(esc(d.source)) · rules <code>\(esc(d.rulesPath))</code> "
+        h += "(sha256 <code>\(d.rules.sha256.prefix(12))…</code>)"
+        if let run = d.run { h += " · run \(run.id)" }
         if d.redacted { h += " · <strong>identifier values redacted</strong> (#hash = first 10 hex of sha256)" }
         h += "</p></header>\n"
         h += headline(d)
@@ -37,23 +38,25 @@ public enum HTMLReport {
             ("Profiles in violation", count(d.totals.profilesInViolation), percent(d.totals.profilesInViolation, d.totals.profiles) + " of profiles"),
             ("Identifiers to delete", count(d.excess), "\(count(d.remediable)) remediable · \(count(d.excess - d.remediable)) not"),
         ]
-        if let change = d.excessChange {
+        if let run = d.run, let change = d.excessChange {
             let sign = change > 0 ? "+" : ""
             cards.append(
                 ("Since run \(d.previous?.id ?? 0)", sign + count(change),
-                 "\(count(d.run.new)) new · \(count(d.run.persisting)) persisting · \(count(d.run.resolved)) resolved · "
-                    + "\(count(d.run.reintroduced)) reintroduced"))
-        } else {
+                 "\(count(run.new)) new · \(count(run.persisting)) persisting · \(count(run.resolved)) resolved · "
+                    + "\(count(run.reintroduced)) reintroduced"))
+        } else if let run = d.run {
             cards.append(("Since last run", "—", "first run with these rules"
-                + (d.run.reintroduced > 0 ? " · \(count(d.run.reintroduced)) reintroduced" : "")))
+                + (run.reintroduced > 0 ? " · \(count(run.reintroduced)) reintroduced" : "")))
+        } else {
+            cards.append(("Since last run", "—", "no history: warehouse scans keep none (the store does)"))
         }
         var h = "<section class=\"cards\">\n"
         for (title, number, note) in cards {
             h += "<div class=\"card\"><div class=\"k\">\(esc(title))</div><div class=\"n\">\(esc(number))</div>"
             h += "<div class=\"note\">\(esc(note))</div></div>\n"
         }
-        if d.run.reintroduced > 0 {
-            h += "<div class=\"card warn\"><div class=\"k\">Reintroduced</div><div class=\"n\">\(count(d.run.reintroduced))</div>"
+        if let run = d.run, run.reintroduced > 0 {
+            h += "<div class=\"card warn\"><div class=\"k\">Reintroduced</div><div class=\"n\">\(count(run.reintroduced))</div>"
             h += "<div class=\"note\">deleted by an earlier apply, active again (event replays do this)</div></div>\n"
         }
         return h + "</section>\n"

@@ -31,8 +31,8 @@ public struct ReportData: Sendable {
 
     /// When the scan ran.
     public var generatedAt: Instant
-    /// The store scanned.
-    public var storePath: String
+    /// What was scanned, for people: `store <code>idaudit.sqlite</code>`-style text without markup.
+    public var source: String
     /// The rules file.
     public var rulesPath: String
     /// The rules.
@@ -43,8 +43,8 @@ public struct ReportData: Sendable {
     public var excess: Int
     /// Of those, remediable.
     public var remediable: Int
-    /// This run and its comparison with the previous one.
-    public var run: ScanRun
+    /// This run and its comparison with the previous one; nil for scans that keep no history (a warehouse).
+    public var run: ScanRun?
     /// The previous run with the same rules, if any.
     public var previous: ScanRun?
     /// Per type: profiles by identifiers counted toward the limit.
@@ -64,23 +64,22 @@ public struct ReportData: Sendable {
         var offenders: [Offender] = []
         for (id, excess) in try store.topOffenders(count) {
             guard let profile = try store.profile(canonicalID: id) else { continue }
-            let evaluation = evaluator.evaluate(profile)
-            let rows = evaluation.verdicts.sorted { ProfileIdentifier.oldestFirst($0.identifier, $1.identifier) }.map {
-                verdict in
-                Row(
-                    firstSeen: verdict.identifier.firstSeen, type: verdict.identifier.type,
-                    value: redactor.value(verdict.identifier.value), status: verdict.status.label,
-                    why: why(verdict, evaluation: evaluation))
-            }
-            offenders.append(
-                Offender(
-                    canonicalID: id, excess: excess, lookupUserID: redactor.value(evaluation.lookupUserID), rows: rows))
+            offenders.append(Offender(evaluator.evaluate(profile), excess: excess, redactor: redactor))
         }
         let previous = try run.previousRunID.flatMap { id in try store.runs().first { $0.id == id } }
         return ReportData(
-            generatedAt: now, storePath: store.path, rulesPath: rulesPath, rules: rules, totals: totals, excess: excess,
-            remediable: remediable, run: run, previous: previous, histogram: try store.scanHistogram(),
+            generatedAt: now, source: "store \(store.path)", rulesPath: rulesPath, rules: rules, totals: totals,
+            excess: excess, remediable: remediable, run: run, previous: previous, histogram: try store.scanHistogram(),
             offenders: offenders, redacted: redact)
+    }
+
+    fileprivate static func rows(_ evaluation: ProfileEvaluation, redactor: Redactor) -> [Row] {
+        evaluation.verdicts.sorted { ProfileIdentifier.oldestFirst($0.identifier, $1.identifier) }.map { verdict in
+            Row(
+                firstSeen: verdict.identifier.firstSeen, type: verdict.identifier.type,
+                value: redactor.value(verdict.identifier.value), status: verdict.status.label,
+                why: why(verdict, evaluation: evaluation))
+        }
     }
 
     private static func why(_ verdict: IdentifierVerdict, evaluation: ProfileEvaluation) -> String {
@@ -99,6 +98,54 @@ public struct ReportData: Sendable {
 
     /// The change in excess identifiers since the previous run, if there is one.
     public var excessChange: Int? { previous.map { excess - $0.excess } }
+}
+
+extension ReportData {
+    /// The report of a scan that streamed its profiles (a warehouse): what ``ReportCollector`` gathered on the way.
+    init(
+        collected: ReportCollector, source: String, rulesPath: String, rules: RuleSet, totals: ScanTotals, excess: Int,
+        remediable: Int, now: Instant
+    ) {
+        self.init(
+            generatedAt: now, source: source, rulesPath: rulesPath, rules: rules, totals: totals, excess: excess,
+            remediable: remediable, run: nil, previous: nil, histogram: collected.histogram,
+            offenders: collected.top.map { Offender($0.evaluation, excess: $0.evaluation.lines.count, redactor: collected.redactor) },
+            redacted: collected.redactor.enabled)
+    }
+}
+
+extension ReportData.Offender {
+    /// An offender from its evaluation.
+    init(_ evaluation: ProfileEvaluation, excess: Int, redactor: Redactor) {
+        self.init(
+            canonicalID: evaluation.canonicalID, excess: excess, lookupUserID: redactor.value(evaluation.lookupUserID),
+            rows: ReportData.rows(evaluation, redactor: redactor))
+    }
+}
+
+/// What a streamed scan keeps for its report: the histogram, and the top offenders with their evaluations.
+final class ReportCollector {
+    let redactor: Redactor
+    let limit: Int
+    private(set) var histogram: [String: [Int: Int]] = [:]
+    /// The top offenders so far, most excess first, ties by canonical id.
+    private(set) var top: [(excess: Int, evaluation: ProfileEvaluation)] = []
+
+    init(redact: Bool, offenders: Int = 20) {
+        redactor = Redactor(enabled: redact)
+        limit = offenders
+    }
+
+    func add(_ evaluation: ProfileEvaluation) {
+        for outcome in evaluation.types { histogram[outcome.type, default: [:]][outcome.counted, default: 0] += 1 }
+        let excess = evaluation.lines.count
+        guard excess > 0 else { return }
+        // Profiles arrive in canonical id order, so among equal excess the earlier one wins a tie.
+        if top.count == limit, let last = top.last, last.excess >= excess { return }
+        let index = top.firstIndex { $0.excess < excess } ?? top.endIndex
+        top.insert((excess, evaluation), at: index)
+        if top.count > limit { top.removeLast() }
+    }
 }
 
 /// Replaces identifier values with a stable short hash: `#` and the first 10 hex digits of their sha256.

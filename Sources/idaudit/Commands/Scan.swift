@@ -31,8 +31,8 @@ struct Scan: AsyncParsableCommand {
             A warehouse in place: --source postgres reads the Profiles Sync tables (id_graph_updates, \
             external_id_mapping_updates, lower-case, in --schema) over IDAUDIT_PG_URL; the password comes from \
             PGPASSWORD or ~/.pgpass. Merges, REMOVED rows and first-seen selection run in SQL, read-only, under \
-            --statement-timeout; profiles stream in one at a time. It writes plan.csv, plan.json and summary.json \
-            (the reports need the store's history). Split big spaces with --shard i/N (either source) and join \
+            --statement-timeout; profiles stream in one at a time. It writes plan.csv, plan.json, summary.json and \
+            the reports (without run history: the store keeps that). Split big spaces with --shard i/N (either source) and join \
             the N folders with `idaudit merge-plans`: the merged plan equals the unsharded one byte for byte.
 
             Exit codes, for nightly CI jobs (the ladder data-quality tools use):
@@ -151,7 +151,7 @@ extension Scan {
                     url: url, schema: schema, statementTimeoutSeconds: statementTimeout)
                 result = try await WarehouseScan.run(
                     reader: WarehouseReader(configuration: configuration), rules: ruleSet, rulesPath: rules,
-                    outDirectory: folder, shard: slice, now: Clock.now(),
+                    outDirectory: folder, shard: slice, now: Clock.now(), redact: redact,
                     progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
             case .sqlite:
                 result = try ShardedScan.run(
