@@ -44,6 +44,10 @@ actor EmulatorState {
     private var pendingKeys: Set<String> = []
     private var pendingByProfile: [String: [String: Int]] = [:]
     private var pendingRows: [(segmentID: String, type: String, value: String, seq: Int64)] = []
+    /// Every identifier deleted through the Segment endpoint in this emulator's life, by profile: Insider One's copy
+    /// of the profiles still holds them (Segment's deletion does not reach destinations).
+    private var segmentDeleted: Set<String> = []
+    private var segmentDeletedByProfile: [String: [(type: String, value: String)]] = [:]
     /// Insider One's deletions (its copy of the profiles; never written to the Segment store).
     private var insiderDeleted: Set<String> = []
     private var insiderDeletedByProfile: [String: Int] = [:]
@@ -183,6 +187,8 @@ actor EmulatorState {
         }
         pendingKeys.insert(Self.key(type, id))
         pendingByProfile[profile, default: [:]][type, default: 0] += 1
+        segmentDeleted.insert(Self.key(type, id))
+        segmentDeletedByProfile[profile, default: []].append((type, id))
         pendingRows.append((record.segmentID, type, id, (record.history.map(\.seq).max() ?? 0) + 1))
         statistics.segmentDeletions += 1
         return answer(200, "{\"code\":\"success\",\"message\":\"External identifier has been deleted.\"}")
@@ -280,12 +286,25 @@ actor EmulatorState {
         return out
     }
 
-    /// The Insider user (canonical profile) an identifier addresses, with Insider One's own deletions applied.
+    /// The Insider user (canonical profile) an identifier addresses: active in the store, or deleted at Segment by
+    /// this emulator (Insider One's copy keeps it), and not deleted at Insider One.
     private func insiderUser(type: String, value: String) -> String? {
-        guard !insiderDeleted.contains(Self.key(type, value)),
-            let record = try? store.identifier(type: type, value: value), record.active
+        let key = Self.key(type, value)
+        guard !insiderDeleted.contains(key), let record = try? store.identifier(type: type, value: value),
+            record.active || segmentDeleted.contains(key)
         else { return nil }
         return record.canonicalID
+    }
+
+    /// How many identifiers Insider One's copy of a user holds (types the type map sends).
+    private func insiderIdentifierCount(user: String) -> Int {
+        let counts = (try? store.activeTypeCounts(onProfiles: [user]))?[user] ?? [:]
+        var held = counts.reduce(0) { $0 + (options.typeMap.key(for: $1.key) == .skip ? 0 : $1.value) }
+        // Deleted at Segment and already written to the store as REMOVED: still there at Insider One.
+        for (type, value) in segmentDeletedByProfile[user] ?? [] where options.typeMap.key(for: type) != .skip {
+            if let record = try? store.identifier(type: type, value: value), !record.active { held += 1 }
+        }
+        return held - (insiderDeletedByProfile[user] ?? 0)
     }
 
     /// `DELETE /api/user/v1/identity`.
@@ -300,11 +319,7 @@ actor EmulatorState {
         guard let user = insiderUser(type: type, value: value) else {
             return insiderError(404, "{\"error\":\"no such user for these identifiers: no data\"}")
         }
-        let counts = (try? store.activeTypeCounts(onProfiles: [user]))?[user] ?? [:]
-        let held =
-            counts.reduce(0) { $0 + (options.typeMap.key(for: $1.key) == .skip ? 0 : $1.value) }
-            - (insiderDeletedByProfile[user] ?? 0)
-        if held <= 1 {
+        if insiderIdentifierCount(user: user) <= 1 {
             return insiderError(
                 400, "{\"error\":\"you cannot delete the sole identifier specified for a user: bad request\"}")
         }

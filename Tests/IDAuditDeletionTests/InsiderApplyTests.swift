@@ -8,12 +8,14 @@ import Testing
 /// Issue 4: the same plan applied to Insider One's Delete Identifiers API, through the emulator.
 struct InsiderApplyTests {
     func apply(
-        _ f: ApplyFixture, endpoint: String, counts: Bool = true, typeMap: InsiderTypeMap = InsiderTypeMap()
+        _ f: ApplyFixture, endpoint: String, counts: Bool = true, typeMap: InsiderTypeMap = InsiderTypeMap(),
+        knownCounts: [String: [String: Int]]? = nil
     ) async throws -> ApplyReport {
         let plan = try f.plan()
         let target = try InsiderTarget(
             partner: "mybrand", baseURL: endpoint, token: Secret(ApplyFixture.token), typeMap: typeMap,
-            identifierCounts: counts ? try f.store.activeTypeCounts(onProfiles: Set(plan.entries.map(\.segmentID))) : nil)
+            identifierCounts: counts
+                ? try knownCounts ?? f.store.activeTypeCounts(onProfiles: Set(plan.entries.map(\.segmentID))) : nil)
         let transport = HTTPTransport(connections: 8, timeoutSeconds: 5)
         let report = try await ApplyEngine(
             plan: plan, target: target, transport: transport, journal: try f.journal(),
@@ -37,6 +39,34 @@ struct InsiderApplyTests {
         #expect(await emulator.emulator.statistics().insiderDeletions == 5)
         // Insider's deletions do not touch the Segment store.
         #expect(try f.store.identifier(type: "email", value: "a@x.com")?.active == true)
+    }
+
+    @Test func insidersCopyStillHoldsWhatSegmentDeleted() async throws {
+        // The documented order: Segment first, then the downstream copy. Insider One still holds the identifiers.
+        // The local store knows the profiles as the last export had them (the emulator writes Segment's REMOVED rows
+        // into it, which a real Segment would not do until the next export is ingested).
+        let f = try ApplyFixture("insider-after-segment")
+        let known = try f.store.activeTypeCounts(onProfiles: ["use_A", "use_C", "use_D"])
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let segment = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.emulator.flush()
+        let insider = try await apply(f, endpoint: emulator.endpoint, knownCounts: known)
+        try await emulator.stop()
+        #expect(segment.done == 4)
+        #expect(insider.done == 5)
+        #expect(insider.alreadyAbsent == 0)
+        #expect(await emulator.emulator.statistics().insiderDeletions == 5)
+    }
+
+    @Test func a404OtherThanNoSuchUserIsAFailure() throws {
+        let target = try InsiderTarget(partner: "mybrand", token: Secret("t"))
+        let gone = WireResponse(status: 404, headers: [], body: Array(#"{"error":"no such user for these identifiers: no data"}"#.utf8))
+        #expect(target.classify(gone) == .done(alreadyAbsent: true))
+        let wrongPath = WireResponse(status: 404, headers: [], body: Array("404 page not found".utf8))
+        guard case .failed = target.classify(wrongPath) else {
+            Issue.record("a 404 from a wrong URL must not count as done")
+            return
+        }
     }
 
     @Test func aLineThatWouldLeaveNoIdentifierIsSkippedBeforeSending() async throws {

@@ -20,10 +20,10 @@ struct ReintroducedTests {
 
     func applyAndReplay(_ f: ApplyFixture) async throws {
         let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
-        _ = try await f.applySegment(endpoint: emulator.endpoint)
+        let report = try await f.applySegment(endpoint: emulator.endpoint)
         try await emulator.stop()
         try AppliedDeletions.record(
-            plan: try f.plan(), journal: try f.journal(), destination: "segment/spa_test", store: f.store,
+            plan: try f.plan(), journal: try f.journal(), destination: report.destination, store: f.store,
             at: Instant(parsing: "2099-01-01 00:00:00")!)
     }
 

@@ -88,8 +88,10 @@ public final class ApplyEngine: Sendable {
         try await journal.recordSkips(plan: plan.sha256, destination: destination, skips, at: started)
 
         var stopped: String?
+        var capped = 0
         if let cap = options.maxDeletes, work.count > cap {
-            work.removeLast(work.count - cap)
+            capped = work.count - cap
+            work.removeLast(capped)
             stopped = "--max-deletes \(cap) reached"
         }
         let state = RunState(
@@ -153,7 +155,7 @@ public final class ApplyEngine: Sendable {
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
             lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: doneEarlier,
             skipped: skipped, failed: failures.count,
-            notSent: work.count - counts.done - counts.failures.count - counts.skipReasons.count, requests: counts.requests,
+            notSent: capped + work.count - counts.done - counts.failures.count - counts.skipReasons.count, requests: counts.requests,
             throttled: counts.throttled, retried: counts.retried,
             requestsPerSecond: counts.sendingSeconds > 0 ? Double(counts.requests) / counts.sendingSeconds : 0,
             stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)), exitCode: exitCode)
@@ -176,6 +178,8 @@ public final class ApplyEngine: Sendable {
                 } catch {
                     break
                 }
+                // Slots are handed out seconds ahead: a stop (401, 403, breaker) may have come while this one waited.
+                if await state.isStopped() { break }
                 var result: AttemptResult
                 do {
                     let id = try await journal.beginAttempt(

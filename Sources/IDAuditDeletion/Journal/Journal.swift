@@ -133,6 +133,21 @@ public final class Journal: Sendable {
         }
     }
 
+    /// When each line's first attempt was sent, for the lines of a plan at a destination.
+    public func firstSent(plan: String, destination: String) throws -> [Int: Instant] {
+        try queue.read { db in
+            var out: [Int: Instant] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT line, min(sent_at) FROM attempts WHERE plan_sha256 = ? AND destination = ? GROUP BY line
+                    """,
+                arguments: [plan, destination])
+            while let row = try rows.next() { out[row[0]] = Instant(microseconds: row[1]) }
+            return out
+        }
+    }
+
     /// The destinations a plan was applied to.
     public func destinations(plan: String) throws -> [String] {
         try queue.read { db in
@@ -253,7 +268,8 @@ public final class Journal: Sendable {
             ("skipped", "skipped", AttemptFailure(status: 400, code: "", message: reason, requestID: ""), false)
         case .retry(let failure, _): ("retry", nil, failure, false)
         case .failed(let failure): ("failed", "failed", failure, false)
-        case .stop(let failure): ("stop", "failed", failure, false)
+        // A stop (401, 403) is about the token or the space, not the line: it stays pending for the next run.
+        case .stop(let failure): ("stop", nil, failure, false)
         }
     }
 }

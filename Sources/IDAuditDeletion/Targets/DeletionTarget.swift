@@ -156,6 +156,13 @@ extension DeletionTarget {
 // MARK: - Helpers shared by adapters
 
 enum URLText {
+    /// The host (and port) of a base URL: `https://profiles.segment.com` -> `profiles.segment.com`.
+    static func host(of url: String) -> String {
+        var rest = Substring(url)
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        return String(rest.prefix { $0 != "/" })
+    }
+
     /// Percent-encodes everything but RFC 3986's unreserved characters: `+` becomes `%2B`, `/` becomes `%2F`.
     static func encodeSegment(_ text: String) -> String {
         var out = ""

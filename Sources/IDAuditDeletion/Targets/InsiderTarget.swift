@@ -41,7 +41,9 @@ public struct InsiderTarget: DeletionTarget {
 
     public var name: String { "insider" }
     /// The partner name is kept out of the journal: a short hash stands for it.
-    public var destination: String { "insider/" + String(SHA256Text.hex(partner).prefix(12)) }
+    public var destination: String {
+        "insider/\(URLText.host(of: baseURL))/" + String(SHA256Text.hex(partner).prefix(12))
+    }
     public var defaultRequestsPerSecond: Double { 25_000.0 / 60.0 }
     public var perProfileRequestsPerSecond: Double? { nil }
 
@@ -128,7 +130,7 @@ public struct InsiderTarget: DeletionTarget {
             return .skipped("sole identifier: Insider One refused (\(message))")
         case 400 where message.contains("Partner is invalid"):
             return .stop(failure)
-        case 404:
+        case 404 where message.contains("no such user"):
             // No user holds the identifier: it is already gone (a retry after an interrupted run).
             return .done(alreadyAbsent: true)
         case 401, 403:

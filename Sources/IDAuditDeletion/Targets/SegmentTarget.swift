@@ -35,7 +35,8 @@ public struct SegmentTarget: DeletionTarget {
     }
 
     public var name: String { "segment" }
-    public var destination: String { "segment/\(space)" }
+    /// `segment/<host>/<space>`: a rehearsal against the emulator and the real apply are journaled apart.
+    public var destination: String { "segment/\(URLText.host(of: baseURL))/\(space)" }
     public var defaultRequestsPerSecond: Double { 100 }
     public var perProfileRequestsPerSecond: Double? { 100 }
 

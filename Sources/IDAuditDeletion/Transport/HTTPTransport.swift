@@ -16,6 +16,9 @@ public final class HTTPTransport: Sendable {
         configuration.timeout = HTTPClient.Configuration.Timeout(
             connect: .milliseconds(Int64(min(10, timeoutSeconds) * 1000)))
         configuration.redirectConfiguration = .disallow
+        // HTTP/1.1 only: the connection limit above is what lets enough requests be in flight; over HTTP/2 they
+        // would queue behind the server's stream limit on one connection.
+        configuration.httpVersion = .http1Only
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         timeout = .milliseconds(Int64(timeoutSeconds * 1000))
     }

@@ -14,17 +14,19 @@ public enum Verifier {
     /// Allowed clock skew between idaudit's journal and the platform's REMOVED rows.
     public static let skewSeconds: Int64 = 300
 
-    /// Verifies the `done` lines of `plan` at `destination` (nil: every Segment destination in the journal).
-    public static func verify(plan: PlanFile, store: ProfileStore, journal: Journal, destination: String?) throws
+    /// Verifies the `done` lines of `plan` at every Segment destination in the journal (only space `space`'s,
+    /// when given).
+    public static func verify(plan: PlanFile, store: ProfileStore, journal: Journal, space: String? = nil) throws
         -> VerifyReport
     {
-        let destinations = try destination.map { [$0] } ?? journal.destinations(plan: plan.sha256).filter {
-            $0.hasPrefix("segment/")
+        let destinations = try journal.destinations(plan: plan.sha256).filter { destination in
+            destination.hasPrefix("segment/") && (space.map { destination.hasSuffix("/" + $0) } ?? true)
         }
         var report = VerifyReport(plan: plan.path, planSHA256: plan.sha256, destinations: destinations)
         let byLine = Dictionary(uniqueKeysWithValues: plan.entries.map { ($0.line, $0) })
         for destination in destinations {
             let states = try journal.lineStates(plan: plan.sha256, destination: destination)
+            let firstSent = try journal.firstSent(plan: plan.sha256, destination: destination)
             for (line, state) in states.sorted(by: { $0.key < $1.key }) where state.state == .done {
                 guard let entry = byLine[line] else { continue }
                 let item = VerifyReport.Item(line: line, type: entry.type, value: entry.value, destination: destination)
@@ -32,7 +34,10 @@ public enum Verifier {
                     report.confirmed += 1
                     continue
                 }
-                let since = state.updatedAt.microseconds - skewSeconds * 1_000_000
+                // From the first attempt: a line deleted, killed in flight and answered eid_not_found a day later was
+                // deleted at its first attempt, and a REMOVED row from then counts.
+                let sent = firstSent[line] ?? state.updatedAt
+                let since = sent.microseconds - skewSeconds * 1_000_000
                 if record.history.contains(where: { $0.removed && $0.time.microseconds >= since }) {
                     report.cameBack.append(item)
                 } else {

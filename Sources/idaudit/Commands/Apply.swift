@@ -165,15 +165,21 @@ struct Apply: AsyncParsableCommand {
             let report = try await ApplyEngine.run(
                 plan: planFile, target: deletionTarget, journal: journalFile, options: options)
             Terminal.endProgress()
-            if target == .segment, FileManager.default.fileExists(atPath: store) {
-                // The store remembers what was deleted, so later scans tell reintroduced identifiers from new ones.
-                try AppliedDeletions.record(
-                    plan: planFile, journal: journalFile, destination: deletionTarget.destination,
-                    store: try ProfileStore.openExisting(path: store), at: Clock.now())
-            }
             let reportPath = folder(of: plan) + "apply-report.json"
             try OutputFile.write(report.json, to: reportPath)
             print(summary(report, reportPath: reportPath))
+            if target == .segment, endpoint == nil, FileManager.default.fileExists(atPath: store) {
+                // The store remembers what was deleted, so later scans tell reintroduced identifiers from new ones.
+                // Not for a rehearsal against another endpoint: nothing was deleted at Segment.
+                do {
+                    try AppliedDeletions.record(
+                        plan: planFile, journal: journalFile, destination: deletionTarget.destination,
+                        store: try ProfileStore.openExisting(path: store), at: Clock.now())
+                } catch {
+                    Terminal.warn("warning: the deletions could not be recorded in \(store) (\(error)); later scans "
+                        + "will count a reintroduced identifier as new")
+                }
+            }
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }
     }

@@ -38,7 +38,7 @@ struct Verify: ParsableCommand {
             let db = try ProfileStore.openExisting(path: store)
             let journalFile = try Journal(path: journal ?? Journal.path(besideStore: store))
             let report = try Verifier.verify(
-                plan: planFile, store: db, journal: journalFile, destination: space.map { "segment/\($0)" })
+                plan: planFile, store: db, journal: journalFile, space: space)
             guard !report.destinations.isEmpty else {
                 throw ValidationError("\(plan) was not applied to Segment according to \(journalFile.path)")
             }
