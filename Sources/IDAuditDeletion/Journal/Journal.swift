@@ -107,16 +107,6 @@ public final class Journal: Sendable {
         }
     }
 
-    /// How many attempts were sent for a line, in all runs (tests and reports: "no line sent twice").
-    public func attemptCount(plan: String, destination: String, line: Int) throws -> Int {
-        try queue.read { db in
-            try Int.fetchOne(
-                db,
-                sql: "SELECT count(*) FROM attempts WHERE plan_sha256 = ? AND destination = ? AND line = ?",
-                arguments: [plan, destination, line]) ?? 0
-        }
-    }
-
     /// The attempts of a plan at a destination whose outcome was a deletion (`done` or `absent`), per line.
     public func successfulAttempts(plan: String, destination: String) throws -> [Int: Int] {
         try queue.read { db in
@@ -225,20 +215,6 @@ public final class Journal: Sendable {
                         time.microseconds, plan, destination, line,
                     ])
             }
-        }
-    }
-
-    /// Records a line not sent, with the reason.
-    func recordSkip(plan: String, destination: String, line: Int, reason: String, at time: Instant) async throws {
-        try await queue.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO lines (plan_sha256, destination, line, state, message, updated_at)
-                    VALUES (?, ?, ?, 'skipped', ?, ?)
-                    ON CONFLICT (plan_sha256, destination, line)
-                    DO UPDATE SET state = 'skipped', message = excluded.message, updated_at = excluded.updated_at
-                    """,
-                arguments: [plan, destination, line, reason, time.microseconds])
         }
     }
 
