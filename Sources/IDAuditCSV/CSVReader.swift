@@ -261,3 +261,23 @@ public final class CSVReader {
         return String(decoding: UnsafeBufferPointer(start: base + start, count: max(0, stop - start)), as: UTF8.self)
     }
 }
+
+/// An input file that cannot be read, or a bad line in it: `file:line: what is wrong` (`file: what is wrong` when
+/// the problem is not on one line). Request files and plans report their problems with it.
+public struct FileLineError: Error, Sendable, CustomStringConvertible {
+    /// The file.
+    public var file: String
+    /// The 1-based line (0 when the problem is not on one line).
+    public var line: Int
+    /// What is wrong.
+    public var message: String
+
+    /// Creates an error.
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import IDAuditCSV
 import IDAuditCore
 
 /// One user of an erase file: one element of the `users` array of Insider One's Delete User Attribute API.
@@ -16,15 +17,7 @@ public struct EraseUser: Sendable, Equatable {
 }
 
 /// A bad erase line: `file:line: what is wrong`.
-public struct EraseFileError: Error, Sendable, CustomStringConvertible {
-    /// The file.
-    public var file: String
-    /// The 1-based line (0 when the problem is not on one line).
-    public var line: Int
-    /// What is wrong.
-    public var message: String
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
-}
+public typealias EraseFileError = FileLineError
 
 /// Reads and checks an erase file (JSONL, one user object per line, in the shape of one element of the seed's
 /// `users` array), then batches it for `POST /api/user/v1/attribute/delete`.

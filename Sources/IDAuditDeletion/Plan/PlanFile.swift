@@ -37,23 +37,7 @@ public struct PlanEntry: Sendable, Equatable {
 }
 
 /// A plan that cannot be read, or a bad line in it: `file:line: what is wrong`.
-public struct PlanFileError: Error, Sendable, CustomStringConvertible {
-    /// The file.
-    public var file: String
-    /// The 1-based line in the file (0 when the problem is not on one line).
-    public var line: Int
-    /// What is wrong.
-    public var message: String
-
-    /// Creates an error.
-    public init(file: String, line: Int, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
-}
+public typealias PlanFileError = FileLineError
 
 /// A `plan.csv` as written by `scan` or `request-plan`, with the sha256 of its bytes.
 public struct PlanFile: Sendable {

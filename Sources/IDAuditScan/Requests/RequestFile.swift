@@ -25,23 +25,7 @@ public struct DeletionRequest: Sendable, Equatable {
 }
 
 /// A request file that cannot be read, or a bad line in it: `file:line: what is wrong`.
-public struct RequestFileError: Error, Sendable, CustomStringConvertible {
-    /// The file.
-    public var file: String
-    /// The 1-based line (0 when the problem is not on one line).
-    public var line: Int
-    /// What is wrong.
-    public var message: String
-
-    /// Creates an error.
-    public init(file: String, line: Int, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
-}
+public typealias RequestFileError = FileLineError
 
 /// Reads request CSV files: a header with `type` and `value` (any case, any order), optional `segment_id` and `note`;
 /// other columns are ignored; quoting as in an export; `.csv.gz` accepted.
