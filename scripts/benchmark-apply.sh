@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Benchmark of issue 4: apply against the emulator (release build, real HTTP on 127.0.0.1).
+# Benchmark of issues 4 and 13: apply against the emulator (release build, real HTTP on 127.0.0.1).
 #
 # 1. Segment: LINES remediable lines, emulator latency 300 ms, budget 100/s per space: sustained requests/s, lines
 #    sent twice (journal), share of 429s.
 # 2. Insider One: the same lines through the identifier adapter at 25,000/min.
-# 3. kill -9: an apply killed mid-run, then resumed: no line deleted twice, every line done.
+# 3. A 50% 429 storm (REPEATS runs of 3,000 other lines): the extra requests it costs, how far the client-wide
+#    back-off slowed the run, no line deleted twice.
+# 4. kill -9 three times at random points of one apply, resumed each time: every line deleted exactly once according
+#    to the emulator, none absent before the apply.
+# 5. Two applies of one plan started together: one runs, the other is refused (exit 3).
 #
-# usage: scripts/benchmark-apply.sh [LINES=20000] [PROFILES=100000]
+# usage: scripts/benchmark-apply.sh [LINES=20000] [PROFILES=100000] [REPEATS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-20000}
 PROFILES=${2:-100000}
+REPEATS=${3:-3}
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}/apply
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -24,13 +29,14 @@ $BIN scan --store "$STORE" --rules rules/segment-recommended.yaml --out "$WORK/s
 # Insider One's copy of the profiles does not see Segment's deletions: it gets a store of its own.
 INSIDER_STORE=$WORK/insider-store.sqlite
 cp "$STORE" "$INSIDER_STORE"
-export IDAUDIT_EMULATOR_TOKEN=bench IDAUDIT_SEGMENT_TOKEN=bench IDAUDIT_INSIDER_TOKEN=bench
+export IDAUDIT_EMULATOR_TOKEN=bench IDAUDIT_SEGMENT_TOKEN=bench IDAUDIT_INSIDER_TOKEN=bench IDAUDIT_INSIDER_PARTNER=bench
 PORT=18931
 
 start_emulator() {  # $1: log file, $2: store; extra args follow
     local log=$1 store=$2
     shift 2
-    $BIN emulate --port $PORT --store "$store" --latency-ms 300 "$@" >"$log" 2>&1 &
+    # --write-store: these stores are the benchmark's own copies.
+    $BIN emulate --port $PORT --store "$store" --latency-ms 300 --write-store "$@" >"$log" 2>&1 &
     EMULATOR=$!
     for _ in $(seq 100); do grep -q emulating "$log" && return; sleep 0.1; done
     echo "emulator did not start"; cat "$log"; exit 1
@@ -54,15 +60,17 @@ report() {
 import json, sys
 r = json.load(open(sys.argv[1]))
 share = 100.0 * r["throttled"] / max(1, r["requests"])
-print(f"  done {r['done']} (already absent {r['already_absent']}), failed {r['failed']}, requests {r['requests']}, "
-      f"{r['seconds']:.1f} s, {r['requests_per_second']:.2f} req/s, 429: {r['throttled']} ({share:.2f}%)")
+print(f"  done {r['done']} (already absent {r['already_absent']}), absent before apply {r['absent_before_apply']}, "
+      f"failed {r['failed']}, requests {r['requests']}, {r['seconds']:.1f} s, {r['requests_per_second']:.2f} req/s, "
+      f"429: {r['throttled']} ({share:.2f}%), rate halved {r['rate_decreases']} times (lowest {r['lowest_rate']:.1f}/s)")
 PY
 }
 
 echo "== Segment: $LINES lines, 300 ms latency, 100/s"
 mkdir -p "$WORK/segment"
 python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/segment/plan.csv" "$LINES"
-$BIN approve "$WORK/segment/plan.csv" --by bench >/dev/null
+SEGMENT=(--target segment --endpoint "http://127.0.0.1:$PORT")
+$BIN approve "$WORK/segment/plan.csv" --by bench "${SEGMENT[@]}" --space spa_bench >/dev/null
 start_emulator "$WORK/emulator-segment.log" "$STORE"
 /usr/bin/time -f "  apply: %e s wall, peak %M KiB" $BIN apply "$WORK/segment/plan.csv" --target segment --space spa_bench \
     --store "$STORE" --endpoint "http://127.0.0.1:$PORT" --max-rps 100 >/dev/null || true
@@ -74,9 +82,9 @@ tail -1 "$WORK/emulator-segment.log"
 echo "== Insider One: the same $LINES lines, 300 ms latency, 25,000/min"
 mkdir -p "$WORK/insider"
 cp "$WORK/segment/plan.csv" "$WORK/insider/plan.csv"
-$BIN approve "$WORK/insider/plan.csv" --by bench >/dev/null
+$BIN approve "$WORK/insider/plan.csv" --by bench --target insider --endpoint "http://127.0.0.1:$PORT" >/dev/null
 start_emulator "$WORK/emulator-insider.log" "$INSIDER_STORE"
-/usr/bin/time -f "  apply: %e s wall, peak %M KiB" $BIN apply "$WORK/insider/plan.csv" --target insider --partner bench \
+/usr/bin/time -f "  apply: %e s wall, peak %M KiB" $BIN apply "$WORK/insider/plan.csv" --target insider \
     --store "$INSIDER_STORE" --endpoint "http://127.0.0.1:$PORT" >/dev/null || true
 stop_emulator
 report "$WORK/insider/apply-report.json"
@@ -84,21 +92,73 @@ journal_twice "$WORK/insider/plan.csv" "$WORK/insider-store-journal.sqlite"
 python3 -c "import sys; r=__import__('json').load(open(sys.argv[1])); print(f\"  {100*r['requests_per_second']/(25000/60):.1f}% of 25,000/min\")" "$WORK/insider/apply-report.json"
 tail -1 "$WORK/emulator-insider.log"
 
-echo "== kill -9 halfway, then resume (Segment, 3,000 other lines)"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "== 429 storm: half of all answers are 429 ($REPEATS runs of 3,000 lines, 300 ms latency, 100/s)"
+: >"$WORK/storm.extra"
+: >"$WORK/storm.seconds"
+for i in $(seq "$REPEATS"); do
+    mkdir -p "$WORK/storm-$i"
+    python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/storm-$i/plan.csv" 3000 $((LINES + 3000 * i)) >/dev/null
+    $BIN approve "$WORK/storm-$i/plan.csv" --by bench "${SEGMENT[@]}" --space spa_storm >/dev/null
+    start_emulator "$WORK/emulator-storm-$i.log" "$STORE" --throttle-rate 0.5 --seed "$i"
+    $BIN apply "$WORK/storm-$i/plan.csv" "${SEGMENT[@]}" --space spa_storm --store "$STORE" --max-attempts 40 \
+        >/dev/null || true
+    stop_emulator
+    report "$WORK/storm-$i/apply-report.json"
+    journal_twice "$WORK/storm-$i/plan.csv" "$WORK/store-journal.sqlite"
+    tail -1 "$WORK/emulator-storm-$i.log"
+    python3 - "$WORK/storm-$i/apply-report.json" >>"$WORK/storm.extra" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["requests"] - r["done"])
+PY
+    python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['seconds'])" "$WORK/storm-$i/apply-report.json" \
+        >>"$WORK/storm.seconds"
+done
+echo "  median extra requests for 3,000 lines: $(median <"$WORK/storm.extra"); median time $(median <"$WORK/storm.seconds") s"
+
+echo "== kill -9 at three random points of one apply, resumed each time (Segment, 3,000 other lines)"
 mkdir -p "$WORK/kill"
-python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/kill/plan.csv" 3000 "$LINES" >/dev/null
-$BIN approve "$WORK/kill/plan.csv" --by bench >/dev/null
+python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/kill/plan.csv" 3000 $((LINES + 3000 * (REPEATS + 1))) >/dev/null
+$BIN approve "$WORK/kill/plan.csv" --by bench "${SEGMENT[@]}" --space spa_kill >/dev/null
 start_emulator "$WORK/emulator-kill.log" "$STORE"
-$BIN apply "$WORK/kill/plan.csv" --target segment --space spa_kill --store "$STORE" \
-    --endpoint "http://127.0.0.1:$PORT" >/dev/null 2>&1 &
-APPLY=$!
-sleep 12
-kill -9 $APPLY
-wait $APPLY 2>/dev/null || true
-echo "  killed after 12 s"
-$BIN apply "$WORK/kill/plan.csv" --target segment --space spa_kill --store "$STORE" \
-    --endpoint "http://127.0.0.1:$PORT" >/dev/null || true
+for k in 1 2 3; do
+    $BIN apply "$WORK/kill/plan.csv" "${SEGMENT[@]}" --space spa_kill --store "$STORE" >/dev/null 2>&1 &
+    APPLY=$!
+    pause=$(python3 -c "import random; print(round(random.uniform(2, 8), 1))")
+    sleep "$pause"
+    kill -9 $APPLY
+    wait $APPLY 2>/dev/null || true
+    echo "  killed after $pause s"
+done
+$BIN apply "$WORK/kill/plan.csv" "${SEGMENT[@]}" --space spa_kill --store "$STORE" >/dev/null || true
 stop_emulator
 report "$WORK/kill/apply-report.json"
 journal_twice "$WORK/kill/plan.csv" "$WORK/store-journal.sqlite"
 tail -1 "$WORK/emulator-kill.log"
+python3 - "$WORK/store-journal.sqlite" "$WORK/kill/plan.csv" <<'PY'
+import sqlite3, sys, hashlib
+sha = hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
+db = sqlite3.connect(sys.argv[1])
+states = dict(db.execute("SELECT state, count(*) FROM lines WHERE plan_sha256 = ? GROUP BY state", (sha,)).fetchall())
+print(f"  journal line states after the last run: {states}")
+PY
+
+echo "== two applies of one plan started together"
+mkdir -p "$WORK/twice"
+python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/twice/plan.csv" 500 $((LINES + 3000 * (REPEATS + 2))) >/dev/null
+$BIN approve "$WORK/twice/plan.csv" --by bench "${SEGMENT[@]}" --space spa_twice >/dev/null
+start_emulator "$WORK/emulator-twice.log" "$STORE"
+$BIN apply "$WORK/twice/plan.csv" "${SEGMENT[@]}" --space spa_twice --store "$STORE" >"$WORK/twice/a.out" 2>&1 &
+A=$!
+$BIN apply "$WORK/twice/plan.csv" "${SEGMENT[@]}" --space spa_twice --store "$STORE" >"$WORK/twice/b.out" 2>&1 &
+B=$!
+set +e
+wait $A; RA=$?
+wait $B; RB=$?
+set -e
+stop_emulator
+echo "  exit codes: $RA and $RB"
+grep -h "another apply holds" "$WORK/twice/a.out" "$WORK/twice/b.out" | sed 's/^/  /'
+tail -1 "$WORK/emulator-twice.log"

@@ -121,3 +121,35 @@ public final class GzipByteSource: ByteSource {
 
     private var atMemberEnd = false
 }
+
+/// Bytes already in memory: what lets a caller hash a file and parse the very same bytes (an approved plan).
+public final class MemoryByteSource: ByteSource {
+    private let bytes: [UInt8]
+    private var position = 0
+
+    /// Reads `bytes`.
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        let n = min(buffer.count, bytes.count - position)
+        guard n > 0, let base = buffer.baseAddress else { return 0 }
+        bytes.withUnsafeBytes { source in
+            base.copyMemory(from: source.baseAddress! + position, byteCount: n)
+        }
+        position += n
+        return n
+    }
+}
+
+/// Reads a whole file into memory (plain, never decompressed): for files that are hashed and parsed as one.
+public func readWholeFile(path: String) throws(InputError) -> [UInt8] {
+    let file = try FileByteSource(path: path)
+    var out: [UInt8] = []
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    defer { chunk.deallocate() }
+    while true {
+        let n = try file.read(into: chunk)
+        if n == 0 { return out }
+        out.append(contentsOf: chunk[0..<n])
+    }
+}

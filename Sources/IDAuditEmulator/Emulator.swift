@@ -10,9 +10,10 @@ import Synchronization
 /// A local Segment and Insider One: their delete endpoints, over the profiles of a store, with the platforms'
 /// status codes, error codes and messages, token checks, server-side budgets, and injected latency and faults.
 ///
-/// Segment deletions are written back to the store as REMOVED rows of `external_id_mapping_updates`, as Profiles
-/// Sync would, so a re-scan after an apply shows the profiles clean. Insider One's side sees each canonical profile
-/// as one user, through the type map, and keeps its deletions to itself.
+/// Segment deletions are kept in memory: the store is only read. With ``EmulatorOptions/writeToStore`` (for a copy
+/// of a store: tests, benchmarks) they are written back as REMOVED rows of `external_id_mapping_updates`, as
+/// Profiles Sync would, so a re-scan after an apply shows the profiles clean. Insider One's side sees each canonical
+/// profile as one user, through the type map, and keeps its deletions to itself.
 ///
 /// Endpoints:
 /// - `POST /v1/spaces/{space}/collections/users/profiles/user_id:{lookup}/external_ids/delete` (Segment)
@@ -32,7 +33,7 @@ public final class Emulator: Sendable {
     /// What it has answered so far.
     public func statistics() async -> EmulatorStatistics { await state.snapshot() }
 
-    /// Writes deletions not yet written to the store.
+    /// Writes deletions not yet written to the store (with ``EmulatorOptions/writeToStore``; otherwise nothing).
     public func flush() async throws { try await state.flush() }
 
     /// The routes.

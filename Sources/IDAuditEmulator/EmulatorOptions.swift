@@ -18,6 +18,8 @@ public struct EmulatorOptions: Sendable {
     public var latencyMilliseconds = 0
     /// Share of requests answered with a 500 (0 to 1), drawn from a generator seeded with ``seed``.
     public var failRate = 0.0
+    /// Share of requests answered with a 429 whatever the budget (a storm), drawn from the same generator.
+    public var throttleRate = 0.0
     /// The fault generator's seed.
     public var seed: UInt64 = 1
     /// Spaces whose deletion feature is not activated (403).
@@ -27,7 +29,11 @@ public struct EmulatorOptions: Sendable {
     /// Insider One users' attributes, one JSON object per element: `{"identifiers": {...}, "attributes": {...}}`
     /// (the lines of `--insider-users FILE`).
     public var insiderUsers: [String] = []
-    /// How often deletions are written to the store as REMOVED rows, in milliseconds.
+    /// Write Segment deletions into the served store as REMOVED rows, as Profiles Sync would. Off by default: a
+    /// rehearsal must never change a real store (the next scan would hide identifiers Segment still holds, and
+    /// `verify` would confirm deletions that never happened). Meant for a copy: tests and benchmarks.
+    public var writeToStore = false
+    /// How often deletions are written to the store as REMOVED rows, in milliseconds (with ``writeToStore``).
     public var flushMilliseconds = 200
 
     /// Options with a token and the documented budgets.

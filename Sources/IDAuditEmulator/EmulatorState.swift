@@ -109,6 +109,10 @@ actor EmulatorState {
         options.failRate > 0 && Double.random(in: 0..<1, using: &random) < options.failRate
     }
 
+    private func injectThrottle() -> Bool {
+        options.throttleRate > 0 && Double.random(in: 0..<1, using: &random) < options.throttleRate
+    }
+
     // MARK: - Segment: Delete Profile Identifier API
 
     private func segmentError(_ status: Int, _ code: String, _ message: String) -> Answer {
@@ -143,7 +147,7 @@ actor EmulatorState {
             return segmentError(403, "forbidden", "Deleted identifier not activated for space_id `\(space)`.")
         }
         let now = ContinuousClock().now
-        guard spaceBuckets.take(space, now: now) else {
+        guard !injectThrottle(), spaceBuckets.take(space, now: now) else {
             return segmentError(
                 429, "rate_limit_error",
                 "Attempted to delete more than \(Int(options.segmentPerSpace)) IDs per second for space_id `\(space)`.")
@@ -205,7 +209,7 @@ actor EmulatorState {
     /// Writes pending deletions to the store as REMOVED rows of `external_id_mapping_updates`, as Profiles Sync
     /// would, through the ingest path (one transaction; the profiles become dirty for the next scan).
     func flush() throws {
-        guard !pendingRows.isEmpty else { return }
+        guard options.writeToStore, !pendingRows.isEmpty else { return }
         let folder = store.path + ".emulator-\(getpid())"
         try makeDirectories(folder)
         defer {
@@ -254,7 +258,7 @@ actor EmulatorState {
                 "{\"success\":false,\"message\":\"Access Denied. You do not have sufficient access to perform this action.\"}"
             )
         }
-        guard partnerBuckets.take(partner, now: ContinuousClock().now) else {
+        guard !injectThrottle(), partnerBuckets.take(partner, now: ContinuousClock().now) else {
             return insiderError(429, "{\"error\":\"rejected: too many requests\"}")
         }
         if injectFault() {
@@ -346,7 +350,18 @@ actor EmulatorState {
                 400, "{\"success\":false,\"message\":\"A single request can include a maximum of 1,000 users.\"}")
         }
         var changes: [(String, [String: Any])] = []
-        for user in users {
+        var failed: [String] = []
+        for (index, user) in users.enumerated() {
+            // Insider One validates each record and reports failures inside a 200 (the Upsert API's documented
+            // shape, domain notes §5): an email that is not one fails its record only.
+            if let ids = user["identifiers"] as? [String: Any], let email = ids["email"] as? String,
+                !Self.looksLikeEmail(email)
+            {
+                failed.append(
+                    JSONText.quote("users.\(index).identifiers.*.regexp(^.+@.+\\..+$)") + ":["
+                        + JSONText.quote("not a valid email address: \(email)") + "]")
+                continue
+            }
             var key: String?
             if let id = user["insider_id"] as? String {
                 key = id
@@ -378,8 +393,20 @@ actor EmulatorState {
             changes.append((key, record))
         }
         for (key, record) in changes where attributes[key] != nil { attributes[key] = record }
-        statistics.attributeUsers += users.count
-        return answer(200, "{}")
+        statistics.attributeUsers += changes.count
+        guard !failed.isEmpty else { return answer(200, "{}") }
+        return answer(
+            200,
+            "{\"data\":{\"successful\":{\"count\":\(changes.count)},\"fail\":{\"count\":\(failed.count),"
+                + "\"errors\":{" + failed.joined(separator: ",") + "}}}}")
+    }
+
+    /// `^.+@.+\..+$`, the check Insider One applies to an email.
+    static func looksLikeEmail(_ text: String) -> Bool {
+        guard let at = text.firstIndex(of: "@"), at > text.startIndex else { return false }
+        let domain = text[text.index(after: at)...]
+        guard let dot = domain.lastIndex(of: "."), dot > domain.startIndex else { return false }
+        return domain.index(after: dot) < domain.endIndex
     }
 
     /// Whole: the attributes go; partial: the listed values leave array attributes.

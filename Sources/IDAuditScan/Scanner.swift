@@ -63,9 +63,10 @@ public enum Scanner {
         try json.write("\"generated_at\":\"\(now)\",\n\"assumptions\":\(assumptionsJSON),\n\"lines\":[\n")
         var count = 0
         var remediable = 0
+        let suffix = PlanStamp(generatedAt: now, rulesSHA256: rules.sha256).recordSuffix
         try store.forEachRenderedPlanLine { csvRecord, jsonObject, isRemediable in
             try csv.write(bytes: csvRecord)
-            try csv.write(bytes: CollectionOfOne(10))
+            try csv.write(bytes: suffix)
             if count > 0 { try json.write(bytes: ",\n".utf8) }
             try json.write(bytes: jsonObject)
             count += 1

@@ -3,7 +3,7 @@ import IDAuditCore
 import IDAuditStore
 import IDAuditWarehouse
 
-/// What a warehouse scan, a sharded scan or a plan merge wrote.
+/// What a warehouse scan wrote.
 public struct SourceScanResult: Sendable {
     /// Totals over the profiles scanned.
     public var totals: ScanTotals
@@ -24,8 +24,10 @@ final class PlanOutput {
     private let json: OutputFile
     private(set) var lines = 0
     private(set) var remediable = 0
+    private let suffix: [UInt8]
 
-    init(outDirectory: String, header: [(String, String)]) throws {
+    init(outDirectory: String, stamp: PlanStamp, header: [(String, String)]) throws {
+        suffix = stamp.recordSuffix
         try makeDirectories(outDirectory)
         dir = outDirectory.hasSuffix("/") ? String(outDirectory.dropLast()) : outDirectory
         csv = try OutputFile(path: dir + "/plan.csv")
@@ -38,7 +40,7 @@ final class PlanOutput {
 
     func add(csvRecord: some Sequence<UInt8>, json object: some Sequence<UInt8>, remediable isRemediable: Bool) throws {
         try csv.write(bytes: csvRecord)
-        try csv.write(bytes: CollectionOfOne(10))
+        try csv.write(bytes: suffix)
         if lines > 0 { try json.write(bytes: ",\n".utf8) }
         try json.write(bytes: object)
         lines += 1
@@ -54,7 +56,7 @@ final class PlanOutput {
     }
 }
 
-/// `summary.json`: of a store scan, a warehouse scan, a shard, or merged shards.
+/// `summary.json`: of a store scan or a warehouse scan.
 enum SourceSummary {
     static func json(
         source: [(String, String)], totals: ScanTotals, planLines: Int, remediable: Int, rulesSHA256: String?,
@@ -99,68 +101,40 @@ struct TotalsAccumulator {
     }
 }
 
-/// One shard of the SQLite store's plan (`scan --shard i/N`): the cache is refreshed as usual, the plan holds
-/// the shard's profiles only, and no run is recorded (the shards together are the run).
-public enum ShardedScan {
-    /// Refreshes the evaluation and writes the shard's plan.
-    public static func run(
-        store: ProfileStore, rules: RuleSet, rulesPath: String, outDirectory: String, shard: Shard, full: Bool,
-        now: Instant
-    ) throws -> SourceScanResult {
-        _ = try store.refreshScan(evaluator: Evaluator(rules: rules), full: full)
-        let totals = try store.scanTotals(shard: shard)
-        let output = try PlanOutput(
-            outDirectory: outDirectory,
-            header: [
-                ("source", "\"sqlite\""), ("shard", JSONText.quote(shard.description)),
-                ("rules_file", JSONText.quote(rulesPath)), ("rules_sha256", "\"\(rules.sha256)\""),
-                ("generated_at", "\"\(now)\""),
-            ])
-        try store.forEachRenderedPlanLine(shard: shard) { csv, json, remediable in
-            try output.add(csvRecord: csv, json: json, remediable: remediable)
-        }
-        let summary = SourceSummary.json(
-            source: [("source", "\"sqlite\""), ("store", JSONText.quote(store.path)), ("shard", JSONText.quote(shard.description))],
-            totals: totals, planLines: output.lines, remediable: output.remediable, rulesSHA256: rules.sha256, now: now)
-        let files = try output.finish(summary: summary)
-        return SourceScanResult(
-            totals: totals, planLines: output.lines, remediableLines: output.remediable, files: files, summaryJSON: summary)
-    }
-}
-
 /// A scan of a PostgreSQL warehouse in place (`scan --source postgres`): rows stream in per canonical profile,
 /// ordered by canonical id, and each profile is evaluated and written as it arrives.
 public enum WarehouseScan {
-    /// Scans the warehouse (one shard of it, when given) and writes the plan.
+    /// Scans the warehouse and writes the plan.
     public static func run(
-        reader: WarehouseReader, rules: RuleSet, rulesPath: String, outDirectory: String, shard: Shard?, now: Instant,
+        reader: WarehouseReader, rules: RuleSet, rulesPath: String, outDirectory: String, now: Instant,
         redact: Bool = false, progress: (@Sendable (Int) -> Void)? = nil
     ) async throws -> SourceScanResult {
         var header: [(String, String)] = [
             ("source", "\"postgres\""), ("schema", JSONText.quote(reader.configuration.schema)),
         ]
-        if let shard { header.append(("shard", JSONText.quote(shard.description))) }
         header += [
             ("rules_file", JSONText.quote(rulesPath)), ("rules_sha256", "\"\(rules.sha256)\""),
             ("generated_at", "\"\(now)\""),
         ]
         let sink = WarehouseSink(
-            output: try PlanOutput(outDirectory: outDirectory, header: header), rules: rules,
+            output: try PlanOutput(
+                outDirectory: outDirectory, stamp: PlanStamp(generatedAt: now, rulesSHA256: rules.sha256),
+                header: header),
+            rules: rules,
             report: ReportCollector(redact: redact))
-        try await reader.forEachProfile(shard: shard) { profile in
+        try await reader.forEachProfile { profile in
             try sink.add(profile)
             if sink.profiles & 0x3FFF == 0 { progress?(sink.profiles) }
         }
         let totals = sink.accumulator.finish()
-        var source = "PostgreSQL \(reader.configuration.description), schema \(reader.configuration.schema)"
-        if let shard { source += ", shard \(shard)" }
+        let source = "PostgreSQL \(reader.configuration.description), schema \(reader.configuration.schema)"
         let report = ReportData(
             collected: sink.report, source: source, rulesPath: rulesPath, rules: rules, totals: totals,
             excess: sink.output.lines, remediable: sink.output.remediable, now: now)
         try OutputFile.write(HTMLReport.render(report), to: sink.output.dir + "/report.html")
         try OutputFile.write(MarkdownReport.render(report), to: sink.output.dir + "/report.md")
         let summary = SourceSummary.json(
-            source: header.filter { $0.0 == "source" || $0.0 == "schema" || $0.0 == "shard" }, totals: totals,
+            source: header.filter { $0.0 == "source" || $0.0 == "schema" }, totals: totals,
             planLines: sink.output.lines, remediable: sink.output.remediable, rulesSHA256: rules.sha256, now: now)
         let files =
             try sink.output.finish(summary: summary) + [sink.output.dir + "/report.html", sink.output.dir + "/report.md"]

@@ -77,15 +77,13 @@ public struct WarehouseReader: Sendable {
         return (mapping.contains("__operation"), mapping.contains("received_at"))
     }
 
-    /// Streams every canonical profile (of `shard`, if given) with its active identifiers, in canonical id byte
-    /// order, to `body`.
-    public func forEachProfile(shard: Shard?, _ body: @escaping @Sendable (Profile) async throws -> Void) async throws {
+    /// Streams every canonical profile with its active identifiers, in canonical id byte order, to `body`.
+    public func forEachProfile(_ body: @escaping @Sendable (Profile) async throws -> Void) async throws {
         do {
             try await withSession { connection, logger in
                 let columns = try await describe(connection, logger)
                 let sql = WarehouseSQL.activeIdentifiers(
-                    schema: configuration.schema, hasOperation: columns.operation, hasReceivedAt: columns.receivedAt,
-                    shard: shard)
+                    schema: configuration.schema, hasOperation: columns.operation, hasReceivedAt: columns.receivedAt)
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
                 var current: String?
                 var identifiers: [ProfileIdentifier] = []
@@ -120,22 +118,7 @@ public struct WarehouseReader: Sendable {
         }
     }
 
-    /// The shard hash as PostgreSQL computes it (``WarehouseSQL/shardHash(_:)``), for each id: it must equal
-    /// ``Shard/hash(_:)`` for the two sources to cut the same shards.
-    public func shardHashes(_ ids: [String]) async throws -> [UInt32] {
-        try await withSession { connection, logger in
-            var out: [UInt32] = []
-            for id in ids {
-                let rows = try await connection.query(
-                    PostgresQuery(unsafeSQL: "SELECT \(WarehouseSQL.shardHash("$1::text"))", binds: Self.binds([id])),
-                    logger: logger)
-                for try await value in rows.decode(Int64.self) { out.append(UInt32(truncatingIfNeeded: value)) }
-            }
-            return out
-        }
-    }
-
-    static func binds(_ values: [String]) -> PostgresBindings {
+    private static func binds(_ values: [String]) -> PostgresBindings {
         var binds = PostgresBindings(capacity: values.count)
         for value in values { binds.append(value) }
         return binds

@@ -5,8 +5,7 @@ import IDAuditCore
 /// Written for PostgreSQL, close to standard SQL (window functions, a recursive CTE). What changes elsewhere:
 /// `DISTINCT ON` (Snowflake, BigQuery, Redshift: `QUALIFY row_number() OVER (...) = 1`), `COLLATE "C"` for byte
 /// order (Snowflake: `COLLATE 'binary'`, BigQuery and Redshift compare bytes by default), `extract(epoch ...)`
-/// (BigQuery: `UNIX_MICROS`), and the shard hash (`sha256`/`convert_to`: Snowflake `SHA2_BINARY`, BigQuery `SHA256`,
-/// Redshift `SHA2`).
+/// (BigQuery: `UNIX_MICROS`).
 public enum WarehouseSQL {
     /// Merge chains longer than this are taken for cycles.
     public static let maxMergeDepth = 1000
@@ -16,11 +15,11 @@ public enum WarehouseSQL {
     ///
     /// Columns: canonical_id, type, value, first_seen, first_seq, cycle_segment (non-null only when the identifier's
     /// segment sits on a merge cycle).
-    public static func activeIdentifiers(schema: String, hasOperation: Bool, hasReceivedAt: Bool, shard: Shard?) -> String {
+    public static func activeIdentifiers(schema: String, hasOperation: Bool, hasReceivedAt: Bool) -> String {
         let s = "\"\(schema)\""
         let time = hasReceivedAt ? "coalesce(\"timestamp\", received_at)" : "\"timestamp\""
         let removed = hasOperation ? "coalesce(upper(__operation), 'CREATED') = 'REMOVED'" : "false"
-        var sql = """
+        return """
             WITH RECURSIVE
             graph AS (
                 SELECT DISTINCT ON (segment_id) segment_id, canonical_segment_id AS parent
@@ -72,16 +71,8 @@ public enum WarehouseSQL {
                 FROM active a LEFT JOIN canonical c ON c.segment_id = a.segment_id
             )
             SELECT canonical_id, type, value, first_seen, first_seq, cycle_segment FROM resolved
-
+            ORDER BY canonical_id COLLATE "C", type COLLATE "C", first_seen, first_seq, value COLLATE "C"
             """
-        if let shard { sql += "WHERE \(shardHash("canonical_id")) % \(shard.count) = \(shard.index - 1)\n" }
-        sql += "ORDER BY canonical_id COLLATE \"C\", type COLLATE \"C\", first_seen, first_seq, value COLLATE \"C\""
-        return sql
-    }
-
-    /// The shard hash in SQL: the first 4 bytes of sha256(UTF-8), as an unsigned 32-bit number (``Shard/hash(_:)``).
-    public static func shardHash(_ column: String) -> String {
-        "(('x' || substr(encode(sha256(convert_to(\(column), 'UTF8')), 'hex'), 1, 8))::bit(32)::bigint)"
     }
 
     /// The columns idaudit needs, per table; `__operation` and `received_at` are optional.

@@ -255,7 +255,7 @@ struct PlanLineFormatTests {
     ])
     func csvRecordIsTheEscapedFields(line: PlanLine) {
         #expect(line.csvRecord == line.csvFields.map(CSVText.escape).joined(separator: ","))
-        #expect(line.csvFields.count == PlanLine.csvColumns.count)
+        #expect(line.csvFields.count == PlanLine.lineColumns.count)
     }
 
     @Test func escapesOnlyWhatNeedsIt() {

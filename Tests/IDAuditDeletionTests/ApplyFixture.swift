@@ -61,6 +61,17 @@ final class ApplyFixture: Sendable {
 
     func plan() throws -> PlanFile { try PlanFile.read(path: planPath) }
 
+    /// The destination of `applySegment` with these arguments, as approvals name it.
+    static func segmentDestination(endpoint: String, space: String = "spa_test") -> ApprovedDestination {
+        SegmentTarget.destination(space: space, baseURL: endpoint)
+    }
+
+    /// Approves the plan for a destination, by "dana".
+    @discardableResult
+    func approve(for destination: ApprovedDestination, at time: Instant = ApplyFixture.now) throws -> Approval {
+        try Approval.approve(plan: try plan(), for: destination, by: "dana", at: time)
+    }
+
     func journal() throws -> Journal { try Journal(path: Journal.path(besideStore: store.path)) }
 
     /// Options for fast tests: a high budget, short backoffs.
@@ -79,6 +90,7 @@ final class ApplyFixture: Sendable {
         options.segmentPerProfile = 10_000
         options.insiderPerMinute = 600_000
         options.flushMilliseconds = 50
+        options.writeToStore = true  // each fixture's store is its own copy
         return options
     }
 
@@ -91,8 +103,13 @@ final class ApplyFixture: Sendable {
         let transport = HTTPTransport(connections: 16, timeoutSeconds: timeoutSeconds)
         let engine = ApplyEngine(
             plan: try plan(), target: target, transport: transport, journal: try journal(), options: options)
-        let report = try await engine.run()
-        await transport.shutdown()
-        return report
+        do {
+            let report = try await engine.run()
+            await transport.shutdown()
+            return report
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
     }
 }

@@ -4,58 +4,134 @@ import IDAuditDeletion
 import IDAuditTestSupport
 import Testing
 
-/// Issue 4: apply refuses a plan that is not approved, changed since, or too old.
+/// Issues 4 and 13: apply refuses a plan that is not approved, changed since, too old, or approved for another
+/// destination; the plan's age comes from the plan's own bytes.
 struct ApprovalTests {
-    @Test func anApprovedPlanPassesAndRecordsWhoAndWhat() throws {
+    static let segment = SegmentTarget.destination(space: "spa_test", baseURL: "https://profiles.segment.com")
+
+    func check(_ f: ApplyFixture, _ destination: ApprovedDestination = segment, now: Instant = ApplyFixture.now,
+               maxAge: Int64 = 7 * 86_400) throws -> Approval {
+        let plan = try f.plan()
+        return try Approval.check(
+            path: plan.path, sha256: plan.sha256, stamp: plan.stamp, destination: destination, now: now,
+            maxAgeSeconds: maxAge)
+    }
+
+    @Test func anApprovedPlanPassesAndRecordsWhoWhatAndWhere() throws {
         let f = try ApplyFixture("approve-ok")
-        let approval = try Approval.approve(planPath: f.planPath, by: " dana@acme.io ", at: ApplyFixture.now)
+        let approval = try Approval.approve(plan: try f.plan(), for: Self.segment, by: " dana@acme.io ", at: ApplyFixture.now)
         #expect(approval.approvedBy == "dana@acme.io")
         #expect(approval.lines == 5)
         #expect(approval.remediable == 4)
-        #expect(approval.planCreatedAt == ApplyFixture.now.description)  // summary.json's generated_at
-        let checked = try Approval.check(plan: try f.plan(), now: ApplyFixture.now, maxAgeSeconds: 7 * 86_400)
-        #expect(checked == approval)
+        #expect(approval.planCreatedAt == ApplyFixture.now.description)  // the plan's own generated_at
+        #expect(approval.rulesSHA256 == f.rules.sha256)
+        #expect(approval.destination == "segment/profiles.segment.com/spa_test")
+        #expect(approval.destinationDetails == ["target": "segment", "host": "profiles.segment.com", "space": "spa_test"])
+        #expect(try check(f) == approval)
     }
 
     @Test func aPlanWithoutApprovalIsRefused() throws {
         let f = try ApplyFixture("approve-none")
-        #expect {
-            try Approval.check(plan: try f.plan(), now: ApplyFixture.now, maxAgeSeconds: 86_400)
-        } throws: { ($0 as? ApprovalError)?.message.contains("is not approved") == true }
+        #expect { try check(f) } throws: { ($0 as? ApprovalError)?.message.contains("is not approved") == true }
     }
 
     @Test func aPlanChangedByOneByteIsRefused() throws {
         let f = try ApplyFixture("approve-changed")
-        _ = try Approval.approve(planPath: f.planPath, by: "dana", at: ApplyFixture.now)
+        try f.approve(for: Self.segment)
         var text = try String(contentsOfFile: f.planPath, encoding: .utf8)
         text = text.replacingOccurrences(of: "b@x.com", with: "c@x.com")
         try text.write(toFile: f.planPath, atomically: true, encoding: .utf8)
-        #expect {
-            try Approval.check(plan: try f.plan(), now: ApplyFixture.now, maxAgeSeconds: 86_400)
-        } throws: { ($0 as? ApprovalError)?.message.contains("changed since it was approved") == true }
+        #expect { try check(f) } throws: {
+            ($0 as? ApprovalError)?.message.contains("changed since it was approved") == true
+        }
     }
 
     @Test func aPlanOlderThanTheMaximumAgeIsRefused() throws {
         let f = try ApplyFixture("approve-old")
-        _ = try Approval.approve(planPath: f.planPath, by: "dana", at: ApplyFixture.now)
+        try f.approve(for: Self.segment)
         let eightDaysLater = Instant(microseconds: ApplyFixture.now.microseconds + 8 * 86_400 * 1_000_000)
-        #expect {
-            try Approval.check(plan: try f.plan(), now: eightDaysLater, maxAgeSeconds: 7 * 86_400)
-        } throws: { ($0 as? ApprovalError)?.message.contains("was made 8 d 0 h ago") == true }
+        #expect { try check(f, now: eightDaysLater) } throws: {
+            ($0 as? ApprovalError)?.message.contains("was made 8 d 0 h ago") == true
+        }
         // Exactly 7 days is still allowed.
         let sevenDaysLater = Instant(microseconds: ApplyFixture.now.microseconds + 7 * 86_400 * 1_000_000)
-        _ = try Approval.check(plan: try f.plan(), now: sevenDaysLater, maxAgeSeconds: 7 * 86_400)
+        _ = try check(f, now: sevenDaysLater)
+    }
+
+    /// Issue 13, item 4: the age came from whatever summary.json sat beside the plan, or the file's mtime.
+    @Test func thePlanAgeComesFromThePlanNotFromItsNeighbours() throws {
+        let f = try ApplyFixture("approve-age-bound")
+        try f.approve(for: Self.segment)
+        let eightDaysLater = Instant(microseconds: ApplyFixture.now.microseconds + 8 * 86_400 * 1_000_000)
+        // A fresh summary.json and a fresh mtime change nothing: the plan says when it was made.
+        let summary = f.dir.file("plan/summary.json")
+        try "{\"generated_at\": \"\(eightDaysLater)\"}\n".write(toFile: summary, atomically: true, encoding: .utf8)
+        #expect(utime(f.planPath, nil) == 0)
+        #expect { try check(f, now: eightDaysLater) } throws: {
+            ($0 as? ApprovalError)?.message.contains("was made 8 d 0 h ago") == true
+        }
+        // Moving the stamp forward changes the bytes, and the approval no longer names them.
+        var text = try String(contentsOfFile: f.planPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: ApplyFixture.now.description, with: eightDaysLater.description)
+        try text.write(toFile: f.planPath, atomically: true, encoding: .utf8)
+        #expect { try check(f, now: eightDaysLater) } throws: {
+            ($0 as? ApprovalError)?.message.contains("changed since it was approved") == true
+        }
+    }
+
+    /// Issue 13, item 1: an approval applied the plan to any space, region, endpoint or target.
+    @Test(arguments: [
+        SegmentTarget.destination(space: "spa_prod", baseURL: "https://profiles.segment.com"),
+        SegmentTarget.destination(space: "spa_test", baseURL: SegmentTarget.Region.eu.baseURL),
+        SegmentTarget.destination(space: "spa_test", baseURL: "http://127.0.0.1:8080"),
+        InsiderTarget.destination(partner: "mybrand", baseURL: InsiderTarget.defaultBaseURL, typeMap: InsiderTypeMap()),
+    ])
+    func anApprovalForAnotherDestinationIsRefused(_ other: ApprovedDestination) throws {
+        let f = try ApplyFixture("approve-elsewhere")
+        try f.approve(for: Self.segment)
+        #expect { try check(f, other) } throws: { error in
+            let message = (error as? ApprovalError)?.message ?? ""
+            return message.contains("is approved for segment/profiles.segment.com/spa_test")
+                && message.contains("not for \(other.key)")
+        }
+    }
+
+    @Test func anInsiderApprovalNamesThePartnerHashAndTheTypeMap() throws {
+        let f = try ApplyFixture("approve-insider")
+        let base = InsiderTarget.destination(partner: "mybrand", baseURL: InsiderTarget.defaultBaseURL, typeMap: InsiderTypeMap())
+        let mapped = InsiderTarget.destination(
+            partner: "mybrand", baseURL: InsiderTarget.defaultBaseURL,
+            typeMap: try InsiderTypeMap.parse("user_id: custom:account\n", file: "map.yaml"))
+        let noop = InsiderTarget.destination(
+            partner: "mybrand", baseURL: InsiderTarget.defaultBaseURL,
+            typeMap: try InsiderTypeMap.parse("email: email\n", file: "map.yaml"))
+        let otherPartner = InsiderTarget.destination(
+            partner: "otherbrand", baseURL: InsiderTarget.defaultBaseURL, typeMap: InsiderTypeMap())
+        #expect(!base.key.contains("mybrand"))
+        #expect(mapped.key.hasPrefix(base.key + "/types-"))
+        #expect(noop == base)  // a map that changes nothing is the default map
+        #expect(otherPartner.key != base.key)
+        try f.approve(for: base)
+        _ = try check(f, base)
+        #expect(throws: ApprovalError.self) { try check(f, mapped) }
+        #expect(throws: ApprovalError.self) { try check(f, otherPartner) }
     }
 
     @Test(arguments: [("7d", 604_800), ("36h", 129_600), ("90m", 5_400), ("600s", 600), ("2", 172_800)])
     func durationsParse(_ text: String, _ seconds: Int64) {
         #expect(parseDuration(text) == seconds)
     }
+}
+
+/// Reading a plan: the bytes hashed are the bytes parsed, every line is checked.
+struct PlanFileTests {
+    static let header = PlanLine.csvColumns.joined(separator: ",")
+    static let stamp = ",2026-11-25T00:00:00Z,abc"
 
     @Test func aBadPlanNamesTheFileAndLine() throws {
         let dir = try TemporaryDirectory("plan-bad")
         let path = try dir.write(
-            "plan.csv", "segment_id,type,value,reason,rank,lookup_user_id,remediable\nuse_A,email,a@x.com,limit,1,u1,maybe\n")
+            "plan.csv", Self.header + "\nuse_A,email,a@x.com,limit,1,u1,maybe,2026-11-01T00:00:00Z,1,1,ever," + Self.stamp + "\n")
         #expect {
             try PlanFile.read(path: path)
         } throws: { "\($0)" == "\(path):2: remediable is \"maybe\"; expected true or false" }
@@ -63,5 +139,43 @@ struct ApprovalTests {
         #expect {
             try PlanFile.read(path: notAPlan)
         } throws: { "\($0)".contains(":1: not a plan: missing column segment_id") }
+    }
+
+    @Test func aPlanFromAnOlderIdauditIsRefusedWithAHint() throws {
+        let dir = try TemporaryDirectory("plan-old")
+        let path = try dir.write(
+            "plan.csv",
+            "segment_id,type,value,reason,rank,lookup_user_id,remediable\nuse_A,email,a@x.com,limit,1,u1,true\n")
+        #expect {
+            try PlanFile.read(path: path)
+        } throws: { "\($0)".contains(":1: not a plan: missing column generated_at (the plan was written by an older") }
+    }
+
+    /// Issue 13, item 7: rows with more fields than the header were accepted.
+    @Test func aRowWiderThanTheHeaderIsRefused() throws {
+        let dir = try TemporaryDirectory("plan-wide")
+        let good = "use_A,email,a@x.com,limit,1,u1,true,2026-11-01T00:00:00Z,1,1,ever," + Self.stamp
+        let path = try dir.write("plan.csv", Self.header + "\n" + good + "\n" + good + ",extra\n")
+        #expect {
+            try PlanFile.read(path: path)
+        } throws: { "\($0)" == "\(path):3: 15 fields; the header has 14 columns" }
+    }
+
+    @Test func linesFromTwoScansAreRefused() throws {
+        let dir = try TemporaryDirectory("plan-mixed")
+        let line = "use_A,email,a@x.com,limit,1,u1,true,2026-11-01T00:00:00Z,1,1,ever,"
+        let path = try dir.write(
+            "plan.csv", Self.header + "\n" + line + Self.stamp + "\n" + line + ",2026-11-26T00:00:00Z,abc\n")
+        #expect {
+            try PlanFile.read(path: path)
+        } throws: { "\($0)".contains(":3: generated_at and rules_sha256 differ from the first line's") }
+    }
+
+    @Test func theHashIsOfTheBytesParsed() throws {
+        let text = Self.header + "\nuse_A,email,a@x.com,limit,1,u1,true,2026-11-01T00:00:00Z,1,1,ever," + Self.stamp + "\n"
+        let plan = try PlanFile.parse(bytes: Array(text.utf8), path: "p.csv")
+        #expect(plan.sha256 == SHA256Digest.hex(of: Array(text.utf8)))
+        #expect(plan.entries.map(\.value) == ["a@x.com"])
+        #expect(plan.stamp == PlanStamp(generatedAt: Instant(parsing: "2026-11-25T00:00:00Z")!, rulesSHA256: "abc"))
     }
 }

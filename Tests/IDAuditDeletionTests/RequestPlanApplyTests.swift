@@ -23,11 +23,14 @@ struct RequestPlanApplyTests {
         #expect(result.planned == 2)
         #expect(result.remediable == 1)
         let planPath = f.dir.file("cleanup/plan.csv")
-        _ = try Approval.approve(planPath: planPath, by: "dana@acme.io", at: ApplyFixture.now)
-        let plan = try PlanFile.read(path: planPath)
-        _ = try Approval.check(plan: plan, now: ApplyFixture.now, maxAgeSeconds: 7 * 86_400)
-
         let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let destination = ApplyFixture.segmentDestination(endpoint: emulator.endpoint)
+        let plan = try PlanFile.read(path: planPath)
+        _ = try Approval.approve(plan: plan, for: destination, by: "dana@acme.io", at: ApplyFixture.now)
+        _ = try Approval.check(
+            path: plan.path, sha256: plan.sha256, stamp: plan.stamp, destination: destination, now: ApplyFixture.now,
+            maxAgeSeconds: 7 * 86_400)
+
         let transport = HTTPTransport(connections: 4, timeoutSeconds: 5)
         let report = try await ApplyEngine(
             plan: plan, target: SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),

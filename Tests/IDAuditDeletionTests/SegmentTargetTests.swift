@@ -44,7 +44,7 @@ struct SegmentTargetTests {
 
     @Test(arguments: [
         (200, #"{"code":"success"}"#, "done"),
-        (404, #"{"error":{"code":"eid_not_found","message":"External identifier not found."}}"#, "absent"),
+        (404, #"{"error":{"code":"eid_not_found","message":"External identifier not found."}}"#, "notFound"),
         (404, #"{"error":{"code":"not_found","message":"The resource was not found."}}"#, "failed"),
         (400, #"{"error":{"code":"bad_request","message":"Profiles must have at least one user_id."}}"#, "failed"),
         (401, #"{"error":{"code":"unauthorized","message":"The specified token is invalid."}}"#, "stop"),
@@ -63,6 +63,10 @@ struct SegmentTargetTests {
             #expect(failure.status == status)
         case .stop: #expect(expected == "stop")
         case .retry: #expect(expected == "retry")
+        case .notFound(let failure):
+            #expect(expected == "notFound")
+            #expect(failure.code == "eid_not_found")
+        case .absentBeforeApply: Issue.record("only the engine decides absent_before_apply")
         case .skipped: Issue.record("Segment never skips on an answer")
         }
     }
@@ -70,10 +74,10 @@ struct SegmentTargetTests {
     @Test func retryAfterIsRead() {
         let response = WireResponse(status: 429, headers: [("retry-after", "3")], body: [])
         #expect(target.classify(response) == .retry(AttemptFailure(status: 429, code: "", message: "", requestID: ""), after: 3))
-        // The HTTP-date form: 90 s after "now".
-        let dated = WireResponse(status: 503, headers: [("Retry-After", "Wed, 25 Nov 2026 10:01:30 GMT")], body: [])
+        // The HTTP-date form: 45 s after "now".
+        let dated = WireResponse(status: 503, headers: [("Retry-After", "Wed, 25 Nov 2026 10:00:45 GMT")], body: [])
         let now = Date(timeIntervalSince1970: 1_795_600_800)  // 2026-11-25 10:00:00 UTC
-        #expect(dated.retryAfterSeconds(now: now) == 90)
+        #expect(dated.retryAfterSeconds(now: now) == 45)
         #expect(WireResponse(status: 429, headers: [("Retry-After", "soon")], body: []).retryAfterSeconds == nil)
     }
 }

@@ -55,7 +55,7 @@ struct ScanTests {
     // use_C: email weekly 1 with ceo protected: c1 day 1; ceo day 2 -> window holds c1, ceo -> evict c1;
     // c2 day 3 -> window holds ceo, c2 -> evict c2. No user_id -> not remediable.
     static let expectedPlan = #"""
-        segment_id,type,value,reason,rank,lookup_user_id,remediable,first_seen,seq,limit,frequency,matched
+        segment_id,type,value,reason,rank,lookup_user_id,remediable,first_seen,seq,limit,frequency,matched,generated_at,rules_sha256
         use_A,email,a@x.com,limit,1,u-new,true,2026-11-01T12:00:00Z,11,1,weekly,
         use_A,email,null,blocked,2,u-new,true,2026-11-02T12:00:00Z,21,,,"value ""null"""
         use_A,user_id,u-old,limit,1,u-new,true,2026-11-01T12:00:00Z,10,1,ever,
@@ -64,12 +64,19 @@ struct ScanTests {
 
         """#
 
+    /// ``expectedPlan`` with every record stamped by a scan at ``now`` with the default rules.
+    func expectedStampedPlan() throws -> String {
+        let suffix = ",\(now),\(try rules().sha256)"
+        return Self.expectedPlan.split(separator: "\n").enumerated().map { $0.offset == 0 ? String($0.element) : $0.element + suffix }
+            .joined(separator: "\n") + "\n"
+    }
+
     @Test func writesThePlanExactly() throws {
         _ = try store.ingest(directory: try export())
         let out = dir.file("out")
         let result = try Scanner.run(
             store: store, rules: try rules(), options: ScanOptions(outDirectory: out, rulesPath: "rules.yaml"), now: now)
-        #expect(try dir.read("out/plan.csv") == Self.expectedPlan)
+        #expect(try dir.read("out/plan.csv") == (try expectedStampedPlan()))
         #expect(result.planLines == 5)
         #expect(result.remediableLines == 3)
         #expect(result.totals.profiles == 2)
@@ -160,7 +167,7 @@ struct ScanTests {
         let same = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("b"), rulesPath: "r"), now: now)
         #expect(!same.refresh.full)
         #expect(same.refresh.evaluatedProfiles == 0)
-        #expect(try dir.read("b/plan.csv") == Self.expectedPlan)
+        #expect(try dir.read("b/plan.csv") == (try expectedStampedPlan()))
         let other = try Scanner.run(
             store: store, rules: try rules("default: {limit: 0}"), options: ScanOptions(outDirectory: dir.file("c"), rulesPath: "r"),
             now: now)

@@ -20,7 +20,7 @@ enum TestServer {
     }
 }
 
-/// Issue 6: the warehouse path gives the SQLite path's plan, bit for bit, and shards merge into the unsharded plan.
+/// Issue 6: the warehouse path gives the SQLite path's plan, bit for bit.
 @Suite(.enabled(if: TestServer.available, "set IDAUDIT_TEST_PG_URL (scripts/start-test-postgres.sh) to run"), .serialized)
 struct WarehouseTests {
     static let now = Instant(parsing: "2026-11-25 00:00:00")!
@@ -113,7 +113,7 @@ struct WarehouseTests {
                 store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("sqlite-\(name)"), rulesPath: name),
                 now: Self.now)
             let pg = try await WarehouseScan.run(
-                reader: try reader(schema), rules: rules, rulesPath: name, outDirectory: dir.file("pg-\(name)"), shard: nil,
+                reader: try reader(schema), rules: rules, rulesPath: name, outDirectory: dir.file("pg-\(name)"),
                 now: Self.now)
             let a = try dir.read("sqlite-\(name)/plan.csv")
             let b = try dir.read("pg-\(name)/plan.csv")
@@ -144,38 +144,6 @@ struct WarehouseTests {
         #expect(plan.contains("use_X3,user_id,ux3b,limit,2,ux3c,true,2026-10-03T12:00:00Z,70,1,ever,"))
     }
 
-    @Test func shardsMergeIntoTheUnshardedPlanOnBothPaths() async throws {
-        let (dir, store, schema) = try await prepare("shards")
-        let rules = try RulesLoader.parse(Self.ruleTexts[1].1, file: "r.yaml")
-        _ = try Scanner.run(store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("whole"), rulesPath: "r"), now: Self.now)
-        var pgFolders: [String] = []
-        var sqliteFolders: [String] = []
-        var sqliteShardLines = 0
-        for i in 1...3 {
-            let shard = Shard(index: i, count: 3)!
-            _ = try await WarehouseScan.run(
-                reader: try reader(schema), rules: rules, rulesPath: "r", outDirectory: dir.file("pg-\(i)"), shard: shard,
-                now: Self.now)
-            pgFolders.append(dir.file("pg-\(i)"))
-            let result = try ShardedScan.run(
-                store: store, rules: rules, rulesPath: "r", outDirectory: dir.file("sq-\(i)"), shard: shard, full: false,
-                now: Self.now)
-            sqliteShardLines += result.planLines
-            sqliteFolders.append(dir.file("sq-\(i)"))
-            // The same profiles in the same shard on both sources.
-            #expect(try dir.read("pg-\(i)/plan.csv") == dir.read("sq-\(i)/plan.csv"))
-        }
-        let whole = try dir.read("whole/plan.csv")
-        #expect(sqliteShardLines == whole.split(separator: "\n").count - 1)
-        _ = try MergePlans.run(folders: pgFolders.reversed(), outDirectory: dir.file("pg-merged"), now: Self.now)
-        _ = try MergePlans.run(folders: sqliteFolders, outDirectory: dir.file("sq-merged"), now: Self.now)
-        #expect(try dir.read("pg-merged/plan.csv") == whole)
-        #expect(try dir.read("sq-merged/plan.csv") == whole)
-        #expect(throws: MergePlansError.self) {
-            try MergePlans.run(folders: Array(pgFolders.prefix(2)), outDirectory: dir.file("bad"), now: Self.now)
-        }
-    }
-
     @Test func theScanSessionIsReadOnly() async throws {
         await #expect {
             try await reader("public").withSession { connection, logger in
@@ -186,12 +154,6 @@ struct WarehouseTests {
         }
     }
 
-    @Test func theSQLHashIsTheSwiftHash() async throws {
-        let ids = ["use_2tlYcFjVTk9P1WmwCmg9uXJbRvv", "", "ü-ñ", "use_X3"]
-        let hashes = try await reader("public").shardHashes(ids)
-        #expect(hashes == ids.map(Shard.hash))
-    }
-
     @Test func aMissingTableIsNamed() async throws {
         let empty = "t_empty_schema"
         _ = try? await WarehouseLoader.load(exportDirectory: "/nonexistent", schema: empty, configuration: try TestServer.configuration(schema: empty))
@@ -199,7 +161,7 @@ struct WarehouseTests {
         let dir = try TemporaryDirectory("pg-missing")
         await #expect {
             try await WarehouseScan.run(
-                reader: try reader("no_such_schema"), rules: rules, rulesPath: "r", outDirectory: dir.file("o"), shard: nil,
+                reader: try reader("no_such_schema"), rules: rules, rulesPath: "r", outDirectory: dir.file("o"),
                 now: Self.now)
         } throws: { "\($0)".contains("table no_such_schema.id_graph_updates not found") }
     }
@@ -211,7 +173,7 @@ struct WarehouseTests {
         await #expect {
             try await WarehouseScan.run(
                 reader: WarehouseReader(configuration: config), rules: try RulesLoader.parse("identifiers: {}", file: "r"),
-                rulesPath: "r", outDirectory: dir.file("o"), shard: nil, now: Self.now)
+                rulesPath: "r", outDirectory: dir.file("o"), now: Self.now)
         } throws: { error in
             let text = "\(error)"
             return text.hasPrefix("PostgreSQL refused nobody_here@127.0.0.1") && text.contains("\"nobody_here\" does not exist")
@@ -226,7 +188,7 @@ struct WarehouseTests {
         await #expect {
             try await WarehouseScan.run(
                 reader: WarehouseReader(configuration: config), rules: rules, rulesPath: "r", outDirectory: dir.file("o"),
-                shard: nil, now: Self.now)
+                now: Self.now)
         } throws: { "\($0)".hasPrefix("cannot reach PostgreSQL at 127.0.0.1:9") }
     }
 }

@@ -2,10 +2,12 @@
 extension PlanLine {
     /// The first columns of `plan.csv`, fixed by the interface; more columns follow.
     public static let requiredColumns = ["segment_id", "type", "value", "reason", "rank", "lookup_user_id", "remediable"]
-    /// Every column of `plan.csv`, in order.
-    public static let csvColumns = requiredColumns + ["first_seen", "seq", "limit", "frequency", "matched"]
+    /// The columns a line fills, in order: its record, before the plan's ``PlanStamp``.
+    public static let lineColumns = requiredColumns + ["first_seen", "seq", "limit", "frequency", "matched"]
+    /// Every column of `plan.csv`, in order: the line's own, then the ``PlanStamp``'s.
+    public static let csvColumns = lineColumns + PlanStamp.columns
 
-    /// The fields of this line's `plan.csv` record, in ``csvColumns`` order.
+    /// The fields of this line's own part of a `plan.csv` record, in ``lineColumns`` order.
     public var csvFields: [String] {
         [
             segmentID, type, value, reason.rawValue, String(rank), lookupUserID, remediable ? "true" : "false",
@@ -14,7 +16,8 @@ extension PlanLine {
         ]
     }
 
-    /// This line as one `plan.csv` record (RFC 4180 quoting where needed), without the line ending.
+    /// This line's own part of a `plan.csv` record (RFC 4180 quoting where needed): the plan's
+    /// ``PlanStamp/recordSuffix`` completes it.
     public var csvRecord: String {
         // Built in one string (this runs for every line of every plan): the same fields as ``csvFields``.
         var out = ""

@@ -20,12 +20,36 @@ public struct InsiderTypeMap: Sendable, Equatable {
     /// The Insider key of a plan type.
     public func key(for type: String) -> Key {
         if let key = overrides[type] { return key }
+        return Self.defaultKey(for: type)
+    }
+
+    private static func defaultKey(for type: String) -> Key {
         switch type {
         case "email": return .email
         case "phone": return .phoneNumber
         case "user_id": return .uuid
         default: return .custom(type)
         }
+    }
+
+    /// A hash of what this map changes from the default map (nil when it changes nothing): two maps that send the
+    /// same requests have the same fingerprint. Approvals and the apply journal name it, so a plan approved or
+    /// applied under one map is never taken for done under another.
+    public var fingerprint: String? {
+        let changed = overrides.filter { $0.value != Self.defaultKey(for: $0.key) }
+        guard !changed.isEmpty else { return nil }
+        let lines = changed.map { type, key -> [UInt8] in
+            let name: String
+            switch key {
+            case .email: name = "email"
+            case .phoneNumber: name = "phone_number"
+            case .uuid: name = "uuid"
+            case .custom(let custom): name = "custom:" + custom
+            case .skip: name = "skip"
+            }
+            return Array(type.utf8) + [9] + Array(name.utf8) + [10]
+        }
+        return SHA256Digest.hex(of: lines.sorted { $0.lexicographicallyPrecedes($1) }.joined())
     }
 
     /// Reads a type-map file: `type: key` lines, `#` comments; errors name the file and line.

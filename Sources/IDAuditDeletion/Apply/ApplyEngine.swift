@@ -48,11 +48,20 @@ public final class ApplyEngine: Sendable {
     public var requestsPerSecond: Double { options.requestsPerSecond ?? target.defaultRequestsPerSecond }
 
     /// Runs the plan: sends every line not yet done, and returns what happened.
+    ///
+    /// - Throws: ``ApplyOptionsError`` for options that make no sense, ``JournalError`` when another run holds the
+    ///   journal: both before anything is sent or written.
     public func run() async throws -> ApplyReport {
+        try options.validate()
         let started = WallClock.now()
         let startedMonotonic = ContinuousClock().now
         let destination = target.destination
+        let lock = try journal.lock(holder: "started \(started), plan \(plan.sha256.prefix(12)) to \(destination)")
+        defer { lock.release() }
         let states = try journal.lineStates(plan: plan.sha256, destination: destination)
+        // A line left `sending` was in flight when a run died: its request may have been carried out.
+        let uncertain = try journal.uncertainLines(plan: plan.sha256, destination: destination)
+            .union(states.filter { $0.value.state == .sending }.keys)
         let preflight = try target.preflight(plan.entries)
 
         // Sort the plan's lines: done earlier, skipped (recorded now), failed earlier, to send.
@@ -60,10 +69,20 @@ public final class ApplyEngine: Sendable {
         var skips: [(line: Int, reason: String)] = []
         var doneEarlier = 0
         var failedEarlier: [ApplyReport.FailedLine] = []
+        var absentEarlier: [ApplyReport.FailedLine] = []
         for entry in plan.entries {
             let state = states[entry.line]
             if state?.state == .done {
                 doneEarlier += 1
+                continue
+            }
+            if state?.state == .absentBeforeApply {
+                absentEarlier.append(
+                    ApplyReport.FailedLine(
+                        line: entry.line, type: entry.type,
+                        failure: AttemptFailure(
+                            status: state?.status ?? 0, code: state?.code ?? "", message: state?.message ?? "",
+                            requestID: state?.requestID ?? "")))
                 continue
             }
             if state?.state == .failed && !options.retryFailed {
@@ -95,7 +114,8 @@ public final class ApplyEngine: Sendable {
             stopped = "--max-deletes \(cap) reached"
         }
         let state = RunState(
-            total: work.count, window: ErrorWindow(size: ApplyOptions.breakerWindow), maxErrorRate: options.maxErrorRate)
+            total: work.count, window: ErrorWindow(size: ApplyOptions.breakerWindow), maxErrorRate: options.maxErrorRate,
+            maxAbsentRate: options.maxAbsentRate, uncertain: uncertain)
         let pacer = Pacer(requestsPerSecond: requestsPerSecond, perProfile: target.perProfileRequestsPerSecond)
         let concurrency = options.concurrency ?? min(1024, max(8, Int(requestsPerSecond * 4)))
 
@@ -119,7 +139,9 @@ public final class ApplyEngine: Sendable {
                 if let reason = await state.stopReason() { stopped = reason; break }
                 let clean = await state.isClean()
                 if !clean {
-                    stopped = "canary: some of the first \(options.canary ?? 0) lines failed; review them before going on"
+                    stopped =
+                        "canary: some of the first \(options.canary ?? 0) lines failed or found nothing to delete; "
+                        + "review them before going on"
                     break
                 }
                 if !options.continueAfterCanary {
@@ -148,17 +170,21 @@ public final class ApplyEngine: Sendable {
         for skip in skips { skipReasons[skip.reason, default: 0] += 1 }
         for reason in counts.skipReasons { skipReasons[reason, default: 0] += 1 }
         let failures = failedEarlier + counts.failures
+        let absent = absentEarlier + counts.absentBeforeApply
         let skipped = skips.count + counts.skipReasons.count
-        let exitCode: Int32 = stopped != nil ? 2 : (failures.isEmpty && skipped == 0 ? 0 : 1)
+        let exitCode: Int32 = stopped != nil ? 2 : (failures.isEmpty && absent.isEmpty && skipped == 0 ? 0 : 1)
         let report = ApplyReport(
             plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
             lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: doneEarlier,
-            skipped: skipped, failed: failures.count,
-            notSent: capped + work.count - counts.done - counts.failures.count - counts.skipReasons.count, requests: counts.requests,
-            throttled: counts.throttled, retried: counts.retried,
+            absentBeforeApply: absent.count, skipped: skipped, failed: failures.count,
+            notSent: capped + work.count - counts.done - counts.failures.count - counts.skipReasons.count
+                - counts.absentBeforeApply.count,
+            requests: counts.requests, throttled: counts.throttled, retried: counts.retried,
             requestsPerSecond: counts.sendingSeconds > 0 ? Double(counts.requests) / counts.sendingSeconds : 0,
-            stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)), exitCode: exitCode)
+            rateDecreases: await pacer.decreases, lowestRate: await pacer.lowestRate,
+            stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)),
+            absentLines: Array(absent.prefix(1000)), exitCode: exitCode)
         try await journal.finishRun(
             run, outcome: stopped == nil ? "finished" : "stopped", report: report.json, at: finished)
         return report
@@ -188,10 +214,19 @@ public final class ApplyEngine: Sendable {
                     await state.sent()
                     do {
                         let response = try await transport.send(request)
-                        result = target.classify(response)
+                        result = await state.settle(target.classify(response), line: entry.line)
                     } catch {
                         result = .retry(
                             AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
+                    }
+                    if case .retry(let failure, _) = result, failure.status == 429 {
+                        await pacer.throttled()
+                    } else {
+                        await pacer.answered()
+                    }
+                    if case .retry(let failure, _) = result, failure.status == 0 || failure.status >= 500 {
+                        // The request may have been carried out: a not-found on the next attempt is ours.
+                        await state.markUncertain(entry.line)
                     }
                     if case .retry(let failure, _) = result, attempt >= options.maxAttempts {
                         var last = failure
@@ -226,6 +261,9 @@ actor RunState {
     private var lastAnswer: ContinuousClock.Instant?
     private var recent: [(ContinuousClock.Instant, Int)] = []
     private var total: Int
+    private let maxAbsentRate: Double
+    private var uncertain: Set<Int>
+    private var answers = 0
 
     struct Counts {
         var done = 0
@@ -235,17 +273,30 @@ actor RunState {
         var retried = 0
         var sendingSeconds = 0.0
         var failures: [ApplyReport.FailedLine] = []
+        var absentBeforeApply: [ApplyReport.FailedLine] = []
         var skipReasons: [String] = []
     }
 
     private var c = Counts()
     private var finished = 0
 
-    init(total: Int, window: ErrorWindow, maxErrorRate: Double) {
+    init(total: Int, window: ErrorWindow, maxErrorRate: Double, maxAbsentRate: Double, uncertain: Set<Int>) {
         self.total = total
         self.window = window
         self.maxErrorRate = maxErrorRate
+        self.maxAbsentRate = maxAbsentRate
+        self.uncertain = uncertain
     }
+
+    /// What a not-found answer means for `line`: done when an earlier attempt of ours may have deleted it (in
+    /// flight at a crash, a network error or a 5xx), else absent before the apply.
+    func settle(_ result: AttemptResult, line: Int) -> AttemptResult {
+        guard case .notFound(let failure) = result else { return result }
+        return uncertain.contains(line) ? .done(alreadyAbsent: true) : .absentBeforeApply(failure)
+    }
+
+    /// Marks a line whose request may have been carried out without an answer.
+    func markUncertain(_ line: Int) { uncertain.insert(line) }
 
     func enqueue(_ work: [(entry: PlanEntry, request: WireRequest)]) {
         queue = work
@@ -278,6 +329,10 @@ actor RunState {
             c.skipReasons.append(reason)
             finished += 1
             window.add(error: false)
+        case .absentBeforeApply(let failure), .notFound(let failure):
+            c.absentBeforeApply.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
+            finished += 1
+            window.add(error: false)
         case .retry(let failure, _):
             c.retried += 1
             if failure.status == 429 {
@@ -294,6 +349,16 @@ actor RunState {
             finished += 1
             stop("\(failure.summary): this is about the token or the space, not the line")
         }
+        if case .retry = result {} else { answers += 1 }
+        let absent = c.absentBeforeApply.count
+        if stopReasonText == nil, answers >= ApplyOptions.absentMinimum,
+            Double(absent) > maxAbsentRate * Double(answers)
+        {
+            stop(
+                "\(absent) of the first \(answers) lines were not there before this run deleted anything (more than "
+                    + "\(Int((maxAbsentRate * 100).rounded()))%): the plan does not match this destination (a "
+                    + "stale plan, another space, a wrong type map); scan again against the current data")
+        }
         if stopReasonText == nil, window.count >= ApplyOptions.breakerMinimum, window.rate > maxErrorRate {
             stop(
                 "circuit breaker: \(window.errors) of the last \(window.count) attempts failed "
@@ -307,7 +372,7 @@ actor RunState {
 
     func isStopped() -> Bool { stopReasonText != nil }
     func stopReason() -> String? { stopReasonText }
-    func isClean() -> Bool { c.failures.isEmpty }
+    func isClean() -> Bool { c.failures.isEmpty && c.absentBeforeApply.isEmpty }
 
     func counts() -> Counts {
         var out = c

@@ -15,6 +15,9 @@ public struct ApplyOptions: Sendable {
     /// Stop when more than this share of the last 200 attempts failed (5xx, network, or a failed line); 429s are
     /// throttling, not errors, and do not count. Judged once 50 attempts are in the window.
     public var maxErrorRate = 0.05
+    /// Stop when more than this share of the lines answered so far were not there before the run (once
+    /// ``absentMinimum`` lines have answered): the plan does not match the destination.
+    public var maxAbsentRate = 0.1
     /// Send lines that failed in an earlier run again.
     public var retryFailed = false
     /// First backoff, in seconds; it doubles per attempt, up to ``backoffCapSeconds``, with jitter.
@@ -29,10 +32,35 @@ public struct ApplyOptions: Sendable {
     /// Default options.
     public init() {}
 
+    /// Checks the options before anything is sent or written.
+    public func validate() throws(ApplyOptionsError) {
+        if let requestsPerSecond, !(requestsPerSecond > 0 && requestsPerSecond.isFinite) {
+            throw ApplyOptionsError(message: "the request rate must be a number above 0")
+        }
+        if let concurrency, concurrency < 1 { throw ApplyOptionsError(message: "concurrency must be at least 1") }
+        if maxAttempts < 1 { throw ApplyOptionsError(message: "--max-attempts must be at least 1") }
+        if let maxDeletes, maxDeletes < 1 { throw ApplyOptionsError(message: "--max-deletes must be at least 1") }
+        if let canary, canary < 1 { throw ApplyOptionsError(message: "--canary must be at least 1") }
+        if !(0...1).contains(maxErrorRate) { throw ApplyOptionsError(message: "--max-error-rate must be within 0-100%") }
+        if !(0...1).contains(maxAbsentRate) { throw ApplyOptionsError(message: "--max-absent-rate must be within 0-100%") }
+        if !(timeoutSeconds > 0 && timeoutSeconds.isFinite) {
+            throw ApplyOptionsError(message: "--timeout must be a number of seconds above 0")
+        }
+    }
+
     /// The circuit breaker's window.
     static let breakerWindow = 200
     /// Attempts the window needs before it is judged.
     static let breakerMinimum = 50
+    /// Lines answered before the share of absent-before-apply lines is judged.
+    static let absentMinimum = 20
+}
+
+/// Options that make no sense (a negative cap, a zero rate).
+public struct ApplyOptionsError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    public var description: String { message }
 }
 
 /// A run's progress, for a terminal line.

@@ -24,6 +24,9 @@ public struct ApplyReport: Sendable, Codable {
     public var alreadyAbsent: Int
     /// Lines deleted in earlier runs (not sent again).
     public var doneEarlier: Int
+    /// Lines the platform said were not there although no attempt of ours can have removed them (this run or
+    /// earlier ones): nothing was deleted. Re-scan: the plan is stale or meant for another destination.
+    public var absentBeforeApply: Int
     /// Lines not sent, by reason.
     public var skipped: Int
     /// Lines that failed in this run, or in an earlier run and not retried.
@@ -38,13 +41,19 @@ public struct ApplyReport: Sendable, Codable {
     public var retried: Int
     /// Requests per second while sending.
     public var requestsPerSecond: Double
+    /// How often a 429 halved the client-wide rate.
+    public var rateDecreases: Int
+    /// The lowest client-wide rate of the run, requests per second.
+    public var lowestRate: Double
     /// Why the run stopped early (breaker, auth, cap, canary), or nil.
     public var stopped: String?
     /// Skip reasons and their counts.
     public var skipReasons: [String: Int]
     /// The failed lines (the first 1,000): line, type, and the platform's answer.
     public var failures: [FailedLine]
-    /// 0 all done, 1 some lines failed or skipped, 2 stopped.
+    /// The absent-before-apply lines (the first 1,000) and the platform's answer.
+    public var absentLines: [FailedLine]
+    /// 0 all done, 1 some lines failed, were skipped or were absent before the apply, 2 stopped.
     public var exitCode: Int32
 
     /// One failed line.
@@ -65,6 +74,10 @@ public struct ApplyReport: Sendable, Codable {
         case finishedAt = "finished_at"
         case alreadyAbsent = "already_absent"
         case doneEarlier = "done_earlier"
+        case absentBeforeApply = "absent_before_apply"
+        case rateDecreases = "rate_decreases"
+        case lowestRate = "lowest_rate"
+        case absentLines = "absent_lines"
         case notSent = "not_sent"
         case requestsPerSecond = "requests_per_second"
         case skipReasons = "skip_reasons"

@@ -1,21 +1,42 @@
-/// The client-side rate limiter: a token bucket per destination and one per profile, kept as a schedule.
+/// The client-side rate limiter: a token bucket per destination and one per profile, kept as a schedule, with a
+/// client-wide back-off on 429.
 ///
 /// Each request reserves the earliest slot that respects both budgets and sleeps until it; slots are spaced
-/// exactly `1 / rate` apart, so requests leave at the budget's pace however many are in flight, and no burst
-/// above it ever reaches the server.
+/// exactly `1 / rate` apart, so requests leave at the pace of the rate however many are in flight, and no burst
+/// above it ever reaches the server. The rate starts at the budget. A 429 means the server's budget is smaller than
+/// ours (shared with another client, lowered for this account): it halves the rate for the whole run (at most once
+/// a second, down to 1% of the budget), and each answer that is not a 429 adds back a little, about a tenth of the
+/// budget per second, up to the budget (additive increase, multiplicative decrease, as TCP does).
 public actor Pacer {
-    private let interval: Duration
+    private let budget: Double
+    private let floor: Double
+    private var rate: Double
+    private var interval: Duration
     private let profileInterval: Duration?
     private var next: ContinuousClock.Instant
     private var profileNext: [String: ContinuousClock.Instant] = [:]
+    private var lastDecrease: ContinuousClock.Instant?
     private let clock = ContinuousClock()
+    /// How often the rate was halved.
+    public private(set) var decreases = 0
+    /// The lowest rate the run went down to.
+    public private(set) var lowestRate: Double
 
     /// A pacer allowing `requestsPerSecond` in all and `perProfile` per profile key (nil: no per-profile budget).
     public init(requestsPerSecond: Double, perProfile: Double?) {
-        interval = .nanoseconds(Int64(1e9 / max(requestsPerSecond, 0.001)))
-        profileInterval = perProfile.map { .nanoseconds(Int64(1e9 / max($0, 0.001))) }
+        budget = max(requestsPerSecond, 0.001)
+        floor = max(budget / 100, min(budget, 0.5))
+        rate = budget
+        lowestRate = budget
+        interval = Self.interval(budget)
+        profileInterval = perProfile.map { Self.interval($0) }
         next = ContinuousClock().now
     }
+
+    private static func interval(_ rate: Double) -> Duration { .nanoseconds(Int64(1e9 / max(rate, 0.001))) }
+
+    /// The rate requests leave at now.
+    public var currentRate: Double { rate }
 
     /// Reserves the next slot for a request on `profile`; the caller sleeps until it.
     public func reserve(profile: String) -> ContinuousClock.Instant {
@@ -34,6 +55,27 @@ public actor Pacer {
     public func wait(profile: String) async throws {
         let slot = reserve(profile: profile)
         try await Task.sleep(until: slot, clock: ContinuousClock())
+    }
+
+    /// A 429 came back: halve the rate (at most once a second, so one burst of 429s counts once).
+    public func throttled() {
+        let now = clock.now
+        if let lastDecrease, now - lastDecrease < .seconds(1) { return }
+        lastDecrease = now
+        setRate(max(floor, rate / 2))
+        decreases += 1
+        lowestRate = min(lowestRate, rate)
+    }
+
+    /// An answer that is not a 429: add back about a tenth of the budget per second of answers.
+    public func answered() {
+        guard rate < budget else { return }
+        setRate(min(budget, rate + 0.1 * budget / rate))
+    }
+
+    private func setRate(_ new: Double) {
+        rate = new
+        interval = Self.interval(new)
     }
 }
 

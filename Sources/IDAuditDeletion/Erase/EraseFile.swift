@@ -39,9 +39,19 @@ public enum EraseFile {
     public static func read(path: String, customIdentifiers: Set<String> = []) throws(EraseFileError)
         -> (sha256: String, users: [EraseUser])
     {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw EraseFileError(file: path, line: 0, message: "cannot read the file")
+        let bytes: [UInt8]
+        do {
+            bytes = try readWholeFile(path: path)
+        } catch {
+            throw EraseFileError(file: path, line: 0, message: error.message)
         }
+        return try parse(bytes: bytes, path: path, customIdentifiers: customIdentifiers)
+    }
+
+    /// Checks an erase file's bytes: the sha256 an approval names and the users sent come from the same bytes.
+    public static func parse(bytes data: [UInt8], path: String, customIdentifiers: Set<String> = [])
+        throws(EraseFileError) -> (sha256: String, users: [EraseUser])
+    {
         let sha = SHA256Digest.hex(of: data)
         var users: [EraseUser] = []
         let text = String(decoding: data, as: UTF8.self)
@@ -191,14 +201,24 @@ public enum EraseFile {
 /// Its budget, 25,000 requests/min, is shared with the User Upsert API.
 public struct InsiderAttributeTarget: DeletionTarget {
     private let identity: InsiderTarget
+    private let partner: String
 
     /// Creates the adapter (the partner name is checked as for identifier deletion).
     public init(partner: String, baseURL: String = InsiderTarget.defaultBaseURL, token: Secret) throws(InsiderPartnerError) {
         identity = try InsiderTarget(partner: partner, baseURL: baseURL, token: token)
+        self.partner = partner
     }
 
     public var name: String { "insider-attributes" }
-    public var destination: String { identity.destination.replacingOccurrences(of: "insider/", with: "insider-attributes/") }
+    public var destination: String { Self.destination(partner: partner, baseURL: identity.baseURL).key }
+
+    /// The destination an erase file for `partner` at `baseURL` is approved and journaled under.
+    public static func destination(partner: String, baseURL: String) -> ApprovedDestination {
+        var destination = InsiderTarget.destination(partner: partner, baseURL: baseURL, typeMap: InsiderTypeMap())
+        destination.key = "insider-attributes/" + destination.key.dropFirst("insider/".count)
+        destination.details["target"] = "insider-attributes"
+        return destination
+    }
     public var defaultRequestsPerSecond: Double { identity.defaultRequestsPerSecond }
     public var perProfileRequestsPerSecond: Double? { nil }
     public func profileKey(_ entry: PlanEntry) -> String { "" }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
 import GRDB
 import IDAuditCore
 
@@ -6,8 +10,10 @@ import IDAuditCore
 ///
 /// It is what makes `apply` resumable and idempotent: a line whose state is `done` is never sent again, and a line
 /// whose attempt was recorded as sent but never finished (a `kill -9` mid-flight) is sent again, which is safe
-/// because an identifier already deleted answers `eid_not_found`. No identifier values, tokens or partner names are
-/// stored: lines are numbers in the plan, whose sha256 binds them.
+/// because an identifier already deleted answers `eid_not_found`; the journal is also what tells that answer apart
+/// from an identifier that was never there (``uncertainLines(plan:destination:)``). One apply at a time holds it
+/// (``lock(holder:)``). No identifier values, tokens or partner names are stored: lines are numbers in the plan,
+/// whose sha256 binds them.
 public final class Journal: Sendable {
     /// The journal's path.
     public let path: String
@@ -138,6 +144,25 @@ public final class Journal: Sendable {
         }
     }
 
+    /// The lines of a plan at a destination that an earlier attempt may have deleted without its answer being
+    /// recorded: an attempt in flight when a run died (no outcome), or one answered by a network error or a 5xx.
+    /// A not-found answer on such a line means our earlier attempt removed the identifier; on any other line it
+    /// means the identifier was not there.
+    public func uncertainLines(plan: String, destination: String) throws -> Set<Int> {
+        try queue.read { db in
+            var lines = Set<Int>()
+            let rows = try Int.fetchCursor(
+                db,
+                sql: """
+                    SELECT DISTINCT line FROM attempts WHERE plan_sha256 = ? AND destination = ?
+                    AND (outcome IS NULL OR status = 0 OR status >= 500)
+                    """,
+                arguments: [plan, destination])
+            while let line = try rows.next() { lines.insert(line) }
+            return lines
+        }
+    }
+
     /// The destinations a plan was applied to.
     public func destinations(plan: String) throws -> [String] {
         try queue.read { db in
@@ -218,7 +243,8 @@ public final class Journal: Sendable {
         }
     }
 
-    /// Records many lines not sent, in one transaction.
+    /// Records many lines not sent, in one transaction. A line left `sending` by a run that died keeps that state:
+    /// its request may have been carried out, and only an answer may settle it.
     func recordSkips(plan: String, destination: String, _ skips: [(line: Int, reason: String)], at time: Instant)
         async throws
     {
@@ -230,6 +256,7 @@ public final class Journal: Sendable {
                     VALUES (?, ?, ?, 'skipped', ?, ?)
                     ON CONFLICT (plan_sha256, destination, line)
                     DO UPDATE SET state = 'skipped', message = excluded.message, updated_at = excluded.updated_at
+                    WHERE lines.state <> 'sending'
                     """)
             for skip in skips {
                 try statement.execute(arguments: [plan, destination, skip.line, skip.reason, time.microseconds])
@@ -240,6 +267,9 @@ public final class Journal: Sendable {
     private static func describe(_ result: AttemptResult) -> (String, String?, AttemptFailure?, Bool) {
         switch result {
         case .done(let absent): (absent ? "absent" : "done", "done", nil, absent)
+        // Never a deletion of ours: its own terminal state, never sent again, never recorded as deleted.
+        case .absentBeforeApply(let failure), .notFound(let failure):
+            ("absent_before_apply", "absent_before_apply", failure, true)
         case .skipped(let reason):
             ("skipped", "skipped", AttemptFailure(status: 400, code: "", message: reason, requestID: ""), false)
         case .retry(let failure, _): ("retry", nil, failure, false)
@@ -248,6 +278,49 @@ public final class Journal: Sendable {
         case .stop(let failure): ("stop", nil, failure, false)
         }
     }
+}
+
+// MARK: - One apply at a time
+
+extension Journal {
+    /// Takes the journal for one run: a second apply or erase on the same journal refuses at once, naming the
+    /// holder. The lock is an advisory `flock` on `JOURNAL.lock`, which the kernel releases when its holder exits,
+    /// however it exits: a crashed holder never blocks the next run.
+    public func lock(holder: String) throws(JournalError) -> JournalLock {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw JournalError(message: "\(lockPath): cannot open the lock file: \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            let other = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : "another process"
+            throw JournalError(
+                message: busy
+                    ? "another apply holds \(path): \(other.trimmingCharacters(in: .whitespacesAndNewlines)); wait "
+                        + "for it to finish (two runs on one journal would send lines twice)"
+                    : "\(lockPath): cannot lock: \(String(cString: strerror(errno)))")
+        }
+        let text = Array("pid \(getpid()), \(holder)\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        return JournalLock(fd: fd)
+    }
+}
+
+/// A held journal lock; released by ``release()`` or when the process exits.
+public final class JournalLock: Sendable {
+    private let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    deinit { close(fd) }
+
+    /// Releases the lock now.
+    public func release() { _ = flock(fd, LOCK_UN) }
 }
 
 /// What the journal knows of one line.
@@ -262,6 +335,9 @@ public struct LineState: Sendable, Equatable {
         case skipped
         /// Failed; sent again only with `--retry-failed`.
         case failed
+        /// The platform said the identifier was not there, and no attempt of ours can have removed it: nothing
+        /// was deleted; never sent again.
+        case absentBeforeApply = "absent_before_apply"
     }
 
     /// The state.

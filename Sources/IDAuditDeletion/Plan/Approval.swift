@@ -2,101 +2,145 @@ import Foundation
 import IDAuditCSV
 import IDAuditCore
 
-/// A person's approval of one exact plan: `plan.csv.approval.json` beside it.
+/// A person's approval of one exact file (a plan, or an erase file) for one exact destination:
+/// `FILE.approval.json` beside it.
 ///
-/// `apply` sends nothing for a plan without an approval whose sha256 matches the plan's bytes, and nothing for a
-/// plan older than its maximum age: profiles move between the scan and the apply.
+/// `apply` and `erase` send nothing for a file without an approval whose sha256 matches the file's bytes and whose
+/// destination is the one asked for (target, host, space or partner, Insider One type map): staging and production
+/// spaces fed by the same sources share user_ids, so a plan approved for one must never run against the other. A
+/// plan older than its maximum age is refused too (profiles move between the scan and the apply); its age comes
+/// from the `generated_at` stamped in its own records, never from a neighbouring file or the file's mtime.
 public struct Approval: Codable, Sendable, Equatable {
     /// The format tag.
-    public var format = "idaudit-approval/1"
-    /// The plan's file name (for people; the sha256 is what binds).
+    public var format = "idaudit-approval/2"
+    /// The file's name (for people; the sha256 is what binds).
     public var plan: String
-    /// The sha256 of the plan's bytes.
+    /// `plan` (a plan.csv) or `erase` (an erase JSONL file).
+    public var kind: String
+    /// The sha256 of the file's bytes.
     public var planSHA256: String
     /// Who approved it.
     public var approvedBy: String
     /// When it was approved (UTC, ISO 8601).
     public var approvedAt: String
-    /// When the plan was made: `generated_at` of the `summary.json` beside it, else the file's modification time.
-    public var planCreatedAt: String
-    /// How many lines the plan holds.
+    /// When the plan was made, from its own records (nil for an erase file or a plan with no lines).
+    public var planCreatedAt: String?
+    /// The sha256 of the rules the plan was made with, from its own records.
+    public var rulesSHA256: String?
+    /// The one destination the file may be applied to: the journal's key for it (target, host, space or a hash of
+    /// the partner name, and a hash of a non-default Insider One type map).
+    public var destination: String
+    /// The same destination, spelled out for people.
+    public var destinationDetails: [String: String]
+    /// How many lines (or erase users) the file holds.
     public var lines: Int
-    /// How many of them Segment's API can address.
+    /// How many of them Segment's API can address (plans).
     public var remediable: Int
 
     enum CodingKeys: String, CodingKey {
-        case format, plan, lines, remediable
+        case format, plan, kind, lines, remediable, destination
         case planSHA256 = "plan_sha256"
         case approvedBy = "approved_by"
         case approvedAt = "approved_at"
         case planCreatedAt = "plan_created_at"
+        case rulesSHA256 = "rules_sha256"
+        case destinationDetails = "destination_details"
     }
 
-    /// Where a plan's approval lives.
+    /// Where a file's approval lives.
     public static func path(forPlan plan: String) -> String { plan + ".approval.json" }
 
-    /// Approves a plan: reads and checks it, and writes its approval beside it (temp file, then rename).
-    public static func approve(planPath: String, by person: String, at now: Instant) throws -> Approval {
+    /// Approves a plan for one destination: reads and checks it, and writes its approval beside it.
+    public static func approve(
+        plan: PlanFile, for destination: ApprovedDestination, by person: String, at now: Instant
+    ) throws -> Approval {
+        try write(
+            Approval(
+                plan: fileName(plan.path), kind: "plan", planSHA256: plan.sha256, approvedBy: try who(person),
+                approvedAt: now.description, planCreatedAt: plan.stamp?.generatedAt.description,
+                rulesSHA256: plan.stamp?.rulesSHA256, destination: destination.key,
+                destinationDetails: destination.details, lines: plan.entries.count,
+                remediable: plan.entries.count { $0.remediable }),
+            path: plan.path)
+    }
+
+    /// Approves an erase file (its sha256 and user count) for one destination.
+    public static func approveErase(
+        path: String, sha256: String, users: Int, for destination: ApprovedDestination, by person: String,
+        at now: Instant
+    ) throws -> Approval {
+        try write(
+            Approval(
+                plan: fileName(path), kind: "erase", planSHA256: sha256, approvedBy: try who(person),
+                approvedAt: now.description, planCreatedAt: nil, rulesSHA256: nil, destination: destination.key,
+                destinationDetails: destination.details, lines: users, remediable: users),
+            path: path)
+    }
+
+    private static func who(_ person: String) throws(ApprovalError) -> String {
         let who = person.trimmingCharacters(in: .whitespaces)
         guard !who.isEmpty else { throw ApprovalError(message: "--by is empty: say who approves the plan") }
-        let plan = try PlanFile.read(path: planPath)
-        let approval = Approval(
-            plan: planPath.split(separator: "/").last.map(String.init) ?? planPath, planSHA256: plan.sha256,
-            approvedBy: who, approvedAt: now.description, planCreatedAt: createdAt(planPath: planPath).description,
-            lines: plan.entries.count, remediable: plan.entries.count { $0.remediable })
+        return who
+    }
+
+    private static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    private static func write(_ approval: Approval, path: String) throws -> Approval {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(approval)
-        try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path(forPlan: planPath))
+        try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: Self.path(forPlan: path))
         return approval
     }
 
-    /// The approval of a plan, checked: it must exist, name these exact bytes, and the plan must be younger than
-    /// `maxAge` seconds.
-    public static func check(plan: PlanFile, now: Instant, maxAgeSeconds: Int64) throws(ApprovalError) -> Approval {
-        let file = path(forPlan: plan.path)
+    /// The approval of a file, checked: it must exist, name these exact bytes and this destination, and a plan must
+    /// be younger than `maxAgeSeconds` (nil: an erase file, which has no age).
+    public static func check(
+        path: String, sha256: String, stamp: PlanStamp?, destination: ApprovedDestination, now: Instant,
+        maxAgeSeconds: Int64?
+    ) throws(ApprovalError) -> Approval {
+        let file = Self.path(forPlan: path)
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ApprovalError(
-                message: "\(plan.path) is not approved: \(file) does not exist. Review the plan, then run "
-                    + "`idaudit approve \(plan.path) --by you@example.com` (or use --dry-run to see what would be sent)")
+                message: "\(path) is not approved: \(file) does not exist. Review it, then run `idaudit approve "
+                    + "\(path) --by you@example.com` with the same destination options (or use --dry-run to see "
+                    + "what would be sent)")
         }
         let approval: Approval
         do {
             approval = try JSONDecoder().decode(Approval.self, from: data)
         } catch {
-            throw ApprovalError(message: "\(file): not an idaudit approval (\(error))")
-        }
-        guard approval.planSHA256 == plan.sha256 else {
             throw ApprovalError(
-                message: "\(plan.path) changed since it was approved: its sha256 is \(plan.sha256), the approval "
-                    + "(\(approval.approvedBy), \(approval.approvedAt)) names \(approval.planSHA256). Review the "
-                    + "plan again and re-approve it")
+                message: "\(file): not an idaudit approval of this version (\(error)); approve the plan again")
         }
-        guard let created = Instant(parsing: approval.planCreatedAt) else {
-            throw ApprovalError(message: "\(file): plan_created_at \"\(approval.planCreatedAt)\" is not a time")
-        }
-        let age = (now.microseconds - created.microseconds) / 1_000_000
-        if age > maxAgeSeconds {
+        guard approval.planSHA256 == sha256 else {
             throw ApprovalError(
-                message: "\(plan.path) was made \(describe(seconds: age)) ago (\(approval.planCreatedAt)), more than "
-                    + "--max-plan-age \(describe(seconds: maxAgeSeconds)): profiles move, so scan again and approve "
-                    + "the new plan")
+                message: "\(path) changed since it was approved: its sha256 is \(sha256), the approval "
+                    + "(\(approval.approvedBy), \(approval.approvedAt)) names \(approval.planSHA256). Review it "
+                    + "again and re-approve it")
+        }
+        guard approval.destination == destination.key else {
+            throw ApprovalError(
+                message: "\(path) is approved for \(approval.destination) (\(describe(approval.destinationDetails))), "
+                    + "not for \(destination.key) (\(describe(destination.details))): an approval names one "
+                    + "destination; approve the plan for this one if that is what you mean")
+        }
+        if let maxAgeSeconds, let stamp {
+            let age = (now.microseconds - stamp.generatedAt.microseconds) / 1_000_000
+            if age > maxAgeSeconds {
+                throw ApprovalError(
+                    message: "\(path) was made \(describe(seconds: age)) ago (\(stamp.generatedAt)), more than "
+                        + "--max-plan-age \(describe(seconds: maxAgeSeconds)): profiles move, so scan again and "
+                        + "approve the new plan")
+            }
         }
         return approval
     }
 
-    /// When a plan was made: its folder's `summary.json` `generated_at` if present, else the file's mtime.
-    static func createdAt(planPath: String) -> Instant {
-        let folder = planPath.contains("/") ? String(planPath[..<planPath.lastIndex(of: "/")!]) : "."
-        if let data = FileManager.default.contents(atPath: folder + "/summary.json"),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let text = object["generated_at"] as? String, let time = Instant(parsing: text)
-        {
-            return time
-        }
-        var info = stat()
-        if stat(planPath, &info) == 0 { return Instant(seconds: Int64(info.st_mtim.tv_sec)) }
-        return Instant(seconds: 0)
+    private static func describe(_ details: [String: String]) -> String {
+        details.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
 
     /// "3 d 4 h", "5 h 2 min", "40 s".
@@ -105,6 +149,20 @@ public struct Approval: Codable, Sendable, Equatable {
         if seconds >= 3600 { return "\(seconds / 3600) h \(seconds % 3600 / 60) min" }
         if seconds >= 60 { return "\(seconds / 60) min" }
         return "\(seconds) s"
+    }
+}
+
+/// The destination an approval is for: the journal's key for it, and the same spelled out for people.
+public struct ApprovedDestination: Sendable, Equatable {
+    /// The key (``DeletionTarget/destination``).
+    public var key: String
+    /// Target, host, space or partner hash, type map hash: what a person reads in a refusal.
+    public var details: [String: String]
+
+    /// Creates a destination.
+    public init(key: String, details: [String: String]) {
+        self.key = key
+        self.details = details
     }
 }
 

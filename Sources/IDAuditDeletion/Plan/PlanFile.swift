@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import IDAuditCSV
 import IDAuditCore
 
@@ -47,17 +44,37 @@ public struct PlanFile: Sendable {
     public var sha256: String
     /// Its lines, in file order.
     public var entries: [PlanEntry]
+    /// When and with which rules the plan was made, from its own records (nil for a plan with no lines).
+    public var stamp: PlanStamp?
 
-    /// Reads and checks a plan: the header must hold the plan's required columns; every line must have a type, a
-    /// value and `remediable` of `true` or `false`.
+    /// Creates a plan from its parts (an erase file's batches, tests).
+    public init(path: String, sha256: String, entries: [PlanEntry], stamp: PlanStamp? = nil) {
+        self.path = path
+        self.sha256 = sha256
+        self.entries = entries
+        self.stamp = stamp
+    }
+
+    /// Reads and checks a plan. The file is read once: the sha256 an approval names and the lines that are sent
+    /// come from the same bytes, so a file replaced between the two can never slip new lines under an approval.
+    ///
+    /// The header must hold every column of ``PlanLine/csvColumns``; every record must have exactly the header's
+    /// fields, a type, a value, `remediable` of `true` or `false`, and the same `generated_at` and `rules_sha256`
+    /// as every other record.
     public static func read(path: String) throws(PlanFileError) -> PlanFile {
-        let sha256 = try digest(path: path)
-        let reader: CSVReader
+        let bytes: [UInt8]
         do {
-            reader = try CSVReader(path: path)
+            bytes = try readWholeFile(path: path)
         } catch {
             throw PlanFileError(file: path, line: 0, message: error.message)
         }
+        return try parse(bytes: bytes, path: path)
+    }
+
+    /// Parses a plan's bytes (see ``read(path:)``).
+    public static func parse(bytes: [UInt8], path: String) throws(PlanFileError) -> PlanFile {
+        let sha256 = SHA256Digest.hex(of: bytes)
+        let reader = CSVReader(source: MemoryByteSource(bytes), path: path)
         func next() throws(PlanFileError) -> Bool {
             do {
                 return try reader.next()
@@ -68,28 +85,32 @@ public struct PlanFile: Sendable {
             }
         }
         guard try next() else { throw PlanFileError(file: path, line: 1, message: "empty file: no header") }
+        let header = reader.allFields()
         var positions: [String: Int] = [:]
-        for (index, name) in reader.allFields().enumerated() where positions[name.lowercased()] == nil {
+        for (index, name) in header.enumerated() where positions[name.lowercased()] == nil {
             positions[name.lowercased()] = index
         }
         var columns: [Int] = []
-        for name in PlanLine.requiredColumns {
+        for name in PlanLine.requiredColumns + PlanStamp.columns {
             guard let index = positions[name] else {
-                throw PlanFileError(
-                    file: path, line: 1,
-                    message: "not a plan: missing column \(name) (a plan.csv starts with "
-                        + PlanLine.requiredColumns.joined(separator: ",") + ")")
+                let hint =
+                    PlanStamp.columns.contains(name)
+                    ? "the plan was written by an older idaudit, which did not stamp its plans: scan again"
+                    : "a plan.csv starts with " + PlanLine.csvColumns.joined(separator: ",")
+                throw PlanFileError(file: path, line: 1, message: "not a plan: missing column \(name) (\(hint))")
             }
             columns.append(index)
         }
         var entries: [PlanEntry] = []
+        var stamp: PlanStamp?
         while try next() {
             let line = reader.line
-            func field(_ i: Int) -> String { reader.string(at: columns[i]) ?? "" }
-            guard reader.fieldCount > columns.max() ?? 0 else {
+            guard reader.fieldCount == header.count else {
                 throw PlanFileError(
-                    file: path, line: line, message: "\(reader.fieldCount) fields; the header has more columns")
+                    file: path, line: line,
+                    message: "\(reader.fieldCount) fields; the header has \(header.count) columns")
             }
+            func field(_ i: Int) -> String { reader.string(at: columns[i]) ?? "" }
             let type = field(1)
             let value = field(2)
             guard !type.isEmpty else { throw PlanFileError(file: path, line: line, message: "type is empty") }
@@ -102,32 +123,24 @@ public struct PlanFile: Sendable {
                 throw PlanFileError(
                     file: path, line: line, message: "remediable is \"\(other)\"; expected true or false")
             }
+            let generated = field(7)
+            guard let time = Instant(parsing: generated) else {
+                throw PlanFileError(file: path, line: line, message: "generated_at \"\(generated)\" is not a time")
+            }
+            let lineStamp = PlanStamp(generatedAt: time, rulesSHA256: field(8))
+            if let stamp, stamp != lineStamp {
+                throw PlanFileError(
+                    file: path, line: line,
+                    message: "generated_at and rules_sha256 differ from the first line's (\(stamp.generatedAt), "
+                        + "\(stamp.rulesSHA256.prefix(12))): one plan comes from one scan; lines from several scans "
+                        + "were put together")
+            }
+            stamp = lineStamp
             entries.append(
                 PlanEntry(
                     line: entries.count + 1, segmentID: field(0), type: type, value: value, reason: field(3),
                     lookupUserID: field(5), remediable: remediable))
         }
-        return PlanFile(path: path, sha256: sha256, entries: entries)
-    }
-
-    /// The sha256 of a file's bytes, streamed.
-    public static func digest(path: String) throws(PlanFileError) -> String {
-        guard let file = fopen(path, "rb") else {
-            throw PlanFileError(file: path, line: 0, message: "cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(file) }
-        var hasher = SHA256Digest()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n > 0 { hasher.update(buffer[0..<n]) }
-            if n < buffer.count {
-                if ferror(file) != 0 {
-                    throw PlanFileError(file: path, line: 0, message: "read error: \(String(cString: strerror(errno)))")
-                }
-                break
-            }
-        }
-        return hasher.finalizeHex()
+        return PlanFile(path: path, sha256: sha256, entries: entries, stamp: stamp)
     }
 }

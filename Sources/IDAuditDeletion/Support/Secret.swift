@@ -11,24 +11,30 @@ public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConver
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
 
-    /// The token from `file` when given (its first line, trimmed), else from the environment variable `variable`.
-    public static func load(variable: String, file: String?) throws(SecretError) -> Secret {
+    /// The secret from `file` when given (its first line, trimmed), else from the environment variable `variable`.
+    ///
+    /// - Parameters:
+    ///   - what: what the secret is, for messages (`token`, `partner name`).
+    ///   - fileOption: the option that names the file, for messages.
+    public static func load(
+        variable: String, file: String?, what: String = "token", fileOption: String = "--token-file"
+    ) throws(SecretError) -> Secret {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else {
-                throw SecretError(message: "--token-file \(file): cannot read the file")
+                throw SecretError(message: "\(fileOption) \(file): cannot read the file")
             }
             let text = String(decoding: data, as: UTF8.self)
             let first = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-            let token = first.trimmingCharacters(in: .whitespaces)
-            guard !token.isEmpty else { throw SecretError(message: "--token-file \(file): the file is empty") }
-            return Secret(token)
+            let secret = first.trimmingCharacters(in: .whitespaces)
+            guard !secret.isEmpty else { throw SecretError(message: "\(fileOption) \(file): the file is empty") }
+            return Secret(secret)
         }
         guard let value = ProcessInfo.processInfo.environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines),
             !value.isEmpty
         else {
             throw SecretError(
-                message: "no token: set \(variable) in the environment, or pass --token-file FILE "
-                    + "(tokens are never taken from the command line)")
+                message: "no \(what): set \(variable) in the environment, or pass \(fileOption) FILE "
+                    + "(secrets are never taken from the command line)")
         }
         return Secret(value)
     }

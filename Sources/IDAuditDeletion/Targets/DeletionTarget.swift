@@ -55,16 +55,24 @@ public struct WireResponse: Sendable {
     /// `Retry-After` in seconds, from either of its forms: a number of seconds, or an HTTP date (RFC 9110).
     public var retryAfterSeconds: Double? { retryAfterSeconds(now: Date()) }
 
-    /// `Retry-After` in seconds as of `now`.
+    /// The longest `Retry-After` honoured, in seconds: a server asking for an hour does not stall a worker for one
+    /// (the line is retried after this, and answers 429 again if the server meant it).
+    public static let maxRetryAfterSeconds = 60.0
+
+    /// `Retry-After` in seconds as of `now`, at most ``maxRetryAfterSeconds``; nil (the default backoff) when it is
+    /// absent, unparseable, negative or not finite.
     public func retryAfterSeconds(now: Date) -> Double? {
         guard let text = header("Retry-After")?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-        if let seconds = Double(text) { return seconds >= 0 ? seconds : nil }
+        if let seconds = Double(text) {
+            guard seconds.isFinite, seconds >= 0 else { return nil }
+            return min(seconds, Self.maxRetryAfterSeconds)
+        }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: text) else { return nil }
-        return max(0, date.timeIntervalSince(now))
+        return min(max(0, date.timeIntervalSince(now)), Self.maxRetryAfterSeconds)
     }
 }
 
@@ -112,8 +120,16 @@ public struct AttemptFailure: Sendable, Equatable, Codable {
 
 /// What one attempt's response means for its line.
 public enum AttemptResult: Sendable, Equatable {
-    /// Deleted (2xx); `alreadyAbsent` when the platform answered that the identifier was already gone.
+    /// Deleted (2xx); `alreadyAbsent` when the platform answered not-found to a line an earlier attempt of ours may
+    /// have deleted (its answer was lost: in flight at a crash, a network error, a 5xx).
     case done(alreadyAbsent: Bool)
+    /// The platform answered that the identifier is not there (Segment `eid_not_found`, Insider One "no such
+    /// user"). What an adapter returns; the engine turns it into ``done(alreadyAbsent:)`` or
+    /// ``absentBeforeApply(_:)`` from what the journal knows of earlier attempts.
+    case notFound(AttemptFailure)
+    /// Not there, and no earlier attempt of ours can have removed it: idaudit deleted nothing. A stale plan, a wrong
+    /// lookup, space or type map look exactly like this; never counted as a deletion.
+    case absentBeforeApply(AttemptFailure)
     /// Not deleted and not to be retried, for a reason that is not an error (the sole identifier, ...).
     case skipped(String)
     /// Worth another attempt (429, 5xx, network); `after` is the server's `Retry-After` when it gave one.
@@ -154,6 +170,36 @@ extension DeletionTarget {
 }
 
 // MARK: - Helpers shared by adapters
+
+/// Where a token may be sent.
+public enum EndpointPolicy {
+    /// Refuses a base URL that would carry a token in clear to another machine: `http://` is for loopback (the
+    /// emulator) unless `allowInsecure`; anything but `http` and `https` is refused.
+    public static func check(_ url: String, allowInsecure: Bool) throws(EndpointError) {
+        let lower = url.lowercased()
+        if lower.hasPrefix("https://") { return }
+        guard lower.hasPrefix("http://") else {
+            throw EndpointError(message: "--endpoint \(url): expected an http:// or https:// URL")
+        }
+        var host = URLText.host(of: lower)
+        if host.hasPrefix("[") {
+            host = String(host.dropFirst().prefix { $0 != "]" })
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        if allowInsecure || host == "localhost" || host == "::1" || host.hasPrefix("127.") { return }
+        throw EndpointError(
+            message: "--endpoint \(url): plain http to \(host) would send the token in clear; use https, or pass "
+                + "--insecure-http if this network is yours")
+    }
+}
+
+/// An endpoint a token may not be sent to.
+public struct EndpointError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    public var description: String { message }
+}
 
 enum URLText {
     /// The host (and port) of a base URL: `https://profiles.segment.com` -> `profiles.segment.com`.

@@ -40,9 +40,21 @@ public struct InsiderTarget: DeletionTarget {
     }
 
     public var name: String { "insider" }
-    /// The partner name is kept out of the journal: a short hash stands for it.
-    public var destination: String {
-        "insider/\(URLText.host(of: baseURL))/" + String(SHA256Text.hex(partner).prefix(12))
+    /// The partner name is kept out of the journal: a short hash stands for it. A type map that changes what is
+    /// sent is part of the destination too, so lines done under another map are sent again under this one.
+    public var destination: String { Self.destination(partner: partner, baseURL: baseURL, typeMap: typeMap).key }
+
+    /// The destination a plan for `partner` at `baseURL` under `typeMap` is approved and journaled under.
+    public static func destination(partner: String, baseURL: String, typeMap: InsiderTypeMap) -> ApprovedDestination {
+        let host = URLText.host(of: baseURL)
+        let partnerHash = String(SHA256Text.hex(partner).prefix(12))
+        var key = "insider/\(host)/\(partnerHash)"
+        var details = ["target": "insider", "host": host, "partner_sha256": partnerHash]
+        if let fingerprint = typeMap.fingerprint {
+            key += "/types-" + fingerprint.prefix(12)
+            details["type_map_sha256"] = String(fingerprint.prefix(12))
+        }
+        return ApprovedDestination(key: key, details: details)
     }
     public var defaultRequestsPerSecond: Double { 25_000.0 / 60.0 }
     public var perProfileRequestsPerSecond: Double? { nil }
@@ -115,6 +127,11 @@ public struct InsiderTarget: DeletionTarget {
     }
 
     /// Insider One's answers, shared by identifier and attribute deletion.
+    ///
+    /// A 2xx is read too: Insider One reports per-record failures inside a 200 (`{"data":{"successful":{...},
+    /// "fail":{"count":M,"errors":{"users.0.<path>":["..."]}}}}`, domain notes §5), and an error or
+    /// `"success":false` body is not a deletion whatever the status says. Only an empty body, `{}`, or a body
+    /// whose `fail.count` is 0 counts as done.
     static func classifyInsider(_ response: WireResponse) -> AttemptResult {
         let object = JSONBody.object(response.body)
         let message =
@@ -125,14 +142,20 @@ public struct InsiderTarget: DeletionTarget {
             requestID: response.header("Request-Id") ?? response.header("X-Request-Id") ?? "")
         switch response.status {
         case 200..<300:
+            if let problem = bodyFailure(response.body, object) {
+                var reported = failure
+                reported.code = "failed_in_2xx"
+                reported.message = problem
+                return .failed(reported)
+            }
             return .done(alreadyAbsent: false)
         case 400 where message.contains("sole identifier"):
             return .skipped("sole identifier: Insider One refused (\(message))")
         case 400 where message.contains("Partner is invalid"):
             return .stop(failure)
         case 404 where message.contains("no such user"):
-            // No user holds the identifier: it is already gone (a retry after an interrupted run).
-            return .done(alreadyAbsent: true)
+            // No user holds the identifier: the engine decides whether an earlier attempt of ours removed it.
+            return .notFound(failure)
         case 401, 403:
             return .stop(failure)
         case 429, 500..<600:
@@ -140,6 +163,28 @@ public struct InsiderTarget: DeletionTarget {
         default:
             return .failed(failure)
         }
+    }
+}
+
+extension InsiderTarget {
+    /// Why a 2xx body does not mean done, or nil when it does.
+    static func bodyFailure(_ body: [UInt8], _ object: [String: Any]?) -> String? {
+        let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty { return nil }
+        guard let object else { return "the answer is not JSON: \(text.prefix(200))" }
+        if let error = object["error"] { return "the answer holds an error: \(error)" }
+        if let success = object["success"] as? Bool, !success {
+            return "the answer says success false: \(object["message"] as? String ?? text.prefix(200).description)"
+        }
+        guard let data = object["data"] as? [String: Any], let fail = data["fail"] as? [String: Any] else { return nil }
+        let count = (fail["count"] as? NSNumber)?.intValue ?? 0
+        let errors = fail["errors"] as? [String: Any] ?? [:]
+        guard count > 0 || !errors.isEmpty else { return nil }
+        let listed = errors.keys.sorted().prefix(5).map { key in
+            let messages = (errors[key] as? [Any])?.map { "\($0)" }.joined(separator: "; ") ?? "\(errors[key] ?? "")"
+            return "\(key): \(messages)"
+        }
+        return "\(max(count, errors.count)) record(s) failed inside a 2xx answer: " + listed.joined(separator: " | ")
     }
 }
 

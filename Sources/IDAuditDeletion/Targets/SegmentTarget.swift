@@ -36,7 +36,14 @@ public struct SegmentTarget: DeletionTarget {
 
     public var name: String { "segment" }
     /// `segment/<host>/<space>`: a rehearsal against the emulator and the real apply are journaled apart.
-    public var destination: String { "segment/\(URLText.host(of: baseURL))/\(space)" }
+    public var destination: String { Self.destination(space: space, baseURL: baseURL).key }
+
+    /// The destination a plan for `space` at `baseURL` is approved and journaled under (no token needed).
+    public static func destination(space: String, baseURL: String) -> ApprovedDestination {
+        let host = URLText.host(of: baseURL)
+        return ApprovedDestination(
+            key: "segment/\(host)/\(space)", details: ["target": "segment", "host": host, "space": space])
+    }
     public var defaultRequestsPerSecond: Double { 100 }
     public var perProfileRequestsPerSecond: Double? { 100 }
 
@@ -78,7 +85,8 @@ public struct SegmentTarget: DeletionTarget {
         case 200..<300:
             return .done(alreadyAbsent: false)
         case 404 where failure.code == "eid_not_found":
-            return .done(alreadyAbsent: true)
+            // The engine decides what this means: gone through an earlier attempt of ours, or never there.
+            return .notFound(failure)
         case 401, 403:
             return .stop(failure)
         case 429, 500..<600:

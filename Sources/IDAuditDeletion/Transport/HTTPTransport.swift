@@ -23,7 +23,11 @@ public final class HTTPTransport: Sendable {
         timeout = .milliseconds(Int64(timeoutSeconds * 1000))
     }
 
-    /// Sends one request and reads the whole response (bodies over 1 MiB are cut).
+    /// The most of a response body kept; the rest is read and dropped, and the status stands.
+    public static let maxBodyBytes = 1 << 20
+
+    /// Sends one request and reads its response (bodies over ``maxBodyBytes`` are cut, never an error: the status
+    /// is what decides a line).
     ///
     /// - Throws: a network error (refused, reset, timed out): the caller retries those.
     public func send(_ request: WireRequest) async throws -> WireResponse {
@@ -32,8 +36,11 @@ public final class HTTPTransport: Sendable {
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         outgoing.body = .bytes(ByteBuffer(bytes: request.body))
         let response = try await client.execute(outgoing, timeout: timeout)
-        var body = try await response.body.collect(upTo: 1 << 20)
-        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        var bytes: [UInt8] = []
+        for try await var chunk in response.body {
+            let room = Self.maxBodyBytes - bytes.count
+            if room > 0, let part = chunk.readBytes(length: min(room, chunk.readableBytes)) { bytes += part }
+        }
         return WireResponse(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: bytes)
     }

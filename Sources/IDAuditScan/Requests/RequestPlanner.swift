@@ -180,7 +180,8 @@ public enum RequestPlanner {
         try json.write("{\n\"format\":\"idaudit-plan/1\",\n\"requests_file\":\(JSONText.quote(options.requestsPath)),\n")
         try json.write("\"rules_sha256\":\"\(options.rules?.sha256 ?? "")\",\n\"generated_at\":\"\(now)\",\n\"lines\":[\n")
 
-        let writer = PlanWriter(csv: csv, json: json)
+        let writer = PlanWriter(
+            csv: csv, json: json, stamp: PlanStamp(generatedAt: now, rulesSHA256: options.rules?.sha256 ?? ""))
         // Profiles in chunks: their user_ids are read a chunk at a time, which bounds memory for huge request files.
         var start = 0
         while start < resolved.count {
@@ -321,7 +322,10 @@ final class PlanWriter: @unchecked Sendable {
     private var written = 0
     private var failure: (any Error)?
 
-    init(csv: OutputFile, json: OutputFile) {
+    private let suffix: String
+
+    init(csv: OutputFile, json: OutputFile, stamp: PlanStamp) {
+        suffix = String(decoding: stamp.recordSuffix, as: UTF8.self)
         self.csv = csv
         self.json = json
     }
@@ -340,7 +344,7 @@ final class PlanWriter: @unchecked Sendable {
             guard failure == nil else { return }
             do {
                 for (line, request) in lines {
-                    try csv.write(line.csvRecord + "\n")
+                    try csv.write(line.csvRecord + suffix)
                     if written > 0 { try json.write(",\n") }
                     try json.write(line.jsonObject(requestLine: request.line, note: request.note))
                     written += 1

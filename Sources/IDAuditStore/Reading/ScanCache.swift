@@ -170,29 +170,16 @@ extension ProfileStore {
     /// Streams the last scan's plan lines as their rendered `plan.csv` record and `plan.json` object, in plan order,
     /// straight from the store's bytes (valid only during the call): the fast path for writing plan files.
     public func forEachRenderedPlanLine(
-        shard: Shard? = nil,
         _ body: (_ csv: UnsafeBufferPointer<UInt8>, _ json: UnsafeBufferPointer<UInt8>, _ remediable: Bool) throws -> Void
     ) throws {
         try queue.read { db in
             let statement = try db.makeStatement(
-                sql: "SELECT csv, json, remediable, canonical_id FROM scan_lines ORDER BY canonical_id, type, rank")
+                sql: "SELECT csv, json, remediable FROM scan_lines ORDER BY canonical_id, type, rank")
             let s = statement.sqliteStatement
-            var lastProfile = ""
-            var inShard = true
             while true {
                 let rc = sqlite3_step(s)
                 if rc == SQLITE_DONE { break }
                 guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc)) }
-                if let shard {
-                    let profile = String(
-                        decoding: UnsafeBufferPointer(start: sqlite3_column_text(s, 3), count: Int(sqlite3_column_bytes(s, 3))),
-                        as: UTF8.self)
-                    if profile != lastProfile {
-                        lastProfile = profile
-                        inShard = shard.contains(profile)
-                    }
-                    if !inShard { continue }
-                }
                 try body(
                     UnsafeBufferPointer(start: sqlite3_column_text(s, 0), count: Int(sqlite3_column_bytes(s, 0))),
                     UnsafeBufferPointer(start: sqlite3_column_text(s, 1), count: Int(sqlite3_column_bytes(s, 1))),
@@ -201,9 +188,8 @@ extension ProfileStore {
         }
     }
 
-    /// Totals of the last scan, over the profiles of `shard` when given.
-    public func scanTotals(shard: Shard? = nil) throws -> ScanTotals {
-        if let shard { return try shardTotals(shard) }
+    /// Totals of the last scan.
+    public func scanTotals() throws -> ScanTotals {
         return try queue.read { db in
             var totals = ScanTotals()
             if let row = try Row.fetchOne(
@@ -225,30 +211,6 @@ extension ProfileStore {
             totals.excess = rows.map {
                 ExcessCount(type: $0[0], reason: ExcessReason(rawValue: $0[1]) ?? .limit, count: $0[2], remediable: $0[3])
             }
-            return totals
-        }
-    }
-}
-
-extension ProfileStore {
-    /// Totals over one shard's profiles (the hash is computed here, per profile).
-    fileprivate func shardTotals(_ shard: Shard) throws -> ScanTotals {
-        try queue.read { db in
-            var totals = ScanTotals()
-            let profiles = try Row.fetchCursor(db, sql: "SELECT canonical_id, identifiers, excess FROM scan_profiles")
-            while let row = try profiles.next() {
-                guard shard.contains(row[0]) else { continue }
-                totals.profiles += 1
-                totals.identifiers += row[1] as Int
-                if (row[2] as Int) > 0 { totals.profilesInViolation += 1 }
-            }
-            var tally = ExcessTally()
-            let lines = try Row.fetchCursor(db, sql: "SELECT canonical_id, type, reason, remediable FROM scan_lines")
-            while let row = try lines.next() {
-                guard shard.contains(row[0]) else { continue }
-                tally.add(type: row[1], reason: ExcessReason(rawValue: row[2]) ?? .limit, remediable: (row[3] as Int) != 0)
-            }
-            totals.excess = tally.excess
             return totals
         }
     }

@@ -20,50 +20,42 @@ struct Apply: AsyncParsableCommand {
             identifier. Types map to Insider keys: email -> email, phone -> phone_number (E.164), user_id -> uuid, \
             anything else -> a custom identifier of that name; --type-map FILE (`type: key` lines; key email, \
             phone_number, uuid, custom, custom:<name> or skip) overrides. Budget: 25,000 requests/min. Token: \
-            IDAUDIT_INSIDER_TOKEN or --token-file.
+            IDAUDIT_INSIDER_TOKEN or --token-file; partner name: IDAUDIT_INSIDER_PARTNER or --partner-file.
+
+            Approval: the plan must be approved (`idaudit approve`) for exactly this destination (target, host, \
+            space or partner, type map) and be younger than --max-plan-age, judged by the generated_at stamped \
+            in the plan's own lines.
 
             Safe to run again: every attempt is journaled (beside the store) before and after it is sent; a line \
-            already done is never sent twice; a run killed mid-flight resends only what was in flight (an \
-            identifier already gone answers eid_not_found, counted as already-absent). 429, 5xx and network \
-            errors are retried with exponential backoff and jitter (Retry-After honoured) up to --max-attempts; \
-            401 and 403 stop the run at once.
+            already done is never sent twice; one apply at a time holds the journal (a second one exits 3). A run \
+            killed mid-flight resends only what was in flight; if that answers not-found, our earlier attempt \
+            deleted it (done, already gone). A not-found on a line no attempt of ours can have deleted is \
+            absent_before_apply: nothing was deleted, the run exits 1 and says to scan again; when more than \
+            --max-absent-rate of the answers are such lines, the plan does not match the destination and the run \
+            stops. 429, 5xx and network errors are retried with exponential backoff and jitter (Retry-After \
+            honoured, up to 60 s) up to --max-attempts; a 429 also halves the whole run's rate, which then climbs \
+            back. 401 and 403 stop the run at once. --endpoint takes plain http:// only on this machine.
 
-            Exit codes: 0 every line done; 1 some lines failed or were skipped; 2 stopped (circuit breaker, \
-            token or space refused, --max-deletes, canary); 3 could not start (no approval, plan changed or too \
-            old, no token). apply-report.json is written beside the plan.
+            Exit codes: 0 every line done; 1 some lines failed, were skipped or were not there; 2 stopped \
+            (circuit breaker, token or space refused, --max-deletes, canary); 3 could not start (no approval, \
+            approved for another destination, plan changed or too old, no token, another apply running). \
+            apply-report.json is written beside the plan.
 
             Examples:
               export IDAUDIT_SEGMENT_TOKEN=...
+              idaudit approve reports/x/plan.csv --by dana@acme.io --target segment --space spa_123
               idaudit apply reports/x/plan.csv --target segment --space spa_123 --canary 20
               idaudit apply reports/x/plan.csv --target segment --space spa_123 --yes
-              idaudit apply reports/x/plan.csv --target insider --partner mybrand --type-map map.yaml
+              export IDAUDIT_INSIDER_PARTNER=mybrand IDAUDIT_INSIDER_TOKEN=...
+              idaudit apply reports/x/plan.csv --target insider --type-map map.yaml
               idaudit apply reports/x/plan.csv --target segment --space spa_1 --endpoint http://127.0.0.1:8080
             """)
-
-    enum Target: String, ExpressibleByArgument, CaseIterable {
-        case segment, insider
-    }
 
     @Argument(help: "The approved plan.csv.")
     var plan: String
 
-    @Option(help: "Where to delete: segment or insider.")
-    var target: Target
-
-    @Option(help: "Segment: the space id (spa_...).")
-    var space: String?
-
-    @Option(help: "Segment: the region whose host to use (us: profiles.segment.com, eu: profiles.euw1.segment.com).")
-    var region: SegmentTarget.Region = .us
-
-    @Option(help: "Insider One: the partner name (lowercase, no spaces).")
-    var partner: String?
-
-    @Option(help: "Insider One: a type map file (type: key per line).")
-    var typeMap: String?
-
-    @Option(help: "Send to this base URL instead (the emulator: http://127.0.0.1:8080).")
-    var endpoint: String?
+    @OptionGroup(title: "Destination (must be the one the plan was approved for)")
+    var destination: DestinationOptions
 
     @Option(help: "Read the token from this file instead of the environment.")
     var tokenFile: String?
@@ -95,6 +87,9 @@ struct Apply: AsyncParsableCommand {
     @Option(help: "Stop when more than this share of the last 200 attempts failed (5%, 0.05).")
     var maxErrorRate = "5%"
 
+    @Option(help: "Stop when more than this share of the lines answered were not there before the run (10%).")
+    var maxAbsentRate = "10%"
+
     @Flag(help: "Send again the lines that failed in an earlier run.")
     var retryFailed = false
 
@@ -108,22 +103,19 @@ struct Apply: AsyncParsableCommand {
     var dryRun = false
 
     func validate() throws {
-        switch target {
-        case .segment where space == nil: throw ValidationError("--target segment needs --space (spa_...)")
-        case .insider where partner == nil: throw ValidationError("--target insider needs --partner")
-        default: break
-        }
         guard parseDuration(maxPlanAge) != nil else { throw ValidationError("--max-plan-age: expected 7d, 36h, 90m or 600s") }
-        guard errorRate != nil else { throw ValidationError("--max-error-rate: expected a percent (5%) or a share (0.05)") }
-        if let maxRps, maxRps <= 0 { throw ValidationError("--max-rps must be above 0") }
+        guard parseShare(maxErrorRate) != nil else {
+            throw ValidationError("--max-error-rate: expected a percent (5%) or a share (0.05)")
+        }
+        guard parseShare(maxAbsentRate) != nil else {
+            throw ValidationError("--max-absent-rate: expected a percent (10%) or a share (0.1)")
+        }
+        if let maxRps, !(maxRps > 0 && maxRps.isFinite) { throw ValidationError("--max-rps must be above 0") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
-    }
-
-    private var errorRate: Double? {
-        let t = maxErrorRate.trimmingCharacters(in: .whitespaces)
-        if t.hasSuffix("%") { return Double(t.dropLast()).map { $0 / 100 }.flatMap { (0...1).contains($0) ? $0 : nil } }
-        return Double(t).flatMap { (0...1).contains($0) ? $0 : nil }
+        if let maxDeletes, maxDeletes < 1 { throw ValidationError("--max-deletes must be at least 1") }
+        if let canary, canary < 1 { throw ValidationError("--canary must be at least 1") }
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be above 0 seconds") }
     }
 
     func run() async throws {
@@ -135,7 +127,10 @@ struct Apply: AsyncParsableCommand {
                 printDryRun(planFile, deletionTarget)
                 return
             }
-            let approval = try Approval.check(plan: planFile, now: Clock.now(), maxAgeSeconds: parseDuration(maxPlanAge)!)
+            let approval = try Approval.check(
+                path: planFile.path, sha256: planFile.sha256, stamp: planFile.stamp,
+                destination: try destination.identifierDestination(), now: Clock.now(),
+                maxAgeSeconds: parseDuration(maxPlanAge)!)
             Terminal.warn(
                 "applying \(plan) (approved by \(approval.approvedBy) at \(approval.approvedAt)) to "
                     + "\(deletionTarget.destination)")
@@ -151,7 +146,8 @@ struct Apply: AsyncParsableCommand {
             options.maxDeletes = maxDeletes
             options.canary = canary
             options.continueAfterCanary = yes
-            options.maxErrorRate = errorRate!
+            options.maxErrorRate = parseShare(maxErrorRate)!
+            options.maxAbsentRate = parseShare(maxAbsentRate)!
             options.retryFailed = retryFailed
             options.timeoutSeconds = timeout
             options.progress = { p in
@@ -168,7 +164,7 @@ struct Apply: AsyncParsableCommand {
             let reportPath = folder(of: plan) + "apply-report.json"
             try OutputFile.write(report.json, to: reportPath)
             print(summary(report, reportPath: reportPath))
-            if target == .segment, endpoint == nil, FileManager.default.fileExists(atPath: store) {
+            if destination.target == .segment, destination.endpoint == nil, FileManager.default.fileExists(atPath: store) {
                 // The store remembers what was deleted, so later scans tell reintroduced identifiers from new ones.
                 // Not for a rehearsal against another endpoint: nothing was deleted at Segment.
                 do {
@@ -184,20 +180,16 @@ struct Apply: AsyncParsableCommand {
         }
     }
 
-    private var tokenVariable: String { target == .segment ? "IDAUDIT_SEGMENT_TOKEN" : "IDAUDIT_INSIDER_TOKEN" }
+    private var tokenVariable: String {
+        destination.target == .segment ? "IDAUDIT_SEGMENT_TOKEN" : "IDAUDIT_INSIDER_TOKEN"
+    }
 
     private func makeTarget(planFile: PlanFile, token: Secret) throws -> any DeletionTarget {
-        switch target {
+        switch destination.target {
         case .segment:
-            return SegmentTarget(space: space!, baseURL: endpoint ?? region.baseURL, token: token)
+            return SegmentTarget(space: destination.space!, baseURL: destination.baseURL, token: token)
         case .insider:
-            var map = InsiderTypeMap()
-            if let typeMap {
-                guard let data = FileManager.default.contents(atPath: typeMap) else {
-                    throw ValidationError("--type-map \(typeMap): cannot read the file")
-                }
-                map = try InsiderTypeMap.parse(String(decoding: data, as: UTF8.self), file: typeMap)
-            }
+            let map = try destination.loadTypeMap()
             var counts: [String: [String: Int]]?
             if FileManager.default.fileExists(atPath: store) {
                 counts = try ProfileStore.openExisting(path: store).activeTypeCounts(
@@ -208,7 +200,7 @@ struct Apply: AsyncParsableCommand {
                         + "(Insider One's 400 answer still counts as skipped)")
             }
             return try InsiderTarget(
-                partner: partner!, baseURL: endpoint ?? InsiderTarget.defaultBaseURL, token: token, typeMap: map,
+                partner: try destination.partner(), baseURL: destination.baseURL, token: token, typeMap: map,
                 identifierCounts: counts)
         }
     }
@@ -240,7 +232,9 @@ struct Apply: AsyncParsableCommand {
 
     private func summary(_ r: ApplyReport, reportPath: String) -> String {
         var out = "\(r.target) \(r.destination): \(Terminal.count(r.done)) deleted"
-        if r.alreadyAbsent > 0 { out += " (\(Terminal.count(r.alreadyAbsent)) already absent)" }
+        if r.alreadyAbsent > 0 {
+            out += " (\(Terminal.count(r.alreadyAbsent)) already gone: an earlier attempt of ours was cut short)"
+        }
         out += ", \(Terminal.count(r.failed)) failed, \(Terminal.count(r.skipped)) skipped"
         if r.doneEarlier > 0 { out += ", \(Terminal.count(r.doneEarlier)) done in earlier runs" }
         if r.notSent > 0 { out += ", \(Terminal.count(r.notSent)) not sent" }
@@ -254,6 +248,15 @@ struct Apply: AsyncParsableCommand {
             out += "\n  failed line \(failure.line) (\(failure.type)): \(failure.failure.summary)"
         }
         if r.failures.count > 5 { out += "\n  ... \(r.failures.count - 5) more failures in \(reportPath)" }
+        if r.absentBeforeApply > 0 {
+            out += "\n  NOT THERE: \(Terminal.count(r.absentBeforeApply)) lines were not at \(r.destination) before this "
+            out += "apply (nothing was deleted for them; listed in absent_lines): scan again, the plan is stale or "
+            out += "meant for another destination"
+        }
+        if r.rateDecreases > 0 {
+            out += "\n  429s slowed the run \(r.rateDecreases) times, down to "
+            out += "\(String(format: "%.1f", r.lowestRate)) req/s"
+        }
         if let stopped = r.stopped { out += "\n  STOPPED: \(stopped)" }
         out += "\n  report: \(reportPath)"
         return out
@@ -266,4 +269,9 @@ func folder(of path: String) -> String {
     return String(path[...slash])
 }
 
-extension SegmentTarget.Region: ExpressibleByArgument {}
+/// A share given as a percent (`5%`) or a fraction (`0.05`), within 0 and 1.
+func parseShare(_ text: String) -> Double? {
+    let t = text.trimmingCharacters(in: .whitespaces)
+    let value = t.hasSuffix("%") ? Double(t.dropLast()).map { $0 / 100 } : Double(t)
+    return value.flatMap { (0...1).contains($0) ? $0 : nil }
+}

@@ -1,30 +1,62 @@
 import ArgumentParser
+import IDAuditCSV
 import IDAuditDeletion
 
 struct Approve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Approve a plan for apply: record its sha256, who, when and its line counts.",
+        abstract: "Approve a plan (or an erase file) for one destination: its sha256, who, when, where.",
         discussion: """
-            Writes PLAN.approval.json beside the plan. apply refuses a plan without an approval that names its \
-            exact bytes (one byte changed: refused, with the reason), and a plan older than --max-plan-age \
-            (default 7 days): profiles move between a scan and an apply.
+            Writes FILE.approval.json beside the file. apply (and erase) refuse a file without an approval that \
+            names its exact bytes (one byte changed: refused, with the reason) and the very destination asked \
+            for: the target, the host (--region or --endpoint), the Segment space, or the Insider One partner \
+            (a hash of it) and type map. A plan approved for a staging space is refused for production. apply \
+            also refuses a plan older than --max-plan-age (default 7 days), judged by the generated_at the scan \
+            stamped in every line of the plan.
 
-            Example:
-              idaudit approve reports/2026-11-23/plan.csv --by "dana@acme.io"
+            No token is needed. The Insider One partner name comes from IDAUDIT_INSIDER_PARTNER or --partner-file.
+
+            Examples:
+              idaudit approve reports/2026-11-23/plan.csv --by "dana@acme.io" --target segment --space spa_123
+              idaudit approve reports/2026-11-23/plan.csv --by "dana@acme.io" --target segment --space spa_9 --region eu
+              IDAUDIT_INSIDER_PARTNER=mybrand idaudit approve plan.csv --by dana --target insider --type-map map.yaml
+              IDAUDIT_INSIDER_PARTNER=mybrand idaudit approve users.jsonl --by dana --target insider   # for erase
             """)
 
-    @Argument(help: "The plan.csv to approve (from scan or request-plan).")
+    @Argument(help: "The plan.csv (from scan or request-plan), or an erase JSONL file.")
     var plan: String
 
     @Option(help: "Who approves it (a name or an email address), recorded in the approval.")
     var by: String
 
+    @OptionGroup(title: "Destination (the one apply will be allowed to send to)")
+    var destination: DestinationOptions
+
     func run() throws {
         try reportingFailures {
-            let approval = try Approval.approve(planPath: plan, by: by, at: Clock.now())
+            let now = Clock.now()
+            if Self.isEraseFile(plan) {
+                let (sha, users) = try EraseFile.read(path: plan)
+                let approval = try Approval.approveErase(
+                    path: plan, sha256: sha, users: users.count, for: try destination.attributeDestination(), by: by,
+                    at: now)
+                print("approved \(plan) (sha256 \(approval.planSHA256.prefix(16))…) by \(approval.approvedBy)")
+                print("  \(Terminal.count(approval.lines)) users, for \(approval.destination)")
+                print("  written \(Approval.path(forPlan: plan))")
+                return
+            }
+            let file = try PlanFile.read(path: plan)
+            let approval = try Approval.approve(
+                plan: file, for: try destination.identifierDestination(), by: by, at: now)
             print("approved \(plan) (sha256 \(approval.planSHA256.prefix(16))…) by \(approval.approvedBy)")
             print("  \(Terminal.count(approval.lines)) lines, \(Terminal.count(approval.remediable)) remediable")
-            print("  plan made \(approval.planCreatedAt); written \(Approval.path(forPlan: plan))")
+            print("  for \(approval.destination)")
+            print("  plan made \(approval.planCreatedAt ?? "(no lines)"); written \(Approval.path(forPlan: plan))")
         }
+    }
+
+    /// An erase file is JSONL: its first non-blank byte opens an object.
+    static func isEraseFile(_ path: String) -> Bool {
+        guard let bytes = try? readWholeFile(path: path) else { return false }
+        return bytes.first { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 } == UInt8(ascii: "{")
     }
 }

@@ -12,20 +12,23 @@ struct Emulate: AsyncParsableCommand {
               POST   /v1/spaces/{space}/collections/users/profiles/user_id:{id}/external_ids/delete   (Segment)
               DELETE /api/user/v1/identity                                                      (Insider One)
               POST   /api/user/v1/attribute/delete                                              (Insider One)
-            Segment deletions are written to the store as REMOVED rows of external_id_mapping_updates, as \
-            Profiles Sync would: scan again afterwards and the profiles are clean; verify works against it. \
-            Insider One's side sees each canonical profile as one user and keeps its deletions in memory; \
-            user attributes come from --insider-users.
+            The store is only read: deletions are kept in memory, so a rehearsal never changes the store your \
+            scans and verify rely on. --write-store writes Segment deletions into it as REMOVED rows of \
+            external_id_mapping_updates, as Profiles Sync would (scan again afterwards and the profiles are \
+            clean): use it on a COPY of a store. Insider One's side sees each canonical profile as one user and \
+            keeps its deletions in memory; user attributes come from --insider-users.
 
             The one token accepted (Segment's Basic user, Insider One's X-REQUEST-TOKEN) comes from \
-            IDAUDIT_EMULATOR_TOKEN or --token (a local test token, not a real secret). Any space id and partner \
-            name are accepted. Budgets (429 beyond them): --segment-rps per space and per profile, --insider-rpm \
-            per partner. Faults: --latency-ms on every answer, --fail-rate of answers are 500s (--seed).
+            IDAUDIT_EMULATOR_TOKEN, never the command line. Any space id and partner name are accepted. Budgets \
+            (429 beyond them): --segment-rps per space and per profile, --insider-rpm per partner. Faults: \
+            --latency-ms on every answer, --fail-rate of answers are 500s, --throttle-rate are 429s (--seed).
 
             Example:
-              IDAUDIT_EMULATOR_TOKEN=t idaudit emulate --port 8080 --store idaudit.sqlite &
+              cp idaudit.sqlite rehearsal.sqlite
+              IDAUDIT_EMULATOR_TOKEN=t idaudit emulate --port 8080 --store rehearsal.sqlite --write-store &
+              idaudit approve plan.csv --by me --target segment --space spa_1 --endpoint http://127.0.0.1:8080
               IDAUDIT_SEGMENT_TOKEN=t idaudit apply plan.csv --target segment --space spa_1 \\
-                  --endpoint http://127.0.0.1:8080
+                  --endpoint http://127.0.0.1:8080 --store rehearsal.sqlite
             """)
 
     @Option(help: "The port to listen on (0: any free port).")
@@ -37,8 +40,8 @@ struct Emulate: AsyncParsableCommand {
     @Option(help: "The SQLite store to serve.")
     var store = "idaudit.sqlite"
 
-    @Option(help: "The token to accept (default: IDAUDIT_EMULATOR_TOKEN).")
-    var token: String?
+    @Flag(help: "Write Segment deletions into the store as REMOVED rows (for a copy of a store).")
+    var writeStore = false
 
     @Option(help: "Segment deletions per second, per space and per profile.")
     var segmentRps = 100.0
@@ -51,6 +54,9 @@ struct Emulate: AsyncParsableCommand {
 
     @Option(help: "Share of requests answered 500 (0 to 1).")
     var failRate = 0.0
+
+    @Option(help: "Share of requests answered 429 whatever the budget (0 to 1): a throttling storm.")
+    var throttleRate = 0.0
 
     @Option(help: "Seed of the fault generator.")
     var seed: UInt64 = 1
@@ -66,14 +72,14 @@ struct Emulate: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...1).contains(failRate) else { throw ValidationError("--fail-rate must be between 0 and 1") }
+        guard (0...1).contains(throttleRate) else { throw ValidationError("--throttle-rate must be between 0 and 1") }
         guard segmentRps > 0, insiderRpm > 0 else { throw ValidationError("budgets must be above 0") }
     }
 
     func run() async throws {
         try await reportingFailuresAsync {
-            guard let token = token ?? ProcessInfo.processInfo.environment["IDAUDIT_EMULATOR_TOKEN"], !token.isEmpty
-            else {
-                throw ValidationError("no token: set IDAUDIT_EMULATOR_TOKEN or pass --token")
+            guard let token = ProcessInfo.processInfo.environment["IDAUDIT_EMULATOR_TOKEN"], !token.isEmpty else {
+                throw ValidationError("no token: set IDAUDIT_EMULATOR_TOKEN (tokens are never taken from the command line)")
             }
             var options = EmulatorOptions(token: token)
             options.host = host
@@ -83,6 +89,8 @@ struct Emulate: AsyncParsableCommand {
             options.insiderPerMinute = insiderRpm
             options.latencyMilliseconds = latencyMs
             options.failRate = failRate
+            options.throttleRate = throttleRate
+            options.writeToStore = writeStore
             options.seed = seed
             options.deactivatedSpaces = Set(deactivatedSpace)
             if let typeMap {
@@ -100,7 +108,9 @@ struct Emulate: AsyncParsableCommand {
             let emulator = Emulator(store: try ProfileStore.openExisting(path: store), options: options)
             let host = self.host
             try await emulator.run { port in
-                Terminal.warn("emulating Segment and Insider One on http://\(host):\(port) over \(store) (Ctrl-C to stop)")
+                Terminal.warn(
+                    "emulating Segment and Insider One on http://\(host):\(port) over \(store)"
+                        + (writeStore ? ", writing deletions into it" : ", read-only") + " (Ctrl-C to stop)")
             }
             let statistics = await emulator.statistics()
             let statuses = statistics.byStatus.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }

@@ -22,29 +22,23 @@ struct Erase: AsyncParsableCommand {
             most 1,000 users and 5 MB.
 
             Budget: 25,000 requests/min, SHARED WITH INSIDER ONE'S USER UPSERT API: if your pipelines upsert at \
-            the same time, lower --max-rps. Journaled and resumable like apply (keyed by the file's sha256). \
-            Token: IDAUDIT_INSIDER_TOKEN or --token-file. Exit codes as apply.
+            the same time, lower --max-rps. Like apply: the file must be approved for this destination \
+            (`idaudit approve FILE --by NAME --target insider`); journaled and resumable (keyed by the file's \
+            sha256); --canary, --yes and --max-deletes count requests. A 200 that reports failed users inside \
+            its body is a failed request, never done. Token: IDAUDIT_INSIDER_TOKEN or --token-file; partner \
+            name: IDAUDIT_INSIDER_PARTNER or --partner-file. Exit codes as apply.
 
             Example:
-              export IDAUDIT_INSIDER_TOKEN=...
-              idaudit erase requests.jsonl --target insider --partner mybrand
+              export IDAUDIT_INSIDER_TOKEN=... IDAUDIT_INSIDER_PARTNER=mybrand
+              idaudit approve requests.jsonl --by dana@acme.io --target insider
+              idaudit erase requests.jsonl --target insider --canary 1
             """)
-
-    enum Target: String, ExpressibleByArgument, CaseIterable {
-        case insider
-    }
 
     @Argument(help: "The JSONL file of users and attributes to delete.")
     var users: String
 
-    @Option(help: "Where to delete (insider).")
-    var target: Target = .insider
-
-    @Option(help: "Insider One: the partner name (lowercase, no spaces).")
-    var partner: String
-
-    @Option(help: "Send to this base URL instead (the emulator: http://127.0.0.1:8080).")
-    var endpoint: String?
+    @OptionGroup(title: "Destination (must be the one the file was approved for)")
+    var destination: DestinationOptions
 
     @Option(help: "Read the token from this file instead of IDAUDIT_INSIDER_TOKEN.")
     var tokenFile: String?
@@ -58,8 +52,24 @@ struct Erase: AsyncParsableCommand {
     @Option(help: "Attempts per request before it counts as failed.")
     var maxAttempts = 8
 
-    @Flag(help: "Print the batches that would be sent, send nothing.")
+    @Option(help: "Send at most this many requests in this run, then stop (exit 2).")
+    var maxDeletes: Int?
+
+    @Option(help: "Send this many requests first, then stop for review (unless --yes).")
+    var canary: Int?
+
+    @Flag(help: "Go on after a clean canary without stopping.")
+    var yes = false
+
+    @Flag(help: "Print the batches that would be sent, send nothing (needs no approval and no token).")
     var dryRun = false
+
+    func validate() throws {
+        if let maxRps, !(maxRps > 0 && maxRps.isFinite) { throw ValidationError("--max-rps must be above 0") }
+        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+        if let maxDeletes, maxDeletes < 1 { throw ValidationError("--max-deletes must be at least 1") }
+        if let canary, canary < 1 { throw ValidationError("--canary must be at least 1") }
+    }
 
     func run() async throws {
         try await reportingFailuresAsync {
@@ -73,12 +83,19 @@ struct Erase: AsyncParsableCommand {
                 }
                 return
             }
+            let approval = try Approval.check(
+                path: users, sha256: sha, stamp: nil, destination: try destination.attributeDestination(),
+                now: Clock.now(), maxAgeSeconds: nil)
+            Terminal.warn("erasing \(users) (approved by \(approval.approvedBy) at \(approval.approvedAt)) at \(approval.destination)")
             let token = try Secret.load(variable: "IDAUDIT_INSIDER_TOKEN", file: tokenFile)
             let deletionTarget = try InsiderAttributeTarget(
-                partner: partner, baseURL: endpoint ?? InsiderTarget.defaultBaseURL, token: token)
+                partner: try destination.partner(), baseURL: destination.baseURL, token: token)
             var options = ApplyOptions()
             options.requestsPerSecond = maxRps
             options.maxAttempts = maxAttempts
+            options.maxDeletes = maxDeletes
+            options.canary = canary
+            options.continueAfterCanary = yes
             options.progress = { p in
                 Terminal.progress("requests done \(p.done)  failed \(p.failed)  left \(p.left)")
             }
@@ -95,6 +112,7 @@ struct Erase: AsyncParsableCommand {
             for failure in report.failures.prefix(5) {
                 print("  failed request \(failure.line): \(failure.failure.summary)")
             }
+            if report.notSent > 0 { print("  \(Terminal.count(report.notSent)) requests not sent") }
             if let stopped = report.stopped { print("  STOPPED: \(stopped)") }
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }

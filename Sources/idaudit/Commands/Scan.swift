@@ -32,8 +32,7 @@ struct Scan: AsyncParsableCommand {
             external_id_mapping_updates, lower-case, in --schema) over IDAUDIT_PG_URL; the password comes from \
             PGPASSWORD or ~/.pgpass. Merges, REMOVED rows and first-seen selection run in SQL, read-only, under \
             --statement-timeout; profiles stream in one at a time. It writes plan.csv, plan.json, summary.json and \
-            the reports (without run history: the store keeps that). Split big spaces with --shard i/N (either source) and join \
-            the N folders with `idaudit merge-plans`: the merged plan equals the unsharded one byte for byte.
+            the reports (without run history: the store keeps that).
 
             Exit codes, for nightly CI jobs (the ladder data-quality tools use):
               0  nothing is in excess
@@ -84,20 +83,14 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "postgres: the longest the query may run, in seconds.")
     var statementTimeout = 3600
 
-    @Option(help: "Scan one slice of the profiles, i/N (1 <= i <= N); merge the N plans with merge-plans.")
-    var shard: String?
-
     func validate() throws {
         guard FailThreshold(failAbove) != nil else {
             throw ValidationError("--fail-above takes a count of identifiers (250) or a percent of profiles (0.5%)")
         }
-        if let shard, Shard(parsing: shard) == nil {
-            throw ValidationError("--shard \(shard): expected i/N with 1 <= i <= N, such as 3/16")
-        }
     }
 
     func run() async throws {
-        if source == .postgres || shard != nil {
+        if source == .postgres {
             try await runSourceScan()
             return
         }
@@ -132,32 +125,23 @@ struct Scan: AsyncParsableCommand {
 }
 
 extension Scan {
-    /// A warehouse scan, or one shard of either source: plan.csv, plan.json and summary.json.
+    /// A warehouse scan: plan.csv, plan.json, summary.json and the reports.
     func runSourceScan() async throws {
         try await reportingFailuresAsync {
             let started = Clock.monotonic()
             let ruleSet = try RulesLoader.load(path: rules)
             let folder = out ?? Clock.defaultReportFolder()
-            let slice = shard.flatMap { Shard(parsing: $0) }
-            let result: SourceScanResult
-            switch source {
-            case .postgres:
-                guard let url = ProcessInfo.processInfo.environment["IDAUDIT_PG_URL"] else {
-                    throw ValidationError(
-                        "--source postgres reads IDAUDIT_PG_URL (postgres://user@host:5432/database); the password "
-                            + "comes from PGPASSWORD or ~/.pgpass, never from the command line")
-                }
-                let configuration = try WarehouseConfiguration.parse(
-                    url: url, schema: schema, statementTimeoutSeconds: statementTimeout)
-                result = try await WarehouseScan.run(
-                    reader: WarehouseReader(configuration: configuration), rules: ruleSet, rulesPath: rules,
-                    outDirectory: folder, shard: slice, now: Clock.now(), redact: redact,
-                    progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
-            case .sqlite:
-                result = try ShardedScan.run(
-                    store: try ProfileStore.openExisting(path: store), rules: ruleSet, rulesPath: rules,
-                    outDirectory: folder, shard: slice!, full: full, now: Clock.now())
+            guard let url = ProcessInfo.processInfo.environment["IDAUDIT_PG_URL"] else {
+                throw ValidationError(
+                    "--source postgres reads IDAUDIT_PG_URL (postgres://user@host:5432/database); the password "
+                        + "comes from PGPASSWORD or ~/.pgpass, never from the command line")
             }
+            let configuration = try WarehouseConfiguration.parse(
+                url: url, schema: schema, statementTimeoutSeconds: statementTimeout)
+            let result = try await WarehouseScan.run(
+                reader: WarehouseReader(configuration: configuration), rules: ruleSet, rulesPath: rules,
+                outDirectory: folder, now: Clock.now(), redact: redact,
+                progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
             Terminal.endProgress()
             if let junit {
                 try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
@@ -166,7 +150,6 @@ extension Scan {
             case .text:
                 let t = result.totals
                 var text = "scanned \(Terminal.count(t.profiles)) profiles"
-                if let slice { text += " (shard \(slice))" }
                 text += ", \(Terminal.count(t.identifiers)) active identifiers in "
                 text += "\(Terminal.seconds(Clock.monotonic() - started)) from \(source.rawValue)\n"
                 text += "  profiles in violation: \(Terminal.count(t.profilesInViolation))\n"

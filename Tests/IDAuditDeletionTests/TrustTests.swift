@@ -1,0 +1,348 @@
+import Foundation
+import GRDB
+import IDAuditCore
+import IDAuditEmulator
+import IDAuditRules
+import IDAuditScan
+import IDAuditStore
+import IDAuditTestSupport
+import Testing
+
+@testable import IDAuditDeletion
+
+private typealias F = ExportFixture
+
+/// Issue 13: outcomes that mean what they say, one apply per journal, rehearsals that never touch a real store,
+/// bounded inputs from the server.
+struct TrustTests {
+    // MARK: - absent_before_apply
+
+    /// A not-found answer on a first attempt was counted as deleted by idaudit, and the run exited 0.
+    @Test func aNotFoundOnAFirstAttemptIsAbsentBeforeApplyNotDone() async throws {
+        let f = try ApplyFixture("trust-absent")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let first = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_a")
+        #expect(first.done == 4)
+        try await emulator.emulator.flush()
+        // The same plan for another space whose profiles are already clean (what a wrong space looks like).
+        let wrong = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_b")
+        #expect(wrong.done == 0)
+        #expect(wrong.alreadyAbsent == 0)
+        #expect(wrong.absentBeforeApply == 4)
+        #expect(wrong.absentLines.map(\.line) .sorted() == [1, 2, 3, 5])
+        #expect(wrong.absentLines.allSatisfy { $0.failure.code == "eid_not_found" })
+        #expect(wrong.exitCode == 1)
+        #expect(wrong.json.contains("\"absent_before_apply\" : 4"))
+        // Nothing is journaled as deleted at spa_b, and a second run sends nothing and still says so.
+        let journal = try f.journal()
+        let destination = ApplyFixture.segmentDestination(endpoint: emulator.endpoint, space: "spa_b").key
+        #expect(try journal.successfulAttempts(plan: try f.plan().sha256, destination: destination).isEmpty)
+        #expect(try journal.lineStates(plan: try f.plan().sha256, destination: destination)[1]?.state == .absentBeforeApply)
+        let again = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_b")
+        try await emulator.stop()
+        #expect(again.requests == 0)
+        #expect(again.absentBeforeApply == 4)
+        #expect(again.exitCode == 1)
+    }
+
+    /// The only not-found that counts as done: a line whose earlier attempt was in flight when a run died.
+    @Test func aNotFoundAfterACrashMidFlightIsDone() async throws {
+        let f = try ApplyFixture("trust-crash")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        _ = try await f.applySegment(endpoint: emulator.endpoint)
+        // kill -9 after line 1 was sent and carried out, before its answer was journaled: the attempt has no
+        // outcome and the line is left `sending`.
+        let plan = try f.plan()
+        let queue = try DatabaseQueue(path: Journal.path(besideStore: f.store.path))
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE lines SET state = 'sending' WHERE line = 1")
+            try db.execute(sql: "UPDATE attempts SET outcome = NULL, finished_at = NULL, status = NULL WHERE line = 1")
+        }
+        let resumed = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        #expect(resumed.requests == 1)
+        #expect(resumed.done == 1)
+        #expect(resumed.alreadyAbsent == 1)
+        #expect(resumed.absentBeforeApply == 0)
+        #expect(resumed.exitCode == 1)  // line 4 is skipped (not remediable), as always
+        #expect(try f.journal().uncertainLines(plan: plan.sha256, destination: resumed.destination) == [1])
+    }
+
+    /// A plan that does not match the destination stops early instead of answering not-found for hours.
+    @Test func manyAbsentAnswersStopTheRun() async throws {
+        let dir = try TemporaryDirectory("trust-absent-breaker")
+        let store = try ProfileStore(path: dir.file("idaudit.sqlite"))
+        var mapping: [String] = []
+        for p in 1...30 {
+            mapping.append(F.mapping("u\(p)", "use_\(p)", "user_id", "user\(p)", day: 1, seq: p * 10))
+            mapping.append(F.mapping("a\(p)", "use_\(p)", "email", "old\(p)@x.com", day: 1, seq: p * 10 + 1))
+            mapping.append(F.mapping("b\(p)", "use_\(p)", "email", "new\(p)@x.com", day: 2, seq: p * 10 + 2))
+        }
+        _ = try store.ingest(directory: try F.write(in: dir, "export", graph: [], mapping: mapping))
+        let rules = try RulesLoader.parse("identifiers:\n  email: {limit: 1}\n", file: "r.yaml")
+        let now = ApplyFixture.now
+        _ = try Scanner.run(store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("p"), rulesPath: "r"), now: now)
+        let plan = try PlanFile.read(path: dir.file("p/plan.csv"))
+        #expect(plan.entries.count == 30)
+        let emulator = try await RunningEmulator.start(store: store, options: ApplyFixture.emulatorOptions())
+        let journal = try Journal(path: dir.file("journal.sqlite"))
+        var options = ApplyFixture.fastOptions()
+        options.concurrency = 1
+        func apply(_ space: String) async throws -> ApplyReport {
+            try await ApplyEngine.run(
+                plan: plan, target: SegmentTarget(space: space, baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+                journal: journal, options: options)
+        }
+        #expect(try await apply("spa_a").done == 30)
+        try await emulator.emulator.flush()
+        let wrong = try await apply("spa_b")
+        try await emulator.stop()
+        #expect(wrong.exitCode == 2)
+        #expect(wrong.stopped?.contains("the plan does not match this destination") == true)
+        #expect(wrong.absentBeforeApply == 20)
+        #expect(wrong.notSent == 10)
+    }
+
+    @Test func aCanaryWithAbsentLinesIsNotClean() async throws {
+        let f = try ApplyFixture("trust-canary")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        _ = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_a")
+        try await emulator.emulator.flush()
+        var options = ApplyFixture.fastOptions()
+        options.canary = 1
+        options.continueAfterCanary = true
+        options.concurrency = 1
+        let report = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_b", options: options)
+        try await emulator.stop()
+        #expect(report.exitCode == 2)
+        #expect(report.stopped?.contains("found nothing to delete") == true)
+        #expect(report.requests == 1)
+    }
+
+    // MARK: - One apply per journal
+
+    @Test func aSecondApplyOnTheSameJournalIsRefused() async throws {
+        let f = try ApplyFixture("trust-lock")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let held = try f.journal().lock(holder: "a test holding the journal")
+        await #expect {
+            _ = try await f.applySegment(endpoint: emulator.endpoint)
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("another apply holds") && message.contains("a test holding the journal")
+        }
+        #expect(await emulator.emulator.statistics().requests == 0)
+        held.release()
+        let report = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        #expect(report.done == 4)
+    }
+
+    @Test func aCrashedHolderDoesNotBlock() async throws {
+        let f = try ApplyFixture("trust-lock-crash")
+        let journal = try f.journal()
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        // -o: flock itself holds the lock (its child does not inherit it), so killing flock is the crash.
+        holder.arguments = ["-o", journal.path + ".lock", "sleep", "30"]
+        try holder.run()
+        var blocked = false
+        for _ in 0..<100 {
+            do {
+                try journal.lock(holder: "probe").release()
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                blocked = true
+                break
+            }
+        }
+        #expect(blocked)
+        kill(holder.processIdentifier, SIGKILL)
+        kill(-holder.processIdentifier, SIGKILL)
+        var taken = false
+        for _ in 0..<250 where !taken {
+            if let lock = try? journal.lock(holder: "after the crash") {
+                lock.release()
+                taken = true
+            } else {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        #expect(taken)
+    }
+
+    // MARK: - Rehearsals
+
+    @Test func theEmulatorLeavesItsStoreAloneByDefault() async throws {
+        let f = try ApplyFixture("trust-rehearsal")
+        var options = ApplyFixture.emulatorOptions()
+        options.writeToStore = false
+        let emulator = try await RunningEmulator.start(store: f.store, options: options)
+        let first = try await f.applySegment(endpoint: emulator.endpoint)
+        #expect(first.done == 4)
+        try await emulator.stop()
+        // The store still holds every identifier, and a scan finds the same excess.
+        #expect(try f.store.identifier(type: "email", value: "a@x.com")?.active == true)
+        #expect(try f.store.identifier(type: "user_id", value: "u1")?.active == true)
+        let rescan = try Scanner.run(
+            store: f.store, rules: f.rules, options: ScanOptions(outDirectory: f.dir.file("rescan"), rulesPath: "r"),
+            now: ApplyFixture.now)
+        #expect(rescan.planLines == 5)
+    }
+
+    // MARK: - Insider One 2xx bodies
+
+    @Test(arguments: [
+        ("", "done"),
+        ("{}", "done"),
+        (#"{"data":{"successful":{"count":1},"fail":{}}}"#, "done"),
+        (#"{"data":{"successful":{"count":0},"fail":{"count":1,"errors":{"users.0.identifiers":["bad"]}}}}"#, "failed"),
+        (#"{"error":"something"}"#, "failed"),
+        (#"{"success":false,"message":"nope"}"#, "failed"),
+        ("<html>", "failed"),
+    ])
+    func insiderTwoHundredsAreRead(_ body: String, _ expected: String) throws {
+        let target = try InsiderTarget(partner: "mybrand", token: Secret("t"))
+        switch target.classify(WireResponse(status: 200, headers: [], body: Array(body.utf8))) {
+        case .done: #expect(expected == "done")
+        case .failed(let failure):
+            #expect(expected == "failed")
+            #expect(failure.code == "failed_in_2xx")
+        default: Issue.record("unexpected outcome for \(body)")
+        }
+    }
+
+    @Test func anEraseBatchWithAFailedRecordInsideA200IsFailed() async throws {
+        let f = try ApplyFixture("trust-erase-2xx")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let path = try f.dir.write(
+            "users.jsonl",
+            #"{"identifiers":{"email":"c@x.com"},"whole":["name"]}"# + "\n"
+                + #"{"identifiers":{"email":"not-an-email"},"whole":["name"]}"# + "\n")
+        let (sha, users) = try EraseFile.read(path: path)
+        let target = try InsiderAttributeTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let report = try await ApplyEngine.run(
+            plan: EraseFile.plan(path: path, sha256: sha, batches: EraseFile.batches(users)), target: target,
+            journal: try f.journal(), options: ApplyFixture.fastOptions())
+        try await emulator.stop()
+        #expect(report.done == 0)
+        #expect(report.failed == 1)
+        #expect(report.exitCode == 1)
+        #expect(report.failures.first?.failure.message.contains("users.1.identifiers") == true)
+        #expect(report.failures.first?.failure.message.contains("not a valid email address: not-an-email") == true)
+    }
+
+    @Test func anEraseApprovalNamesItsDestination() throws {
+        let dir = try TemporaryDirectory("trust-erase-approve")
+        let path = try dir.write("users.jsonl", #"{"insider_id":"i1","whole":["name"]}"# + "\n")
+        let (sha, users) = try EraseFile.read(path: path)
+        let mine = InsiderAttributeTarget.destination(partner: "mybrand", baseURL: InsiderTarget.defaultBaseURL)
+        let other = InsiderAttributeTarget.destination(partner: "otherbrand", baseURL: InsiderTarget.defaultBaseURL)
+        #expect(mine.key.hasPrefix("insider-attributes/unification.useinsider.com/"))
+        _ = try Approval.approveErase(path: path, sha256: sha, users: users.count, for: mine, by: "dana", at: ApplyFixture.now)
+        _ = try Approval.check(path: path, sha256: sha, stamp: nil, destination: mine, now: ApplyFixture.now, maxAgeSeconds: nil)
+        #expect(throws: ApprovalError.self) {
+            try Approval.check(path: path, sha256: sha, stamp: nil, destination: other, now: ApplyFixture.now, maxAgeSeconds: nil)
+        }
+    }
+
+    // MARK: - Numbers and inputs
+
+    @Test(arguments: [
+        ("1e400", nil), ("3600", 60.0), ("-5", nil), ("abc", nil), ("nan", nil), ("2.5", 2.5), ("inf", nil),
+    ] as [(String, Double?)])
+    func retryAfterIsBounded(_ header: String, _ expected: Double?) {
+        let response = WireResponse(status: 429, headers: [("Retry-After", header)], body: [])
+        #expect(response.retryAfterSeconds(now: Date()) == expected)
+    }
+
+    @Test func aRetryAfterInTheFarFutureIsCapped() {
+        let response = WireResponse(status: 429, headers: [("Retry-After", "Fri, 01 Jan 2100 00:00:00 GMT")], body: [])
+        #expect(response.retryAfterSeconds(now: Date()) == 60)
+    }
+
+    @Test(arguments: [
+        { (o: inout ApplyOptions) in o.maxDeletes = -1 }, { (o: inout ApplyOptions) in o.canary = -1 },
+        { (o: inout ApplyOptions) in o.maxDeletes = 0 }, { (o: inout ApplyOptions) in o.maxAttempts = 0 },
+        { (o: inout ApplyOptions) in o.requestsPerSecond = 0 },
+    ] as [@Sendable (inout ApplyOptions) -> Void])
+    func senselessOptionsAreRefusedBeforeAnythingIsWritten(_ change: @Sendable (inout ApplyOptions) -> Void) async throws {
+        let f = try ApplyFixture("trust-options")
+        var options = ApplyFixture.fastOptions()
+        change(&options)
+        await #expect(throws: ApplyOptionsError.self) {
+            _ = try await f.applySegment(endpoint: "http://127.0.0.1:9", options: options)
+        }
+        let queue = try DatabaseQueue(path: Journal.path(besideStore: f.store.path))
+        let runs = try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runs") }
+        #expect(runs == 0)
+    }
+
+    @Test func skipsNeverOverwriteALineInFlight() async throws {
+        let dir = try TemporaryDirectory("trust-skips")
+        let journal = try Journal(path: dir.file("j.sqlite"))
+        let run = try await journal.startRun(plan: "p", destination: "d", at: ApplyFixture.now)
+        _ = try await journal.beginAttempt(run: run, plan: "p", destination: "d", line: 1, attempt: 1, at: ApplyFixture.now)
+        try await journal.recordSkips(plan: "p", destination: "d", [(1, "sole identifier"), (2, "sole identifier")], at: ApplyFixture.now)
+        let states = try journal.lineStates(plan: "p", destination: "d")
+        #expect(states[1]?.state == .sending)
+        #expect(states[2]?.state == .skipped)
+    }
+
+    @Test(arguments: [
+        ("https://profiles.segment.com", false, true), ("http://127.0.0.1:8080", false, true),
+        ("http://localhost:8080/", false, true), ("http://[::1]:8080", false, true),
+        ("http://10.0.0.5:8080", false, false), ("http://example.com", false, false),
+        ("http://example.com", true, true), ("ftp://example.com", true, false),
+    ])
+    func plainHTTPIsForLoopback(_ url: String, _ insecure: Bool, _ allowed: Bool) {
+        #expect(((try? EndpointPolicy.check(url, allowInsecure: insecure)) != nil) == allowed)
+    }
+
+    // MARK: - Client-wide back-off
+
+    @Test func aThrottlingStormSlowsTheWholeRunAndDeletesNothingTwice() async throws {
+        let dir = try TemporaryDirectory("trust-storm")
+        let store = try ProfileStore(path: dir.file("idaudit.sqlite"))
+        var mapping: [String] = []
+        for p in 1...40 {
+            mapping.append(F.mapping("u\(p)", "use_\(p)", "user_id", "user\(p)", day: 1, seq: p * 10))
+            mapping.append(F.mapping("a\(p)", "use_\(p)", "email", "old\(p)@x.com", day: 1, seq: p * 10 + 1))
+            mapping.append(F.mapping("b\(p)", "use_\(p)", "email", "new\(p)@x.com", day: 2, seq: p * 10 + 2))
+        }
+        _ = try store.ingest(directory: try F.write(in: dir, "export", graph: [], mapping: mapping))
+        let rules = try RulesLoader.parse("identifiers:\n  email: {limit: 1}\n", file: "r.yaml")
+        _ = try Scanner.run(
+            store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("p"), rulesPath: "r"),
+            now: ApplyFixture.now)
+        var emulatorOptions = ApplyFixture.emulatorOptions()
+        emulatorOptions.throttleRate = 0.5
+        emulatorOptions.seed = 11
+        let emulator = try await RunningEmulator.start(store: store, options: emulatorOptions)
+        var options = ApplyFixture.fastOptions()
+        options.requestsPerSecond = 200
+        options.maxAttempts = 30
+        let report = try await ApplyEngine.run(
+            plan: try PlanFile.read(path: dir.file("p/plan.csv")),
+            target: SegmentTarget(space: "spa_s", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+            journal: try Journal(path: dir.file("j.sqlite")), options: options)
+        try await emulator.stop()
+        #expect(report.done == 40)
+        #expect(report.throttled > 0)
+        #expect(report.rateDecreases > 0)
+        #expect(report.lowestRate < 200)
+        #expect(await emulator.emulator.statistics().segmentDeletions == 40)
+    }
+
+    @Test func thePacerHalvesOnA429AndClimbsBack() async {
+        let pacer = Pacer(requestsPerSecond: 100, perProfile: nil)
+        await pacer.throttled()
+        #expect(await pacer.currentRate == 50)
+        await pacer.throttled()  // within a second: one burst counts once
+        #expect(await pacer.currentRate == 50)
+        for _ in 0..<400 { await pacer.answered() }  // r² grows by 2 × 10 per answer: 2,500 to 10,000 in 375
+        #expect(await pacer.currentRate == 100)
+        #expect(await pacer.decreases == 1)
+        #expect(await pacer.lowestRate == 50)
+    }
+}
