@@ -121,16 +121,17 @@ struct Apply: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailuresAsync {
             let planFile = try PlanFile.read(path: plan)
-            let token = dryRun ? Secret("dry-run") : try Secret.load(variable: tokenVariable, file: tokenFile)
-            let deletionTarget = try makeTarget(planFile: planFile, token: token)
             if dryRun {
-                printDryRun(planFile, deletionTarget)
+                printDryRun(planFile, try makeTarget(planFile: planFile, token: Secret("dry-run")))
                 return
             }
+            try destination.checkEndpoint()
             let approval = try Approval.check(
                 path: planFile.path, sha256: planFile.sha256, stamp: planFile.stamp,
                 destination: try destination.identifierDestination(), now: Clock.now(),
                 maxAgeSeconds: parseDuration(maxPlanAge)!)
+            let deletionTarget = try makeTarget(
+                planFile: planFile, token: try Secret.load(variable: tokenVariable, file: tokenFile))
             Terminal.warn(
                 "applying \(plan) (approved by \(approval.approvedBy) at \(approval.approvedAt)) to "
                     + "\(deletionTarget.destination)")

@@ -83,6 +83,7 @@ struct Erase: AsyncParsableCommand {
                 }
                 return
             }
+            try destination.checkEndpoint()
             let approval = try Approval.check(
                 path: users, sha256: sha, stamp: nil, destination: try destination.attributeDestination(),
                 now: Clock.now(), maxAgeSeconds: nil)

@@ -31,9 +31,22 @@ struct DestinationOptions: ParsableArguments {
     @Flag(help: "Allow a plain http:// --endpoint that is not on this machine (the token travels in clear).")
     var insecureHttp = false
 
+    /// Refused with a pointer: the partner name is a secret, never argv.
+    @Option(name: .customLong("partner"), help: .hidden)
+    var partnerOnArgv: String?
+
     func validate() throws {
         if target == .segment && space == nil { throw ValidationError("--target segment needs --space (spa_...)") }
         if target == .insider && space != nil { throw ValidationError("--space is for --target segment") }
+        if partnerOnArgv != nil {
+            throw ValidationError(
+                "--partner is not taken on the command line (it would show in ps and shell history): set "
+                    + "IDAUDIT_INSIDER_PARTNER or pass --partner-file FILE")
+        }
+    }
+
+    /// Checks where requests would go: a token never travels in clear to another machine. Call it before sending.
+    func checkEndpoint() throws {
         if let endpoint { try EndpointPolicy.check(endpoint, allowInsecure: insecureHttp) }
     }
 
