@@ -101,8 +101,9 @@ struct SegmentApplyTests {
         #expect(report.stopped?.contains("401 unauthorized: The specified token is invalid.") == true)
         #expect(report.requests == 1)
         #expect(report.done == 0)
-        #expect(report.notSent == 3)
-        #expect(report.failures.first?.failure.requestID.hasPrefix("emu-") == true)
+        #expect(report.notSent == 4)  // the line answered 401 is not failed: it goes again with the right token
+        #expect(report.failed == 0)
+        #expect(report.stopped?.contains("(Request-Id emu-") == true)
         // The 401 was about the token, not the line: with the right token every line goes, none counts as failed.
         let fixed = try await f.applySegment(endpoint: emulator.endpoint)
         try await emulator.stop()
@@ -230,5 +231,11 @@ func rewriteLineState(_ path: String, plan: String, line: Int, to state: String)
     try queue.write { db in
         try db.execute(
             sql: "UPDATE lines SET state = ? WHERE plan_sha256 = ? AND line = ?", arguments: [state, plan, line])
+        if state == "sending" {
+            // As a kill -9 between send and record leaves it: the attempt has no answer.
+            try db.execute(
+                sql: "UPDATE attempts SET outcome = NULL, status = NULL, finished_at = NULL WHERE plan_sha256 = ? AND line = ?",
+                arguments: [plan, line])
+        }
     }
 }

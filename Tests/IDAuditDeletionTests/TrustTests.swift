@@ -68,6 +68,55 @@ struct TrustTests {
         #expect(try f.journal().uncertainLines(plan: plan.sha256, destination: resumed.destination) == [1])
     }
 
+    /// A 401 (or 403, or 429) says nothing was done: a later not-found on that line is no deletion of ours.
+    @Test func aRefusedAttemptIsNoProofOfDeletion() async throws {
+        let f = try ApplyFixture("trust-refused")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        var options = ApplyFixture.fastOptions()
+        options.concurrency = 1
+        let refused = try await f.applySegment(endpoint: emulator.endpoint, token: "wrong", options: options)
+        #expect(refused.exitCode == 2)
+        // Someone else deletes the identifiers meanwhile (the same plan through another space's journal key).
+        _ = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_other")
+        try await emulator.emulator.flush()
+        let resumed = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        #expect(resumed.done == 0)
+        #expect(resumed.alreadyAbsent == 0)
+        #expect(resumed.absentBeforeApply == 4)
+    }
+
+    @Test func aDoneLineIsNeverDowngraded() async throws {
+        let dir = try TemporaryDirectory("trust-downgrade")
+        let journal = try Journal(path: dir.file("j.sqlite"))
+        let run = try await journal.startRun(plan: "p", destination: "d", at: ApplyFixture.now)
+        let first = try await journal.beginAttempt(run: run, plan: "p", destination: "d", line: 1, attempt: 1, at: ApplyFixture.now)
+        try await journal.finishAttempt(first, plan: "p", destination: "d", line: 1, result: .done(alreadyAbsent: false), at: ApplyFixture.now)
+        let late = try await journal.beginAttempt(run: run, plan: "p", destination: "d", line: 1, attempt: 2, at: ApplyFixture.now)
+        let notFound = AttemptFailure(status: 404, code: "eid_not_found", message: "", requestID: "")
+        try await journal.finishAttempt(late, plan: "p", destination: "d", line: 1, result: .absentBeforeApply(notFound), at: ApplyFixture.now)
+        #expect(try journal.lineStates(plan: "p", destination: "d")[1]?.state == .done)
+    }
+
+    @Test func aJournalReachedThroughASymlinkIsTheSameJournal() throws {
+        let dir = try TemporaryDirectory("trust-symlink")
+        let journal = try Journal(path: dir.file("j.sqlite"))
+        #expect(symlink(dir.file("j.sqlite"), dir.file("link.sqlite")) == 0)
+        let other = try Journal(path: dir.file("link.sqlite"))
+        let held = try journal.lock(holder: "the first")
+        #expect(throws: JournalError.self) { try other.lock(holder: "the second") }
+        held.release()
+        try other.lock(holder: "the second").release()
+    }
+
+    @Test func aPlanStampedInTheFutureIsRefused() throws {
+        let f = try ApplyFixture("trust-future")
+        let anHourBefore = Instant(microseconds: ApplyFixture.now.microseconds - 3_600_000_000)
+        #expect {
+            try Approval.approve(plan: try f.plan(), for: ApprovalTests.segment, by: "dana", at: anHourBefore)
+        } throws: { "\($0)".contains("is in the future") }
+    }
+
     /// A plan that does not match the destination stops early instead of answering not-found for hours.
     @Test func manyAbsentAnswersStopTheRun() async throws {
         let dir = try TemporaryDirectory("trust-absent-breaker")
@@ -199,6 +248,9 @@ struct TrustTests {
         (#"{"data":{"successful":{"count":0},"fail":{"count":1,"errors":{"users.0.identifiers":["bad"]}}}}"#, "failed"),
         (#"{"error":"something"}"#, "failed"),
         (#"{"success":false,"message":"nope"}"#, "failed"),
+        (#"{"success":"false"}"#, "failed"),
+        (#"{"error":null}"#, "done"),
+        (#"{"data":{"successful":{"count":0}}}"#, "failed"),
         ("<html>", "failed"),
     ])
     func insiderTwoHundredsAreRead(_ body: String, _ expected: String) throws {
@@ -294,6 +346,9 @@ struct TrustTests {
         ("http://localhost:8080/", false, true), ("http://[::1]:8080", false, true),
         ("http://10.0.0.5:8080", false, false), ("http://example.com", false, false),
         ("http://example.com", true, true), ("ftp://example.com", true, false),
+        ("http://127.0.0.1@10.255.255.1:9", false, false), ("http://127.0.0.1.example.invalid:9", false, false),
+        ("https://user:pw@profiles.segment.com", false, false), ("HTTP://127.0.0.1:8080", false, true),
+        ("http://127.1:8080", false, false),
     ])
     func plainHTTPIsForLoopback(_ url: String, _ insecure: Bool, _ allowed: Bool) {
         #expect(((try? EndpointPolicy.check(url, allowInsecure: insecure)) != nil) == allowed)

@@ -27,15 +27,19 @@ public final class ApplyEngine: Sendable {
     }
 
     /// Applies `plan` over a transport of its own, sized for the run and closed when it ends.
+    ///
+    /// - Parameter heldLock: the journal's lock when the caller holds it already (to keep it until it has written
+    ///   what follows the run); nil: the run takes it and releases it when it ends.
     public static func run(
-        plan: PlanFile, target: any DeletionTarget, journal: Journal, options: ApplyOptions
+        plan: PlanFile, target: any DeletionTarget, journal: Journal, options: ApplyOptions,
+        heldLock: JournalLock? = nil
     ) async throws -> ApplyReport {
         let rate = options.requestsPerSecond ?? target.defaultRequestsPerSecond
         let transport = HTTPTransport(
             connections: options.concurrency ?? min(1024, max(8, Int(rate * 4))), timeoutSeconds: options.timeoutSeconds)
         let engine = ApplyEngine(plan: plan, target: target, transport: transport, journal: journal, options: options)
         do {
-            let report = try await engine.run()
+            let report = try await engine.run(heldLock: heldLock)
             await transport.shutdown()
             return report
         } catch {
@@ -51,17 +55,19 @@ public final class ApplyEngine: Sendable {
     ///
     /// - Throws: ``ApplyOptionsError`` for options that make no sense, ``JournalError`` when another run holds the
     ///   journal: both before anything is sent or written.
-    public func run() async throws -> ApplyReport {
+    public func run(heldLock: JournalLock? = nil) async throws -> ApplyReport {
         try options.validate()
         let started = WallClock.now()
         let startedMonotonic = ContinuousClock().now
         let destination = target.destination
-        let lock = try journal.lock(holder: "started \(started), plan \(plan.sha256.prefix(12)) to \(destination)")
-        defer { lock.release() }
+        let lock =
+            heldLock == nil
+            ? try journal.lock(holder: "started \(started), plan \(plan.sha256.prefix(12)) to \(destination)") : nil
+        defer { lock?.release() }
         let states = try journal.lineStates(plan: plan.sha256, destination: destination)
-        // A line left `sending` was in flight when a run died: its request may have been carried out.
+        // Lines an earlier attempt may have carried out without its answer being recorded (not a line merely left
+        // `sending` by a 401, 403 or 429: those answers say nothing was done).
         let uncertain = try journal.uncertainLines(plan: plan.sha256, destination: destination)
-            .union(states.filter { $0.value.state == .sending }.keys)
         let preflight = try target.preflight(plan.entries)
 
         // Sort the plan's lines: done earlier, skipped (recorded now), failed earlier, to send.
@@ -180,6 +186,7 @@ public final class ApplyEngine: Sendable {
             absentBeforeApply: absent.count, skipped: skipped, failed: failures.count,
             notSent: capped + work.count - counts.done - counts.failures.count - counts.skipReasons.count
                 - counts.absentBeforeApply.count,
+            inDoubt: await state.inDoubtCount(),
             requests: counts.requests, throttled: counts.throttled, retried: counts.retried,
             requestsPerSecond: counts.sendingSeconds > 0 ? Double(counts.requests) / counts.sendingSeconds : 0,
             rateDecreases: await pacer.decreases, lowestRate: await pacer.lowestRate,
@@ -219,10 +226,10 @@ public final class ApplyEngine: Sendable {
                         result = .retry(
                             AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
                     }
-                    if case .retry(let failure, _) = result, failure.status == 429 {
-                        await pacer.throttled()
-                    } else {
-                        await pacer.answered()
+                    switch result {
+                    case .retry(let failure, _) where failure.status == 429: await pacer.throttled()
+                    case .retry: break  // 5xx and network errors say nothing about the budget
+                    default: await pacer.answered()
                     }
                     if case .retry(let failure, _) = result, failure.status == 0 || failure.status >= 500 {
                         // The request may have been carried out: a not-found on the next attempt is ours.
@@ -264,6 +271,8 @@ actor RunState {
     private let maxAbsentRate: Double
     private var uncertain: Set<Int>
     private var answers = 0
+    private var uncertainAbsent = 0
+    private var inDoubt = Set<Int>()
 
     struct Counts {
         var done = 0
@@ -296,7 +305,13 @@ actor RunState {
     }
 
     /// Marks a line whose request may have been carried out without an answer.
-    func markUncertain(_ line: Int) { uncertain.insert(line) }
+    func markUncertain(_ line: Int) {
+        uncertain.insert(line)
+        inDoubt.insert(line)
+    }
+
+    /// Lines whose last attempt in this run may have been carried out, with no final answer since.
+    func inDoubtCount() -> Int { inDoubt.count }
 
     func enqueue(_ work: [(entry: PlanEntry, request: WireRequest)]) {
         queue = work
@@ -319,6 +334,7 @@ actor RunState {
 
     func record(_ result: AttemptResult, entry: PlanEntry) {
         lastAnswer = ContinuousClock().now
+        if case .retry = result {} else if case .stop = result {} else { inDoubt.remove(entry.line) }
         switch result {
         case .done(let absent):
             c.done += 1
@@ -345,12 +361,13 @@ actor RunState {
             finished += 1
             window.add(error: true)
         case .stop(let failure):
-            c.failures.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
-            finished += 1
+            // About the token or the space, not the line: the line stays pending (counted not sent) for the next run.
             stop("\(failure.summary): this is about the token or the space, not the line")
         }
         if case .retry = result {} else { answers += 1 }
-        let absent = c.absentBeforeApply.count
+        if case .done(true) = result { uncertainAbsent += 1 }
+        // Already-absent answers count too: "gone, maybe through our earlier attempt" is no proof it was ours.
+        let absent = c.absentBeforeApply.count + uncertainAbsent
         if stopReasonText == nil, answers >= ApplyOptions.absentMinimum,
             Double(absent) > maxAbsentRate * Double(answers)
         {

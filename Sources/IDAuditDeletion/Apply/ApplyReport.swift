@@ -31,8 +31,11 @@ public struct ApplyReport: Sendable, Codable {
     public var skipped: Int
     /// Lines that failed in this run, or in an earlier run and not retried.
     public var failed: Int
-    /// Lines not sent because the run stopped.
+    /// Lines not done because the run stopped (or was capped) before their final answer.
     public var notSent: Int
+    /// Of ``notSent``, lines whose last attempt may have been carried out (a network error or a 5xx, then the run
+    /// stopped): the next run sends them again, and a not-found then counts as already gone.
+    public var inDoubt: Int
     /// Requests sent in this run.
     public var requests: Int
     /// Of those, answered 429.
@@ -79,6 +82,7 @@ public struct ApplyReport: Sendable, Codable {
         case lowestRate = "lowest_rate"
         case absentLines = "absent_lines"
         case notSent = "not_sent"
+        case inDoubt = "in_doubt"
         case requestsPerSecond = "requests_per_second"
         case skipReasons = "skip_reasons"
         case exitCode = "exit_code"

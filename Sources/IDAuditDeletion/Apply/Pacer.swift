@@ -16,6 +16,8 @@ public actor Pacer {
     private var next: ContinuousClock.Instant
     private var profileNext: [String: ContinuousClock.Instant] = [:]
     private var lastDecrease: ContinuousClock.Instant?
+    /// Bumped by each decrease: a slot reserved before it is reserved again at the new rate.
+    private var generation = 0
     private let clock = ContinuousClock()
     /// How often the rate was halved.
     public private(set) var decreases = 0
@@ -39,7 +41,7 @@ public actor Pacer {
     public var currentRate: Double { rate }
 
     /// Reserves the next slot for a request on `profile`; the caller sleeps until it.
-    public func reserve(profile: String) -> ContinuousClock.Instant {
+    func reserve(profile: String) -> ContinuousClock.Instant {
         let now = clock.now
         var slot = max(next, now)
         if let profileInterval {
@@ -51,10 +53,16 @@ public actor Pacer {
         return slot
     }
 
-    /// Reserves a slot and sleeps until it.
+    /// Reserves a slot and sleeps until it. Slots are handed out up to seconds ahead (enough requests in flight to
+    /// reach the budget): when a 429 cut the rate while this one slept, it reserves again at the new rate, so the
+    /// cut takes effect at once instead of after the slots already handed out.
     public func wait(profile: String) async throws {
-        let slot = reserve(profile: profile)
-        try await Task.sleep(until: slot, clock: ContinuousClock())
+        while true {
+            let reservedIn = generation
+            let slot = reserve(profile: profile)
+            try await Task.sleep(until: slot, clock: ContinuousClock())
+            if generation == reservedIn { return }
+        }
     }
 
     /// A 429 came back: halve the rate (at most once a second, so one burst of 429s counts once).
@@ -63,6 +71,8 @@ public actor Pacer {
         if let lastDecrease, now - lastDecrease < .seconds(1) { return }
         lastDecrease = now
         setRate(max(floor, rate / 2))
+        generation += 1
+        next = now + interval
         decreases += 1
         lowestRate = min(lowestRate, rate)
     }

@@ -30,7 +30,9 @@ public final class Journal: Sendable {
         self.path = path
         var config = Configuration()
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // FULL: an attempt recorded as sent must survive a power loss, or our own deletion would later read as
+            // "absent before the apply".
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
@@ -211,6 +213,7 @@ public final class Journal: Sendable {
                     VALUES (?, ?, ?, 'sending', 1, ?)
                     ON CONFLICT (plan_sha256, destination, line)
                     DO UPDATE SET state = 'sending', attempts = attempts + 1, updated_at = excluded.updated_at
+                    WHERE lines.state <> 'done'
                     """,
                 arguments: [plan, destination, line, time.microseconds])
             return id
@@ -233,7 +236,7 @@ public final class Journal: Sendable {
                     sql: """
                         UPDATE lines SET state = ?, already_absent = ?, status = ?, code = ?, message = ?,
                         request_id = ?, updated_at = ?
-                        WHERE plan_sha256 = ? AND destination = ? AND line = ?
+                        WHERE plan_sha256 = ? AND destination = ? AND line = ? AND state <> 'done'
                         """,
                     arguments: [
                         lineState, absent, failure?.status, failure?.code, failure?.message, failure?.requestID,
@@ -287,7 +290,8 @@ extension Journal {
     /// holder. The lock is an advisory `flock` on `JOURNAL.lock`, which the kernel releases when its holder exits,
     /// however it exits: a crashed holder never blocks the next run.
     public func lock(holder: String) throws(JournalError) -> JournalLock {
-        let lockPath = path + ".lock"
+        // The real path: a journal reached through a symlink or another spelling is the same journal.
+        let lockPath = (realpath(path, nil).map { p in defer { free(p) }; return String(cString: p) } ?? path) + ".lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw JournalError(message: "\(lockPath): cannot open the lock file: \(String(cString: strerror(errno)))")

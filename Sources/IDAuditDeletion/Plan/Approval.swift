@@ -54,7 +54,8 @@ public struct Approval: Codable, Sendable, Equatable {
     public static func approve(
         plan: PlanFile, for destination: ApprovedDestination, by person: String, at now: Instant
     ) throws -> Approval {
-        try write(
+        if let stamp = plan.stamp { try checkNotInTheFuture(stamp, path: plan.path, now: now) }
+        return try write(
             Approval(
                 plan: fileName(plan.path), kind: "plan", planSHA256: plan.sha256, approvedBy: try who(person),
                 approvedAt: now.description, planCreatedAt: plan.stamp?.generatedAt.description,
@@ -127,6 +128,7 @@ public struct Approval: Codable, Sendable, Equatable {
                     + "not for \(destination.key) (\(describe(destination.details))): an approval names one "
                     + "destination; approve the plan for this one if that is what you mean")
         }
+        if let stamp { try checkNotInTheFuture(stamp, path: path, now: now) }
         if let maxAgeSeconds, let stamp {
             let age = (now.microseconds - stamp.generatedAt.microseconds) / 1_000_000
             if age > maxAgeSeconds {
@@ -137,6 +139,16 @@ public struct Approval: Codable, Sendable, Equatable {
             }
         }
         return approval
+    }
+
+    /// A clock may drift a little; a plan made more than five minutes in the future has a forged or broken stamp,
+    /// and would never age out.
+    static func checkNotInTheFuture(_ stamp: PlanStamp, path: String, now: Instant) throws(ApprovalError) {
+        if stamp.generatedAt.microseconds - now.microseconds > 300 * 1_000_000 {
+            throw ApprovalError(
+                message: "\(path): generated_at \(stamp.generatedAt) is in the future (now \(now)): the plan's stamp "
+                    + "is wrong; scan again")
+        }
     }
 
     private static func describe(_ details: [String: String]) -> String {

@@ -173,24 +173,39 @@ extension DeletionTarget {
 
 /// Where a token may be sent.
 public enum EndpointPolicy {
-    /// Refuses a base URL that would carry a token in clear to another machine: `http://` is for loopback (the
-    /// emulator) unless `allowInsecure`; anything but `http` and `https` is refused.
+    /// Refuses a base URL that would carry a token in clear to another machine, or hide one in it: `https://` goes
+    /// anywhere, `http://` only to this machine (`localhost`, `::1`, 127.0.0.0/8: the emulator) unless
+    /// `allowInsecure`; user information (`http://127.0.0.1@elsewhere`) and other schemes are refused.
     public static func check(_ url: String, allowInsecure: Bool) throws(EndpointError) {
-        let lower = url.lowercased()
-        if lower.hasPrefix("https://") { return }
-        guard lower.hasPrefix("http://") else {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(),
+            let host = parts.host, !host.isEmpty
+        else { throw EndpointError(message: "--endpoint \(url): expected http(s)://host[:port]") }
+        guard parts.user == nil, parts.password == nil, !url.contains("@") else {
+            throw EndpointError(message: "--endpoint: user information in the URL is refused (it would reach logs)")
+        }
+        guard scheme == "https" || scheme == "http" else {
             throw EndpointError(message: "--endpoint \(url): expected an http:// or https:// URL")
         }
-        var host = URLText.host(of: lower)
-        if host.hasPrefix("[") {
-            host = String(host.dropFirst().prefix { $0 != "]" })
-        } else if let colon = host.lastIndex(of: ":") {
-            host = String(host[..<colon])
-        }
-        if allowInsecure || host == "localhost" || host == "::1" || host.hasPrefix("127.") { return }
+        if scheme == "https" || allowInsecure || isLoopback(host) { return }
         throw EndpointError(
             message: "--endpoint \(url): plain http to \(host) would send the token in clear; use https, or pass "
                 + "--insecure-http if this network is yours")
+    }
+
+    /// `localhost`, `::1`, or a dotted IPv4 address in 127.0.0.0/8 (not a name that merely starts with "127.").
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare.lowercased() == "localhost" || bare == "::1" { return true }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return false }
+        let values = octets.map { part -> Int? in
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), part.allSatisfy(\.isNumber) else {
+                return nil
+            }
+            return Int(part)
+        }
+        guard values.allSatisfy({ $0.map { $0 <= 255 } == true }) else { return false }
+        return values[0] == 127
     }
 }
 

@@ -172,14 +172,18 @@ extension InsiderTarget {
         let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty { return nil }
         guard let object else { return "the answer is not JSON: \(text.prefix(200))" }
-        if let error = object["error"] { return "the answer holds an error: \(error)" }
-        if let success = object["success"] as? Bool, !success {
+        if let error = object["error"], !(error is NSNull) { return "the answer holds an error: \(error)" }
+        if let success = object["success"], "\(success)".lowercased() == "false" || "\(success)" == "0" {
             return "the answer says success false: \(object["message"] as? String ?? text.prefix(200).description)"
         }
-        guard let data = object["data"] as? [String: Any], let fail = data["fail"] as? [String: Any] else { return nil }
+        guard let data = object["data"] as? [String: Any] else { return nil }
+        let successful = ((data["successful"] as? [String: Any])?["count"] as? NSNumber)?.intValue
+        let fail = data["fail"] as? [String: Any] ?? [:]
         let count = (fail["count"] as? NSNumber)?.intValue ?? 0
         let errors = fail["errors"] as? [String: Any] ?? [:]
-        guard count > 0 || !errors.isEmpty else { return nil }
+        if count == 0 && errors.isEmpty {
+            return successful == 0 ? "the answer counts 0 successful records: \(text.prefix(200))" : nil
+        }
         let listed = errors.keys.sorted().prefix(5).map { key in
             let messages = (errors[key] as? [Any])?.map { "\($0)" }.joined(separator: "; ") ?? "\(errors[key] ?? "")"
             return "\(key): \(messages)"

@@ -83,6 +83,23 @@ public struct SegmentTarget: DeletionTarget {
             requestID: response.header("Request-Id") ?? "")
         switch response.status {
         case 200..<300:
+            // A 2xx that is not Segment's answer (a proxy's page) or that carries an error is not a deletion.
+            let text = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !text.isEmpty {
+                guard let object = JSONBody.object(response.body) else {
+                    return .failed(
+                        AttemptFailure(
+                            status: response.status, code: "failed_in_2xx",
+                            message: "the answer is not Segment's JSON: \(text.prefix(200))",
+                            requestID: failure.requestID))
+                }
+                if let error = object["error"], !(error is NSNull) {
+                    return .failed(
+                        AttemptFailure(
+                            status: response.status, code: "failed_in_2xx",
+                            message: "the answer holds an error: \(error)", requestID: failure.requestID))
+                }
+            }
             return .done(alreadyAbsent: false)
         case 404 where failure.code == "eid_not_found":
             // The engine decides what this means: gone through an earlier attempt of ours, or never there.

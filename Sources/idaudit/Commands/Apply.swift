@@ -132,6 +132,12 @@ struct Apply: AsyncParsableCommand {
                 maxAgeSeconds: parseDuration(maxPlanAge)!)
             let deletionTarget = try makeTarget(
                 planFile: planFile, token: try Secret.load(variable: tokenVariable, file: tokenFile))
+            guard deletionTarget.destination == approval.destination else {
+                // The partner or type map read for the check and for the target must be the same.
+                throw ApprovalError(
+                    message: "the destination changed while apply started (\(approval.destination) was checked, "
+                        + "\(deletionTarget.destination) would be used): run again")
+            }
             Terminal.warn(
                 "applying \(plan) (approved by \(approval.approvedBy) at \(approval.approvedAt)) to "
                     + "\(deletionTarget.destination)")
@@ -159,8 +165,12 @@ struct Apply: AsyncParsableCommand {
                 Terminal.progress(text)
             }
             let journalFile = try Journal(path: journal ?? Journal.path(besideStore: store))
+            // Held until the report is written and the store records the deletions, not only while sending.
+            let lock = try journalFile.lock(
+                holder: "idaudit apply \(plan) to \(deletionTarget.destination), started \(Clock.now())")
+            defer { lock.release() }
             let report = try await ApplyEngine.run(
-                plan: planFile, target: deletionTarget, journal: journalFile, options: options)
+                plan: planFile, target: deletionTarget, journal: journalFile, options: options, heldLock: lock)
             Terminal.endProgress()
             let reportPath = folder(of: plan) + "apply-report.json"
             try OutputFile.write(report.json, to: reportPath)
@@ -234,11 +244,13 @@ struct Apply: AsyncParsableCommand {
     private func summary(_ r: ApplyReport, reportPath: String) -> String {
         var out = "\(r.target) \(r.destination): \(Terminal.count(r.done)) deleted"
         if r.alreadyAbsent > 0 {
-            out += " (\(Terminal.count(r.alreadyAbsent)) already gone: an earlier attempt of ours was cut short)"
+            out += " (\(Terminal.count(r.alreadyAbsent)) already gone, after an earlier attempt of ours whose answer "
+            out += "was lost: probably ours)"
         }
         out += ", \(Terminal.count(r.failed)) failed, \(Terminal.count(r.skipped)) skipped"
         if r.doneEarlier > 0 { out += ", \(Terminal.count(r.doneEarlier)) done in earlier runs" }
-        if r.notSent > 0 { out += ", \(Terminal.count(r.notSent)) not sent" }
+        if r.notSent > 0 { out += ", \(Terminal.count(r.notSent)) not done" }
+        if r.inDoubt > 0 { out += " (\(Terminal.count(r.inDoubt)) in doubt: sent, answer lost; resent next run)" }
         out += "\n  \(Terminal.count(r.requests)) requests in \(Terminal.seconds(r.seconds))"
         out += " (\(String(format: "%.1f", r.requestsPerSecond)) req/s, \(Terminal.count(r.throttled)) answered 429,"
         out += " \(Terminal.count(r.retried)) retried)"

@@ -101,9 +101,17 @@ struct Erase: AsyncParsableCommand {
                 Terminal.progress("requests done \(p.done)  failed \(p.failed)  left \(p.left)")
             }
             options.timeoutSeconds = 60
+            guard deletionTarget.destination == approval.destination else {
+                throw ApprovalError(
+                    message: "the destination changed while erase started (\(approval.destination) was checked, "
+                        + "\(deletionTarget.destination) would be used): run again")
+            }
+            let journalFile = try Journal(path: journal)
+            let lock = try journalFile.lock(holder: "idaudit erase \(users), started \(Clock.now())")
+            defer { lock.release() }
             let report = try await ApplyEngine.run(
                 plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget,
-                journal: try Journal(path: journal), options: options)
+                journal: journalFile, options: options, heldLock: lock)
             Terminal.endProgress()
             let reportPath = users + ".erase-report.json"
             try OutputFile.write(report.json, to: reportPath)
