@@ -154,6 +154,34 @@ struct ScanTests {
         ])
     }
 
+    /// A scan of the empty store, then a bulk load: the load marks no profile dirty, so the scan with the same rules
+    /// must not reuse the empty store's cached (empty) evaluation.
+    @Test func aBulkLoadAfterAScanOfTheEmptyStoreIsScannedInFull() throws {
+        let ruleSet = try rules()
+        _ = try store.ingest(directory: try F.write(in: dir, "headers", graph: [], mapping: []))
+        let empty = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s0"), rulesPath: "r"), now: now)
+        #expect(empty.planLines == 0)
+        let report = try store.ingest(directory: try export())
+        #expect(report.bulk)
+        let next = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s1"), rulesPath: "r"), now: now)
+        #expect(next.refresh.full)
+        #expect(try dir.read("s1/plan.csv") == Self.expectedPlan)
+        // And the incremental scans after it start from the whole evaluation.
+        _ = try store.ingest(
+            directory: try F.write(
+                in: dir, "e2", graph: [], mapping: [F.mapping("m20", "use_C", "user_id", "u-c", day: 4, seq: 40)]))
+        let later = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s2"), rulesPath: "r"), now: now)
+        let full = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s3"), rulesPath: "r", full: true),
+            now: now)
+        #expect(!later.refresh.full)
+        #expect(try dir.read("s2/plan.csv") == (try dir.read("s3/plan.csv")))
+        #expect(later.totals == full.totals)
+    }
+
     @Test func changedRulesReevaluateEverything() throws {
         _ = try store.ingest(directory: try export())
         _ = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("a"), rulesPath: "r"), now: now)

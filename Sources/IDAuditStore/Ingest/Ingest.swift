@@ -152,6 +152,7 @@ extension ProfileStore {
                 trace.mark("mapping rows")
                 if report.bulk {
                     try StoreSchema.createProfileIndex(db)
+                    try run.forgetCachedScan()
                     trace.mark("profile index")
                 }
             }
@@ -212,6 +213,12 @@ final class IngestRun {
         self.rejects = rejects
         self.progress = progress
         self.sortDirectory = sortDirectory
+    }
+
+    /// A bulk load marks no profile dirty (every profile is new): it drops the cached scan instead, so the next scan
+    /// evaluates every profile even when its rules are those of a scan of the store while it was empty.
+    func forgetCachedScan() throws {
+        try db.execute(sql: "DELETE FROM scan_state; DELETE FROM dirty_profiles")
     }
 
     func storeIsEmpty() throws -> Bool {
