@@ -7,8 +7,86 @@ import Testing
 /// The same rows must give the same store whatever order they arrive in, in one export or split across several,
 /// and ids are compared as bytes.
 struct IngestOrderTests {
+    /// Every order of `rows`, each loaded at once (bulk) and split in two ingests at every cut (incremental).
+    static func layouts(_ rows: [String]) -> [[[String]]] {
+        func permutations(_ items: [String]) -> [[String]] {
+            guard items.count > 1 else { return [items] }
+            return items.indices.flatMap { i in
+                var rest = items
+                let first = rest.remove(at: i)
+                return permutations(rest).map { [first] + $0 }
+            }
+        }
+        return permutations(rows).flatMap { order in
+            [[order]] + (1..<order.count).map { cut in [Array(order[..<cut]), Array(order[cut...])] }
+        }
+    }
+
     /// The same bytes (String's == equates NFC and NFD).
     func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    @Test func aMappingRowIDDeliveredWithOtherContentsKeepsTheGreatestRowInEveryOrder() throws {
+        let dir = try TemporaryDirectory("order")
+        let rows = [
+            F.mapping("m1", "use_A", "email", "x@y.com", day: 1, seq: 10),
+            F.mapping("m1", "use_A", "email", "x@y.com", day: 1, seq: 10, removed: true),  // REMOVED over CREATED
+            F.mapping("m1", "use_B", "email", "x@y.com", day: 1, seq: 10, removed: true),  // greater segment id
+        ]
+        let other = F.mapping("m2", "use_A", "email", "x@y.com", day: 2, seq: 12)
+        for (n, layout) in Self.layouts(rows).enumerated() {
+            let store = try ProfileStore(path: dir.file("s\(n).sqlite"))
+            for (p, part) in layout.enumerated() {
+                _ = try store.ingest(
+                    directory: try F.write(in: dir, "e\(n)-\(p)", graph: [], mapping: p == 0 ? part + [other] : part))
+            }
+            let record = try #require(try store.identifier(type: "email", value: "x@y.com"))
+            #expect(record.history.map(\.id) == ["m1", "m2"], "layout \(layout)")
+            #expect(record.history.map(\.removed) == [true, false], "layout \(layout)")
+            #expect(record.history.map(\.segmentID) == ["use_B", "use_A"], "layout \(layout)")
+            #expect(record.active)
+            #expect(record.firstSeen == Instant(parsing: "2026-11-02 12:00:00"), "layout \(layout)")
+        }
+    }
+
+    @Test func aHigherSEQWinsOverEveryOtherDifferenceAndTheCountsSaySo() throws {
+        let dir = try TemporaryDirectory("order")
+        let store = try ProfileStore(path: dir.file("s.sqlite"))
+        let low = F.mapping("m1", "use_B", "email", "x@y.com", day: 9, seq: 10, removed: true)
+        let high = F.mapping("m1", "use_A", "email", "x@y.com", day: 1, seq: 11)
+        _ = try store.ingest(directory: try F.write(in: dir, "a", graph: [], mapping: [low]))
+        let replaced = try store.ingest(directory: try F.write(in: dir, "b", graph: [], mapping: [high]))
+        #expect(replaced.mapping == FileCounts(read: 1, stored: 1, duplicate: 0, rejected: 0))
+        #expect(replaced.changedIdentifiers == 1)
+        let again = try store.ingest(directory: try F.write(in: dir, "c", graph: [], mapping: [low, high]))
+        #expect(again.mapping == FileCounts(read: 2, stored: 0, duplicate: 2, rejected: 0))
+        #expect(again.changedIdentifiers == 0)
+        let record = try #require(try store.identifier(type: "email", value: "x@y.com"))
+        #expect(record.active)
+        #expect(record.rows == 1)
+        #expect(record.history.first?.seq == 11)
+    }
+
+    @Test func aGraphRowKeyDeliveredWithAnotherCanonicalIDKeepsTheGreatestInEveryOrder() throws {
+        let dir = try TemporaryDirectory("order")
+        let rows = [
+            F.graph("use_B", "use_A", seq: 5),
+            F.graph("use_B", "use_C", seq: 5),  // the greater canonical id: kept
+            "use_B,use_A,2026-11-02 00:00:00,5",  // a later TIMESTAMP does not beat a greater canonical id
+        ]
+        let roots = [F.graph("use_A", "use_A", seq: 1), F.graph("use_C", "use_C", seq: 2)]
+        let mapping = [F.mapping("m1", "use_B", "email", "b@x.com", day: 1, seq: 10)]
+        for (n, layout) in Self.layouts(rows).enumerated() {
+            let store = try ProfileStore(path: dir.file("s\(n).sqlite"))
+            for (p, part) in layout.enumerated() {
+                _ = try store.ingest(
+                    directory: try F.write(
+                        in: dir, "e\(n)-\(p)", graph: p == 0 ? roots + part : part, mapping: p == 0 ? mapping : []))
+            }
+            #expect(try store.canonicalID(ofSegment: "use_B") == "use_C", "layout \(layout)")
+            #expect(try store.identifier(type: "email", value: "b@x.com")?.canonicalID == "use_C", "layout \(layout)")
+            #expect(try store.statistics().graphRows == 3)
+        }
+    }
 
     @Test(arguments: [false, true])
     func segmentIDsThatDifferOnlyInNormalizationAreTwoProfiles(incremental: Bool) throws {

@@ -290,6 +290,9 @@ final class IngestRun {
 
     /// Reads the graph file, sorts its rows by (SEGMENT_ID, SEQ) and stores the new ones. In bulk mode also returns
     /// each segment's parent (rule 1), taken from its highest-SEQ row as the sorted rows go by.
+    ///
+    /// Rows with the same (SEGMENT_ID, SEQ) are one row: the one greatest by (CANONICAL_SEGMENT_ID bytes, TIMESTAMP,
+    /// an empty one least) is kept, in the file and against the store, so the order rows arrive in does not matter.
     func loadGraph(path: String, bulk: Bool) throws -> (counts: FileCounts, parents: [ByteString: ByteString]) {
         let (reader, columns) = try openCSV(path)
         let segment = try columns.require("segment_id", file: path)
@@ -314,8 +317,17 @@ final class IngestRun {
             }
             try builder.withBytes { try sorter.append($0) }
         }
+        // A stored row gives way to one with the same key that is greater (GraphRecord.less sorts those first).
         let insert = try db.makeStatement(
-            sql: "\(bulk ? "INSERT" : "INSERT OR IGNORE") INTO graph_updates(segment_id, seq, canonical_segment_id, timestamp) VALUES (?,?,?,?)")
+            sql: bulk
+                ? "INSERT INTO graph_updates(segment_id, seq, canonical_segment_id, timestamp) VALUES (?,?,?,?)"
+                : """
+                INSERT INTO graph_updates(segment_id, seq, canonical_segment_id, timestamp) VALUES (?,?,?,?)
+                ON CONFLICT(segment_id, seq) DO UPDATE
+                SET canonical_segment_id = excluded.canonical_segment_id, timestamp = excluded.timestamp
+                WHERE (excluded.canonical_segment_id, coalesce(excluded.timestamp, \(GraphRecord.noTime)))
+                    > (canonical_segment_id, coalesce(timestamp, \(GraphRecord.noTime)))
+                """)
         let stmt = insert.sqliteStatement
         let connection = db.sqliteConnection
         let stream = try sorter.finish()
