@@ -154,4 +154,38 @@ struct IngestOrderTests {
         }
         #expect(try store.mergeChain(from: "use_B") == ["use_B", "use_A"])
     }
+
+    @Test(arguments: [
+        ("id_graph_updates.csv", "use_A,use_A,2026-11-01 00:00:00,9223372036854775808", "id_graph_updates.csv:2: ",
+         "SEQ is out of range: \"9223372036854775808\" (larger than 9223372036854775807)"),
+        ("id_graph_updates.csv", "use_A,use_A,2026-11-01 00:00:00,-9223372036854775809", "id_graph_updates.csv:2: ",
+         "SEQ is out of range: \"-9223372036854775809\" (smaller than -9223372036854775808)"),
+        ("external_id_mapping_updates.csv", "m1,use_A,email,e,2026-11-01 00:00:00,,99999999999999999999,CREATED",
+         "external_id_mapping_updates.csv:2: ",
+         "SEQ is out of range: \"99999999999999999999\" (larger than 9223372036854775807)"),
+        ("external_id_mapping_updates.csv", "m1,use_A,email,e,2026-11-01 00:00:00,,1e3,CREATED",
+         "external_id_mapping_updates.csv:2: ", "SEQ is not an integer: \"1e3\""),
+    ])
+    func aSEQBeyond64BitsIsOutOfRange(file: String, row: String, place: String, message: String) throws {
+        let dir = try TemporaryDirectory("range")
+        let store = try ProfileStore(path: dir.file("s.sqlite"))
+        let export = try F.write(
+            in: dir, "e", graph: file.hasPrefix("id_graph") ? [row] : [],
+            mapping: file.hasPrefix("id_graph") ? [] : [row])
+        #expect {
+            _ = try store.ingest(directory: export)
+        } throws: { error in
+            "\(error)" == export + "/" + place + message
+        }
+    }
+
+    @Test func theSmallestSEQIsInRange() throws {
+        let dir = try TemporaryDirectory("range")
+        let store = try ProfileStore(path: dir.file("s.sqlite"))
+        _ = try store.ingest(
+            directory: try F.write(
+                in: dir, "e", graph: [],
+                mapping: ["m1,use_A,email,e,2026-11-01 00:00:00,,-9223372036854775808,CREATED"]))
+        #expect(try store.identifier(type: "email", value: "e")?.history.first?.seq == Int64.min)
+    }
 }

@@ -653,8 +653,12 @@ final class IngestRun {
     private func integer(_ reader: CSVReader, _ field: Int, _ name: String) throws -> Int64 {
         try reader.withField(field) { b throws -> Int64 in
             guard let v = FieldParser.int64(b) else {
-                throw RowProblem(
-                    message: b.isEmpty ? "\(name) is empty" : "\(name) is not an integer: \"\(FieldParser.show(b))\"")
+                if b.isEmpty { throw RowProblem(message: "\(name) is empty") }
+                guard FieldParser.isInteger(b) else {
+                    throw RowProblem(message: "\(name) is not an integer: \"\(FieldParser.show(b))\"")
+                }
+                let bound = b.first == 45 ? "smaller than \(Int64.min)" : "larger than \(Int64.max)"
+                throw RowProblem(message: "\(name) is out of range: \"\(FieldParser.show(b))\" (\(bound))")
             }
             return v
         }
