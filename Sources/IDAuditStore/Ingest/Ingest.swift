@@ -38,9 +38,10 @@ public struct IngestProgress: Sendable {
 public struct FileCounts: Sendable, Equatable {
     /// Data rows read (the header excluded).
     public var read = 0
-    /// Rows stored for the first time.
+    /// Rows stored: new ones, and copies that replaced the stored row with their key (see the README's "stored once").
     public var stored = 0
-    /// Rows already in the store (by ID for mappings, by SEGMENT_ID and SEQ for the graph).
+    /// Rows already in the store, or losing to a copy with their key (by ID for mappings, by SEGMENT_ID and SEQ for
+    /// the graph).
     public var duplicate = 0
     /// Bad rows written to the rejects file.
     public var rejected = 0
