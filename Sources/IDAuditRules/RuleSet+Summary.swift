@@ -20,7 +20,7 @@ extension RuleSet {
     public func humanReadableSummary() -> String {
         var lines: [String] = []
 
-        var limitRows = limits.keys.sorted(by: Self.byteOrder).map { type in (type, limits[type]!.summary) }
+        var limitRows = limits.keys.sorted().map { type in (type.string, limits[type]!.summary) }
         limitRows.append(("other types", defaultLimit?.summary ?? "no limit"))
         lines.append("limits:")
         lines += Self.aligned(limitRows)
@@ -30,7 +30,7 @@ extension RuleSet {
         } else {
             lines.append("blocked:")
             lines += Self.aligned(blocked.map { entry in
-                let types = entry.types.map { $0.sorted(by: Self.byteOrder).joined(separator: ", ") }
+                let types = entry.types.map { $0.sorted().map(\.string).joined(separator: ", ") }
                 return (entry.summary, types ?? "every type")
             })
         }
@@ -41,10 +41,6 @@ extension RuleSet {
         case let count: lines.append("protected: \(count) identifiers")
         }
         return lines.joined(separator: "\n")
-    }
-
-    private static func byteOrder(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
     }
 
     /// `rows` indented by two spaces, with the second column aligned two spaces after the longest first column.

@@ -39,7 +39,8 @@ public struct Explanation: Sendable {
         out += "  rules:\n"
         for outcome in evaluation.types {
             let rule = outcome.limit.map { "limit \($0.summary)" } ?? "no limit"
-            let deleted = evaluation.verdicts.filter { $0.identifier.type == outcome.type && $0.rank > 0 }.count
+            let deleted = evaluation.verdicts.filter { ByteOrder.equal($0.identifier.type, outcome.type) && $0.rank > 0 }
+                .count
             out += "    \(outcome.type): \(outcome.counted) counted toward the limit, \(rule), \(deleted) to delete\n"
         }
         out += "  identifiers, in time order (first_seen, seq):\n"
@@ -77,7 +78,7 @@ public enum Explainer {
     /// The type `segment_id` explains the profile a segment id belongs to (merged or canonical): the way to find the
     /// user_id a profile known only by segment id must be addressed by.
     public static func explain(type: String, value: String, store: ProfileStore, rules: RuleSet) throws -> Explanation? {
-        if type == "segment_id" {
+        if ByteOrder.equal(type, "segment_id") {
             let chain = try store.mergeChain(from: value)
             guard let canonical = chain.last else { return nil }
             let profile = try store.profile(canonicalID: canonical)

@@ -56,11 +56,11 @@ public enum JUnitReport {
     /// `blocked values` case that fail when the type has excess of that kind.
     public static func xml(totals: ScanTotals, rules: RuleSet, rulesPath: String) -> String {
         var types = Set(rules.limits.keys)
-        for e in totals.excess { types.insert(e.type) }
+        for e in totals.excess { types.insert(ByteString(e.type)) }
         var cases: [(name: String, failure: String?)] = []
-        for type in types.sorted(by: ByteOrder.less) {
-            let limitExcess = totals.excess.first { $0.type == type && $0.reason == .limit }
-            let blockedExcess = totals.excess.first { $0.type == type && $0.reason == .blocked }
+        for type in types.sorted().map(\.string) {
+            let limitExcess = totals.excess.first { ByteOrder.equal($0.type, type) && $0.reason == .limit }
+            let blockedExcess = totals.excess.first { ByteOrder.equal($0.type, type) && $0.reason == .blocked }
             let limit = rules.limit(for: type).map { "limit \($0.summary)" } ?? "no limit"
             cases.append(
                 (

@@ -68,22 +68,22 @@ public enum WhatIf {
     ) throws -> WhatIfReport {
         let a = Evaluator(rules: current)
         let b = Evaluator(rules: proposed)
-        var totals: [String: WhatIfReport.TypeDelta] = [:]
+        var totals: [ByteString: WhatIfReport.TypeDelta] = [:]
         var report = WhatIfReport()
-        var countA: [String: Int] = [:]
-        var countB: [String: Int] = [:]
+        var countA: [ByteString: Int] = [:]
+        var countB: [ByteString: Int] = [:]
         try store.forEachProfile { profile in
             report.profiles += 1
             if report.profiles & 0x3FFF == 0 { progress?(report.profiles) }
             countA.removeAll(keepingCapacity: true)
             countB.removeAll(keepingCapacity: true)
-            for line in a.evaluate(profile).lines { countA[line.type, default: 0] += 1 }
-            for line in b.evaluate(profile).lines { countB[line.type, default: 0] += 1 }
+            for line in a.evaluate(profile).lines { countA[ByteString(line.type), default: 0] += 1 }
+            for line in b.evaluate(profile).lines { countB[ByteString(line.type), default: 0] += 1 }
             for type in Set(countA.keys).union(countB.keys) {
                 let x = countA[type] ?? 0
                 let y = countB[type] ?? 0
                 var t = totals[type] ?? WhatIfReport.TypeDelta(
-                    type: type, current: (0, 0), proposed: (0, 0), added: (0, 0), removed: (0, 0))
+                    type: type.string, current: (0, 0), proposed: (0, 0), added: (0, 0), removed: (0, 0))
                 if x > 0 { t.current = (t.current.profiles + 1, t.current.identifiers + x) }
                 if y > 0 { t.proposed = (t.proposed.profiles + 1, t.proposed.identifiers + y) }
                 if y > x { t.added = (t.added.profiles + 1, t.added.identifiers + y - x) }

@@ -161,6 +161,34 @@ struct ScanTests {
         ])
     }
 
+    /// A scan of the empty store, then a bulk load: the load marks no profile dirty, so the scan with the same rules
+    /// must not reuse the empty store's cached (empty) evaluation.
+    @Test func aBulkLoadAfterAScanOfTheEmptyStoreIsScannedInFull() throws {
+        let ruleSet = try rules()
+        _ = try store.ingest(directory: try F.write(in: dir, "headers", graph: [], mapping: []))
+        let empty = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s0"), rulesPath: "r"), now: now)
+        #expect(empty.planLines == 0)
+        let report = try store.ingest(directory: try export())
+        #expect(report.bulk)
+        let next = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s1"), rulesPath: "r"), now: now)
+        #expect(next.refresh.full)
+        #expect(try dir.read("s1/plan.csv") == Self.expectedPlan)
+        // And the incremental scans after it start from the whole evaluation.
+        _ = try store.ingest(
+            directory: try F.write(
+                in: dir, "e2", graph: [], mapping: [F.mapping("m20", "use_C", "user_id", "u-c", day: 4, seq: 40)]))
+        let later = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s2"), rulesPath: "r"), now: now)
+        let full = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s3"), rulesPath: "r", full: true),
+            now: now)
+        #expect(!later.refresh.full)
+        #expect(try dir.read("s2/plan.csv") == (try dir.read("s3/plan.csv")))
+        #expect(later.totals == full.totals)
+    }
+
     @Test func changedRulesReevaluateEverything() throws {
         _ = try store.ingest(directory: try export())
         _ = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("a"), rulesPath: "r"), now: now)
@@ -265,5 +293,95 @@ enum ShippedRules {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.appendingPathComponent("rules").appendingPathComponent(name).path
+    }
+}
+
+/// Identifier types and segment ids are compared as bytes: two that differ only in Unicode normalization (NFC and
+/// NFD) are two types, or two profiles, in the rules and in the plan.
+struct ByteComparisonScanTests {
+    let now = Instant(parsing: "2026-11-25 00:00:00")!
+    static let nfcType = "t_\u{E9}"
+    static let nfdType = "t_e\u{301}"
+
+    /// The first five columns of each plan line.
+    func lines(_ plan: String) -> [String] {
+        plan.split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).prefix(5).joined(separator: ",")
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func segmentIDsThatDifferOnlyInNormalizationAreNeverMerged(incremental: Bool) throws {
+        let dir = try TemporaryDirectory("nfc-scan")
+        let store = try ProfileStore(path: dir.file("s.sqlite"))
+        let rules = try RulesLoader.parse("identifiers: {user_id: {limit: 1}}", file: "rules.yaml")
+        let nfc = "use_\u{E9}"
+        let nfd = "use_e\u{301}"
+        let first = try F.write(
+            in: dir, "a", graph: [F.graph(nfc, nfc, seq: 1)],
+            mapping: [F.mapping("m1", nfc, "user_id", "u1", day: 1, seq: 10)])
+        let second = try F.write(
+            in: dir, "b", graph: [F.graph(nfd, nfd, seq: 2)],
+            mapping: [F.mapping("m2", nfd, "user_id", "u2", day: 2, seq: 20)])
+        if incremental {
+            _ = try store.ingest(directory: first)
+            _ = try Scanner.run(
+                store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("s0"), rulesPath: "r"), now: now)
+            _ = try store.ingest(directory: second)
+        } else {
+            let both = try F.write(
+                in: dir, "both", graph: [F.graph(nfc, nfc, seq: 1), F.graph(nfd, nfd, seq: 2)],
+                mapping: [
+                    F.mapping("m1", nfc, "user_id", "u1", day: 1, seq: 10),
+                    F.mapping("m2", nfd, "user_id", "u2", day: 2, seq: 20),
+                ])
+            _ = try store.ingest(directory: both)
+        }
+        let result = try Scanner.run(
+            store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("s1"), rulesPath: "r"), now: now)
+        // One user_id on each of two profiles: nothing in excess (merged, u1 would be).
+        #expect(result.planLines == 0)
+        #expect(result.totals.profiles == 2)
+    }
+
+    @Test func typesThatDifferOnlyInNormalizationAreTwoTypesInTheRules() throws {
+        let dir = try TemporaryDirectory("nfc-rules")
+        let store = try ProfileStore(path: dir.file("s.sqlite"))
+        // Both spellings are keys of `identifiers` (not a duplicate key); the blocked entry and the protected value
+        // name only the NFD type.
+        let rules = try RulesLoader.parse(
+            """
+            identifiers:
+              "\(Self.nfcType)": {limit: 1}
+              "\(Self.nfdType)": {limit: 3}
+            blocked:
+              - value: "bad"
+                types: ["\(Self.nfdType)"]
+            protected:
+              - {type: "\(Self.nfdType)", value: "a"}
+            """, file: "rules.yaml")
+        #expect(rules.limits.count == 2)
+        #expect(rules.limit(for: Self.nfcType) == IdentifierLimit(limit: 1))
+        #expect(rules.limit(for: Self.nfdType) == IdentifierLimit(limit: 3))
+        #expect(rules.limit(for: "t_e") == nil)
+        var mapping: [String] = []
+        for (t, type) in [Self.nfcType, Self.nfdType].enumerated() {
+            for (d, value) in ["a", "b", "bad", "c"].enumerated() {
+                mapping.append(F.mapping("m\(t)\(d)", "use_A", type, value, day: d + 1, seq: 10 * t + d + 1))
+            }
+        }
+        _ = try store.ingest(directory: try F.write(in: dir, "e", graph: [], mapping: mapping))
+        let result = try Scanner.run(
+            store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("out"), rulesPath: "r"), now: now)
+        let plan = lines(try dir.read("out/plan.csv"))
+        // NFD first (byte 0x65 < 0xC3): "bad" blocked; a (protected), b and c within the limit of 3.
+        // NFC: limit 1, nothing blocked or protected there: a, b and bad are excess, c stays.
+        let expected = [
+            "use_A,\(Self.nfdType),bad,blocked,1",
+            "use_A,\(Self.nfcType),a,limit,1", "use_A,\(Self.nfcType),b,limit,2", "use_A,\(Self.nfcType),bad,limit,3",
+        ]
+        #expect(plan.map { Array($0.utf8) } == expected.map { Array($0.utf8) }, "\(plan)")
+        #expect(result.totals.excess.map(\.count) == [1, 3])
+        #expect(result.totals.excess.map { Array($0.type.utf8) } == [Array(Self.nfdType.utf8), Array(Self.nfcType.utf8)])
     }
 }

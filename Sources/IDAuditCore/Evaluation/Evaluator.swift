@@ -34,7 +34,8 @@ public struct Evaluator: Sendable {
         }
         // Rule 6: the newest user_id that is not deleted.
         var lookup = ""
-        for verdict in verdicts.reversed() where verdict.identifier.type == "user_id" && verdict.status.reason == nil {
+        for verdict in verdicts.reversed()
+        where ByteOrder.equal(verdict.identifier.type, "user_id") && verdict.status.reason == nil {
             lookup = verdict.identifier.value
             break
         }

@@ -106,7 +106,7 @@ public struct PlanLine: Sendable, Equatable {
 
     /// Rule 8: remediable iff a lookup user_id exists and the type is not `group_id`.
     public static func isRemediable(type: String, lookupUserID: String) -> Bool {
-        !lookupUserID.isEmpty && type != "group_id"
+        !lookupUserID.isEmpty && !ByteOrder.equal(type, "group_id")
     }
 }
 

@@ -66,9 +66,31 @@ public enum IdentifierHistory {
         seqA != seqB ? seqA < seqB : ByteOrder.less(idA, idB)
     }
 
-    /// Derives the state from all rows of one identifier, in any order; nil for no rows.
+    /// Whether `a` supersedes `b`, two rows of one identifier with the same ID (a row delivered again, possibly
+    /// with other contents): the greater by (SEQ, REMOVED over CREATED, time, segment id bytes) is the one kept,
+    /// whatever order the two arrive in. Rows equal on all of these are the same row.
+    public static func supersedes(_ a: MappingEvent, _ b: MappingEvent) -> Bool {
+        if a.seq != b.seq { return a.seq > b.seq }
+        if a.operation != b.operation { return a.operation == .removed }
+        if a.time != b.time { return a.time > b.time }
+        return ByteOrder.less(b.segmentID, a.segmentID)
+    }
+
+    /// The rows of one identifier with one row per ID: the row that supersedes the others with its ID.
+    public static func deduplicated(_ events: [MappingEvent]) -> [MappingEvent] {
+        var kept: [ByteString: MappingEvent] = [:]
+        for event in events {
+            let id = ByteString(event.id)
+            if let other = kept[id], !supersedes(event, other) { continue }
+            kept[id] = event
+        }
+        return Array(kept.values)
+    }
+
+    /// Derives the state from all rows of one identifier, in any order, one row per ID (see
+    /// ``supersedes(_:_:)``); nil for no rows.
     public static func state(of events: [MappingEvent]) -> IdentifierState? {
-        let sorted = events.sorted { precedes(seq: $0.seq, id: $0.id, seq: $1.seq, id: $1.id) }
+        let sorted = deduplicated(events).sorted { precedes(seq: $0.seq, id: $0.id, seq: $1.seq, id: $1.id) }
         var state: IdentifierState?
         for event in sorted { state = fold(state, event) }
         return state

@@ -134,18 +134,18 @@ public struct BlockedEntry: Sendable {
 
     /// How the entry matches.
     public var matcher: Matcher
-    /// The types the entry applies to; nil for every type.
-    public var types: Set<String>?
+    /// The types the entry applies to, compared as bytes; nil for every type.
+    public var types: Set<ByteString>?
 
     /// Creates an entry.
-    public init(matcher: Matcher, types: Set<String>? = nil) {
+    public init(matcher: Matcher, types: Set<ByteString>? = nil) {
         self.matcher = matcher
         self.types = types
     }
 
     /// Whether the entry blocks `value` of type `type`.
     public func blocks(type: String, value: String) -> Bool {
-        if let types, !types.contains(type) { return false }
+        if let types, !types.contains(ByteString(type)) { return false }
         switch matcher {
         case .value(let blocked): return blocked.utf8.elementsEqual(value.utf8)
         case .pattern(let pattern): return pattern.matches(value)
@@ -190,8 +190,9 @@ public struct ProtectedIdentifier: Hashable, Sendable {
 public struct RuleSet: Sendable {
     /// The limit for types without an entry of their own; nil means such types have no limit.
     public var defaultLimit: IdentifierLimit?
-    /// Limits per identifier type.
-    public var limits: [String: IdentifierLimit]
+    /// Limits per identifier type, compared as bytes (two types that differ only in Unicode normalization are two
+    /// types).
+    public var limits: [ByteString: IdentifierLimit]
     /// Blocked values, in file order.
     public var blocked: [BlockedEntry]
     /// Protected identifiers.
@@ -201,7 +202,7 @@ public struct RuleSet: Sendable {
 
     /// Creates a rule set.
     public init(
-        defaultLimit: IdentifierLimit? = nil, limits: [String: IdentifierLimit] = [:], blocked: [BlockedEntry] = [],
+        defaultLimit: IdentifierLimit? = nil, limits: [ByteString: IdentifierLimit] = [:], blocked: [BlockedEntry] = [],
         protected: Set<ProtectedIdentifier> = [], sha256: String = ""
     ) {
         self.defaultLimit = defaultLimit
@@ -213,7 +214,7 @@ public struct RuleSet: Sendable {
 
     /// The limit that applies to `type`, if any.
     public func limit(for type: String) -> IdentifierLimit? {
-        limits[type] ?? defaultLimit
+        limits[ByteString(type)] ?? defaultLimit
     }
 
     /// The first blocked entry that blocks `value` of `type`, if any.

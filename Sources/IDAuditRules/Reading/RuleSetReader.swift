@@ -35,18 +35,18 @@ struct RuleSetReader {
 
     // MARK: - Limits
 
-    private func readIdentifiers(_ node: Node, at path: NodePath) throws(RulesError) -> [String: IdentifierLimit] {
+    private func readIdentifiers(_ node: Node, at path: NodePath) throws(RulesError) -> [ByteString: IdentifierLimit] {
         let entries = try entries(
             of: node, at: path, allowedKeys: nil,
             expecting: "a mapping from identifier type to limit, such as user_id: {limit: 1}"
         )
-        var limits: [String: IdentifierLimit] = [:]
+        var limits: [ByteString: IdentifierLimit] = [:]
         for entry in entries {
             let entryPath = path.appending(key: entry.key)
             if entry.key.isEmpty {
                 throw error(.emptyValue, line: entry.line, at: entryPath, "the identifier type is empty")
             }
-            limits[entry.key] = try readLimit(entry.value, at: entryPath, keyLine: entry.line)
+            limits[ByteString(entry.key)] = try readLimit(entry.value, at: entryPath, keyLine: entry.line)
         }
         return limits
     }
@@ -139,7 +139,7 @@ struct RuleSetReader {
                     "an entry needs value (an exact match) or pattern (a regular expression)"
                 )
             }
-            var types: Set<String>?
+            var types: Set<ByteString>?
             if let typesEntry = entries.first(where: { $0.key == "types" }) {
                 types = try readTypes(typesEntry.value, at: itemPath.appending(key: "types"))
             }
@@ -162,7 +162,7 @@ struct RuleSetReader {
         }
     }
 
-    private func readTypes(_ node: Node, at path: NodePath) throws(RulesError) -> Set<String> {
+    private func readTypes(_ node: Node, at path: NodePath) throws(RulesError) -> Set<ByteString> {
         let items = try elements(of: node, at: path, expecting: "a list of identifier types such as [user_id, phone]")
         guard !items.isEmpty else {
             throw error(
@@ -170,9 +170,9 @@ struct RuleSetReader {
                 "types is empty; list identifier types, or remove types to apply the entry to every type"
             )
         }
-        var types: Set<String> = []
+        var types: Set<ByteString> = []
         for (index, item) in items.enumerated() {
-            types.insert(try text(item, at: path.appending(index: index), what: "type", allowsEmpty: false))
+            types.insert(ByteString(try text(item, at: path.appending(index: index), what: "type", allowsEmpty: false)))
         }
         return types
     }
@@ -230,7 +230,8 @@ struct RuleSetReader {
             throw wrongKind(node, at: path, expecting: expected)
         }
         var entries: [Entry] = []
-        var firstLines: [String: Int] = [:]
+        // By bytes: two types that differ only in Unicode normalization are two keys, not a duplicate.
+        var firstLines: [ByteString: Int] = [:]
         for (keyNode, value) in mapping {
             guard case .scalar(let scalar) = keyNode else {
                 throw wrongKind(keyNode, at: path, expecting: "a key written as text")
@@ -246,13 +247,13 @@ struct RuleSetReader {
                     "unknown key; expected one of \(allowedKeys.joined(separator: ", "))"
                 )
             }
-            if let firstLine = firstLines[key] {
+            if let firstLine = firstLines[ByteString(key)] {
                 throw error(
                     .duplicateKey, line: keyLine, at: path.appending(key: key),
                     "duplicate key, first given on line \(firstLine); give each key once"
                 )
             }
-            firstLines[key] = keyLine
+            firstLines[ByteString(key)] = keyLine
             entries.append(Entry(key: key, value: value, line: keyLine))
         }
         return entries

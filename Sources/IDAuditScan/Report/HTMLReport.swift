@@ -77,8 +77,8 @@ public enum HTMLReport {
 
     /// Horizontal stacked bars: excess identifiers per type, split by reason.
     static func excessChart(_ d: ReportData) -> String {
-        var byType: [String: [ExcessReason: Int]] = [:]
-        for e in d.totals.excess { byType[e.type, default: [:]][e.reason, default: 0] += e.count }
+        var byType: [ByteString: [ExcessReason: Int]] = [:]
+        for e in d.totals.excess { byType[ByteString(e.type), default: [:]][e.reason, default: 0] += e.count }
         guard !byType.isEmpty else { return "" }
         let types = byType.keys.sorted { (byType[$0]!.values.reduce(0, +), $1) > (byType[$1]!.values.reduce(0, +), $0) }
         let maxTotal = max(1, types.map { byType[$0]!.values.reduce(0, +) }.max() ?? 1)
@@ -90,14 +90,14 @@ public enum HTMLReport {
         s += "<svg role=\"img\" aria-label=\"Excess identifiers by type and reason\" viewBox=\"0 0 \(labelWidth + chartWidth + 100) \(height)\" width=\"100%\">\n"
         for (i, type) in types.enumerated() {
             let y = i * rowHeight + 4
-            s += "<text x=\"\(labelWidth - 8)\" y=\"\(y + 17)\" text-anchor=\"end\" class=\"lbl\">\(esc(type))</text>\n"
+            s += "<text x=\"\(labelWidth - 8)\" y=\"\(y + 17)\" text-anchor=\"end\" class=\"lbl\">\(esc(type.string))</text>\n"
             var x = Double(labelWidth)
             for (reason, color) in reasonColors {
                 let n = byType[type]![reason] ?? 0
                 guard n > 0 else { continue }
                 let w = Double(chartWidth) * Double(n) / Double(maxTotal)
                 s += "<rect x=\"\(fmt(x))\" y=\"\(y)\" width=\"\(fmt(max(w, 1)))\" height=\"\(rowHeight - 8)\" fill=\"\(color)\">"
-                s += "<title>\(esc(type)) \(reason.rawValue): \(count(n))</title></rect>\n"
+                s += "<title>\(esc(type.string)) \(reason.rawValue): \(count(n))</title></rect>\n"
                 x += w
             }
             let total = byType[type]!.values.reduce(0, +)
@@ -121,7 +121,7 @@ public enum HTMLReport {
 
     /// Per type: profiles by identifiers counted toward the limit, the limit drawn as a line.
     static func histograms(_ d: ReportData) -> String {
-        let types = d.histogram.keys.sorted { ByteOrder.less($0, $1) }
+        let types = d.histogram.keys.sorted()
         guard !types.isEmpty else { return "" }
         var h = "<section><h2>Identifiers per profile</h2>\n<p>Per type, how many profiles count each number of "
         h += "identifiers toward the limit (blocked values excluded). Bars right of the dashed line hold more than the "
@@ -129,7 +129,7 @@ public enum HTMLReport {
         h += "seen within one window count against each other.</p>\n"
         h += "<div class=\"grid\">\n"
         for type in types {
-            h += histogram(type: type, counts: d.histogram[type]!, limit: d.rules.limit(for: type))
+            h += histogram(type: type.string, counts: d.histogram[type]!, limit: d.rules.limit(for: type.string))
         }
         return h + "</div></section>\n"
     }
@@ -202,8 +202,8 @@ public enum HTMLReport {
         let redactor = Redactor(enabled: d.redacted)
         var h = "<section><h2>Rules and assumptions</h2>\n<p>Rules file <code>\(esc(d.rulesPath))</code>, sha256 "
         h += "<code>\(d.rules.sha256)</code>.</p>\n<table><thead><tr><th>identifier type</th><th>limit</th></tr></thead><tbody>\n"
-        for type in d.rules.limits.keys.sorted(by: { ByteOrder.less($0, $1) }) {
-            h += "<tr><td>\(esc(type))</td><td>\(esc(d.rules.limits[type]!.summary))</td></tr>\n"
+        for type in d.rules.limits.keys.sorted() {
+            h += "<tr><td>\(esc(type.string))</td><td>\(esc(d.rules.limits[type]!.summary))</td></tr>\n"
         }
         if let def = d.rules.defaultLimit { h += "<tr><td><em>any other type</em></td><td>\(esc(def.summary))</td></tr>\n" }
         h += "</tbody></table>\n"
@@ -211,7 +211,9 @@ public enum HTMLReport {
             h += "<p>Blocked: " + d.rules.blocked.map { "<code>\(esc($0.summary))</code>" }.joined(separator: ", ") + ".</p>\n"
         }
         if !d.rules.protected.isEmpty {
-            let list = d.rules.protected.sorted { ($0.type, $0.value) < ($1.type, $1.value) }
+            let list = d.rules.protected.sorted {
+                (ByteString($0.type), ByteString($0.value)) < (ByteString($1.type), ByteString($1.value))
+            }
             h += "<p>Protected (never deleted, counted toward limits): "
             h += list.map { "<code>\(esc($0.type)):\(esc(redactor.value($0.value)))</code>" }.joined(separator: ", ") + ".</p>\n"
         }

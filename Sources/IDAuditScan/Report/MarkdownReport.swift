@@ -37,8 +37,8 @@ public enum MarkdownReport {
             }
         }
         m += "\n## Rules\n\n| identifier type | limit |\n|---|---|\n"
-        for type in d.rules.limits.keys.sorted(by: { ByteOrder.less($0, $1) }) {
-            m += "| \(cell(type)) | \(d.rules.limits[type]!.summary) |\n"
+        for type in d.rules.limits.keys.sorted() {
+            m += "| \(cell(type.string)) | \(d.rules.limits[type]!.summary) |\n"
         }
         if let def = d.rules.defaultLimit { m += "| any other type | \(def.summary) |\n" }
         if !d.rules.blocked.isEmpty {

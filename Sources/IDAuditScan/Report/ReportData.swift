@@ -47,8 +47,8 @@ public struct ReportData: Sendable {
     public var run: ScanRun?
     /// The previous run with the same rules, if any.
     public var previous: ScanRun?
-    /// Per type: profiles by identifiers counted toward the limit.
-    public var histogram: [String: [Int: Int]]
+    /// Per type (compared as bytes): profiles by identifiers counted toward the limit.
+    public var histogram: [ByteString: [Int: Int]]
     /// The top offending profiles.
     public var offenders: [Offender]
     /// Whether identifier values are replaced by hashes.
@@ -83,7 +83,7 @@ public struct ReportData: Sendable {
     }
 
     private static func why(_ verdict: IdentifierVerdict, evaluation: ProfileEvaluation) -> String {
-        let limit = evaluation.types.first { $0.type == verdict.identifier.type }?.limit
+        let limit = evaluation.types.first { ByteOrder.equal($0.type, verdict.identifier.type) }?.limit
         switch verdict.status {
         case .kept:
             return limit.map { "within the limit (\($0.summary))" } ?? "no limit for this type"
@@ -127,7 +127,7 @@ extension ReportData.Offender {
 final class ReportCollector {
     let redactor: Redactor
     let limit: Int
-    private(set) var histogram: [String: [Int: Int]] = [:]
+    private(set) var histogram: [ByteString: [Int: Int]] = [:]
     /// The top offenders so far, most excess first, ties by canonical id.
     private(set) var top: [(excess: Int, evaluation: ProfileEvaluation)] = []
 
@@ -137,7 +137,9 @@ final class ReportCollector {
     }
 
     func add(_ evaluation: ProfileEvaluation) {
-        for outcome in evaluation.types { histogram[outcome.type, default: [:]][outcome.counted, default: 0] += 1 }
+        for outcome in evaluation.types {
+            histogram[ByteString(outcome.type), default: [:]][outcome.counted, default: 0] += 1
+        }
         let excess = evaluation.lines.count
         guard excess > 0 else { return }
         // Profiles arrive in canonical id order, so among equal excess the earlier one wins a tie.

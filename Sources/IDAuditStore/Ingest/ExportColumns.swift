@@ -36,7 +36,7 @@ extension String {
 
 /// Field parsing for the ingest hot path: straight from the CSV buffer's bytes.
 enum FieldParser {
-    /// A signed decimal integer, nil for anything else.
+    /// A signed decimal integer in Int64's range, nil for anything else (``isInteger(_:)`` tells the two apart).
     static func int64(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !b.isEmpty else { return nil }
         var i = 0
@@ -46,17 +46,25 @@ enum FieldParser {
             i = 1
         }
         guard i < b.count else { return nil }
+        // Accumulated on the value's own side of zero, so that Int64.min parses too.
         var value: Int64 = 0
         while i < b.count {
             let d = b[i] &- 48
             guard d < 10 else { return nil }
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.addingReportingOverflow(Int64(d))
+            let (s, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
             guard !o1, !o2 else { return nil }
             value = s
             i += 1
         }
-        return negative ? -value : value
+        return value
+    }
+
+    /// Whether the bytes are a signed decimal integer of any size: when ``int64(_:)`` is nil for one, it is out of
+    /// range.
+    static func isInteger(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let digits = b.first == 45 || b.first == 43 ? UnsafeBufferPointer(rebasing: b.dropFirst()) : b
+        return !digits.isEmpty && digits.allSatisfy { $0 &- 48 < 10 }
     }
 
     /// Whether the bytes are valid UTF-8 (fast path for ASCII).

@@ -4,8 +4,9 @@ import IDAuditCore
 /// and new rows (from the sorted input), kept as offsets into one reusable byte buffer so that millions of
 /// identifiers cost no allocations.
 ///
-/// ``settle()`` applies rule 2: it drops new rows whose ID the identifier already has (idempotency), orders the
-/// rest by (SEQ, ID) and folds them into the identifier's state.
+/// ``settle()`` applies rule 2: it keeps one row per ID (``IdentifierHistory/supersedes(_:_:)``'s rule, so the
+/// answer does not depend on the order rows arrive in), orders the rows by (SEQ, ID) and folds them into the
+/// identifier's state.
 struct IdentifierGroup {
     struct Row {
         var seq: Int64
@@ -91,13 +92,24 @@ struct IdentifierGroup {
 
     private static func less(_ a: Row, _ b: Row, _ buf: UnsafeBufferPointer<UInt8>) -> Bool {
         if a.seq != b.seq { return a.seq < b.seq }
-        let c = compareBytes(UnsafeBufferPointer(rebasing: buf[a.id]), UnsafeBufferPointer(rebasing: buf[b.id]))
-        if c != 0 { return c < 0 }
+        return compareBytes(UnsafeBufferPointer(rebasing: buf[a.id]), UnsafeBufferPointer(rebasing: buf[b.id])) < 0
+    }
+
+    /// Whether `a` supersedes `b`, two rows with the same ID: the greater by (SEQ, REMOVED over CREATED, time,
+    /// segment id bytes) wins (``IdentifierHistory/supersedes(_:_:)`` on bytes). Rows equal on all of these are
+    /// the same row, and then the one stored (or read) first stays.
+    private static func supersedes(_ a: Row, _ b: Row, _ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        if a.seq != b.seq { return a.seq > b.seq }
+        if a.removed != b.removed { return a.removed }
+        if a.time != b.time { return a.time > b.time }
+        let c = compareBytes(
+            UnsafeBufferPointer(rebasing: buf[a.segment]), UnsafeBufferPointer(rebasing: buf[b.segment]))
+        if c != 0 { return c > 0 }
         return a.ordinal < b.ordinal
     }
 
-    /// Drops new rows with an ID already present (stored rows, then earlier input rows win), orders the rows by
-    /// (SEQ, ID) and folds them (rule 2). Returns false when nothing new was added.
+    /// Keeps one row per ID, the one that supersedes the others, orders the rows by (SEQ, ID) and folds them
+    /// (rule 2). Returns false when nothing changed: every new row was a row already kept, or lost to one.
     mutating func settle() -> Bool {
         var rows = self.rows
         var duplicates = 0
@@ -105,10 +117,10 @@ struct IdentifierGroup {
         snapshot.withUnsafeBufferPointer { buf in
             guard rows.count > 1 else { return }
             func id(_ row: Row) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: buf[row.id]) }
-            // Which row keeps an ID: the stored one, else the first read (lowest ordinal).
+            // Per ID, the row that supersedes the others first.
             let order = rows.indices.sorted { i, j in
                 let c = compareBytes(id(rows[i]), id(rows[j]))
-                return c != 0 ? c < 0 : rows[i].ordinal < rows[j].ordinal
+                return c != 0 ? c < 0 : IdentifierGroup.supersedes(rows[i], rows[j], buf)
             }
             var drop = [Bool](repeating: false, count: rows.count)
             for k in 1..<order.count where compareBytes(id(rows[order[k - 1]]), id(rows[order[k]])) == 0 {
@@ -128,6 +140,7 @@ struct IdentifierGroup {
         }
         self.rows = rows
         self.duplicates = duplicates
+        // A new row kept is either a new ID or one that superseded the stored row with its ID.
         added = rows.reduce(0) { $0 + ($1.ordinal != 0 ? 1 : 0) }
         guard added > 0 else { return false }
         var first = true

@@ -38,9 +38,10 @@ public struct IngestProgress: Sendable {
 public struct FileCounts: Sendable, Equatable {
     /// Data rows read (the header excluded).
     public var read = 0
-    /// Rows stored for the first time.
+    /// Rows stored: new ones, and copies that replaced the stored row with their key (see the README's "stored once").
     public var stored = 0
-    /// Rows already in the store (by ID for mappings, by SEGMENT_ID and SEQ for the graph).
+    /// Rows already in the store, or losing to a copy with their key (by ID for mappings, by SEGMENT_ID and SEQ for
+    /// the graph).
     public var duplicate = 0
     /// Bad rows written to the rejects file.
     public var rejected = 0
@@ -141,7 +142,8 @@ extension ProfileStore {
                 trace.mark("graph rows")
                 let merges =
                     report.bulk
-                    ? try run.loadMerges(parents: graph.parents) : try run.updateMerges()
+                    ? try run.loadMerges(parents: graph.parents, path: graphPath)
+                    : try run.updateMerges(path: graphPath)
                 report.remappedSegments = merges.remapped
                 report.changedIdentifiers += merges.rehomed
                 trace.mark("merges")
@@ -152,6 +154,7 @@ extension ProfileStore {
                 trace.mark("mapping rows")
                 if report.bulk {
                     try StoreSchema.createProfileIndex(db)
+                    try run.forgetCachedScan()
                     trace.mark("profile index")
                 }
             }
@@ -204,7 +207,7 @@ final class IngestRun {
     let progress: (@Sendable (IngestProgress) -> Void)?
     let sortDirectory: String
     let trace = PhaseTrace()
-    private var touchedSegments = Set<String>()
+    private var touchedSegments = Set<ByteString>()
     private var ordinal: Int64 = 0
 
     init(db: Database, rejects: OutputFile?, progress: (@Sendable (IngestProgress) -> Void)?, sortDirectory: String) {
@@ -212,6 +215,12 @@ final class IngestRun {
         self.rejects = rejects
         self.progress = progress
         self.sortDirectory = sortDirectory
+    }
+
+    /// A bulk load marks no profile dirty (every profile is new): it drops the cached scan instead, so the next scan
+    /// evaluates every profile even when its rules are those of a scan of the store while it was empty.
+    func forgetCachedScan() throws {
+        try db.execute(sql: "DELETE FROM scan_state; DELETE FROM dirty_profiles")
     }
 
     func storeIsEmpty() throws -> Bool {
@@ -282,7 +291,10 @@ final class IngestRun {
 
     /// Reads the graph file, sorts its rows by (SEGMENT_ID, SEQ) and stores the new ones. In bulk mode also returns
     /// each segment's parent (rule 1), taken from its highest-SEQ row as the sorted rows go by.
-    func loadGraph(path: String, bulk: Bool) throws -> (counts: FileCounts, parents: [String: String]) {
+    ///
+    /// Rows with the same (SEGMENT_ID, SEQ) are one row: the one greatest by (CANONICAL_SEGMENT_ID bytes, TIMESTAMP,
+    /// an empty one least) is kept, in the file and against the store, so the order rows arrive in does not matter.
+    func loadGraph(path: String, bulk: Bool) throws -> (counts: FileCounts, parents: [ByteString: ByteString]) {
         let (reader, columns) = try openCSV(path)
         let segment = try columns.require("segment_id", file: path)
         let canonical = try columns.require("canonical_segment_id", file: path)
@@ -306,20 +318,29 @@ final class IngestRun {
             }
             try builder.withBytes { try sorter.append($0) }
         }
+        // A stored row gives way to one with the same key that is greater (GraphRecord.less sorts those first).
         let insert = try db.makeStatement(
-            sql: "\(bulk ? "INSERT" : "INSERT OR IGNORE") INTO graph_updates(segment_id, seq, canonical_segment_id, timestamp) VALUES (?,?,?,?)")
+            sql: bulk
+                ? "INSERT INTO graph_updates(segment_id, seq, canonical_segment_id, timestamp) VALUES (?,?,?,?)"
+                : """
+                INSERT INTO graph_updates(segment_id, seq, canonical_segment_id, timestamp) VALUES (?,?,?,?)
+                ON CONFLICT(segment_id, seq) DO UPDATE
+                SET canonical_segment_id = excluded.canonical_segment_id, timestamp = excluded.timestamp
+                WHERE (excluded.canonical_segment_id, coalesce(excluded.timestamp, \(GraphRecord.noTime)))
+                    > (canonical_segment_id, coalesce(timestamp, \(GraphRecord.noTime)))
+                """)
         let stmt = insert.sqliteStatement
         let connection = db.sqliteConnection
         let stream = try sorter.finish()
-        var parents: [String: String] = [:]
+        var parents: [ByteString: ByteString] = [:]
         var previousSegment: [UInt8] = []
         var previousSeq = Int64.min
         var hasPrevious = false
-        var previousParent = ""
+        var previousParent: [UInt8] = []
         func closeSegment() {
-            guard bulk, hasPrevious else { return }
-            let id = String(decoding: previousSegment, as: UTF8.self)
-            if id != previousParent { parents[id] = previousParent }
+            guard bulk, hasPrevious, previousSegment != previousParent else { return }
+            parents[ByteString(String(decoding: previousSegment, as: UTF8.self))] =
+                ByteString(String(decoding: previousParent, as: UTF8.self))
         }
         while let record = try stream.next() {
             var r = RecordReader(record)
@@ -340,7 +361,10 @@ final class IngestRun {
                 hasPrevious = true
             }
             previousSeq = seqValue
-            if bulk { previousParent = String(decoding: can, as: UTF8.self) }
+            if bulk {
+                previousParent.removeAll(keepingCapacity: true)
+                previousParent.append(contentsOf: can)
+            }
             sqlite3_reset(stmt)
             bindBytes(stmt, 1, seg)
             sqlite3_bind_int64(stmt, 2, seqValue)
@@ -349,7 +373,7 @@ final class IngestRun {
             try step(stmt)
             if bulk || sqlite3_changes(connection) > 0 {
                 counts.stored += 1
-                if !bulk { touchedSegments.insert(String(decoding: seg, as: UTF8.self)) }
+                if !bulk { touchedSegments.insert(ByteString(String(decoding: seg, as: UTF8.self))) }
             } else {
                 counts.duplicate += 1
             }
@@ -361,61 +385,69 @@ final class IngestRun {
     // MARK: - Rule 1: merges
 
     /// Bulk path: every segment's parent came from the sorted graph rows; resolves them all (rule 1) and writes
-    /// `merges` in key order.
-    func loadMerges(parents: [String: String]) throws -> (resolver: CanonicalResolver, remapped: Int, rehomed: Int) {
+    /// `merges` in key order. `path` is the graph file, for a cycle's error.
+    func loadMerges(parents: [ByteString: ByteString], path: String) throws
+        -> (resolver: CanonicalResolver, remapped: Int, rehomed: Int)
+    {
         let graph = MergeGraph(parents: parents)
-        let canonical: [String: String]
+        let canonical: [ByteString: ByteString]
         do {
             canonical = try graph.resolveAll()
         } catch {
-            throw IngestError(code: .mergeCycle, file: ExportFiles.graph, line: 0, message: error.description)
+            throw IngestError(code: .mergeCycle, file: path, line: 0, message: error.description)
         }
         let insert = try db.makeStatement(sql: "INSERT INTO merges(segment_id, parent, canonical_id) VALUES (?,?,?)")
-        for segment in graph.parents.keys.sorted(by: ByteOrder.less) {
-            try insert.execute(arguments: [segment, graph.parents[segment], canonical[segment] ?? segment])
+        for segment in graph.parents.keys.sorted() {
+            try insert.execute(
+                arguments: [segment.string, graph.parents[segment]?.string, (canonical[segment] ?? segment).string])
         }
         return (try CanonicalResolver(map: CanonicalMap(canonical), db: nil), canonical.count, 0)
     }
 
     /// Incremental path: recomputes rule 1 only where new graph rows can change it (the segments with new rows and
     /// everything merged into them), updates `merges`, and moves the active identifiers of segments whose canonical
-    /// id changed to their new profiles.
-    func updateMerges() throws -> (resolver: CanonicalResolver, remapped: Int, rehomed: Int) {
+    /// id changed to their new profiles. `path` is the graph file, for a cycle's error.
+    func updateMerges(path: String) throws -> (resolver: CanonicalResolver, remapped: Int, rehomed: Int) {
         guard !touchedSegments.isEmpty else { return (try CanonicalResolver(map: CanonicalMap([:]), db: db), 0, 0) }
         let latest = try db.makeStatement(
             sql: "SELECT canonical_segment_id FROM graph_updates WHERE segment_id = ? ORDER BY seq DESC LIMIT 1")
         let stored = try db.makeStatement(sql: "SELECT parent, canonical_id FROM merges WHERE segment_id = ?")
         let childrenOf = try db.makeStatement(sql: "SELECT segment_id FROM merges WHERE parent = ?")
-        var newParent: [String: String?] = [:]
+        var newParent: [ByteString: ByteString?] = [:]
         for segment in touchedSegments {
-            let parent = try String.fetchOne(latest, arguments: [segment])
+            let parent = try String.fetchOne(latest, arguments: [segment.string]).map { ByteString($0) }
             newParent[segment] = parent == segment ? nil : parent
         }
         // Everything whose chain passes through a segment with a new row may move.
         var affected = touchedSegments
         var queue = Array(touchedSegments)
         while let segment = queue.popLast() {
-            for child in try String.fetchAll(childrenOf, arguments: [segment]) where affected.insert(child).inserted {
+            for child in try String.fetchAll(childrenOf, arguments: [segment.string]).map({ ByteString($0) })
+            where affected.insert(child).inserted {
                 queue.append(child)
             }
         }
-        var storedRows: [String: (parent: String, canonical: String)?] = [:]
-        func storedRow(_ segment: String) throws -> (parent: String, canonical: String)? {
+        var storedRows: [ByteString: (parent: ByteString, canonical: ByteString)?] = [:]
+        func storedRow(_ segment: ByteString) throws -> (parent: ByteString, canonical: ByteString)? {
             if let known = storedRows[segment] { return known }
-            let row = try Row.fetchOne(stored, arguments: [segment]).map { (parent: $0[0] as String, canonical: $0[1] as String) }
+            let row = try Row.fetchOne(stored, arguments: [segment.string]).map {
+                (parent: ByteString($0[0] as String), canonical: ByteString($0[1] as String))
+            }
             storedRows[segment] = row
             return row
         }
-        func parent(_ segment: String) throws -> String? {
+        func parent(_ segment: ByteString) throws -> ByteString? {
             if let changed = newParent[segment] { return changed }
             return try storedRow(segment)?.parent
         }
-        var newCanonical: [String: String] = [:]
-        for start in affected where newCanonical[start] == nil {
-            var path: [String] = []
-            var onPath = Set<String>()
+        // In byte order, so that of several cycles the same one is named on every run.
+        let ordered = affected.sorted()
+        var newCanonical: [ByteString: ByteString] = [:]
+        for start in ordered where newCanonical[start] == nil {
+            var walk: [ByteString] = []
+            var onPath = Set<ByteString>()
             var current = start
-            var root: String
+            var root: ByteString
             while true {
                 if let known = newCanonical[current] {
                     root = known
@@ -431,23 +463,23 @@ final class IngestRun {
                     break
                 }
                 guard onPath.insert(current).inserted else {
-                    let cycle = Array(path.drop { $0 != current })
+                    let cycle = walk.drop { $0 != current }.map(\.string)
                     throw IngestError(
-                        code: .mergeCycle, file: ExportFiles.graph, line: 0, message: MergeCycleError(ids: cycle).description)
+                        code: .mergeCycle, file: path, line: 0, message: MergeCycleError(ids: cycle).description)
                 }
-                path.append(current)
+                walk.append(current)
                 current = up
             }
-            for segment in path { newCanonical[segment] = root }
+            for segment in walk { newCanonical[segment] = root }
             if newCanonical[start] == nil { newCanonical[start] = root }
         }
         let delete = try db.makeStatement(sql: "DELETE FROM merges WHERE segment_id = ?")
         let upsert = try db.makeStatement(
             sql: "INSERT OR REPLACE INTO merges(segment_id, parent, canonical_id) VALUES (?,?,?)")
-        var oldRoots = Set<String>()
-        var moved: [String: String] = [:]
+        var oldRoots = Set<ByteString>()
+        var moved: [ByteString: ByteString] = [:]
         var remapped = 0
-        for segment in affected.sorted(by: ByteOrder.less) {
+        for segment in ordered {
             let old = try storedRow(segment)
             let oldRoot = old?.canonical ?? segment
             let newRoot = newCanonical[segment] ?? segment
@@ -457,9 +489,11 @@ final class IngestRun {
                 moved[segment] = newRoot
             }
             if let up = try parent(segment) {
-                if up != old?.parent || newRoot != oldRoot { try upsert.execute(arguments: [segment, up, newRoot]) }
+                if up != old?.parent || newRoot != oldRoot {
+                    try upsert.execute(arguments: [segment.string, up.string, newRoot.string])
+                }
             } else if old != nil {
-                try delete.execute(arguments: [segment])
+                try delete.execute(arguments: [segment.string])
             }
         }
         var rehomed = 0
@@ -472,13 +506,13 @@ final class IngestRun {
                     WHERE canonical_id = ? AND active = 1
                     """)
             let move = try db.makeStatement(sql: "UPDATE identifiers SET canonical_id = ? WHERE type = ? AND value = ?")
-            for root in oldRoots {
-                for row in try Row.fetchAll(members, arguments: [root]) {
-                    let segment: String = row[2]
+            for root in oldRoots.sorted() {
+                for row in try Row.fetchAll(members, arguments: [root.string]) {
+                    let segment = ByteString(row[2] as String)
                     guard let newRoot = moved[segment], newRoot != root else { continue }
-                    try move.execute(arguments: [newRoot, row[0], row[1]])
-                    try markDirty(root)
-                    try markDirty(newRoot)
+                    try move.execute(arguments: [newRoot.string, row[0], row[1]])
+                    try markDirty(root.string)
+                    try markDirty(newRoot.string)
                     rehomed += 1
                 }
             }
@@ -620,8 +654,12 @@ final class IngestRun {
     private func integer(_ reader: CSVReader, _ field: Int, _ name: String) throws -> Int64 {
         try reader.withField(field) { b throws -> Int64 in
             guard let v = FieldParser.int64(b) else {
-                throw RowProblem(
-                    message: b.isEmpty ? "\(name) is empty" : "\(name) is not an integer: \"\(FieldParser.show(b))\"")
+                if b.isEmpty { throw RowProblem(message: "\(name) is empty") }
+                guard FieldParser.isInteger(b) else {
+                    throw RowProblem(message: "\(name) is not an integer: \"\(FieldParser.show(b))\"")
+                }
+                let bound = b.first == 45 ? "smaller than \(Int64.min)" : "larger than \(Int64.max)"
+                throw RowProblem(message: "\(name) is out of range: \"\(FieldParser.show(b))\" (\(bound))")
             }
             return v
         }
@@ -685,7 +723,7 @@ final class IdentifierWriter {
             group.withBytes(group.value) { bindBytes(s, 2, $0) }
             if sqlite3_step(s) == SQLITE_ROW {
                 wasActive = sqlite3_column_int64(s, 0) == 1
-                oldRoot = String(cString: sqlite3_column_text(s, 1))
+                oldRoot = columnText(s, 1)
                 oldFirst = (sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3))
                 let blob = UnsafeRawBufferPointer(start: sqlite3_column_blob(s, 4), count: Int(sqlite3_column_bytes(s, 4)))
                 group.addStored(history: blob)
@@ -725,7 +763,9 @@ final class IdentifierWriter {
         let root = merged ?? group.string(group.lastSegment)
         let same =
             oldRoot != nil && wasActive == group.active
-            && (!group.active || (oldRoot == root && oldFirst.map { $0 == (group.firstSeen, group.firstSeq) } == true))
+            && (!group.active
+                || (oldRoot.map { ByteOrder.equal($0, root) } == true
+                    && oldFirst.map { $0 == (group.firstSeen, group.firstSeq) } == true))
         if same {
             changed -= 1
             return
@@ -756,24 +796,24 @@ final class CanonicalResolver: @unchecked Sendable {
         sqlite3_reset(s)
         bindBytes(s, 1, segment)
         defer { sqlite3_reset(s) }
-        guard sqlite3_step(s) == SQLITE_ROW, let text = sqlite3_column_text(s, 0) else { return nil }
-        return String(cString: text)
+        guard sqlite3_step(s) == SQLITE_ROW else { return nil }
+        return columnText(s, 0)
     }
 }
 
-/// Canonical ids of merged segments (rule 1), looked up by String or straight from bytes.
+/// Canonical ids of merged segments (rule 1), looked up straight from bytes.
 ///
 /// Most segments were never merged; a set of 64-bit hashes of the merged ones answers "not merged" for them without
 /// making a String.
 struct CanonicalMap {
-    private let map: [String: String]
+    private let map: [ByteString: ByteString]
     private let hashes: Set<UInt64>
 
-    init(_ map: [String: String]) {
+    init(_ map: [ByteString: ByteString]) {
         self.map = map
         var hashes = Set<UInt64>()
         for key in map.keys {
-            var key = key
+            var key = key.string
             hashes.insert(key.withUTF8 { CanonicalMap.hash($0) })
         }
         self.hashes = hashes
@@ -791,8 +831,15 @@ struct CanonicalMap {
     /// The canonical id of the segment with these bytes, or nil when it was never merged (it is its own).
     func mergedCanonical(of segment: UnsafeBufferPointer<UInt8>) -> String? {
         guard hashes.contains(CanonicalMap.hash(segment)) else { return nil }
-        return map[String(decoding: segment, as: UTF8.self)]
+        return map[ByteString(String(decoding: segment, as: UTF8.self))]?.string
     }
+}
+
+/// The TEXT of column `index` of the current row, all of its bytes (a NUL inside included).
+func columnText(_ stmt: OpaquePointer?, _ index: Int32) -> String {
+    String(
+        decoding: UnsafeBufferPointer(start: sqlite3_column_text(stmt, index), count: Int(sqlite3_column_bytes(stmt, index))),
+        as: UTF8.self)
 }
 
 func bindString(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {

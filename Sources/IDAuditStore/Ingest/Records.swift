@@ -40,19 +40,26 @@ enum MappingRecord {
     }
 }
 
-/// Graph records: segment, seq, ordinal, canonical, timestamp (Int64.min for none); ordered by
-/// (segment, seq, ordinal).
+/// Graph records: segment, seq, ordinal, canonical, timestamp (Int64.min for none); ordered by (segment, seq), then
+/// the row that is kept of several with that key first: the greatest by (canonical bytes, timestamp), then input order.
 enum GraphRecord {
     static let noTime = Int64.min
 
     static let less: ExternalSorter.Less = { a, b in
         var ra = RecordReader(a)
         var rb = RecordReader(b)
-        let c = compareBytes(ra.text(), rb.text())
+        var c = compareBytes(ra.text(), rb.text())
         if c != 0 { return c < 0 }
         let sa = ra.int64()
         let sb = rb.int64()
         if sa != sb { return sa < sb }
-        return ra.int64() < rb.int64()
+        let oa = ra.int64()
+        let ob = rb.int64()
+        c = compareBytes(ra.text(), rb.text())
+        if c != 0 { return c > 0 }
+        let ta = ra.int64()
+        let tb = rb.int64()
+        if ta != tb { return ta > tb }
+        return oa < ob
     }
 }

@@ -52,7 +52,7 @@ extension ProfileStore {
             var current = segmentID
             let parent = try db.makeStatement(sql: "SELECT parent FROM merges WHERE segment_id = ?")
             while let next = try String.fetchOne(parent, arguments: [current]) {
-                if chain.contains(next) { break }
+                if chain.contains(where: { ByteOrder.equal($0, next) }) { break }
                 chain.append(next)
                 current = next
             }

@@ -41,13 +41,14 @@ public struct ScanTotals: Sendable, Equatable {
 
 /// Counts excess identifiers by type and reason as lines go by, and lists them in type (byte) then reason order.
 public struct ExcessTally: Sendable {
-    private var counts: [String: [ExcessReason: (count: Int, remediable: Int)]] = [:]
+    private var counts: [ByteString: [ExcessReason: (count: Int, remediable: Int)]] = [:]
 
     /// An empty tally.
     public init() {}
 
     /// Counts one excess identifier.
     public mutating func add(type: String, reason: ExcessReason, remediable: Bool) {
+        let type = ByteString(type)
         var c = counts[type, default: [:]][reason] ?? (0, 0)
         c.count += 1
         if remediable { c.remediable += 1 }
@@ -57,9 +58,9 @@ public struct ExcessTally: Sendable {
     /// The counts, by type then reason.
     public var excess: [ExcessCount] {
         var out: [ExcessCount] = []
-        for type in counts.keys.sorted(by: { ByteOrder.less($0, $1) }) {
+        for type in counts.keys.sorted() {
             for (reason, c) in counts[type]!.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                out.append(ExcessCount(type: type, reason: reason, count: c.count, remediable: c.remediable))
+                out.append(ExcessCount(type: type.string, reason: reason, count: c.count, remediable: c.remediable))
             }
         }
         return out
@@ -86,6 +87,13 @@ public struct ExcessCount: Sendable, Equatable {
     }
 }
 
+/// The version of what a cached scan holds: part of the cache's key with the rules' sha256, bumped with any change
+/// in what the evaluation or the ingest decides, so that an upgrade never mixes old and new lines.
+enum ScanEngine {
+    /// 1: identifier types and segment ids compared as bytes; rows delivered twice resolved whatever their order.
+    static let version = 1
+}
+
 extension ProfileStore {
     /// Brings the cached evaluation up to date with `evaluator`'s rules: every profile when the rules changed
     /// (or `full` is set, or most profiles changed), otherwise only the profiles ingests changed since the last scan.
@@ -95,11 +103,12 @@ extension ProfileStore {
         let trace = PhaseTrace()
         defer { trace.mark("scan commit") }
         return try queue.write { db in
-            let previous = try String.fetchOne(db, sql: "SELECT rules_sha256 FROM scan_state WHERE id = 1")
+            let previous = try Row.fetchOne(db, sql: "SELECT rules_sha256, engine_version FROM scan_state WHERE id = 1")
+            let sameKey = previous.map { $0[0] == evaluator.rules.sha256 && $0[1] == ScanEngine.version } ?? false
             let dirty = try Int.fetchOne(db, sql: "SELECT count(*) FROM dirty_profiles") ?? 0
             let cached = try Int.fetchOne(db, sql: "SELECT count(*) FROM scan_profiles") ?? 0
             // Re-evaluating most profiles one by one costs more than one pass over the index.
-            let full = forceFull || previous != evaluator.rules.sha256 || (dirty > 10_000 && dirty * 3 > cached)
+            let full = forceFull || !sameKey || (dirty > 10_000 && dirty * 3 > cached)
             let writer = try ScanWriter(db: db)
             var evaluated = 0
             if !full { try writer.loadHistogram() }
@@ -127,8 +136,8 @@ extension ProfileStore {
             try writer.saveHistogram()
             try db.execute(sql: "DELETE FROM dirty_profiles")
             try db.execute(
-                sql: "INSERT OR REPLACE INTO scan_state(id, rules_sha256) VALUES (1, ?)",
-                arguments: [evaluator.rules.sha256])
+                sql: "INSERT OR REPLACE INTO scan_state(id, rules_sha256, engine_version) VALUES (1, ?, ?)",
+                arguments: [evaluator.rules.sha256, ScanEngine.version])
             return ScanRefresh(full: full, evaluatedProfiles: evaluated)
         }
     }
@@ -224,8 +233,8 @@ final class ScanWriter {
     let removeProfile: Statement
     let removeLines: Statement
     let oldCounts: Statement
-    /// type -> identifiers counted toward the limit -> profiles.
-    private var histogram: [String: [Int: Int]] = [:]
+    /// type (as bytes) -> identifiers counted toward the limit -> profiles.
+    private var histogram: [ByteString: [Int: Int]] = [:]
 
     init(db: Database) throws {
         self.db = db
@@ -244,7 +253,7 @@ final class ScanWriter {
 
     func loadHistogram() throws {
         let rows = try Row.fetchCursor(db, sql: "SELECT type, counted, profiles FROM scan_histogram")
-        while let row = try rows.next() { histogram[row[0], default: [:]][row[1]] = row[2] }
+        while let row = try rows.next() { histogram[ByteString(row[0]), default: [:]][row[1]] = row[2] }
     }
 
     func saveHistogram() throws {
@@ -252,14 +261,16 @@ final class ScanWriter {
         let insert = try db.makeStatement(sql: "INSERT INTO scan_histogram(type, counted, profiles) VALUES (?,?,?)")
         for (type, counts) in histogram {
             for (counted, profiles) in counts where profiles > 0 {
-                try insert.execute(arguments: [type, counted, profiles])
+                try insert.execute(arguments: [type.string, counted, profiles])
             }
         }
     }
 
     func remove(canonicalID: String) throws {
         if let encoded = try String.fetchOne(oldCounts, arguments: [canonicalID]) {
-            for (type, counted) in TypeCounts.decode(encoded) { histogram[type, default: [:]][counted, default: 0] -= 1 }
+            for (type, counted) in TypeCounts.decode(encoded) {
+                histogram[ByteString(type), default: [:]][counted, default: 0] -= 1
+            }
         }
         try removeProfile.execute(arguments: [canonicalID])
         try removeLines.execute(arguments: [canonicalID])
@@ -279,7 +290,9 @@ final class ScanWriter {
         sqlite3_bind_int64(p, 3, Int64(evaluation.lines.count))
         bindString(p, 4, evaluated.typeCounts)
         try stepOrThrow(p)
-        for outcome in evaluation.types { histogram[outcome.type, default: [:]][outcome.counted, default: 0] += 1 }
+        for outcome in evaluation.types {
+            histogram[ByteString(outcome.type), default: [:]][outcome.counted, default: 0] += 1
+        }
         guard !evaluation.lines.isEmpty else { return }
         let s = lineStatement.sqliteStatement
         for (line, (csv, json)) in zip(evaluation.lines, zip(evaluated.csv, evaluated.json)) {
@@ -350,13 +363,13 @@ enum TypeCounts {
 }
 
 extension ProfileStore {
-    /// The last scan's histogram: per type, how many profiles count each number of identifiers toward the limit
-    /// (blocked values excluded).
-    public func scanHistogram() throws -> [String: [Int: Int]] {
+    /// The last scan's histogram: per type (compared as bytes), how many profiles count each number of identifiers
+    /// toward the limit (blocked values excluded).
+    public func scanHistogram() throws -> [ByteString: [Int: Int]] {
         try queue.read { db in
-            var out: [String: [Int: Int]] = [:]
+            var out: [ByteString: [Int: Int]] = [:]
             let rows = try Row.fetchCursor(db, sql: "SELECT type, counted, profiles FROM scan_histogram")
-            while let row = try rows.next() { out[row[0], default: [:]][row[1]] = row[2] }
+            while let row = try rows.next() { out[ByteString(row[0]), default: [:]][row[1]] = row[2] }
             return out
         }
     }

@@ -131,6 +131,14 @@ enum StoreSchema {
                     DELETE FROM scan_state;
                     """)
         }
+        migrator.registerMigration("v5-scan-engine-version") { db in
+            try db.execute(
+                sql: """
+                    -- The version of the evaluation the cached scan holds (ScanEngine.version): a cache another
+                    -- version wrote is never reused, it is evaluated again.
+                    ALTER TABLE scan_state ADD COLUMN engine_version INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 
