@@ -108,12 +108,14 @@ struct ByteClassPattern: Sendable {
     }
 
     func matches(_ text: String) -> Bool {
-        // ICU's `$` also matches before a line terminator that ends the input (\n, \r, \r\n, U+0085, U+2028,
-        // U+2029); none of those can be in the class, so that is the only place a match can end.
+        // ICU's `$` also matches before a line terminator that ends the input (\n, VT, FF, \r, \r\n, U+0085,
+        // U+2028, U+2029); none of those can be in the class, so that is the only place a match can end.
         var body = Substring(text)
         if body.hasSuffix("\r\n") {
             body = body.dropLast()  // "\r\n" is one Character
-        } else if let last = body.unicodeScalars.last, "\n\r\u{85}\u{2028}\u{2029}".unicodeScalars.contains(last) {
+        } else if let last = body.unicodeScalars.last,
+            "\n\u{0B}\u{0C}\r\u{85}\u{2028}\u{2029}".unicodeScalars.contains(last)
+        {
             body = Substring(body.unicodeScalars.dropLast())
         }
         if body.utf8.isEmpty { return allowsEmpty }
