@@ -75,8 +75,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "IDAuditSQL",
+            dependencies: ["IDAuditCore"],
+            path: "Sources/IDAuditSQL",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "IDAuditEngine",
+            dependencies: ["IDAuditCore", "IDAuditSQL"],
+            path: "Sources/IDAuditEngine",
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "IDAuditScan",
-            dependencies: ["IDAuditCore", "IDAuditCSV", "IDAuditStore", "IDAuditWarehouse"],
+            dependencies: ["IDAuditCore", "IDAuditCSV", "IDAuditStore", "IDAuditSQL", "IDAuditEngine"],
             path: "Sources/IDAuditScan",
             swiftSettings: strictSettings
         ),
@@ -109,7 +121,7 @@ let package = Package(
         .target(
             name: "IDAuditWarehouse",
             dependencies: [
-                "IDAuditCore", "IDAuditCSV",
+                "IDAuditCore", "IDAuditCSV", "IDAuditSQL", "IDAuditEngine",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -123,7 +135,7 @@ let package = Package(
             name: "idaudit",
             dependencies: [
                 "IDAuditCore", "IDAuditCSV", "IDAuditRules", "IDAuditStore", "IDAuditSample", "IDAuditScan",
-                "IDAuditDeletion", "IDAuditEmulator", "IDAuditWarehouse",
+                "IDAuditDeletion", "IDAuditEmulator", "IDAuditWarehouse", "IDAuditSQL", "IDAuditEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/idaudit",
@@ -170,10 +182,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "IDAuditWarehouseTests",
+            name: "IDAuditEngineTests",
             dependencies: [
-                "IDAuditWarehouse", "IDAuditScan", "IDAuditStore", "IDAuditCore", "IDAuditRules", "IDAuditSample",
-                "IDAuditCSV", "IDAuditTestSupport",
+                "IDAuditSQL", "IDAuditEngine", "IDAuditWarehouse", "IDAuditScan", "IDAuditStore", "IDAuditCore",
+                "IDAuditRules", "IDAuditSample", "IDAuditCSV", "IDAuditTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings

@@ -1,9 +1,7 @@
 import IDAuditCSV
 import IDAuditCore
-import IDAuditStore
-import IDAuditWarehouse
 
-/// What a warehouse scan wrote.
+/// What a scan computed by an engine wrote.
 public struct SourceScanResult: Sendable {
     /// Totals over the profiles scanned.
     public var totals: ScanTotals
@@ -56,7 +54,7 @@ final class PlanOutput {
     }
 }
 
-/// `summary.json`: of a store scan or a warehouse scan.
+/// `summary.json`: of a store scan or an engine scan.
 enum SourceSummary {
     static func json(
         source: [(String, String)], totals: ScanTotals, planLines: Int, remediable: Int, rulesSHA256: String?,
@@ -79,94 +77,5 @@ enum SourceSummary {
         }.joined(separator: ",\n")
         out += (totals.excess.isEmpty ? "" : "\n") + "  ]\n}\n"
         return out
-    }
-}
-
-/// Accumulates totals as evaluations stream by.
-struct TotalsAccumulator {
-    var totals = ScanTotals()
-    var tally = ExcessTally()
-
-    mutating func add(_ evaluation: ProfileEvaluation, identifiers: Int) {
-        totals.profiles += 1
-        totals.identifiers += identifiers
-        if !evaluation.lines.isEmpty { totals.profilesInViolation += 1 }
-        for line in evaluation.lines { tally.add(type: line.type, reason: line.reason, remediable: line.remediable) }
-    }
-
-    func finish() -> ScanTotals {
-        var out = totals
-        out.excess = tally.excess
-        return out
-    }
-}
-
-/// A scan of a PostgreSQL warehouse in place (`scan --source postgres`): rows stream in per canonical profile,
-/// ordered by canonical id, and each profile is evaluated and written as it arrives.
-public enum WarehouseScan {
-    /// Scans the warehouse and writes the plan.
-    public static func run(
-        reader: WarehouseReader, rules: RuleSet, rulesPath: String, outDirectory: String, now: Instant,
-        redact: Bool = false, progress: (@Sendable (Int) -> Void)? = nil
-    ) async throws -> SourceScanResult {
-        var header: [(String, String)] = [
-            ("source", "\"postgres\""), ("schema", JSONText.quote(reader.configuration.schema)),
-        ]
-        header += [
-            ("rules_file", JSONText.quote(rulesPath)), ("rules_sha256", "\"\(rules.sha256)\""),
-            ("generated_at", "\"\(now)\""),
-        ]
-        let sink = WarehouseSink(
-            output: try PlanOutput(
-                outDirectory: outDirectory, stamp: PlanStamp(generatedAt: now, rulesSHA256: rules.sha256),
-                header: header),
-            rules: rules,
-            report: ReportCollector(redact: redact))
-        try await reader.forEachProfile { profile in
-            try sink.add(profile)
-            if sink.profiles & 0x3FFF == 0 { progress?(sink.profiles) }
-        }
-        let totals = sink.accumulator.finish()
-        let source = "PostgreSQL \(reader.configuration.description), schema \(reader.configuration.schema)"
-        let report = ReportData(
-            collected: sink.report, source: source, rulesPath: rulesPath, rules: rules, totals: totals,
-            excess: sink.output.lines, remediable: sink.output.remediable, now: now)
-        try OutputFile.write(HTMLReport.render(report), to: sink.output.dir + "/report.html")
-        try OutputFile.write(MarkdownReport.render(report), to: sink.output.dir + "/report.md")
-        let summary = SourceSummary.json(
-            source: header.filter { $0.0 == "source" || $0.0 == "schema" }, totals: totals,
-            planLines: sink.output.lines, remediable: sink.output.remediable, rulesSHA256: rules.sha256, now: now)
-        let files =
-            try sink.output.finish(summary: summary) + [sink.output.dir + "/report.html", sink.output.dir + "/report.md"]
-        return SourceScanResult(
-            totals: totals, planLines: sink.output.lines, remediableLines: sink.output.remediable, files: files,
-            summaryJSON: summary)
-    }
-}
-
-/// Evaluates and writes warehouse profiles. `@unchecked Sendable`: the reader calls it from one task, one profile
-/// after another (the row stream is sequential), never concurrently.
-final class WarehouseSink: @unchecked Sendable {
-    let output: PlanOutput
-    let evaluator: Evaluator
-    let report: ReportCollector
-    var accumulator = TotalsAccumulator()
-    var profiles = 0
-
-    init(output: PlanOutput, rules: RuleSet, report: ReportCollector) {
-        self.output = output
-        self.report = report
-        evaluator = Evaluator(rules: rules)
-    }
-
-    func add(_ profile: Profile) throws {
-        let evaluation = evaluator.evaluate(profile)
-        accumulator.add(evaluation, identifiers: profile.identifiers.count)
-        report.add(evaluation)
-        profiles += 1
-        guard !evaluation.lines.isEmpty else { return }
-        for (line, json) in zip(evaluation.lines, evaluation.jsonLines) {
-            try output.add(csvRecord: line.csvRecord.utf8, json: json.utf8, remediable: line.remediable)
-        }
     }
 }

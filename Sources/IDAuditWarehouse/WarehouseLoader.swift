@@ -7,8 +7,11 @@ import PostgresNIO
 /// `scripts/load-postgres.sh` does the same with psql's COPY, faster, for big exports.
 public enum WarehouseLoader {
     /// Drops and creates `schema`, then loads both tables; returns the rows loaded per table.
+    ///
+    /// - Parameter allText: every column as text, as a CSV load without a schema leaves them (default: typed as
+    ///   Profiles Sync creates them).
     public static func load(
-        exportDirectory: String, schema: String, configuration: WarehouseConfiguration
+        exportDirectory: String, schema: String, configuration: WarehouseConfiguration, allText: Bool = false
     ) async throws -> [String: Int] {
         var config = configuration
         config.schema = schema
@@ -24,7 +27,8 @@ public enum WarehouseLoader {
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \"\(schema)\""), logger: logger)
             var counts: [String: Int] = [:]
             for (table, path) in files {
-                counts[table] = try await loadTable(table, path: path, schema: schema, connection, logger)
+                counts[table] = try await loadTable(
+                    table, path: path, schema: schema, allText: allText, connection, logger)
             }
             return counts
         }
@@ -39,15 +43,16 @@ public enum WarehouseLoader {
     }
 
     static func loadTable(
-        _ table: String, path: String, schema: String, _ connection: PostgresConnection, _ logger: Logger
+        _ table: String, path: String, schema: String, allText: Bool, _ connection: PostgresConnection,
+        _ logger: Logger
     ) async throws -> Int {
         let reader = try CSVReader(path: path)
         guard try reader.next() else { throw WarehouseError("\(path): empty file") }
         let names = reader.allFields().map { $0.lowercased() }
-        let definitions = names.map { "\"\($0)\" \(columnType($0))" }.joined(separator: ", ")
+        let types = names.map { allText ? "text" : columnType($0) }
+        let definitions = zip(names, types).map { "\"\($0)\" \($1)" }.joined(separator: ", ")
         try await connection.query(
             PostgresQuery(unsafeSQL: "CREATE TABLE \"\(schema)\".\(table) (\(definitions))"), logger: logger)
-        let types = names.map(columnType)
         let perRow = names.count
         let batchRows = max(1, 30_000 / perRow)
         var rows = 0

@@ -1,12 +1,11 @@
 import IDAuditCore
+import IDAuditEngine
 import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
 
-/// Reads a Profiles Sync schema in PostgreSQL: one read-only session with a statement timeout, the heavy set work
-/// in SQL (``WarehouseSQL``), and profiles handed to the caller one at a time as the rows stream in, so memory is
-/// bounded by the largest profile, not by the tables.
+/// A PostgreSQL session on the warehouse: one connection with a statement timeout, read-only unless asked.
 public struct WarehouseReader: Sendable {
     /// Where to read.
     public let configuration: WarehouseConfiguration
@@ -53,9 +52,10 @@ public struct WarehouseReader: Sendable {
         }
     }
 
-    /// Checks that the tables and columns exist; returns which optional columns the mapping table has.
-    func describe(_ connection: PostgresConnection, _ logger: Logger) async throws -> (operation: Bool, receivedAt: Bool) {
-        let schema = configuration.schema
+    /// Which optional columns the mapping table has, after checking that the tables and required columns exist.
+    func describe(
+        _ connection: PostgresConnection, _ logger: Logger, schema: String
+    ) async throws -> (operation: Bool, receivedAt: Bool) {
         var present: [String: Set<String>] = [:]
         let rows = try await connection.query(
             "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = \(schema)",
@@ -63,7 +63,7 @@ public struct WarehouseReader: Sendable {
         for try await (table, column) in rows.decode((String, String).self) {
             present[table.lowercased(), default: []].insert(column.lowercased())
         }
-        for (table, columns) in WarehouseSQL.requiredColumns {
+        for (table, columns) in ScriptVariants.requiredColumns.sorted(by: { $0.key < $1.key }) {
             guard let have = present[table] else {
                 throw WarehouseError(
                     "table \(schema).\(table) not found in \(configuration.description) (or not readable); "
@@ -75,53 +75,6 @@ public struct WarehouseReader: Sendable {
         }
         let mapping = present["external_id_mapping_updates"] ?? []
         return (mapping.contains("__operation"), mapping.contains("received_at"))
-    }
-
-    /// Streams every canonical profile with its active identifiers, in canonical id byte order, to `body`.
-    public func forEachProfile(_ body: @escaping @Sendable (Profile) async throws -> Void) async throws {
-        do {
-            try await withSession { connection, logger in
-                let columns = try await describe(connection, logger)
-                let sql = WarehouseSQL.activeIdentifiers(
-                    schema: configuration.schema, hasOperation: columns.operation, hasReceivedAt: columns.receivedAt)
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-                var current: String?
-                var identifiers: [ProfileIdentifier] = []
-                for try await (canonical, type, value, firstSeen, seq, cycle) in rows.decode(
-                    (String, String, String, Int64, Int64, String?).self)
-                {
-                    if let cycle {
-                        throw WarehouseError(
-                            "merge cycle: segment \(cycle)'s chain in \(configuration.schema).id_graph_updates is longer "
-                                + "than \(WarehouseSQL.maxMergeDepth) steps (a cycle); fix the graph rows")
-                    }
-                    if canonical != current {
-                        if let current, !identifiers.isEmpty {
-                            try await body(Profile(canonicalID: current, identifiers: identifiers))
-                        }
-                        current = canonical
-                        identifiers.removeAll(keepingCapacity: true)
-                    }
-                    identifiers.append(
-                        ProfileIdentifier(type: type, value: value, firstSeen: Instant(microseconds: firstSeen), seq: seq))
-                }
-                if let current, !identifiers.isEmpty {
-                    try await body(Profile(canonicalID: current, identifiers: identifiers))
-                }
-            }
-        } catch let error as WarehouseError {
-            throw error
-        } catch let error as PSQLError {
-            throw Self.explain(error, configuration)
-        } catch {
-            throw WarehouseError("\(configuration.description): \(error)")
-        }
-    }
-
-    private static func binds(_ values: [String]) -> PostgresBindings {
-        var binds = PostgresBindings(capacity: values.count)
-        for value in values { binds.append(value) }
-        return binds
     }
 
     /// PostgreSQL's errors as one line a person can act on.

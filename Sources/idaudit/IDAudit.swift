@@ -26,7 +26,7 @@ struct IDAudit: AsyncParsableCommand {
             """,
         subcommands: [
             Demo.self, Sample.self, Ingest.self, Scan.self, Explain.self, RequestPlan.self, WhatIfCommand.self, History.self,
-            Approve.self, Apply.self, Verify.self, Erase.self, Emulate.self,
+            SQLCommand.self, Approve.self, Apply.self, Verify.self, Erase.self, Emulate.self,
         ]
     )
 }

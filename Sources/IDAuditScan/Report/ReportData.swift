@@ -100,53 +100,12 @@ public struct ReportData: Sendable {
     public var excessChange: Int? { previous.map { excess - $0.excess } }
 }
 
-extension ReportData {
-    /// The report of a scan that streamed its profiles (a warehouse): what ``ReportCollector`` gathered on the way.
-    init(
-        collected: ReportCollector, source: String, rulesPath: String, rules: RuleSet, totals: ScanTotals, excess: Int,
-        remediable: Int, now: Instant
-    ) {
-        self.init(
-            generatedAt: now, source: source, rulesPath: rulesPath, rules: rules, totals: totals, excess: excess,
-            remediable: remediable, run: nil, previous: nil, histogram: collected.histogram,
-            offenders: collected.top.map { Offender($0.evaluation, excess: $0.evaluation.lines.count, redactor: collected.redactor) },
-            redacted: collected.redactor.enabled)
-    }
-}
-
 extension ReportData.Offender {
     /// An offender from its evaluation.
     init(_ evaluation: ProfileEvaluation, excess: Int, redactor: Redactor) {
         self.init(
             canonicalID: evaluation.canonicalID, excess: excess, lookupUserID: redactor.value(evaluation.lookupUserID),
             rows: ReportData.rows(evaluation, redactor: redactor))
-    }
-}
-
-/// What a streamed scan keeps for its report: the histogram, and the top offenders with their evaluations.
-final class ReportCollector {
-    let redactor: Redactor
-    let limit: Int
-    private(set) var histogram: [ByteString: [Int: Int]] = [:]
-    /// The top offenders so far, most excess first, ties by canonical id.
-    private(set) var top: [(excess: Int, evaluation: ProfileEvaluation)] = []
-
-    init(redact: Bool, offenders: Int = 20) {
-        redactor = Redactor(enabled: redact)
-        limit = offenders
-    }
-
-    func add(_ evaluation: ProfileEvaluation) {
-        for outcome in evaluation.types {
-            histogram[ByteString(outcome.type), default: [:]][outcome.counted, default: 0] += 1
-        }
-        let excess = evaluation.lines.count
-        guard excess > 0 else { return }
-        // Profiles arrive in canonical id order, so among equal excess the earlier one wins a tie.
-        if top.count == limit, let last = top.last, last.excess >= excess { return }
-        let index = top.firstIndex { $0.excess < excess } ?? top.endIndex
-        top.insert((excess, evaluation), at: index)
-        if top.count > limit { top.removeLast() }
     }
 }
 

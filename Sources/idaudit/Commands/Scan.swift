@@ -5,6 +5,7 @@ import IDAuditCore
 import IDAuditRules
 import IDAuditScan
 import IDAuditStore
+import IDAuditEngine
 import IDAuditWarehouse
 
 struct Scan: AsyncParsableCommand {
@@ -28,11 +29,15 @@ struct Scan: AsyncParsableCommand {
 
             Only profiles changed since the last scan with the same rules are re-evaluated; --full forces all.
 
-            A warehouse in place: --source postgres reads the Profiles Sync tables (id_graph_updates, \
-            external_id_mapping_updates, lower-case, in --schema) over IDAUDIT_PG_URL; the password comes from \
-            PGPASSWORD or ~/.pgpass. Merges, REMOVED rows and first-seen selection run in SQL, read-only, under \
-            --statement-timeout; profiles stream in one at a time. It writes plan.csv, plan.json, summary.json and \
-            the reports (without run history: the store keeps that).
+            Where the data lives: --source postgres, duckdb or spark runs the whole scan inside that engine \
+            (the same SQL `idaudit sql` prints: merges, REMOVED rows, limits, windows, blocked and protected \
+            values, ranks) against the Profiles Sync tables id_graph_updates and external_id_mapping_updates in \
+            --schema, writes result tables (idaudit_plan, idaudit_summary, idaudit_histogram, idaudit_kept, \
+            idaudit_offenders) into --into, and reads back only those. postgres: IDAUDIT_PG_URL, password from \
+            PGPASSWORD or ~/.pgpass. duckdb: --export DIR reads an export folder in place (CSV, .csv.gz or \
+            Parquet), or --database FILE. spark: spark-submit (pyspark) with --master (local[2], \
+            spark://host:7077, yarn); --export DIR registers an export folder as the source tables. No run history \
+            for these sources: the store keeps that.
 
             Exit codes, for nightly CI jobs (the ladder data-quality tools use):
               0  nothing is in excess
@@ -71,16 +76,31 @@ struct Scan: AsyncParsableCommand {
     }
 
     enum Source: String, ExpressibleByArgument, CaseIterable {
-        case sqlite, postgres
+        case sqlite, postgres, duckdb, spark
     }
 
-    @Option(help: "Where the profiles are: sqlite (the --store) or postgres (IDAUDIT_PG_URL, read in place).")
+    @Option(help: "Where the profiles are: sqlite (the --store), or an engine that computes the plan in place: postgres (IDAUDIT_PG_URL), duckdb, spark.")
     var source: Source = .sqlite
 
-    @Option(help: "postgres: the schema holding id_graph_updates and external_id_mapping_updates.")
+    @Option(help: "Engines: the schema holding id_graph_updates and external_id_mapping_updates.")
     var schema = "profiles_sync"
 
-    @Option(help: "postgres: the longest the query may run, in seconds.")
+    @Option(help: "Engines: the schema the result tables are written to (created when missing).")
+    var into = "idaudit"
+
+    @Option(help: "duckdb, spark: an export folder to read in place as the --schema tables (CSV, .csv.gz, Parquet).")
+    var export: String?
+
+    @Option(help: "duckdb: a database file holding the --schema tables (default: in memory, with --export).")
+    var database: String?
+
+    @Option(help: "spark: the master URL (local[2], spark://host:7077, yarn, k8s://...).")
+    var master = "local[2]"
+
+    @Option(help: "spark: a Spark setting key=value (repeatable), such as spark.executor.memory=8g.")
+    var sparkConf: [String] = []
+
+    @Option(help: "postgres: the longest a statement may run, in seconds.")
     var statementTimeout = 3600
 
     func validate() throws {
@@ -90,7 +110,7 @@ struct Scan: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if source == .postgres {
+        if source != .sqlite {
             try await runSourceScan()
             return
         }
@@ -125,23 +145,47 @@ struct Scan: AsyncParsableCommand {
 }
 
 extension Scan {
-    /// A warehouse scan: plan.csv, plan.json, summary.json and the reports.
+    /// A scan computed by an engine: plan.csv, plan.json, summary.json and the reports.
     func runSourceScan() async throws {
         try await reportingFailuresAsync {
             let started = Clock.monotonic()
             let ruleSet = try RulesLoader.load(path: rules)
             let folder = out ?? Clock.defaultReportFolder()
-            guard let url = ProcessInfo.processInfo.environment["IDAUDIT_PG_URL"] else {
-                throw ValidationError(
-                    "--source postgres reads IDAUDIT_PG_URL (postgres://user@host:5432/database); the password "
-                        + "comes from PGPASSWORD or ~/.pgpass, never from the command line")
+            let engine: any PlanEngine
+            switch source {
+            case .postgres:
+                guard let url = ProcessInfo.processInfo.environment["IDAUDIT_PG_URL"] else {
+                    throw ValidationError(
+                        "--source postgres reads IDAUDIT_PG_URL (postgres://user@host:5432/database); the password "
+                            + "comes from PGPASSWORD or ~/.pgpass, never from the command line")
+                }
+                engine = PostgresEngine(
+                    configuration: try WarehouseConfiguration.parse(
+                        url: url, schema: schema, statementTimeoutSeconds: statementTimeout))
+            case .duckdb, .spark:
+                var process = ProcessEngine(kind: source == .duckdb ? .duckdb : .spark)
+                process.exportDirectory = export
+                process.database = database
+                process.master = master
+                for setting in sparkConf {
+                    guard let equals = setting.firstIndex(of: "=") else {
+                        throw ValidationError("--spark-conf \(setting): expected key=value")
+                    }
+                    process.conf[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
+                }
+                process.trace = ProcessInfo.processInfo.environment["IDAUDIT_TRACE"] != nil
+                if source == .duckdb && export == nil && database == nil {
+                    throw ValidationError("--source duckdb reads --export DIR (files in place) or --database FILE")
+                }
+                engine = process
+            case .sqlite:
+                return
             }
-            let configuration = try WarehouseConfiguration.parse(
-                url: url, schema: schema, statementTimeoutSeconds: statementTimeout)
-            let result = try await WarehouseScan.run(
-                reader: WarehouseReader(configuration: configuration), rules: ruleSet, rulesPath: rules,
-                outDirectory: folder, now: Clock.now(), redact: redact,
-                progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
+            Terminal.progress("running the scan on \(engine.description)")
+            var options = EngineScan.Options(
+                sourceSchema: schema, targetSchema: into, rulesPath: rules, outDirectory: folder)
+            options.redact = redact
+            let result = try await EngineScan.run(engine: engine, rules: ruleSet, options: options, now: Clock.now())
             Terminal.endProgress()
             if let junit {
                 try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)

@@ -1,0 +1,615 @@
+import IDAuditCore
+
+/// The whole scan as one SQL script for one engine: run inside the warehouse against the Profiles Sync tables, it
+/// writes the plan, the summary, the histogram and what the reports need into a schema of result tables.
+///
+/// Every rule of the scan is in the SQL, partitioned by profile so the engine spreads it over its nodes:
+/// - rule 1, merges: each segment's parent is the `canonical_segment_id` of its highest-SEQ graph row (equal SEQs:
+///   the greatest canonical id by bytes); chains are resolved by pointer jumping (12 rounds of self-joins reach
+///   4,096 hops) and a cycle stops the script naming its byte-smallest segment;
+/// - rule 2, identifier state: rows with the same `id` of one identifier keep the greatest by (SEQ, REMOVED over
+///   CREATED, time, segment id bytes); ordered by (SEQ, id bytes), an identifier is active when its last row is
+///   CREATED, first seen at the first CREATED row after its last REMOVED one;
+/// - rules 3 to 7: protected values first, then the first blocked entry (file order) that matches, `ever` limits by
+///   rank, windowed limits by a fold over each profile's values of the type, oldest first (Spark `aggregate`,
+///   DuckDB `list_reduce`, Snowflake `REDUCE`, a PL/pgSQL function on PostgreSQL, a JavaScript function on
+///   BigQuery); the lookup user_id, `remediable` and `rank`.
+/// The rules are data (tables of limits, blocked entries and protected values); nothing is generated per rule.
+public struct PlanScript: Sendable {
+    /// What the script reads and writes.
+    public struct Options: Sendable {
+        /// The engine.
+        public var dialect: SQLDialect
+        /// The schema holding `id_graph_updates` and `external_id_mapping_updates`.
+        public var sourceSchema: String
+        /// The schema the result tables go to (created when missing).
+        public var targetSchema: String
+        /// Whether `external_id_mapping_updates` has `__operation` (absent: every row is CREATED).
+        public var hasOperation = true
+        /// Whether it has `received_at` (the time of a row whose `timestamp` is empty).
+        public var hasReceivedAt = true
+        /// The plan's `generated_at`; nil: the engine's clock when the script runs.
+        public var generatedAt: Instant?
+
+        /// Options for `dialect`.
+        public init(dialect: SQLDialect, sourceSchema: String, targetSchema: String) {
+            self.dialect = dialect
+            self.sourceSchema = sourceSchema
+            self.targetSchema = targetSchema
+        }
+    }
+
+    /// The result tables, in the order they are written.
+    public static let resultTables = [
+        "idaudit_plan", "idaudit_summary", "idaudit_histogram", "idaudit_kept", "idaudit_offenders",
+    ]
+
+    /// How many of the worst profiles `idaudit_offenders` holds (the reports' top offenders).
+    public static let offenders = 20
+
+    /// The statements, in order.
+    public let statements: [String]
+
+    /// The script as one text, statements separated by `;`.
+    public var text: String { statements.joined(separator: ";\n\n") + ";\n" }
+
+    /// Writes the script for `rules`.
+    ///
+    /// - Throws: ``PlanScriptError`` for a schema name that is not a plain identifier, a blocked pattern the
+    ///   dialect cannot match identically (``PatternTranslation``), or windowed limits on Redshift.
+    public init(rules: RuleSet, options: Options) throws(PlanScriptError) {
+        statements = try Builder(rules: rules, options: options).build()
+    }
+}
+
+/// Why a script cannot be written.
+public struct PlanScriptError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    public var description: String { message }
+}
+
+// MARK: - The builder
+
+private struct Builder {
+    let rules: RuleSet
+    let o: PlanScript.Options
+    var d: SQLDialect { o.dialect }
+
+    init(rules: RuleSet, options: PlanScript.Options) {
+        self.rules = rules
+        o = options
+    }
+
+    func checkSchema(_ name: String, _ what: String) throws(PlanScriptError) {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        let ok =
+            !name.isEmpty && parts.count <= 3
+            && parts.allSatisfy { part in
+                guard let first = part.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else {
+                    return false
+                }
+                return part.unicodeScalars.allSatisfy {
+                    $0 == "_" || $0 == "-" && d == .bigquery || ($0.isASCII && $0.properties.isAlphabetic)
+                        || ("0"..."9").contains($0)
+                }
+            }
+        guard ok else {
+            throw PlanScriptError(message: "\(what) \"\(name)\" is not a plain schema name (letters, digits, _)")
+        }
+    }
+
+    // Names: temporary tables (t_*), the result tables in the target schema.
+    func tmp(_ name: String) -> String {
+        d.usesWorkTables ? o.targetSchema + ".idaudit_work_" + name : "idaudit_t_" + name
+    }
+
+    /// Every intermediate table, for the dialects that drop work tables at the end.
+    var intermediates: [String] {
+        ["limits", "blocked", "protected"] + (0...Self.rounds).map { "j\($0)" }
+            + ["rows", "active", "hits", "ids", "cands", "windowed", "verdicts", "lookup", "lines"]
+    }
+    func source(_ table: String) -> String { o.sourceSchema + "." + table }
+    func result(_ table: String) -> String { o.targetSchema + "." + table }
+
+    var timeCol: String { d.column("timestamp") }
+
+    func text(_ expr: String) -> String { "CAST(\(expr) AS \(d.text))" }
+    func int(_ expr: String) -> String { "CAST(\(expr) AS \(d.bigint))" }
+    /// An empty or blank text as NULL.
+    func blankAsNull(_ expr: String) -> String { "NULLIF(TRIM(\(text(expr))), '')" }
+
+    /// A table of literal rows: `SELECT ... UNION ALL SELECT ...`, typed by casts (an empty table when no rows).
+    func literalTable(_ columns: [(name: String, type: String)], _ rows: [[String]]) -> String {
+        if rows.isEmpty {
+            return "SELECT " + columns.map { "CAST(NULL AS \($0.type)) AS \($0.name)" }.joined(separator: ", ")
+                + " FROM (SELECT 1 AS one) AS empty WHERE 1 = 0"
+        }
+        return rows.map { row in
+            "SELECT " + zip(columns, row).map { "CAST(\($1) AS \($0.type)) AS \($0.name)" }.joined(separator: ", ")
+        }.joined(separator: "\nUNION ALL ")
+    }
+
+    func build() throws(PlanScriptError) -> [String] {
+        try checkSchema(o.sourceSchema, "the source schema")
+        try checkSchema(o.targetSchema, "the target schema")
+        var s: [String] = d.sessionSetup
+        if rules.limits.values.contains(where: { $0.frequency.window != nil })
+            || rules.defaultLimit?.frequency.window != nil
+        {
+            guard d != .redshift else {
+                throw PlanScriptError(
+                    message: "windowed limits (daily, weekly, ...) need a fold over each profile's values, which "
+                        + "Redshift SQL has no form of yet in idaudit; use ever limits, or run the scan on another "
+                        + "engine")
+            }
+        }
+        s += walkFunction
+        if d.usesWorkTables { s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)") }
+        s += try ruleTables()
+        s += mergeStatements()
+        s += identifierStatements()
+        s += verdictStatements()
+        if !d.usesWorkTables { s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)") }
+        var results: [String] = []
+        results += d.resultTable(result("idaudit_plan"), planSelect)
+        results += d.resultTable(result("idaudit_summary"), summarySelect)
+        results += d.resultTable(result("idaudit_histogram"), histogramSelect)
+        results += d.resultTable(result("idaudit_kept"), keptSelect)
+        results += d.resultTable(result("idaudit_offenders"), offendersSelect)
+        if let transaction = d.transaction {
+            s.append(transaction.begin)
+            s += results
+            s.append(transaction.commit)
+        } else {
+            s += results
+        }
+        if d.usesWorkTables { s += intermediates.map { "DROP TABLE IF EXISTS \(tmp($0))" } }
+        return s
+    }
+
+    // MARK: - Rules as data
+
+    func ruleTables() throws(PlanScriptError) -> [String] {
+        let t = d.text
+        let b = d.bigint
+        var limitRows: [[String]] = []
+        for (type, limit) in rules.limits.sorted(by: { $0.key < $1.key }) {
+            limitRows.append([
+                d.literal(type.string), String(limit.limit), limit.frequency.window.map(String.init) ?? "NULL",
+                d.literal(limit.frequency.rawValue),
+            ])
+        }
+        var blockedRows: [[String]] = []
+        for (index, entry) in rules.blocked.enumerated() {
+            let kind: String
+            let textValue: String
+            switch entry.matcher {
+            case .value(let v):
+                kind = "0"
+                textValue = v
+            case .pattern(let p):
+                kind = "1"
+                do {
+                    textValue = try PatternTranslation.translate(p.source, for: d)
+                } catch {
+                    throw PlanScriptError(message: "\(error)")
+                }
+            }
+            let types: [String?] = entry.types.map { $0.sorted().map { Optional.some($0.string) } } ?? [nil]
+            for type in types {
+                blockedRows.append([
+                    String(index + 1), type.map(d.literal) ?? "NULL", kind, d.literal(textValue),
+                    d.literal(entry.summary),
+                ])
+            }
+        }
+        let protectedRows = rules.protected.sorted { ($0.type, $0.value) < ($1.type, $1.value) }.map {
+            [d.literal($0.type), d.literal($0.value)]
+        }
+        return d.temporaryTable(
+                tmp("limits"),
+                literalTable([("type", t), ("lim", b), ("w", b), ("freq", t)], limitRows))
+            + d.temporaryTable(
+                tmp("blocked"),
+                literalTable([("ord", b), ("type", t), ("is_pattern", b), ("pattern", t), ("summary", t)], blockedRows))
+            + d.temporaryTable(tmp("protected"), literalTable([("type", t), ("value", t)], protectedRows))
+    }
+
+    // MARK: - Rule 1: merges
+
+    static let rounds = 12
+
+    func mergeStatements() -> [String] {
+        var s: [String] = []
+        s += (
+            d.temporaryTable(
+                tmp("j0"),
+                """
+                SELECT s, c FROM (
+                    SELECT \(text("segment_id")) AS s, \(text("canonical_segment_id")) AS c,
+                        row_number() OVER (PARTITION BY \(text("segment_id"))
+                            ORDER BY \(int("seq")) DESC, \(d.bytes(text("canonical_segment_id"))) DESC) AS pick
+                    FROM \(source("id_graph_updates"))
+                ) AS g WHERE pick = 1
+                """))
+        for round in 1...Self.rounds {
+            s += (
+                d.temporaryTable(
+                    tmp("j\(round)"),
+                    """
+                    SELECT a.s AS s, COALESCE(b.c, a.c) AS c
+                    FROM \(tmp("j\(round - 1)")) AS a LEFT JOIN \(tmp("j\(round - 1)")) AS b ON b.s = a.c
+                    """))
+        }
+        let last = tmp("j\(Self.rounds)")
+        // After the rounds every chain ends at a root: a segment with no graph row, or its own parent. A pointer
+        // that ends anywhere else is on a cycle (or a chain longer than 4,096 merges); the segment named is the
+        // byte-smallest such end, a segment of the cycle.
+        s.append(
+            """
+            SELECT CASE WHEN n > 0 THEN \(d.fail("'idaudit: merge cycle in \(o.sourceSchema).id_graph_updates: segment ' || segment || ' is on a chain that never reaches a canonical profile'")) END AS failure
+            FROM (
+                SELECT MIN(\(d.bytes("a.c"))) AS segment, COUNT(*) AS n
+                FROM \(last) AS a JOIN \(tmp("j0")) AS g ON g.s = a.c
+                WHERE g.c <> g.s
+            ) AS cycles WHERE n > 0
+            """)
+        return s
+    }
+
+    // MARK: - Rule 2: identifier state
+
+    func identifierStatements() -> [String] {
+        let time =
+            o.hasReceivedAt
+            ? "COALESCE(\(blankAsNull(timeCol)), \(blankAsNull("received_at")))" : blankAsNull(timeCol)
+        let removed =
+            o.hasOperation
+            ? "(UPPER(COALESCE(\(blankAsNull("__operation")), 'CREATED')) = 'REMOVED')" : "(1 = 0)"
+        return d.temporaryTable(
+                tmp("rows"),
+                """
+                SELECT type, value, id, seq, segment_id, t, removed FROM (
+                    SELECT type, value, id, seq, segment_id, t, removed,
+                        row_number() OVER (PARTITION BY type, value, id
+                            ORDER BY seq DESC, CASE WHEN removed THEN 1 ELSE 0 END DESC, t DESC,
+                                \(d.bytes("segment_id")) DESC) AS copy
+                    FROM (
+                        SELECT \(text("external_id_type")) AS type, \(text("external_id_value")) AS value,
+                            \(text("id")) AS id, \(int("seq")) AS seq, \(text("segment_id")) AS segment_id,
+                            \(d.micros(fromText: time)) AS t, \(removed) AS removed
+                        FROM \(source("external_id_mapping_updates"))
+                    ) AS raw
+                ) AS deduplicated WHERE copy = 1
+                """)
+            + d.temporaryTable(
+                tmp("active"),
+                """
+                SELECT type, value, first_seen, seq, segment_id FROM (
+                    SELECT type, value, t AS first_seen, seq, pos,
+                        COALESCE(MAX(CASE WHEN removed THEN pos END) OVER (PARTITION BY type, value), 0) AS last_removed,
+                        MAX(pos) OVER (PARTITION BY type, value) AS last_pos,
+                        FIRST_VALUE(segment_id) OVER (PARTITION BY type, value ORDER BY pos DESC) AS segment_id,
+                        FIRST_VALUE(CASE WHEN removed THEN 1 ELSE 0 END) OVER (PARTITION BY type, value ORDER BY pos DESC)
+                            AS last_is_removed
+                    FROM (
+                        SELECT type, value, t, seq, segment_id, removed,
+                            row_number() OVER (PARTITION BY type, value ORDER BY seq, \(d.bytes("id"))) AS pos
+                        FROM \(tmp("rows"))
+                    ) AS ordered
+                ) AS marked
+                WHERE pos = last_removed + 1 AND last_is_removed = 0
+                """)
+    }
+
+    // MARK: - Rules 3 to 7
+
+    /// Oldest first: (first_seen, seq, value bytes).
+    func oldestFirst(_ prefix: String = "", descending: Bool = false) -> String {
+        let dir = descending ? " DESC" : ""
+        return "\(prefix)first_seen\(dir), \(prefix)seq\(dir), \(d.bytes(prefix + "value"))\(dir)"
+    }
+
+    var defaultLimit: (lim: String, w: String, freq: String) {
+        guard let def = rules.defaultLimit else { return ("NULL", "NULL", "NULL") }
+        return (String(def.limit), def.frequency.window.map(String.init) ?? "NULL", d.literal(def.frequency.rawValue))
+    }
+
+    func verdictStatements() -> [String] {
+        let def = defaultLimit
+        var s: [String] = []
+        s += (
+            d.temporaryTable(
+                tmp("hits"),
+                """
+                SELECT a.type AS type, a.value AS value, MIN(b.ord) AS ord
+                FROM \(tmp("active")) AS a JOIN \(tmp("blocked")) AS b
+                    ON (b.type IS NULL OR b.type = a.type)
+                    AND CASE WHEN b.is_pattern = 1 THEN \(d.search("a.value", "b.pattern")) ELSE a.value = b.pattern END
+                GROUP BY a.type, a.value
+                """))
+        s += (
+            d.temporaryTable(
+                tmp("ids"),
+                """
+                SELECT COALESCE(j.c, a.segment_id) AS profile, a.type AS type, a.value AS value,
+                    a.first_seen AS first_seen, a.seq AS seq,
+                    CASE WHEN p.value IS NULL THEN 0 ELSE 1 END AS prot,
+                    CASE WHEN p.value IS NULL THEN bl.summary END AS matched,
+                    CASE WHEN l.type IS NULL THEN \(int(def.lim)) ELSE l.lim END AS lim,
+                    CASE WHEN l.type IS NULL THEN \(int(def.w)) ELSE l.w END AS w,
+                    CASE WHEN l.type IS NULL THEN \(text(def.freq)) ELSE l.freq END AS freq
+                FROM \(tmp("active")) AS a
+                LEFT JOIN \(tmp("j\(Self.rounds)")) AS j ON j.s = a.segment_id
+                LEFT JOIN \(tmp("protected")) AS p ON p.type = a.type AND p.value = a.value
+                LEFT JOIN \(tmp("hits")) AS h ON h.type = a.type AND h.value = a.value
+                LEFT JOIN (SELECT ord, MIN(summary) AS summary FROM \(tmp("blocked")) GROUP BY ord) AS bl ON bl.ord = h.ord
+                LEFT JOIN \(tmp("limits")) AS l ON l.type = a.type
+                """))
+        // Candidates (not blocked) of each profile and type, oldest first, and the ever-limit evictions.
+        s += (
+            d.temporaryTable(
+                tmp("cands"),
+                """
+                SELECT profile, type, value, first_seen, seq, prot, lim, w,
+                    row_number() OVER (PARTITION BY profile, type ORDER BY \(oldestFirst())) AS cpos,
+                    COUNT(*) OVER (PARTITION BY profile, type) AS ccount,
+                    SUM(prot) OVER (PARTITION BY profile, type) AS pcount,
+                    row_number() OVER (PARTITION BY profile, type, prot ORDER BY \(oldestFirst())) AS npos
+                FROM \(tmp("ids")) WHERE matched IS NULL
+                """))
+        s += d.temporaryTable(tmp("windowed"), windowedEvictions)
+        s += (
+            d.temporaryTable(
+                tmp("verdicts"),
+                """
+                SELECT i.profile AS profile, i.type AS type, i.value AS value, i.first_seen AS first_seen, i.seq AS seq,
+                    CASE
+                        WHEN i.prot = 1 THEN 'protected'
+                        WHEN i.matched IS NOT NULL THEN 'blocked'
+                        WHEN c.w IS NULL AND c.lim IS NOT NULL
+                            AND c.npos <= (c.ccount - c.pcount) - GREATEST(0, c.lim - c.pcount) THEN 'excess'
+                        WHEN e.cpos IS NOT NULL THEN 'excess'
+                        ELSE 'kept'
+                    END AS status,
+                    i.matched AS matched, i.lim AS lim, i.freq AS freq
+                FROM \(tmp("ids")) AS i
+                LEFT JOIN \(tmp("cands")) AS c ON c.profile = i.profile AND c.type = i.type AND c.value = i.value
+                LEFT JOIN \(tmp("windowed")) AS e ON e.profile = c.profile AND e.type = c.type AND e.cpos = c.cpos
+                """))
+        s += (
+            d.temporaryTable(
+                tmp("lookup"),
+                """
+                SELECT profile, value AS lookup FROM (
+                    SELECT profile, value,
+                        row_number() OVER (PARTITION BY profile ORDER BY \(oldestFirst(descending: true))) AS newest
+                    FROM \(tmp("verdicts")) WHERE type = 'user_id' AND status IN ('kept', 'protected')
+                ) AS u WHERE newest = 1
+                """))
+        s += (
+            d.temporaryTable(
+                tmp("lines"),
+                """
+                SELECT v.profile AS profile, v.type AS type, v.value AS value,
+                    CASE WHEN v.status = 'blocked' THEN 'blocked' ELSE 'limit' END AS reason,
+                    row_number() OVER (PARTITION BY v.profile, v.type ORDER BY \(oldestFirst("v."))) AS rnk,
+                    COALESCE(u.lookup, '') AS lookup,
+                    CASE WHEN u.lookup IS NOT NULL AND u.lookup <> '' AND v.type <> 'group_id' THEN 1 ELSE 0 END AS remediable,
+                    v.first_seen AS first_seen, v.seq AS seq,
+                    CASE WHEN v.status = 'excess' THEN v.lim END AS lim,
+                    CASE WHEN v.status = 'excess' THEN v.freq END AS freq,
+                    CASE WHEN v.status = 'blocked' THEN v.matched END AS matched
+                FROM \(tmp("verdicts")) AS v LEFT JOIN \(tmp("lookup")) AS u ON u.profile = v.profile
+                WHERE v.status IN ('blocked', 'excess')
+                """))
+        return s
+    }
+
+    /// The evictions of windowed limits: (profile, type, cpos) of each evicted candidate.
+    var windowedEvictions: String {
+        let groups = "FROM \(tmp("cands")) WHERE w IS NOT NULL AND ccount > lim GROUP BY profile, type"
+        switch d {
+        case .duckdb:
+            let element = "STRUCT(n BIGINT, t BIGINT, p BOOLEAN, w BIGINT, l BIGINT)"
+            let win = "list_filter(list_append(acc.k, x), lambda e: e.t > x.t - x.w)"
+            let victim = "list_filter(\(win), lambda e: NOT e.p)[1].n"
+            return """
+                SELECT profile, type, UNNEST(evicted) AS cpos FROM (
+                    SELECT profile, type, list_reduce(
+                        list({'n': cpos, 't': first_seen, 'p': prot = 1, 'w': w, 'l': lim} ORDER BY cpos),
+                        lambda acc, x: CASE WHEN len(\(win)) > x.l AND \(victim) IS NOT NULL
+                            THEN {'k': list_filter(\(win), lambda e: e.n <> \(victim)), 'e': list_append(acc.e, \(victim))}
+                            ELSE {'k': \(win), 'e': acc.e} END,
+                        {'k': CAST([] AS \(element)[]), 'e': CAST([] AS BIGINT[])}
+                    ).e AS evicted
+                    \(groups)
+                ) AS folded
+                """
+        case .spark:
+            let element = "STRUCT<n: BIGINT, t: BIGINT, p: BOOLEAN, w: BIGINT, l: BIGINT>"
+            let win = "filter(concat(acc.k, array(x)), e -> e.t > x.t - x.w)"
+            let victim = "aggregate(filter(\(win), e -> NOT e.p), CAST(NULL AS BIGINT), (v, e) -> coalesce(v, e.n))"
+            return """
+                SELECT profile, type, explode(evicted) AS cpos FROM (
+                    SELECT profile, type, aggregate(
+                        array_sort(collect_list(named_struct('n', CAST(cpos AS BIGINT), 't', first_seen, 'p', prot = 1,
+                            'w', w, 'l', CAST(lim AS BIGINT)))),
+                        named_struct('k', CAST(array() AS ARRAY<\(element)>), 'e', CAST(array() AS ARRAY<BIGINT>)),
+                        (acc, x) -> CASE WHEN size(\(win)) > x.l AND \(victim) IS NOT NULL
+                            THEN named_struct('k', filter(\(win), e -> e.n <> \(victim)), 'e', concat(acc.e, array(\(victim))))
+                            ELSE named_struct('k', \(win), 'e', acc.e) END,
+                        acc -> acc.e) AS evicted
+                    \(groups)
+                ) AS folded
+                """
+        case .postgres:
+            return """
+                SELECT profile, type, evicted AS cpos FROM (
+                    SELECT profile, type, unnest(pg_temp.idaudit_walk(
+                        array_agg(first_seen ORDER BY cpos), array_agg(prot = 1 ORDER BY cpos), MAX(w), MAX(lim))) AS evicted
+                    \(groups)
+                ) AS folded
+                """
+        case .snowflake:
+            let win = "FILTER(ARRAY_APPEND(acc:k, x), e -> e:t::NUMBER > x:t::NUMBER - x:w::NUMBER)"
+            let victim = "FILTER(\(win), e -> NOT e:p::BOOLEAN)[0]:n::NUMBER"
+            return """
+                SELECT f.profile, f.type, v.value::NUMBER AS cpos FROM (
+                    SELECT profile, type, REDUCE(
+                        ARRAY_AGG(OBJECT_CONSTRUCT('n', cpos, 't', first_seen, 'p', prot = 1, 'w', w, 'l', lim))
+                            WITHIN GROUP (ORDER BY cpos),
+                        OBJECT_CONSTRUCT('k', ARRAY_CONSTRUCT(), 'e', ARRAY_CONSTRUCT()),
+                        (acc, x) -> IFF(ARRAY_SIZE(\(win)) > x:l::NUMBER AND \(victim) IS NOT NULL,
+                            OBJECT_CONSTRUCT('k', FILTER(\(win), e -> e:n::NUMBER <> \(victim)),
+                                'e', ARRAY_APPEND(acc:e, \(victim))),
+                            OBJECT_CONSTRUCT('k', \(win), 'e', acc:e))):e AS evicted
+                    \(groups)
+                ) AS f, LATERAL FLATTEN(input => f.evicted) AS v
+                """
+        case .bigquery:
+            return """
+                SELECT profile, type, CAST(evicted AS INT64) AS cpos FROM (
+                    SELECT profile, type, idaudit_walk(
+                        ARRAY_AGG(CAST(first_seen AS FLOAT64) ORDER BY cpos), ARRAY_AGG(prot = 1 ORDER BY cpos),
+                        CAST(MAX(w) AS FLOAT64), CAST(MAX(lim) AS FLOAT64)) AS evicted_list
+                    \(groups)
+                ) AS folded, UNNEST(evicted_list) AS evicted
+                """
+        case .redshift:
+            // Refused before: windowed limits never reach Redshift.
+            return "SELECT profile, type, cpos FROM \(tmp("cands")) WHERE 1 = 0"
+        }
+    }
+
+    /// The fold as a function, where the engine has no lambda to write it inline.
+    var walkFunction: [String] {
+        // The walk of the evaluator (rule 5): append each value oldest first; while the kept values of its window
+        // number more than the limit, evict the oldest one that is not protected. Returns 1-based positions.
+        switch d {
+        case .postgres:
+            return [
+                """
+                CREATE OR REPLACE FUNCTION pg_temp.idaudit_walk(t BIGINT[], p BOOLEAN[], w BIGINT, lim BIGINT)
+                RETURNS BIGINT[] LANGUAGE plpgsql IMMUTABLE AS $walk$
+                DECLARE
+                    kept INTEGER[] := '{}';
+                    evicted BIGINT[] := '{}';
+                    first INTEGER;
+                    inwindow INTEGER;
+                    victim INTEGER;
+                BEGIN
+                    FOR i IN 1 .. COALESCE(array_length(t, 1), 0) LOOP
+                        kept := kept || i;
+                        first := array_length(kept, 1);
+                        WHILE first > 1 AND t[kept[first - 1]] > t[i] - w LOOP
+                            first := first - 1;
+                        END LOOP;
+                        inwindow := array_length(kept, 1) - first + 1;
+                        WHILE inwindow > lim LOOP
+                            victim := NULL;
+                            FOR j IN first .. array_length(kept, 1) LOOP
+                                IF NOT p[kept[j]] THEN
+                                    victim := j;
+                                    EXIT;
+                                END IF;
+                            END LOOP;
+                            EXIT WHEN victim IS NULL;
+                            evicted := evicted || kept[victim]::BIGINT;
+                            kept := kept[1:victim - 1] || kept[victim + 1:];
+                            inwindow := inwindow - 1;
+                        END LOOP;
+                    END LOOP;
+                    RETURN evicted;
+                END
+                $walk$
+                """
+            ]
+        case .bigquery:
+            return [
+                """
+                CREATE TEMP FUNCTION idaudit_walk(t ARRAY<FLOAT64>, p ARRAY<BOOL>, w FLOAT64, lim FLOAT64)
+                RETURNS ARRAY<FLOAT64> LANGUAGE js AS r\"\"\"
+                  const kept = [], evicted = [];
+                  for (let i = 0; i < t.length; i++) {
+                    kept.push(i);
+                    let first = kept.length - 1;
+                    while (first > 0 && t[kept[first - 1]] > t[i] - w) first--;
+                    let inWindow = kept.length - first;
+                    while (inWindow > lim) {
+                      let victim = -1;
+                      for (let j = first; j < kept.length; j++) if (!p[kept[j]]) { victim = j; break; }
+                      if (victim < 0) break;
+                      evicted.push(kept[victim] + 1);
+                      kept.splice(victim, 1);
+                      inWindow--;
+                    }
+                  }
+                  return evicted;
+                \"\"\"
+                """
+            ]
+        default:
+            return []
+        }
+    }
+
+    // MARK: - Results
+
+    var stampTime: String {
+        o.generatedAt.map { d.literal($0.description) } ?? d.planTime(d.nowMicros)
+    }
+
+    var planSelect: String {
+        """
+        SELECT profile AS segment_id, type, value, reason, CAST(rnk AS \(d.bigint)) AS rank, lookup AS lookup_user_id,
+            CASE WHEN remediable = 1 THEN 'true' ELSE 'false' END AS remediable,
+            \(d.planTime("first_seen")) AS first_seen, seq,
+            COALESCE(\(text("lim")), '') AS \(d.column("limit")), COALESCE(freq, '') AS frequency,
+            COALESCE(matched, '') AS matched,
+            \(text(stampTime)) AS generated_at, \(text(d.literal(rules.sha256))) AS rules_sha256
+        FROM \(tmp("lines"))
+        """
+    }
+
+    var summarySelect: String {
+        """
+        SELECT 'profiles' AS metric, CAST(NULL AS \(d.text)) AS type, CAST(NULL AS \(d.text)) AS reason,
+            COUNT(DISTINCT profile) AS count, CAST(NULL AS \(d.bigint)) AS remediable FROM \(tmp("ids"))
+        UNION ALL SELECT 'active_identifiers', NULL, NULL, COUNT(*), NULL FROM \(tmp("ids"))
+        UNION ALL SELECT 'profiles_in_violation', NULL, NULL, COUNT(DISTINCT profile), NULL FROM \(tmp("lines"))
+        UNION ALL SELECT 'excess', type, reason, COUNT(*), SUM(remediable) FROM \(tmp("lines")) GROUP BY type, reason
+        """
+    }
+
+    var histogramSelect: String {
+        """
+        SELECT type, counted, COUNT(*) AS profiles FROM (
+            SELECT profile, type, SUM(CASE WHEN status = 'blocked' THEN 0 ELSE 1 END) AS counted
+            FROM \(tmp("verdicts")) GROUP BY profile, type
+        ) AS per_profile GROUP BY type, counted
+        """
+    }
+
+    var keptSelect: String {
+        """
+        SELECT v.profile AS segment_id, v.type AS type, v.value AS value, v.first_seen AS first_seen, v.seq AS seq
+        FROM \(tmp("verdicts")) AS v
+        JOIN (SELECT DISTINCT profile, type FROM \(tmp("lines"))) AS g ON g.profile = v.profile AND g.type = v.type
+        WHERE v.status IN ('kept', 'protected')
+        """
+    }
+
+    var offendersSelect: String {
+        """
+        SELECT i.profile AS segment_id, i.type AS type, i.value AS value, i.first_seen AS first_seen, i.seq AS seq
+        FROM \(tmp("ids")) AS i JOIN (
+            SELECT profile FROM (
+                SELECT profile, row_number() OVER (ORDER BY COUNT(*) DESC, \(d.bytes("profile"))) AS place
+                FROM \(tmp("lines")) GROUP BY profile
+            ) AS ranked WHERE place <= \(PlanScript.offenders)
+        ) AS top ON top.profile = i.profile
+        """
+    }
+}

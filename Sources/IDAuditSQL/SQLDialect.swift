@@ -1,0 +1,227 @@
+/// An SQL engine the plan script is written for: how its SQL differs from the others'.
+///
+/// The script (``PlanScript``) is one piece of SQL with a hook here wherever engines differ: literals, byte order,
+/// times, regular expressions, temporary tables, errors, and the fold that walks a sliding window.
+public enum SQLDialect: String, Sendable, CaseIterable {
+    case postgres, redshift, snowflake, bigquery, spark, duckdb
+
+    /// Reads a dialect name; `databricks` is Spark SQL under its product name.
+    public init?(name: String) {
+        let lower = name.lowercased()
+        if lower == "databricks" {
+            self = .spark
+            return
+        }
+        guard let dialect = SQLDialect(rawValue: lower) else { return nil }
+        self = dialect
+    }
+
+    /// The names `--dialect` takes.
+    public static let names = ["postgres", "redshift", "snowflake", "bigquery", "spark", "databricks", "duckdb"]
+
+    /// The engine's name, for messages.
+    public var displayName: String {
+        switch self {
+        case .postgres: "PostgreSQL"
+        case .redshift: "Redshift"
+        case .snowflake: "Snowflake"
+        case .bigquery: "BigQuery"
+        case .spark: "Spark SQL (Databricks)"
+        case .duckdb: "DuckDB"
+        }
+    }
+
+    /// Whether the engine's regular expressions have Unicode property classes (`\p{Nd}`).
+    public var hasUnicodeClasses: Bool { self == .duckdb || self == .bigquery || self == .spark }
+
+    // MARK: - Types and literals
+
+    /// The text type.
+    var text: String {
+        switch self {
+        case .postgres: "TEXT"
+        case .redshift: "VARCHAR(65535)"
+        case .snowflake, .duckdb: "VARCHAR"
+        case .bigquery, .spark: "STRING"
+        }
+    }
+
+    /// The 64-bit integer type.
+    var bigint: String { self == .bigquery ? "INT64" : "BIGINT" }
+
+    /// A string literal.
+    func literal(_ value: String) -> String {
+        switch self {
+        case .postgres, .duckdb:
+            return "'" + value.replacing("'", with: "''") + "'"
+        case .snowflake, .redshift:
+            return "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "''")
+                + "'"
+        case .spark, .bigquery:
+            var out = "'"
+            for scalar in value.unicodeScalars {
+                switch scalar {
+                case "\\": out += "\\\\"
+                case "'": out += "\\'"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "'"
+        }
+    }
+
+    /// A quoted column name (for names that are keywords: `timestamp`).
+    func column(_ name: String) -> String {
+        switch self {
+        case .spark, .bigquery: "`\(name)`"
+        case .snowflake: "\"\(name.uppercased())\""
+        case .postgres, .redshift, .duckdb: "\"\(name)\""
+        }
+    }
+
+    /// `expr` compared and sorted by its bytes.
+    func bytes(_ expr: String) -> String {
+        self == .postgres ? "(\(expr) COLLATE \"C\")" : expr
+    }
+
+    /// `a mod b`, never negative for b > 0.
+    func pmod(_ a: String, _ b: String) -> String {
+        switch self {
+        case .spark: "pmod(\(a), \(b))"
+        case .bigquery: "MOD(MOD(\(a), \(b)) + \(b), \(b))"
+        default: "(((\(a)) % \(b) + \(b)) % \(b))"
+        }
+    }
+
+    /// Integer division rounding down.
+    func floorDiv(_ a: String, _ b: String) -> String {
+        switch self {
+        case .bigquery: "DIV(\(a) - \(pmod(a, b)), \(b))"
+        case .spark: "((\(a) - \(pmod(a, b))) div \(b))"
+        case .duckdb: "((\(a) - \(pmod(a, b))) // \(b))"
+        default: "((\(a) - \(pmod(a, b))) / \(b))"
+        }
+    }
+
+    // MARK: - Times
+
+    /// Statements that make the session read and print times in UTC.
+    var sessionSetup: [String] {
+        switch self {
+        case .postgres, .redshift: ["SET TIME ZONE 'UTC'"]
+        case .duckdb: ["SET TimeZone = 'UTC'"]
+        case .spark: ["SET spark.sql.session.timeZone = UTC"]
+        case .snowflake: ["ALTER SESSION SET TIMEZONE = 'UTC'"]
+        case .bigquery: []
+        }
+    }
+
+    /// Microseconds since 1970 of a time given as text (`2026-11-23 08:15:00[.ffffff][Z|+00:00]`); a time column
+    /// typed as a timestamp is first turned into text by the caller, so both kinds of column read alike.
+    func micros(fromText t: String) -> String {
+        switch self {
+        case .postgres: "CAST(extract(epoch FROM CAST(\(t) AS TIMESTAMPTZ)) * 1000000 AS BIGINT)"
+        case .redshift: "CAST(extract(epoch FROM CAST(\(t) AS TIMESTAMPTZ)) * 1000000 AS BIGINT)"
+        case .duckdb: "epoch_us(CAST(\(t) AS TIMESTAMPTZ))"
+        case .spark: "unix_micros(CAST(\(t) AS TIMESTAMP))"
+        case .snowflake: "DATE_PART(epoch_microsecond, TO_TIMESTAMP_TZ(\(t)))"
+        case .bigquery: "UNIX_MICROS(CAST(\(t) AS TIMESTAMP))"
+        }
+    }
+
+    /// Microseconds since 1970 of the engine's current time.
+    var nowMicros: String {
+        switch self {
+        case .postgres, .redshift: "CAST(extract(epoch FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT)"
+        case .duckdb: "epoch_us(CURRENT_TIMESTAMP)"
+        case .spark: "unix_micros(current_timestamp())"
+        case .snowflake: "DATE_PART(epoch_microsecond, CURRENT_TIMESTAMP())"
+        case .bigquery: "UNIX_MICROS(CURRENT_TIMESTAMP())"
+        }
+    }
+
+    /// A time in microseconds as plan.csv writes it: `2026-11-23T08:15:00Z`, `.ffffff` only when there is a fraction.
+    func planTime(_ us: String) -> String {
+        let seconds: String
+        switch self {
+        case .postgres, .redshift:
+            seconds = "to_char(TIMESTAMP 'epoch' + \(floorDiv(us, "1000000")) * INTERVAL '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        case .duckdb:
+            seconds = "strftime(make_timestamp(\(floorDiv(us, "1000000")) * 1000000), '%Y-%m-%dT%H:%M:%S')"
+        case .spark:
+            seconds = "date_format(timestamp_seconds(\(floorDiv(us, "1000000"))), \"yyyy-MM-dd'T'HH:mm:ss\")"
+        case .snowflake:
+            seconds = "TO_CHAR(TO_TIMESTAMP_NTZ(\(floorDiv(us, "1000000")), 0), 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        case .bigquery:
+            seconds = "FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%S', TIMESTAMP_SECONDS(\(floorDiv(us, "1000000"))))"
+        }
+        let fraction = pmod(us, "1000000")
+        return "(\(seconds) || CASE WHEN \(fraction) = 0 THEN '' ELSE '.' || "
+            + "LPAD(CAST(\(fraction) AS \(text)), 6, '0') END || 'Z')"
+    }
+
+    // MARK: - Regular expressions and errors
+
+    /// Whether `value` matches the (already translated) `pattern` anywhere.
+    func search(_ value: String, _ pattern: String) -> String {
+        switch self {
+        case .postgres, .redshift: "(\(value) ~ \(pattern))"
+        case .duckdb: "regexp_matches(\(value), \(pattern))"
+        case .spark: "(\(value) RLIKE \(pattern))"
+        case .snowflake: "(REGEXP_INSTR(\(value), \(pattern)) > 0)"
+        case .bigquery: "REGEXP_CONTAINS(\(value), \(pattern))"
+        }
+    }
+
+    /// An expression that stops the script with `message` (text) when it is evaluated.
+    func fail(_ message: String) -> String {
+        switch self {
+        case .duckdb: "error(\(message))"
+        case .spark: "raise_error(\(message))"
+        case .bigquery: "ERROR(\(message))"
+        // No error function: a cast that cannot succeed carries the message into the engine's error.
+        case .postgres, .redshift: "CAST(\(message) AS INTEGER)"
+        case .snowflake: "TO_NUMBER(\(message))"
+        }
+    }
+
+    // MARK: - Statements
+
+    /// Whether intermediate results are work tables in the target schema rather than temporary tables: Spark's
+    /// cached views keep their whole lineage, and the merge rounds (each reading the previous round twice) would
+    /// make it grow exponentially; a table written and read back starts afresh. Work tables are dropped at the end.
+    var usesWorkTables: Bool { self == .spark }
+
+    /// Statements that make `name` hold `select` for the rest of the script.
+    func temporaryTable(_ name: String, _ select: String) -> [String] {
+        switch self {
+        case .spark: ["DROP TABLE IF EXISTS \(name)", "CREATE TABLE \(name) AS\n\(select)"]
+        case .bigquery: ["CREATE TEMP TABLE \(name) AS\n\(select)"]
+        case .postgres, .redshift, .duckdb: ["CREATE TEMPORARY TABLE \(name) AS\n\(select)"]
+        case .snowflake: ["CREATE OR REPLACE TEMPORARY TABLE \(name) AS\n\(select)"]
+        }
+    }
+
+    /// Statements that (re)create the result table `table` from `select`.
+    func resultTable(_ table: String, _ select: String) -> [String] {
+        switch self {
+        case .spark: ["DROP TABLE IF EXISTS \(table)", "CREATE TABLE \(table) AS\n\(select)"]
+        case .postgres, .redshift: ["DROP TABLE IF EXISTS \(table)", "CREATE TABLE \(table) AS\n\(select)"]
+        case .duckdb, .snowflake, .bigquery: ["CREATE OR REPLACE TABLE \(table) AS\n\(select)"]
+        }
+    }
+
+    /// The statements that open and close the transaction the result tables are written in (none where DDL is
+    /// not transactional).
+    var transaction: (begin: String, commit: String)? {
+        switch self {
+        case .postgres, .redshift, .duckdb: ("BEGIN", "COMMIT")
+        case .snowflake: ("BEGIN", "COMMIT")
+        case .spark: nil
+        case .bigquery: ("BEGIN TRANSACTION", "COMMIT TRANSACTION")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import IDAuditCSV
+import IDAuditCore
+import IDAuditEngine
+import IDAuditSQL
+import Logging
+import PostgresNIO
+
+/// PostgreSQL (and, for its SQL, Redshift's PostgreSQL-compatible form) as a plan engine: the script runs in one
+/// read-write session, its result tables are committed together, and they are read back in a read-only transaction.
+///
+/// The session needs to read the source schema, create temporary tables and a temporary function (granted to every
+/// user by default), and create the target schema or tables in it:
+/// `GRANT USAGE ON SCHEMA profiles_sync TO auditor; GRANT SELECT ON ALL TABLES IN SCHEMA profiles_sync TO auditor;
+/// CREATE SCHEMA idaudit AUTHORIZATION auditor;` (or `GRANT CREATE ON SCHEMA idaudit TO auditor`).
+public struct PostgresEngine: PlanEngine {
+    /// Where to connect (the schema in it is the source schema's default).
+    public let configuration: WarehouseConfiguration
+
+    /// An engine on `configuration`.
+    public init(configuration: WarehouseConfiguration) { self.configuration = configuration }
+
+    public var dialect: SQLDialect { .postgres }
+    public var description: String { "PostgreSQL \(configuration.description)" }
+
+    public func run(_ scripts: ScriptVariants, into directory: String) async throws {
+        let session = WarehouseReader(configuration: configuration)
+        let source = scripts.options.sourceSchema
+        let target = scripts.options.targetSchema
+        do {
+            try await session.withSession(readOnly: false) { connection, logger in
+                let columns = try await session.describe(connection, logger, schema: source)
+                let statements = scripts.statements(hasOperation: columns.operation, hasReceivedAt: columns.receivedAt)
+                for statement in statements {
+                    // Rows are read to the end: a check's error arrives with its rows.
+                    for try await _ in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) {}
+                }
+                try await connection.query(PostgresQuery(unsafeSQL: "BEGIN READ ONLY"), logger: logger)
+                for table in ResultTable.allCases {
+                    try await Self.fetch(
+                        table.query(schema: target, dialect: .postgres), to: directory + "/\(table.rawValue).csv",
+                        connection, logger)
+                }
+                try await connection.query(PostgresQuery(unsafeSQL: "COMMIT"), logger: logger)
+            }
+        } catch let error as WarehouseError {
+            throw EngineError(error.message)
+        } catch let error as PSQLError {
+            throw EngineError(Self.explain(error, configuration))
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError("\(description): \(error)")
+        }
+    }
+
+    /// A query's rows as a CSV file (every column read as text).
+    static func fetch(
+        _ query: String, to path: String, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws {
+        let file = try OutputFile(path: path)
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: query), logger: logger)
+        var headerWritten = false
+        for try await row in rows {
+            if !headerWritten {
+                try file.writeCSVRecord(row.map(\.columnName))
+                headerWritten = true
+            }
+            var fields: [String] = []
+            for cell in row {
+                switch cell.dataType {
+                case _ where cell.bytes == nil: fields.append("")
+                case .int2, .int4, .int8, .numeric: fields.append(String(try cell.decode(Int64.self)))
+                default: fields.append(try cell.decode(String.self))
+                }
+            }
+            try file.writeCSVRecord(fields)
+        }
+        if !headerWritten { try file.writeCSVRecord(Self.columns(of: query)) }
+        try file.commit()
+    }
+
+    /// The columns of an empty result (PostgresNIO gives no row to name them from): every result table's.
+    static func columns(of query: String) -> [String] {
+        switch ResultTable.allCases.first(where: { query.contains(".\($0.rawValue) ") }) {
+        case .plan: PlanLine.csvColumns
+        case .summary: ["metric", "type", "reason", "count", "remediable"]
+        case .histogram: ["type", "counted", "profiles"]
+        case .kept, .offenders, nil: ["segment_id", "type", "value", "first_seen", "seq"]
+        }
+    }
+
+    /// PostgreSQL's errors as one line a person can act on; the script's own errors keep their text.
+    static func explain(_ error: PSQLError, _ c: WarehouseConfiguration) -> String {
+        if let message = error.serverInfo?[.message], let marker = message.firstRange(of: "idaudit:") {
+            var text = message[marker.lowerBound...]
+            while let last = text.last, last == "\"" || last == "'" { text = text.dropLast() }
+            return String(text)
+        }
+        if let state = error.serverInfo?[.sqlState], state == "42501" {
+            return "PostgreSQL refused a grant (\(error.serverInfo?[.message] ?? "permission denied")): the scan "
+                + "reads the source schema and creates its result tables in the target schema; see the README for "
+                + "the grants"
+        }
+        return WarehouseReader.explain(error, c).message
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import IDAuditCSV
+import IDAuditCore
+import IDAuditRules
+import IDAuditSQL
+
+struct SQLCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sql",
+        abstract: "Print the whole scan as one SQL script, to run inside your warehouse.",
+        discussion: """
+            Run inside the engine against SCHEMA.id_graph_updates and SCHEMA.external_id_mapping_updates (the \\
+            Profiles Sync tables), the script creates the schema --into if missing and (re)creates in it:
+              idaudit_plan       the plan, exactly plan.csv's columns and text (unload it to CSV, then approve
+                                 and apply it as usual)
+              idaudit_summary    metric, type, reason, count, remediable: profiles, active_identifiers,
+                                 profiles_in_violation, and excess per type and reason
+              idaudit_histogram  type, counted, profiles: identifiers per profile counted toward the limit
+              idaudit_kept       the values kept on each (profile, type) with deletions (plan.json's rationale)
+              idaudit_offenders  every active identifier of the 20 profiles with the most excess (the report)
+            Everything is computed in the engine, partitioned by profile: merges (a cycle stops the script with \\
+            an error naming a segment), REMOVED rows, duplicates, protected and blocked values, ever and windowed \\
+            limits (a fold over each profile's values), the lookup user_id, remediable and rank. The rules are \\
+            data in the script. Blocked patterns are ICU; a pattern this engine cannot match identically is \\
+            refused, naming it and why. Intermediate results are temporary tables; the result tables are written \\
+            last (in one transaction where DDL is transactional).
+
+            Dialects: postgres, redshift (ever limits only), snowflake, bigquery, spark (databricks), duckdb. \\
+            Times are read in UTC; an empty timestamp falls back to received_at; columns may be typed \\
+            (timestamps, integer seq) or text. --without-operation / --without-received-at for tables that lack \\
+            those columns.
+
+            Examples:
+              idaudit sql --dialect snowflake --rules rules/segment-recommended.yaml --schema PROFILES_SYNC \\\\
+                  --into IDAUDIT > idaudit.sql
+              idaudit sql --dialect databricks --rules rules.yaml --schema main.profiles_sync --into main.idaudit
+            """)
+
+    @Option(help: "The engine: \(SQLDialect.names.joined(separator: ", ")).")
+    var dialect: String
+
+    @Option(help: "The rules file (YAML).")
+    var rules: String
+
+    @Option(help: "The schema holding the Profiles Sync tables.")
+    var schema = "profiles_sync"
+
+    @Option(help: "The schema the result tables go to.")
+    var into = "idaudit"
+
+    @Option(help: "Write the script to this file instead of stdout.")
+    var out: String?
+
+    @Flag(help: "The mapping table has no __operation column (every row is CREATED).")
+    var withoutOperation = false
+
+    @Flag(help: "The mapping table has no received_at column.")
+    var withoutReceivedAt = false
+
+    func validate() throws {
+        guard SQLDialect(name: dialect) != nil else {
+            throw ValidationError("--dialect \(dialect): expected one of \(SQLDialect.names.joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            var options = PlanScript.Options(dialect: SQLDialect(name: dialect)!, sourceSchema: schema, targetSchema: into)
+            options.hasOperation = !withoutOperation
+            options.hasReceivedAt = !withoutReceivedAt
+            let ruleSet = try RulesLoader.load(path: rules)
+            let script = try PlanScript(rules: ruleSet, options: options)
+            let text =
+                "-- idaudit scan as \(options.dialect.displayName) SQL: rules \(rules) (sha256 \(ruleSet.sha256)), "
+                + "source \(schema), results \(into)\n" + script.text
+            if let out {
+                try OutputFile.write(text, to: out)
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+}

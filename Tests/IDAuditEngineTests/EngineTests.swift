@@ -1,0 +1,364 @@
+import Foundation
+import IDAuditCore
+import IDAuditEngine
+import IDAuditRules
+import IDAuditSQL
+import IDAuditSample
+import IDAuditScan
+import IDAuditStore
+import IDAuditTestSupport
+@testable import IDAuditWarehouse
+import PostgresNIO
+import Testing
+
+/// The engines the tests can reach: PostgreSQL at `IDAUDIT_TEST_PG_URL` (`.ci/run` starts one), DuckDB through the
+/// `duckdb` Python package, Spark through `spark-submit` (pyspark) with Java. Tests of an engine that is not there
+/// are skipped; `.ci/run` installs and starts all three.
+enum TestEngines {
+    static let pgURL = ProcessInfo.processInfo.environment["IDAUDIT_TEST_PG_URL"]
+    static var postgres: Bool { pgURL != nil }
+    static let duckdb = succeeds("python3", ["-c", "import duckdb"])
+    static let spark = succeeds("sh", ["-c", "command -v spark-submit && command -v java"])
+
+    static func succeeds(_ tool: String, _ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    static func pg(schema: String) throws -> WarehouseConfiguration {
+        try WarehouseConfiguration.parse(url: pgURL ?? "", schema: schema, statementTimeoutSeconds: 300)
+    }
+
+    /// Writes Parquet copies of an export's CSV files with typed columns (timestamps, integer SEQ), as a warehouse
+    /// unload writes them, through DuckDB.
+    static func parquet(from export: String, to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let script = """
+            import duckdb, sys
+            src, dst = sys.argv[1], sys.argv[2]
+            con = duckdb.connect()
+            con.execute("SET TimeZone = 'UTC'")
+            for t in ("id_graph_updates", "external_id_mapping_updates"):
+                rel = con.execute(f"SELECT * FROM read_csv('{src}/{t}.csv', header = true, all_varchar = true) LIMIT 0")
+                cols = [d[0] for d in rel.description]
+                def typed(c):
+                    l = c.lower()
+                    if l in ("timestamp", "received_at"): return f'CAST(NULLIF("{c}", \\'\\') AS TIMESTAMPTZ) AS "{c}"'
+                    if l == "seq": return f'CAST("{c}" AS BIGINT) AS "{c}"'
+                    return f'"{c}"'
+                sel = ", ".join(typed(c) for c in cols)
+                con.execute(f"COPY (SELECT {sel} FROM read_csv('{src}/{t}.csv', header = true, all_varchar = true)) TO '{dst}/{t}.parquet' (FORMAT parquet)")
+            """
+        let file = directory + "/make.py"
+        try script.write(toFile: file, atomically: true, encoding: .utf8)
+        guard succeeds("python3", [file, export, directory]) else { throw EngineError("could not write Parquet") }
+        try FileManager.default.removeItem(atPath: file)
+    }
+}
+
+/// Issue 11: the whole plan computed inside each engine equals the SQLite store's plan, line for line, with the same
+/// totals, histograms and top offenders, for three rule files and typed or all-text inputs.
+@Suite(.serialized)
+struct EngineParityTests {
+    static let now = Instant(parsing: "2026-11-25 00:00:00")!
+
+    /// Rule files: the shipped ones, and one with windows, a default, blocked patterns and protected values.
+    static let ruleTexts: [(String, String)] = [
+        ("segment-defaults", try! String(contentsOfFile: repoRoot + "/rules/segment-defaults.yaml", encoding: .utf8)),
+        ("segment-recommended", try! String(contentsOfFile: repoRoot + "/rules/segment-recommended.yaml", encoding: .utf8)),
+        (
+            "windows",
+            """
+            default: {limit: 2, frequency: monthly}
+            identifiers:
+              user_id: {limit: 1}
+              email: {limit: 1, frequency: weekly}
+              anonymous_id: {limit: 3, frequency: daily}
+            blocked:
+              - pattern: "^[0-9-]*$"
+                types: [phone]
+              - value: "null"
+            protected:
+              - {type: email, value: "ceo@x.com"}
+              - {type: email, value: "boss@x.com"}
+            """
+        ),
+    ]
+
+    static var repoRoot: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }
+
+    /// A sample export (merges, REMOVED rows, blocked values) plus hand-made edge cases: a REMOVED then CREATED
+    /// identifier, equal SEQs broken by ID, a merge chain of three, a row whose TIMESTAMP is empty, rows delivered twice.
+    static func export(in dir: TemporaryDirectory) throws -> String {
+        let path = dir.file("export")
+        _ = try SampleGenerator.write(SampleOptions(profiles: 400, seed: 5), to: path)
+        let extraMapping = [
+            "x01,use_X1,,email,back@x.com,2026-11-01 12:00:00,2026-11-01 12:00:00,100,,,,,,,,CREATED",
+            "x02,use_X1,,email,back@x.com,2026-11-02 12:00:00,2026-11-02 12:00:00,200,,,,,,,,REMOVED",
+            "x03,use_X2,,email,back@x.com,2026-11-03 12:00:00,2026-11-03 12:00:00,300,,,,,,,,CREATED",
+            "x04,use_X2,,email,old@x.com,2026-10-01 12:00:00,2026-10-01 12:00:00,50,,,,,,,,CREATED",
+            "x05,use_X3,,user_id,ux3,2026-10-02 12:00:00,2026-10-02 12:00:00,60,,,,,,,,",
+            "x07,use_X3,,user_id,ux3b,,2026-10-03 12:00:00,70,,,,,,,,CREATED",
+            "x06,use_X3,,user_id,ux3c,2026-10-03 12:00:00,2026-10-03 12:00:00,70,,,,,,,,CREATED",
+            "x08,use_X1,,email,ceo@x.com,2026-09-01 12:00:00,2026-09-01 12:00:00,40,,,,,,,,CREATED",
+            "x09,use_X1,,phone,000-000,2026-09-01 12:00:00,2026-09-01 12:00:00,41,,,,,,,,CREATED",
+            // Weekly email limit: near@x.com (Nov 2) and back@x.com (first seen again Nov 3) share a window, and the
+            // older one, near@x.com, is excess, but only if back@x.com's REMOVED row is honoured.
+            "x10,use_X3,,email,near@x.com,2026-11-02 18:00:00,2026-11-02 18:00:00,250,,,,,,,,CREATED",
+            // Rows delivered twice (overlapping exports): the store keeps one; the SQL must not be misled.
+            "x02,use_X1,,email,back@x.com,2026-11-02 12:00:00,2026-11-02 12:00:00,200,,,,,,,,REMOVED",
+            "x03,use_X2,,email,back@x.com,2026-11-03 12:00:00,2026-11-03 12:00:00,300,,,,,,,,CREATED",
+            // One ID delivered twice with other contents: the greatest copy (REMOVED, same SEQ) wins everywhere.
+            "x11,use_X4,,email,dup@x.com,2026-11-05 12:00:00,2026-11-05 12:00:00,400,,,,,,,,CREATED",
+            "x11,use_X4,,email,dup@x.com,2026-11-05 12:00:00,2026-11-05 12:00:00,400,,,,,,,,REMOVED",
+            // A protected value inside a window (weekly email limit 1): e1 then e2 are evicted around boss@x.com.
+            "x12,use_X4,,email,e1@x.com,2026-11-10 12:00:00,2026-11-10 12:00:00,410,,,,,,,,CREATED",
+            "x13,use_X4,,email,boss@x.com,2026-11-11 12:00:00,2026-11-11 12:00:00,411,,,,,,,,CREATED",
+            "x14,use_X4,,email,e2@x.com,2026-11-12 12:00:00,2026-11-12 12:00:00,412,,,,,,,,CREATED",
+            // Equal SEQ and time, broken by value; group_id on a profile without a user_id (not remediable).
+            "x15,use_X4,,phone,+15550001,2026-11-13 12:00:00,2026-11-13 12:00:00,420,,,,,,,,CREATED",
+            "x16,use_X4,,phone,+15550000,2026-11-13 12:00:00,2026-11-13 12:00:00,420,,,,,,,,CREATED",
+            "x17,use_X4,,phone,+15550002,2026-11-13 12:00:00,2026-11-13 12:00:00,420,,,,,,,,CREATED",
+            "x18,use_X4,,group_id,g1,2026-11-13 12:00:00,2026-11-13 12:00:00,421,,,,,,,,CREATED",
+            "x19,use_X4,,group_id,g2,2026-11-14 12:00:00,2026-11-14 12:00:00,422,,,,,,,,CREATED",
+            "x20,use_X4,,group_id,g3,2026-11-15 12:00:00,2026-11-15 12:00:00,423,,,,,,,,CREATED",
+            "x21,use_X4,,group_id,null,2026-11-16 12:00:00,2026-11-16 12:00:00,424,,,,,,,,CREATED",
+        ]
+        let extraGraph = [
+            "use_X1,use_X2,identify,e1,2026-11-02T00:00:00Z,10,",
+            "use_X2,use_X3,identify,e2,2026-11-03T00:00:00Z,11,",
+            "use_X3,use_X3,identify,e3,2026-11-03T00:00:00Z,12,",
+        ]
+        for (file, lines) in [("external_id_mapping_updates.csv", extraMapping), ("id_graph_updates.csv", extraGraph)] {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path + "/" + file))
+            handle.seekToEndOfFile()
+            handle.write((lines.joined(separator: "\n") + "\n").data(using: .utf8)!)
+            try handle.close()
+        }
+        return path
+    }
+
+
+    /// The store's scans of the fixture, one per rule file.
+    static func storeScans(_ dir: TemporaryDirectory, export: String) throws -> ProfileStore {
+        let store = try ProfileStore(path: dir.file("store.sqlite"))
+        _ = try store.ingest(directory: export)
+        for (name, text) in ruleTexts {
+            let rules = try RulesLoader.parse(text, file: name + ".yaml")
+            _ = try Scanner.run(
+                store: store, rules: rules,
+                options: ScanOptions(outDirectory: dir.file("sqlite-\(name)"), rulesPath: name, full: true), now: now)
+        }
+        return store
+    }
+
+    /// Runs every rule file on `engine` and compares its folders with the store's.
+    func compare(_ engine: any PlanEngine, _ dir: TemporaryDirectory, label: String, schema: String,
+                 ruleFiles: [(String, String)] = ruleTexts) async throws {
+        for (name, text) in ruleFiles {
+            let rules = try RulesLoader.parse(text, file: name + ".yaml")
+            let out = "\(label)-\(name)"
+            let result = try await EngineScan.run(
+                engine: engine, rules: rules,
+                options: EngineScan.Options(sourceSchema: schema, targetSchema: "idaudit_results", rulesPath: name,
+                                            outDirectory: dir.file(out)),
+                now: Self.now)
+            #expect(result.planLines > 0, "\(label) \(name)")
+            #expect(try dir.read("\(out)/plan.csv") == dir.read("sqlite-\(name)/plan.csv"), "plan.csv: \(label) \(name)")
+            let json = { (folder: String) throws -> Substring in
+                let text = try dir.read("\(folder)/plan.json")
+                let start = text.range(of: "\"lines\":[")!.lowerBound
+                let end = text.range(of: "\n]", options: .backwards)!.upperBound
+                return text[start..<end]
+            }
+            #expect(try json(out) == json("sqlite-\(name)"), "plan.json lines: \(label) \(name)")
+            func summary(_ folder: String) throws -> [String: String] {
+                let object = try JSONSerialization.jsonObject(with: Data(try dir.read("\(folder)/summary.json").utf8))
+                let d = object as? [String: Any] ?? [:]
+                return Dictionary(uniqueKeysWithValues: ["profiles", "active_identifiers", "profiles_in_violation",
+                    "excess_identifiers", "remediable", "excess"].map { key in
+                        let value = d[key] ?? NSNull()
+                        let data = try? JSONSerialization.data(
+                            withJSONObject: [value], options: [.sortedKeys, .fragmentsAllowed])
+                        return (key, data.map { String(decoding: $0, as: UTF8.self) } ?? "")
+                    })
+            }
+            #expect(try summary(out) == summary("sqlite-\(name)"), "summary: \(label) \(name)")
+            func body(_ html: String) -> Substring? {
+                guard let start = html.range(of: "<section><h2>Identifiers per profile"),
+                    let end = html.range(of: "<section><h2>Rules and assumptions")
+                else { return nil }
+                return html[start.lowerBound..<end.lowerBound]
+            }
+            let expected = body(try dir.read("sqlite-\(name)/report.html"))
+            #expect(expected != nil)
+            #expect(body(try dir.read("\(out)/report.html")) == expected, "report: \(label) \(name)")
+        }
+    }
+
+    @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
+    func duckdbOverCSVAndParquet() async throws {
+        let dir = try TemporaryDirectory("engine-duckdb")
+        let export = try Self.export(in: dir)
+        _ = try Self.storeScans(dir, export: export)
+        var csv = ProcessEngine(kind: .duckdb)
+        csv.exportDirectory = export
+        try await compare(csv, dir, label: "duckdb-csv", schema: "profiles_sync")
+        try TestEngines.parquet(from: export, to: dir.file("parquet"))
+        var parquet = ProcessEngine(kind: .duckdb)
+        parquet.exportDirectory = dir.file("parquet")
+        try await compare(parquet, dir, label: "duckdb-parquet", schema: "profiles_sync")
+    }
+
+    @Test(.enabled(if: TestEngines.spark, "pip install pyspark and Java 17 to run"))
+    func sparkOverCSVAndParquet() async throws {
+        let dir = try TemporaryDirectory("engine-spark")
+        let export = try Self.export(in: dir)
+        _ = try Self.storeScans(dir, export: export)
+        var csv = ProcessEngine(kind: .spark)
+        csv.exportDirectory = export
+        try await compare(csv, dir, label: "spark-csv", schema: "profiles_sync")
+        guard TestEngines.duckdb else { return }
+        try TestEngines.parquet(from: export, to: dir.file("parquet"))
+        var parquet = ProcessEngine(kind: .spark)
+        parquet.exportDirectory = dir.file("parquet")
+        try await compare(parquet, dir, label: "spark-parquet", schema: "profiles_sync", ruleFiles: [Self.ruleTexts[2]])
+    }
+
+    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL (scripts/start-test-postgres.sh) to run"))
+    func postgresTypedAndText() async throws {
+        let dir = try TemporaryDirectory("engine-pg")
+        let export = try Self.export(in: dir)
+        _ = try Self.storeScans(dir, export: export)
+        for (schema, allText) in [("t_engine_typed", false), ("t_engine_text", true)] {
+            let counts = try await WarehouseLoader.load(
+                exportDirectory: export, schema: schema, configuration: try TestEngines.pg(schema: schema),
+                allText: allText)
+            #expect((counts["external_id_mapping_updates"] ?? 0) > 1000)
+            try await compare(
+                PostgresEngine(configuration: try TestEngines.pg(schema: schema)), dir,
+                label: allText ? "pg-text" : "pg-typed", schema: schema)
+        }
+    }
+}
+
+/// Bad input on an engine: one line naming what and where, nothing half-written.
+@Suite(.serialized)
+struct EngineErrorTests {
+    static let rules = try! RulesLoader.parse("identifiers: {email: {limit: 1}}", file: "r.yaml")
+
+    func scan(_ engine: any PlanEngine, schema: String = "profiles_sync", dir: TemporaryDirectory) async throws {
+        _ = try await EngineScan.run(
+            engine: engine, rules: Self.rules,
+            options: EngineScan.Options(sourceSchema: schema, targetSchema: "idaudit_results", rulesPath: "r",
+                                        outDirectory: dir.file("o")),
+            now: EngineParityTests.now)
+    }
+
+    static func cycleExport(_ dir: TemporaryDirectory) throws -> String {
+        try ExportFixture.write(
+            in: dir, "cycle",
+            graph: [ExportFixture.graph("use_B", "use_C", seq: 1), ExportFixture.graph("use_C", "use_B", seq: 2),
+                    ExportFixture.graph("use_A", "use_B", seq: 3)],
+            mapping: [ExportFixture.mapping("m1", "use_A", "email", "a@x.com", day: 1, seq: 1)])
+    }
+
+    @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
+    func duckdbNamesACycleAndAMissingTable() async throws {
+        let dir = try TemporaryDirectory("engine-errors-duckdb")
+        var engine = ProcessEngine(kind: .duckdb)
+        engine.exportDirectory = try Self.cycleExport(dir)
+        await #expect {
+            try await scan(engine, dir: dir)
+        } throws: { "\($0)".contains("idaudit: merge cycle in profiles_sync.id_graph_updates: segment use_B is on a chain") }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("o/plan.csv")))
+        try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
+        engine.exportDirectory = dir.file("empty")
+        await #expect {
+            try await scan(engine, dir: dir)
+        } throws: { "\($0)".contains("no id_graph_updates.csv, .csv.gz or .parquet in the export folder") }
+        let noColumn = try ExportFixture.write(in: dir, "nocolumn", graph: [], mapping: [])
+        try "ID,SEGMENT_ID,EXTERNAL_ID_TYPE,EXTERNAL_ID_VALUE,TIMESTAMP\n".write(
+            toFile: noColumn + "/external_id_mapping_updates.csv", atomically: true, encoding: .utf8)
+        engine.exportDirectory = noColumn
+        await #expect {
+            try await scan(engine, dir: dir)
+        } throws: { "\($0)".contains("column seq missing from profiles_sync.external_id_mapping_updates") }
+    }
+
+    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL to run"))
+    func postgresNamesACycleAndLeavesNoResultTables() async throws {
+        let dir = try TemporaryDirectory("engine-errors-pg")
+        let schema = "t_engine_cycle"
+        _ = try await WarehouseLoader.load(
+            exportDirectory: try Self.cycleExport(dir), schema: schema, configuration: try TestEngines.pg(schema: schema))
+        let engine = PostgresEngine(configuration: try TestEngines.pg(schema: schema))
+        await #expect {
+            try await scan(engine, schema: schema, dir: dir)
+        } throws: { "\($0)" == "idaudit: merge cycle in \(schema).id_graph_updates: segment use_B is on a chain that never reaches a canonical profile" }
+        await #expect {
+            try await scan(engine, schema: "no_such_schema", dir: dir)
+        } throws: { "\($0)".contains("table no_such_schema.external_id_mapping_updates not found") || "\($0)".contains("table no_such_schema.id_graph_updates not found") }
+    }
+
+    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL to run"))
+    func anUnknownUserIsRefusedWithTheReason() async throws {
+        var config = try TestEngines.pg(schema: "s")
+        config.user = "nobody_here"
+        let dir = try TemporaryDirectory("pg-user")
+        await #expect {
+            try await scan(PostgresEngine(configuration: config), dir: dir)
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("PostgreSQL refused nobody_here@127.0.0.1") && text.contains("\"nobody_here\" does not exist")
+        }
+    }
+
+    @Test func anUnreachableHostIsSaidPlainly() async throws {
+        let config = try WarehouseConfiguration.parse(
+            url: "postgres://postgres@127.0.0.1:9/postgres", schema: "s", statementTimeoutSeconds: 5)
+        let dir = try TemporaryDirectory("pg-unreachable")
+        await #expect {
+            try await scan(PostgresEngine(configuration: config), dir: dir)
+        } throws: { "\($0)".hasPrefix("cannot reach PostgreSQL at 127.0.0.1:9") }
+    }
+}
+
+/// Parsing the connection settings needs no server.
+struct WarehouseConfigurationTests {
+    @Test func theURLAndThePasswordSources() throws {
+        let c = try WarehouseConfiguration.parse(
+            url: "postgres://auditor@warehouse:6543/analytics", schema: "profiles_sync", statementTimeoutSeconds: 60,
+            environment: ["PGPASSWORD": "s3cret"])
+        #expect(c.host == "warehouse")
+        #expect(c.port == 6543)
+        #expect(c.user == "auditor")
+        #expect(c.database == "analytics")
+        #expect(c.password == "s3cret")
+        #expect(!c.description.contains("s3cret"))
+        let dir = try TemporaryDirectory("pgpass")
+        let pgpass = try dir.write("pgpass", "# comment\nother:*:*:*:no\nwarehouse:6543:*:auditor:from-file\n")
+        let d = try WarehouseConfiguration.parse(
+            url: "postgres://auditor@warehouse:6543/analytics", schema: "s", statementTimeoutSeconds: 60,
+            environment: ["PGPASSFILE": pgpass])
+        #expect(d.password == "from-file")
+    }
+
+    @Test(arguments: ["mysql://x@y/z", "postgres://x@y", "postgres://x@y/z"])
+    func badSettingsAreRefused(_ url: String) {
+        let schema = url == "postgres://x@y/z" ? "bad schema" : "s"
+        #expect(throws: WarehouseError.self) {
+            try WarehouseConfiguration.parse(url: url, schema: schema, statementTimeoutSeconds: 1, environment: [:])
+        }
+    }
+}
