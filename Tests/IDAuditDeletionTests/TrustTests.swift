@@ -330,6 +330,60 @@ struct TrustTests {
         #expect(runs == 0)
     }
 
+    /// A body over the limit used to lose its status (a network error, retried); it is cut and the status stands.
+    @Test func aHugeBodyKeepsItsStatus() async throws {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = [
+            "python3", "-c",
+            """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = b"x" * (3 * 1024 * 1024)
+                    self.send_response(404)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                def log_message(self, *a): pass
+            s = http.server.HTTPServer(("127.0.0.1", 0), H)
+            print(s.server_address[1], flush=True)
+            s.handle_request()
+            """,
+        ]
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let transport = HTTPTransport(connections: 1, timeoutSeconds: 10)
+        let response = try await transport.send(
+            WireRequest(method: "POST", url: "http://127.0.0.1:\(port)/x", headers: [], body: Array("{}".utf8)))
+        await transport.shutdown()
+        server.waitUntilExit()
+        #expect(response.status == 404)
+        #expect(response.body.count == HTTPTransport.maxBodyBytes)
+    }
+
+    @Test func eraseStopsAfterItsCanary() async throws {
+        let f = try ApplyFixture("trust-erase-canary")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let lines = (1...1500).map { #"{"insider_id":"nobody-\#($0)","whole":["name"]}"# }
+        let path = try f.dir.write("users.jsonl", lines.joined(separator: "\n") + "\n")
+        let (sha, users) = try EraseFile.read(path: path)
+        var options = ApplyFixture.fastOptions()
+        options.canary = 1
+        let report = try await ApplyEngine.run(
+            plan: EraseFile.plan(path: path, sha256: sha, batches: EraseFile.batches(users)),
+            target: try InsiderAttributeTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+            journal: try f.journal(), options: options)
+        try await emulator.stop()
+        #expect(report.exitCode == 2)
+        #expect(report.done == 1)
+        #expect(report.notSent == 1)
+        #expect(report.stopped?.contains("canary") == true)
+    }
+
     @Test func skipsNeverOverwriteALineInFlight() async throws {
         let dir = try TemporaryDirectory("trust-skips")
         let journal = try Journal(path: dir.file("j.sqlite"))
