@@ -187,6 +187,12 @@ extension Scan {
             options.redact = redact
             let result = try await EngineScan.run(engine: engine, rules: ruleSet, options: options, now: Clock.now())
             Terminal.endProgress()
+            if ProcessInfo.processInfo.environment["IDAUDIT_TRACE"] != nil {
+                // The engine's own memory is its business; this is idaudit's alone (RUSAGE_SELF).
+                var usage = rusage()
+                getrusage(RUSAGE_SELF.rawValue, &usage)
+                Terminal.warn("idaudit peak memory (this process): \(usage.ru_maxrss / 1024) MiB")
+            }
             if let junit {
                 try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
             }

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmark of issue 11: the same PROFILES-profile export scanned by the SQLite store path (ingest + scan) and by the
+# whole plan script inside PostgreSQL, DuckDB and Apache Spark (local[2]), side by side in one run, release build,
+# full semantics (rules/segment-recommended.yaml: windows, blocked patterns). Every engine's plan must equal the
+# store's (the generated_at stamp aside). Prints the median of REPEATS runs, idaudit's own peak memory, and the cost
+# per million mapping rows.
+#
+# usage: scripts/benchmark-engines.sh [PROFILES=1000000] [REPEATS=3] [ENGINES="store postgres duckdb spark"]
+#        SPARK_DRIVER_MEMORY=6g by default (local mode: the driver is the executor)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROFILES=${1:-1000000}
+REPEATS=${2:-3}
+ENGINES=${3:-"store postgres duckdb spark"}
+WORK=${BENCH_DIR:-/tmp/idaudit-bench}
+RULES=rules/segment-recommended.yaml
+mkdir -p "$WORK"
+swift build -c release --scratch-path .build-release --product idaudit >/dev/null 2>&1
+BIN=$PWD/.build-release/release/idaudit
+EXPORT=$WORK/export-$PROFILES
+[ -s "$EXPORT/external_id_mapping_updates.csv" ] || $BIN sample --profiles "$PROFILES" --seed 7 --out "$EXPORT/"
+ROWS=$(($(wc -l < "$EXPORT/external_id_mapping_updates.csv") - 1))
+echo "export: $(du -sh "$EXPORT" | cut -f1), $ROWS mapping rows"
+
+RESULTS=$WORK/engines-$PROFILES.txt
+: > "$RESULTS"
+run() {  # NAME CMD...: records "NAME seconds peak_MiB" (a scan exits 1 or 2 when it finds excess: not a failure)
+    local name=$1 status=0
+    shift
+    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" > "$WORK/$name.log" 2>&1 || status=$?
+    if [ "$status" -ge 3 ]; then echo "$name failed:"; tail -3 "$WORK/$name.log"; return 1; fi
+    read -r secs kib < <(tail -1 "$WORK/time.txt")
+    # idaudit's own peak (the engine's processes are counted in the tree's peak above, not here)
+    local own
+    own=$(grep -o "idaudit peak memory (this process): [0-9]*" "$WORK/$name.log" | grep -o "[0-9]*$" || true)
+    echo "$name $secs $((kib / 1024)) ${own:-$((kib / 1024))}" >> "$RESULTS"
+}
+unstamp() { sed -E 's/,[^,]*,[0-9a-f]*$//' "$1"; }
+
+if [[ " $ENGINES " == *" postgres "* ]]; then
+    export PGPORT=54342
+    eval "$(PG_OPTIONS="-c work_mem=256MB -c shared_buffers=1GB -c max_parallel_workers_per_gather=2 -c temp_buffers=512MB" \
+        bash scripts/start-test-postgres.sh)"
+    trap 'runuser -u postgres -- $(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl -D "$IDAUDIT_TEST_PG_DATA" stop -m fast >/dev/null' EXIT
+    export IDAUDIT_PG_URL=$IDAUDIT_TEST_PG_URL
+    START=$(date +%s.%N)
+    bash scripts/load-postgres.sh "$EXPORT" profiles_sync >/dev/null
+    echo "postgres load (psql COPY, not timed below): $(echo "$(date +%s.%N) - $START" | bc) s"
+fi
+
+STORE=$WORK/engines-store-$PROFILES.sqlite
+for i in $(seq "$REPEATS"); do
+    for engine in $ENGINES; do
+        case $engine in
+        store)
+            rm -f "$STORE" "$STORE-wal" "$STORE-shm"
+            run store-ingest $BIN ingest "$EXPORT/" --store "$STORE"
+            run store-scan $BIN scan --store "$STORE" --rules $RULES --out "$WORK/engines-store/" || true
+            ;;
+        postgres) run postgres env IDAUDIT_TRACE=1 $BIN scan --source postgres --rules $RULES --out "$WORK/engines-postgres/" || true ;;
+        duckdb) run duckdb env IDAUDIT_TRACE=1 $BIN scan --source duckdb --export "$EXPORT" --rules $RULES --out "$WORK/engines-duckdb/" || true ;;
+        spark)
+            run spark env IDAUDIT_TRACE=1 $BIN scan --source spark --export "$EXPORT" --master "local[2]" \
+                --spark-conf "spark.driver.memory=${SPARK_DRIVER_MEMORY:-6g}" --rules $RULES \
+                --out "$WORK/engines-spark/" || true
+            ;;
+        esac
+    done
+done
+for engine in $ENGINES; do
+    [ "$engine" = store ] && continue
+    if [ -s "$WORK/engines-store/plan.csv" ] && [ -s "$WORK/engines-$engine/plan.csv" ]; then
+        cmp -s <(unstamp "$WORK/engines-store/plan.csv") <(unstamp "$WORK/engines-$engine/plan.csv") \
+            && echo "$engine plan == store plan ($(($(wc -l < "$WORK/engines-$engine/plan.csv") - 1)) lines)" \
+            || echo "$engine plan DIFFERS from the store plan"
+    fi
+done
+echo
+echo "median of $REPEATS runs, $PROFILES profiles, $ROWS mapping rows:"
+python3 - "$RESULTS" "$ROWS" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, secs, tree, own = line.split()
+    rows.setdefault(name, []).append((float(secs), int(own), int(tree)))
+million = int(sys.argv[2]) / 1e6
+if "store-ingest" in rows and "store-scan" in rows:
+    rows["store (ingest + scan)"] = [
+        (a[0] + b[0], max(a[1], b[1]), max(a[2], b[2])) for a, b in zip(rows["store-ingest"], rows["store-scan"])]
+for name, values in rows.items():
+    times = sorted(v[0] for v in values)
+    print(f"  {name:24} {statistics.median(times):8.1f} s  ({', '.join(f'{t:.1f}' for t in times)})"
+          f"  {statistics.median(times) / million:6.2f} s per million rows  idaudit peak {max(v[1] for v in values)} MiB"
+          f"  (with the engine's processes {max(v[2] for v in values)} MiB)")
+PY
