@@ -11,6 +11,14 @@ struct InstantTests {
         ("2026-11-23 12:15:30+02:00", 1_795_428_930_000_000),
         ("1970-01-01 00:00:00", 0),
         ("2024-02-29 00:00:00", 1_709_164_800_000_000),
+        // Issue 12: the forms warehouse unloads write.
+        ("2026-11-23 10:15:30 UTC", 1_795_428_930_000_000),  // BigQuery CSV
+        ("2026-11-23 02:15:30.000 -0800", 1_795_428_930_000_000),  // Snowflake TIMESTAMP_TZ / LTZ
+        ("2026-11-23 10:15:30+0000", 1_795_428_930_000_000),
+        ("2026-11-23 10:15:30+00", 1_795_428_930_000_000),  // PostgreSQL and Redshift text output
+        ("2026-11-23 15:45:30.123456789 +05:30", 1_795_428_930_123_456),
+        ("2026-11-23T10:15:30 GMT", 1_795_428_930_000_000),
+        ("2026-11-23 10:15:30 Z", 1_795_428_930_000_000),
     ])
     func parsesProfilesSyncTimes(text: String, micros: Int64) {
         #expect(Instant(parsing: text)?.microseconds == micros)
@@ -19,6 +27,9 @@ struct InstantTests {
     @Test(arguments: [
         "", "2026-11-23", "2026-13-01 00:00:00", "2025-02-29 00:00:00", "2026-11-23 24:00:00", "2026-11-23 10:15:30Q",
         "2026-11-23 10:15:30.", "2026/11/23 10:15:30", "2026-11-23 10:15:30 ", "20x6-11-23 10:15:30",
+        // Named zones are ambiguous (daylight saving, abbreviations shared by zones): refused.
+        "2026-11-23 10:15:30 PST", "2026-11-23 10:15:30 America/New_York", "2026-11-23 10:15:30+0", "2026-11-23 10:15:30+24:00",
+        "2026-11-23 10:15:30+05:60", "2026-11-23 10:15:30  UTC",
     ])
     func rejectsOtherText(text: String) {
         #expect(Instant(parsing: text) == nil)

@@ -19,9 +19,12 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.microseconds < rhs.microseconds }
 
-    /// Parses `YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z|±HH:MM]`; returns nil for anything else.
+    /// Parses `YYYY-MM-DD[ T]HH:MM:SS[.fraction][zone]`; returns nil for anything else.
     ///
-    /// Fractions longer than six digits are truncated to microseconds. A missing zone means UTC.
+    /// The zone is `Z`, `UTC`, `GMT`, or an offset `±HH:MM`, `±HHMM` or `±HH`, optionally after one space (the forms
+    /// BigQuery, Snowflake, Redshift and PostgreSQL unloads write); the time is converted to UTC. Fractions longer than
+    /// six digits (nanoseconds) are truncated to microseconds. A missing zone means UTC; a named zone
+    /// (`America/New_York`, `PST`) is ambiguous and refused.
     public init?(parsing text: some StringProtocol) {
         var copy = String(text)
         guard let value = copy.withUTF8({ Instant.parse($0) }) else { return nil }
@@ -69,12 +72,28 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
         var offsetSeconds: Int64 = 0
         if i < n {
-            if b[i] == 90, i + 1 == n {  // 'Z'
-                i += 1
-            } else if (b[i] == 43 || b[i] == 45), n - i == 6, b[i + 3] == 58,
-                let oh = digits(i + 1, 2), let om = digits(i + 4, 2), oh < 24, om < 60
-            {
-                offsetSeconds = (oh * 3600 + om * 60) * (b[i] == 43 ? 1 : -1)
+            // The zone, as warehouses unload it: `Z`, `+00:00` (ISO 8601), `+0000`, `+00`, ` UTC` (BigQuery),
+            // ` -0800` (Snowflake TIMESTAMP_TZ), each optionally after one space. Named zones are refused.
+            var j = i
+            if b[j] == 32 { j += 1 }
+            let rest = n - j
+            if rest == 1, b[j] == 90 || b[j] == 122 {  // Z, z
+                i = n
+            } else if rest == 3,
+                (b[j] == 85 && b[j + 1] == 84 && b[j + 2] == 67) || (b[j] == 71 && b[j + 1] == 77 && b[j + 2] == 84)
+            {  // UTC, GMT
+                i = n
+            } else if rest >= 3, b[j] == 43 || b[j] == 45, let oh = digits(j + 1, 2), oh < 24 {
+                var om: Int64 = 0
+                if rest == 6, b[j + 3] == 58, let m = digits(j + 4, 2) {
+                    om = m
+                } else if rest == 5, let m = digits(j + 3, 2) {
+                    om = m
+                } else if rest != 3 {
+                    return nil
+                }
+                guard om < 60 else { return nil }
+                offsetSeconds = (oh * 3600 + om * 60) * (b[j] == 43 ? 1 : -1)
                 i = n
             } else {
                 return nil

@@ -669,8 +669,9 @@ final class IngestRun {
         try reader.withField(field) { b throws -> Instant in
             guard let t = Instant(utf8: b) else {
                 throw RowProblem(
-                    message: "\(name) is not a time: \"\(FieldParser.show(b))\" (expected YYYY-MM-DD HH:MM:SS[.ffffff], "
-                        + "optionally with T and Z or +00:00)")
+                    message: "\(name) is not a time: \"\(FieldParser.show(b))\" (expected YYYY-MM-DD HH:MM:SS[.fraction], "
+                        + "T or a space between, then nothing (UTC), Z, UTC, GMT or an offset +HH:MM, +HHMM, +HH; "
+                        + "named zones are ambiguous and refused)")
             }
             return t
         }

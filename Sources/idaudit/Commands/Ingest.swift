@@ -9,6 +9,12 @@ struct Ingest: ParsableCommand {
             warehouse unload writes them: a header row, column names in any case and order, unknown columns \
             ignored, RFC 4180 quoting, LF or CRLF.
 
+            Times: YYYY-MM-DD HH:MM:SS with any fraction (nanoseconds are truncated to microseconds), T or a space \
+            between, then the zone as unloads write it: nothing (taken as UTC), Z, UTC or GMT (BigQuery), or an \
+            offset +HH:MM, +HHMM (Snowflake TIMESTAMP_TZ/LTZ: "2025-01-01 10:00:00.000 -0800") or +HH \
+            (PostgreSQL, Redshift), with or without a space before it; converted to UTC. Named zones \
+            ("America/New_York", "PST") are ambiguous and refused. An empty TIMESTAMP falls back to RECEIVED_AT.
+
             Ingesting is idempotent: rows already stored are skipped (mapping rows by ID, graph rows by \
             SEGMENT_ID and SEQ), so the same export twice, or hourly exports that overlap, store each row once. \
             One ingest is one transaction: a malformed row stops it with FILE:LINE: what is wrong, and the store \
