@@ -4,18 +4,22 @@
 # 1. Segment: LINES remediable lines, emulator latency 300 ms, budget 100/s per space: sustained requests/s, lines
 #    sent twice (journal), share of 429s.
 # 2. Insider One: the same lines through the identifier adapter at 25,000/min.
-# 3. A 50% 429 storm (REPEATS runs of 3,000 other lines): the extra requests it costs, how far the client-wide
-#    back-off slowed the run, no line deleted twice.
+# 3. A 50% 429 storm (REPEATS runs of STORM_LINES=600 other lines): the extra requests it costs, how far the
+#    client-wide back-off slowed the run, no line deleted twice.
 # 4. kill -9 three times at random points of one apply, resumed each time: every line deleted exactly once according
 #    to the emulator, none absent before the apply.
 # 5. Two applies of one plan started together: one runs, the other is refused (exit 3).
 #
 # usage: scripts/benchmark-apply.sh [LINES=20000] [PROFILES=100000] [REPEATS=3]
+#        ONLY="segment insider storm kill twice" (a subset of the sections), STORM_LINES=600
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-20000}
 PROFILES=${2:-100000}
 REPEATS=${3:-3}
+ONLY=${ONLY:-"segment insider storm kill twice"}
+STORM_LINES=${STORM_LINES:-600}
+section() { [[ " $ONLY " == *" $1 "* ]]; }
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}/apply
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -66,10 +70,13 @@ print(f"  done {r['done']} (already absent {r['already_absent']}), absent before
 PY
 }
 
+SEGMENT=(--target segment --endpoint "http://127.0.0.1:$PORT")
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+if section segment; then
 echo "== Segment: $LINES lines, 300 ms latency, 100/s"
 mkdir -p "$WORK/segment"
 python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/segment/plan.csv" "$LINES"
-SEGMENT=(--target segment --endpoint "http://127.0.0.1:$PORT")
 $BIN approve "$WORK/segment/plan.csv" --by bench "${SEGMENT[@]}" --space spa_bench >/dev/null
 start_emulator "$WORK/emulator-segment.log" "$STORE"
 /usr/bin/time -f "  apply: %e s wall, peak %M KiB" $BIN apply "$WORK/segment/plan.csv" --target segment --space spa_bench \
@@ -79,6 +86,9 @@ report "$WORK/segment/apply-report.json"
 journal_twice "$WORK/segment/plan.csv" "$WORK/store-journal.sqlite"
 tail -1 "$WORK/emulator-segment.log"
 
+fi
+
+if section insider; then
 echo "== Insider One: the same $LINES lines, 300 ms latency, 25,000/min"
 mkdir -p "$WORK/insider"
 cp "$WORK/segment/plan.csv" "$WORK/insider/plan.csv"
@@ -92,14 +102,15 @@ journal_twice "$WORK/insider/plan.csv" "$WORK/insider-store-journal.sqlite"
 python3 -c "import sys; r=__import__('json').load(open(sys.argv[1])); print(f\"  {100*r['requests_per_second']/(25000/60):.1f}% of 25,000/min\")" "$WORK/insider/apply-report.json"
 tail -1 "$WORK/emulator-insider.log"
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+fi
 
-echo "== 429 storm: half of all answers are 429 ($REPEATS runs of 3,000 lines, 300 ms latency, 100/s)"
+if section storm; then
+echo "== 429 storm: half of all answers are 429 ($REPEATS runs of $STORM_LINES lines, 300 ms latency, 100/s)"
 : >"$WORK/storm.extra"
 : >"$WORK/storm.seconds"
 for i in $(seq "$REPEATS"); do
     mkdir -p "$WORK/storm-$i"
-    python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/storm-$i/plan.csv" 3000 $((LINES + 3000 * i)) >/dev/null
+    python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/storm-$i/plan.csv" "$STORM_LINES" $((LINES + 3000 * i)) >/dev/null
     $BIN approve "$WORK/storm-$i/plan.csv" --by bench "${SEGMENT[@]}" --space spa_storm >/dev/null
     start_emulator "$WORK/emulator-storm-$i.log" "$STORE" --throttle-rate 0.5 --seed "$i"
     $BIN apply "$WORK/storm-$i/plan.csv" "${SEGMENT[@]}" --space spa_storm --store "$STORE" --max-attempts 40 \
@@ -116,8 +127,10 @@ PY
     python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['seconds'])" "$WORK/storm-$i/apply-report.json" \
         >>"$WORK/storm.seconds"
 done
-echo "  median extra requests for 3,000 lines: $(median <"$WORK/storm.extra"); median time $(median <"$WORK/storm.seconds") s"
+echo "  median extra requests for $STORM_LINES lines: $(median <"$WORK/storm.extra"); median time $(median <"$WORK/storm.seconds") s"
+fi
 
+if section kill; then
 echo "== kill -9 at three random points of one apply, resumed each time (Segment, 3,000 other lines)"
 mkdir -p "$WORK/kill"
 python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/kill/plan.csv" 3000 $((LINES + 3000 * (REPEATS + 1))) >/dev/null
@@ -145,6 +158,9 @@ states = dict(db.execute("SELECT state, count(*) FROM lines WHERE plan_sha256 = 
 print(f"  journal line states after the last run: {states}")
 PY
 
+fi
+
+if section twice; then
 echo "== two applies of one plan started together"
 mkdir -p "$WORK/twice"
 python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/twice/plan.csv" 500 $((LINES + 3000 * (REPEATS + 2))) >/dev/null
@@ -162,3 +178,4 @@ stop_emulator
 echo "  exit codes: $RA and $RB"
 grep -h "another apply holds" "$WORK/twice/a.out" "$WORK/twice/b.out" | sed 's/^/  /'
 tail -1 "$WORK/emulator-twice.log"
+fi

@@ -19,6 +19,8 @@ public enum EngineScan {
         public var outDirectory: String
         /// Hash identifier values in the reports.
         public var redact = false
+        /// A previous scan's output folder to compare with (`--previous`).
+        public var previousFolder: String?
 
         /// Options.
         public init(sourceSchema: String, targetSchema: String, rulesPath: String, outDirectory: String) {
@@ -142,20 +144,29 @@ public enum EngineScan {
             $0.excess != $1.excess ? $0.excess > $1.excess : ByteOrder.less($0.canonicalID, $1.canonicalID)
         }
 
+        try output.commitPlan()
+        var run: ScanRun?
+        var previous: ScanRun?
+        if let folder = options.previousFolder {
+            (run, previous) = try PreviousScan.compare(
+                currentPlan: dir + "/plan.csv", previousFolder: folder, rulesSHA256: rules.sha256,
+                profiles: totals.profiles, at: now)
+        }
         let report = ReportData(
             generatedAt: now, source: engine.description + ", schema " + options.sourceSchema,
             rulesPath: options.rulesPath, rules: rules, totals: totals, excess: output.lines,
-            remediable: output.remediable, run: nil, previous: nil, histogram: histogram, offenders: offenders,
+            remediable: output.remediable, run: run, previous: previous, histogram: histogram, offenders: offenders,
             redacted: options.redact)
         try OutputFile.write(HTMLReport.render(report), to: dir + "/report.html")
         try OutputFile.write(MarkdownReport.render(report), to: dir + "/report.md")
         let summaryJSON = SourceSummary.json(
             source: source, totals: totals, planLines: output.lines, remediable: output.remediable,
-            rulesSHA256: rules.sha256, now: now)
-        let files = try output.finish(summary: summaryJSON) + [dir + "/report.html", dir + "/report.md"]
+            rulesSHA256: rules.sha256, now: now,
+            extra: run.map { [("history", HistoryJSON.object($0, previousFolder: options.previousFolder))] } ?? [])
+        let files = try output.writeSummary(summaryJSON) + [dir + "/report.html", dir + "/report.md"]
         return SourceScanResult(
             totals: totals, planLines: output.lines, remediableLines: output.remediable, files: files,
-            summaryJSON: summaryJSON)
+            summaryJSON: summaryJSON, run: run)
     }
 
     /// A plan table row (plan.csv's columns) as a plan line.

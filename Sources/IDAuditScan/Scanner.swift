@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import IDAuditCSV
 import IDAuditCore
 import IDAuditStore
@@ -14,6 +17,10 @@ public struct ScanOptions: Sendable {
     public var progress: (@Sendable (Int) -> Void)?
     /// Replace identifier values in `report.html` and `report.md` with a stable short hash.
     public var redact = false
+    /// A previous scan's output folder to compare with (`--previous`), instead of the store's previous run.
+    public var previousFolder: String?
+    /// What was scanned, when it is not the store itself (a one-shot scan of an export through a passing store).
+    public var sourceLabel: (key: String, value: String)?
 
     /// Creates options.
     public init(outDirectory: String, rulesPath: String, full: Bool = false, progress: (@Sendable (Int) -> Void)? = nil) {
@@ -90,13 +97,26 @@ public enum Scanner {
         try json.commit()
         try csv.commit()
         trace.mark("plan files")
+        var reported = run
+        var previous: ScanRun?
+        if let folder = options.previousFolder {
+            let compared = try PreviousScan.compare(
+                currentPlan: dir + "/plan.csv", previousFolder: folder, rulesSHA256: rules.sha256,
+                profiles: totals.profiles, at: now)
+            reported = compared.run
+            reported.id = run.id
+            previous = compared.previous
+        }
         let summary = SummaryFile.json(
             totals: totals, planLines: count, remediable: remediable, rulesPath: options.rulesPath,
-            rulesSHA256: rules.sha256, storePath: store.path, refresh: refresh, run: run, now: now)
+            rulesSHA256: rules.sha256, source: options.sourceLabel ?? ("store", store.path), refresh: refresh,
+            run: reported, previousFolder: options.previousFolder, now: now)
         // The reports for people come before summary.json, which completes an output folder.
-        let report = try ReportData.gather(
+        var report = try ReportData.gather(
             store: store, rules: rules, rulesPath: options.rulesPath, totals: totals, excess: count,
-            remediable: remediable, run: run, now: now, redact: options.redact)
+            remediable: remediable, run: reported, now: now, redact: options.redact)
+        if let previous { report.previous = previous }
+        if let label = options.sourceLabel { report.source = "\(label.key) \(label.value)" }
         try OutputFile.write(HTMLReport.render(report), to: dir + "/report.html")
         try OutputFile.write(MarkdownReport.render(report), to: dir + "/report.md")
         trace.mark("reports")
@@ -106,7 +126,7 @@ public enum Scanner {
             refresh: refresh, totals: totals, planLines: count, remediableLines: remediable,
             files: [
                 dir + "/plan.csv", dir + "/plan.json", dir + "/report.html", dir + "/report.md", dir + "/summary.json",
-            ], summaryJSON: summary, run: run)
+            ], summaryJSON: summary, run: reported)
     }
 
     /// The assumptions every report states: Segment does not document window semantics.
@@ -125,18 +145,39 @@ public enum Scanner {
 /// `summary.json` of a store scan: the common summary, with the evaluation and the run history.
 enum SummaryFile {
     static func json(
-        totals: ScanTotals, planLines: Int, remediable: Int, rulesPath: String, rulesSHA256: String, storePath: String,
-        refresh: ScanRefresh, run: ScanRun, now: Instant
+        totals: ScanTotals, planLines: Int, remediable: Int, rulesPath: String, rulesSHA256: String,
+        source: (key: String, value: String),
+        refresh: ScanRefresh, run: ScanRun, previousFolder: String?, now: Instant
     ) -> String {
-        var history = "{\"run\": \(run.id), \"compared_with_run\": \(run.previousRunID.map(String.init) ?? "null"), "
-        history += "\"new\": \(run.new), \"persisting\": \(run.persisting), \"resolved\": \(run.resolved), "
-        history += "\"reintroduced\": \(run.reintroduced)}"
+        let history = HistoryJSON.object(run, previousFolder: previousFolder)
         return SourceSummary.json(
-            source: [("store", JSONText.quote(storePath)), ("rules_file", JSONText.quote(rulesPath))], totals: totals,
+            source: [(source.key, JSONText.quote(source.value)), ("rules_file", JSONText.quote(rulesPath))], totals: totals,
             planLines: planLines, remediable: remediable, rulesSHA256: rulesSHA256, now: now,
             extra: [
                 ("evaluation", "{\"full\": \(refresh.full), \"profiles_evaluated\": \(refresh.evaluatedProfiles)}"),
                 ("history", history),
             ])
+    }
+}
+
+/// A one-shot scan straight from a Profiles Sync export, with no store kept (`scan --export DIR`): for nightly CI
+/// jobs on a fresh runner. The export goes through a passing store (the bulk ingest: external sort, bounded memory)
+/// beside the output, removed afterwards; the output folder is a store scan's. History comes from `--previous`.
+public enum ExportScan {
+    /// Scans `exportDirectory` and writes the plan folder; bad rows stop it (`file:line`) or go to `rejectsPath`.
+    public static func run(
+        exportDirectory: String, rules: RuleSet, options: ScanOptions, rejectsPath: String?, now: Instant
+    ) throws -> ScanResult {
+        try makeDirectories(options.outDirectory)
+        let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory
+        let storePath = dir + "/.scan-store-\(getpid()).sqlite"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(storePath + suffix) }
+        }
+        let store = try ProfileStore(path: storePath)
+        _ = try store.ingest(directory: exportDirectory, options: IngestOptions(rejectsPath: rejectsPath))
+        var scanOptions = options
+        scanOptions.sourceLabel = ("export", exportDirectory)
+        return try Scanner.run(store: store, rules: rules, options: scanOptions, now: now)
     }
 }

@@ -13,6 +13,8 @@ public struct SourceScanResult: Sendable {
     public var files: [String]
     /// The summary written.
     public var summaryJSON: String
+    /// The comparison with `--previous`, when given.
+    public var run: ScanRun?
 }
 
 /// `plan.csv`, `plan.json` and `summary.json` written as lines arrive (temp files, renamed at the end).
@@ -45,12 +47,31 @@ final class PlanOutput {
         if isRemediable { remediable += 1 }
     }
 
-    func finish(summary: String) throws -> [String] {
+    /// Puts plan.csv and plan.json in place.
+    func commitPlan() throws {
         try json.write("\n]\n}\n")
         try json.commit()
         try csv.commit()
+    }
+
+    /// Writes summary.json, which completes the folder.
+    func writeSummary(_ summary: String) throws -> [String] {
         try OutputFile.write(summary, to: dir + "/summary.json")
         return [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"]
+    }
+}
+
+/// The `history` object of `summary.json`: the run compared with the previous one (a store run, or `--previous`).
+enum HistoryJSON {
+    static func object(_ run: ScanRun, previousFolder: String?) -> String {
+        var out = "{\"run\": \(run.id), "
+        if let previousFolder {
+            out += "\"compared_with_folder\": \(JSONText.quote(previousFolder)), "
+        } else {
+            out += "\"compared_with_run\": \(run.previousRunID.map(String.init) ?? "null"), "
+        }
+        out += "\"new\": \(run.new), \"persisting\": \(run.persisting), \"resolved\": \(run.resolved), "
+        return out + "\"reintroduced\": \(run.reintroduced)}"
     }
 }
 

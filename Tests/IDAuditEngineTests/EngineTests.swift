@@ -206,6 +206,27 @@ struct EngineParityTests {
         }
     }
 
+    /// Issue 12: an export scanned once, with no store kept, gives the store scan's folder.
+    @Test func anExportScannedOnceEqualsTheStoreScan() throws {
+        let dir = try TemporaryDirectory("engine-export-once")
+        let export = try Self.export(in: dir)
+        _ = try Self.storeScans(dir, export: export)
+        for (name, text) in Self.ruleTexts {
+            let rules = try RulesLoader.parse(text, file: name + ".yaml")
+            _ = try ExportScan.run(
+                exportDirectory: export, rules: rules, options: ScanOptions(outDirectory: dir.file("once-\(name)"), rulesPath: name),
+                rejectsPath: nil, now: Self.now)
+            #expect(try dir.read("once-\(name)/plan.csv") == dir.read("sqlite-\(name)/plan.csv"), "\(name)")
+            func lines(_ folder: String) throws -> Substring {
+                let text = try dir.read("\(folder)/plan.json")
+                return text[text.range(of: "\"lines\":[")!.lowerBound..<text.range(of: "\n],")!.upperBound]
+            }
+            #expect(try lines("once-\(name)") == lines("sqlite-\(name)"), "\(name)")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.file("once-\(name)"))
+            #expect(!leftovers.contains { $0.contains("scan-store") })
+        }
+    }
+
     @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
     func duckdbOverCSVAndParquet() async throws {
         let dir = try TemporaryDirectory("engine-duckdb")

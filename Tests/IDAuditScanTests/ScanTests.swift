@@ -189,6 +189,46 @@ struct ScanTests {
         #expect(later.totals == full.totals)
     }
 
+    /// Issue 12: history from a previous output folder equals the store's own history of the same two scans.
+    @Test func historyFromAPreviousFolderEqualsTheStoresHistory() throws {
+        let first = try export()
+        _ = try store.ingest(directory: first)
+        let ruleSet = try rules()
+        _ = try Scanner.run(store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("h1"), rulesPath: "r"), now: now)
+        let hourly = [
+            F.mapping("m10", "use_A", "email", "a@x.com", day: 9, seq: 90, removed: true),
+            F.mapping("m11", "use_C", "email", "d@x.com", day: 10, seq: 100),
+            F.mapping("m12", "use_A", "user_id", "u-third", day: 11, seq: 110),
+        ]
+        _ = try store.ingest(directory: try F.write(in: dir, "h-next", graph: [], mapping: hourly))
+        let stored = try Scanner.run(
+            store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("h2"), rulesPath: "r"), now: now)
+        #expect(stored.run.previousRunID != nil)
+        #expect(stored.run.new > 0 && stored.run.resolved > 0)
+        // The same data in one export, scanned once with no store, against the first scan's folder.
+        let originalMapping = try String(contentsOfFile: first + "/external_id_mapping_updates.csv", encoding: .utf8)
+        let combined = try F.write(
+            in: dir, "h-combined", graph: [F.graph("use_A", "use_A", seq: 1), F.graph("use_B", "use_A", seq: 2), F.graph("use_C", "use_C", seq: 3)],
+            mapping: originalMapping.split(separator: "\n").dropFirst().map(String.init) + hourly)
+        var options = ScanOptions(outDirectory: dir.file("h3"), rulesPath: "r")
+        options.previousFolder = dir.file("h1")
+        let once = try ExportScan.run(exportDirectory: combined, rules: ruleSet, options: options, rejectsPath: nil, now: now)
+        #expect(once.run.new == stored.run.new)
+        #expect(once.run.persisting == stored.run.persisting)
+        #expect(once.run.resolved == stored.run.resolved)
+        #expect(once.run.newIdentifiers == stored.run.newIdentifiers)
+        #expect(once.run.resolvedIdentifiers == stored.run.resolvedIdentifiers)
+        let summary = try dir.read("h3/summary.json")
+        #expect(summary.contains("\"compared_with_folder\""))
+        #expect(try dir.read("h3/report.html").contains("Since the previous scan"))
+        // Other rules: not compared, and said so.
+        options.outDirectory = dir.file("h4")
+        #expect {
+            try ExportScan.run(exportDirectory: combined, rules: try rules("identifiers: {email: {limit: 2}}"),
+                               options: options, rejectsPath: nil, now: now)
+        } throws: { "\($0)".contains("that scan used other rules") }
+    }
+
     @Test func changedRulesReevaluateEverything() throws {
         _ = try store.ingest(directory: try export())
         _ = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("a"), rulesPath: "r"), now: now)

@@ -16,7 +16,7 @@ public enum HTMLReport {
         h += "<header><h1>Identity graph audit</h1><p class=\"meta\">Scanned \(esc(d.generatedAt.description)) · "
         h += "\(esc(d.source)) · rules <code>\(esc(d.rulesPath))</code> "
         h += "(sha256 <code>\(d.rules.sha256.prefix(12))…</code>)"
-        if let run = d.run { h += " · run \(run.id)" }
+        if let run = d.run, run.id > 0 { h += " · run \(run.id)" }
         if d.redacted { h += " · <strong>identifier values redacted</strong> (#hash = first 10 hex of sha256)" }
         h += "</p></header>\n"
         h += headline(d)
@@ -41,14 +41,14 @@ public enum HTMLReport {
         if let run = d.run, let change = d.excessChange {
             let sign = change > 0 ? "+" : ""
             cards.append(
-                ("Since run \(d.previous?.id ?? 0)", sign + count(change),
+                (d.previousLabel, sign + count(change),
                  "\(count(run.new)) new · \(count(run.persisting)) persisting · \(count(run.resolved)) resolved · "
                     + "\(count(run.reintroduced)) reintroduced"))
         } else if let run = d.run {
             cards.append(("Since last run", "—", "first run with these rules"
                 + (run.reintroduced > 0 ? " · \(count(run.reintroduced)) reintroduced" : "")))
         } else {
-            cards.append(("Since last run", "—", "no history: warehouse scans keep none (the store does)"))
+            cards.append(("Since last run", "—", "no history: give --previous DIR (the last scan's folder)"))
         }
         var h = "<section class=\"cards\">\n"
         for (title, number, note) in cards {

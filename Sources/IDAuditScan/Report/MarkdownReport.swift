@@ -8,19 +8,19 @@ public enum MarkdownReport {
         let n = NumberText.grouped
         var m = "# Identity graph audit: \(d.generatedAt.description.prefix(19))Z\n\n"
         m += "\(d.source) · rules `\(d.rulesPath)` (sha256 `\(d.rules.sha256.prefix(12))…`)"
-        if let run = d.run { m += " · run \(run.id)" }
+        if let run = d.run, run.id > 0 { m += " · run \(run.id)" }
         if d.redacted { m += " · identifier values redacted (`#` + first 10 hex of sha256)" }
         m += "\n\n| | |\n|---|---|\n"
         m += "| Profiles scanned | \(n(d.totals.profiles)) (\(n(d.totals.identifiers)) active identifiers) |\n"
         m += "| Profiles in violation | \(n(d.totals.profilesInViolation)) |\n"
         m += "| Identifiers to delete | \(n(d.excess)): \(n(d.remediable)) remediable, \(n(d.excess - d.remediable)) not |\n"
         if let run = d.run, let change = d.excessChange {
-            m += "| Since run \(d.previous?.id ?? 0) | \(change > 0 ? "+" : "")\(n(change)): \(n(run.new)) new, "
+            m += "| \(d.previousLabel) | \(change > 0 ? "+" : "")\(n(change)): \(n(run.new)) new, "
             m += "\(n(run.persisting)) persisting, \(n(run.resolved)) resolved, \(n(run.reintroduced)) reintroduced |\n"
         } else if d.run != nil {
             m += "| Since last run | first run with these rules |\n"
         } else {
-            m += "| Since last run | no history: warehouse scans keep none |\n"
+            m += "| Since last run | no history: give --previous DIR (the last scan's folder) |\n"
         }
         if !d.totals.excess.isEmpty {
             m += "\n## Excess by type and reason\n\n| type | reason | excess | remediable |\n|---|---|---:|---:|\n"

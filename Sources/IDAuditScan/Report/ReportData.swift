@@ -98,6 +98,12 @@ public struct ReportData: Sendable {
 
     /// The change in excess identifiers since the previous run, if there is one.
     public var excessChange: Int? { previous.map { excess - $0.excess } }
+
+    /// "Since run 4" (the store's history) or "Since the previous scan" (`--previous DIR`, run 0).
+    var previousLabel: String {
+        guard let id = previous?.id, id > 0 else { return "Since the previous scan" }
+        return "Since run \(id)"
+    }
 }
 
 extension ReportData.Offender {

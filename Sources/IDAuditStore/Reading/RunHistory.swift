@@ -1,85 +1,15 @@
 import GRDB
 import IDAuditCore
 
-/// One recorded scan: when, with which rules, what it found, and how its excess compares with the previous scan
-/// under the same rules.
-public struct ScanRun: Sendable, Equatable {
-    /// The run's number (1, 2, ...).
-    public var id: Int64
-    /// When the scan ran.
-    public var at: Instant
-    /// The rules' SHA-256.
-    public var rulesSHA256: String
-    /// Profiles scanned.
-    public var profiles: Int
-    /// Excess identifiers.
-    public var excess: Int
-    /// Excess identifiers the previous run with the same rules did not have.
-    public var new: Int
-    /// Excess identifiers the previous run with the same rules had too.
-    public var persisting: Int
-    /// Identifiers in excess in the previous run with the same rules and not now.
-    public var resolved: Int
-    /// Excess identifiers that an earlier `apply` deleted, active again (event replays do this). Counted here
-    /// instead of in ``new`` or ``persisting``.
-    public var reintroduced: Int = 0
-    /// The run compared with, if any.
-    public var previousRunID: Int64?
-    /// The new excess identifiers (type, value), in byte order; empty for runs read back by ``ProfileStore/runs()``.
-    public var newIdentifiers: [ExcessIdentifier] = []
-    /// The resolved ones, likewise.
-    public var resolvedIdentifiers: [ExcessIdentifier] = []
-    /// The reintroduced ones, likewise.
-    public var reintroducedIdentifiers: [ExcessIdentifier] = []
-}
-
-/// An identifier in a run's excess.
-public struct ExcessIdentifier: Sendable, Equatable {
-    /// The identifier type.
-    public var type: String
-    /// The value.
-    public var value: String
-
-    /// Creates an identifier.
-    public init(type: String, value: String) {
-        self.type = type
-        self.value = value
-    }
-}
-
-/// Two runs' excess compared in one ordered pass over both (their rows are stored in (type, value) order).
-struct RunComparison {
-    var persisting = 0
-    var new: [ExcessIdentifier] = []
-    var resolved: [ExcessIdentifier] = []
-
+/// Two runs' excess identifiers, read in (type, value) byte order from the store.
+enum StoredRunComparison {
     static func compare(_ db: Database, current: Int64, previous: Int64) throws -> RunComparison {
         let sql = "SELECT type, value FROM run_excess WHERE run_id = ? ORDER BY type, value"
         let a = try Row.fetchCursor(db, sql: sql, arguments: [current])
         let b = try Row.fetchCursor(db, sql: sql, arguments: [previous])
-        func next(_ cursor: RowCursor) throws -> ExcessIdentifier? {
-            try cursor.next().map { ExcessIdentifier(type: $0[0], value: $0[1]) }
-        }
-        func less(_ x: ExcessIdentifier, _ y: ExcessIdentifier) -> Bool {
-            ByteOrder.equal(x.type, y.type) ? ByteOrder.less(x.value, y.value) : ByteOrder.less(x.type, y.type)
-        }
-        var result = RunComparison()
-        var x = try next(a)
-        var y = try next(b)
-        while x != nil || y != nil {
-            if let cx = x, let cy = y, ByteOrder.equal(cx.type, cy.type), ByteOrder.equal(cx.value, cy.value) {
-                result.persisting += 1
-                x = try next(a)
-                y = try next(b)
-            } else if let cx = x, y == nil || less(cx, y!) {
-                result.new.append(cx)
-                x = try next(a)
-            } else if let cy = y {
-                result.resolved.append(cy)
-                y = try next(b)
-            }
-        }
-        return result
+        return try RunComparison.compare(
+            current: { try a.next().map { ExcessIdentifier(type: $0[0], value: $0[1]) } },
+            previous: { try b.next().map { ExcessIdentifier(type: $0[0], value: $0[1]) } })
     }
 }
 
@@ -100,7 +30,7 @@ extension ProfileStore {
                 arguments: [id])
             let excess = db.changesCount
             var comparison = RunComparison()
-            if let previous { comparison = try RunComparison.compare(db, current: id, previous: previous) }
+            if let previous { comparison = try StoredRunComparison.compare(db, current: id, previous: previous) }
             // Excess identifiers an earlier apply deleted: reintroduced, whether the previous run had them or not.
             let reintroduced = try Row.fetchAll(
                 db,

@@ -29,6 +29,10 @@ struct Scan: AsyncParsableCommand {
 
             Only profiles changed since the last scan with the same rules are re-evaluated; --full forces all.
 
+            Nightly in CI, with no store kept: --export DIR scans an export folder once (the same formats and \
+            FILE:LINE errors as ingest, --rejects FILE to keep going), and --previous DIR (last night's output \
+            folder, restored from a CI artifact) gives new, persisting and resolved, for any source.
+
             Where the data lives: --source postgres, duckdb or spark runs the whole scan inside that engine \
             (the same SQL `idaudit sql` prints: merges, REMOVED rows, limits, windows, blocked and protected \
             values, ranks) against the Profiles Sync tables id_graph_updates and external_id_mapping_updates in \
@@ -88,8 +92,14 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "Engines: the schema the result tables are written to (created when missing).")
     var into = "idaudit"
 
-    @Option(help: "duckdb, spark: an export folder to read in place as the --schema tables (CSV, .csv.gz, Parquet).")
+    @Option(help: "An export folder to scan as it is: with no --source, once and with no store kept (nightly CI); duckdb, spark: read in place as the --schema tables (CSV, .csv.gz, Parquet).")
     var export: String?
+
+    @Option(help: "With --export and no --source: write malformed rows here (file,line,reason,record) instead of stopping.")
+    var rejects: String?
+
+    @Option(help: "A previous scan's output folder (last night's CI artifact): new, persisting and resolved are counted against it.")
+    var previous: String?
 
     @Option(help: "duckdb: a database file holding the --schema tables (default: in memory, with --export).")
     var database: String?
@@ -117,13 +127,21 @@ struct Scan: AsyncParsableCommand {
         try reportingFailures {
             let started = Clock.monotonic()
             let ruleSet = try RulesLoader.load(path: rules)
-            let db = try ProfileStore.openExisting(path: store)
             let folder = out ?? Clock.defaultReportFolder()
             var options = ScanOptions(
                 outDirectory: folder, rulesPath: rules, full: full,
                 progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
             options.redact = redact
-            let result = try Scanner.run(store: db, rules: ruleSet, options: options, now: Clock.now())
+            options.previousFolder = previous
+            let result: ScanResult
+            if let export {
+                Terminal.progress("loading \(export)")
+                result = try ExportScan.run(
+                    exportDirectory: export, rules: ruleSet, options: options, rejectsPath: rejects, now: Clock.now())
+            } else {
+                let db = try ProfileStore.openExisting(path: store)
+                result = try Scanner.run(store: db, rules: ruleSet, options: options, now: Clock.now())
+            }
             Terminal.endProgress()
             if let junit {
                 try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
@@ -185,6 +203,7 @@ extension Scan {
             var options = EngineScan.Options(
                 sourceSchema: schema, targetSchema: into, rulesPath: rules, outDirectory: folder)
             options.redact = redact
+            options.previousFolder = previous
             let result = try await EngineScan.run(engine: engine, rules: ruleSet, options: options, now: Clock.now())
             Terminal.endProgress()
             if ProcessInfo.processInfo.environment["IDAUDIT_TRACE"] != nil {
@@ -205,6 +224,10 @@ extension Scan {
                 text += "  profiles in violation: \(Terminal.count(t.profilesInViolation))\n"
                 text += "  identifiers to delete: \(Terminal.count(result.planLines)) (remediable "
                 text += "\(Terminal.count(result.remediableLines)))\n"
+                if let run = result.run {
+                    text += "  since \(previous ?? "the previous scan"): \(Terminal.count(run.new)) new, "
+                    text += "\(Terminal.count(run.persisting)) persisting, \(Terminal.count(run.resolved)) resolved\n"
+                }
                 text += "  plan: \(result.files.joined(separator: ", "))"
                 print(text)
             case .json: print(result.summaryJSON, terminator: "")
@@ -238,7 +261,8 @@ enum ScanReportText {
             }
         }
         if let previous = result.run.previousRunID {
-            out += "  since run \(previous) (same rules): \(Terminal.count(result.run.new)) new, "
+            out += "  since " + (previous == 0 ? "the previous scan (--previous)" : "run \(previous) (same rules)")
+            out += ": \(Terminal.count(result.run.new)) new, "
             out += "\(Terminal.count(result.run.persisting)) persisting, \(Terminal.count(result.run.resolved)) resolved"
             if result.run.reintroduced > 0 {
                 out += ", \(Terminal.count(result.run.reintroduced)) REINTRODUCED (deleted by apply, active again)"
