@@ -107,15 +107,17 @@ public enum Scanner {
             reported.id = run.id
             previous = compared.previous
         }
+        let caps = try store.capCounts(rules.caps)
         let summary = SummaryFile.json(
             totals: totals, planLines: count, remediable: remediable, rulesPath: options.rulesPath,
             rulesSHA256: rules.sha256, source: options.sourceLabel ?? ("store", store.path), refresh: refresh,
-            run: reported, previousFolder: options.previousFolder, now: now)
+            run: reported, previousFolder: options.previousFolder, caps: caps, now: now)
         // The reports for people come before summary.json, which completes an output folder.
         var report = try ReportData.gather(
             store: store, rules: rules, rulesPath: options.rulesPath, totals: totals, excess: count,
             remediable: remediable, run: reported, now: now, redact: options.redact)
         if let previous { report.previous = previous }
+        report.caps = caps
         if let label = options.sourceLabel { report.source = "\(label.key) \(label.value)" }
         try OutputFile.write(HTMLReport.render(report), to: dir + "/report.html")
         try OutputFile.write(MarkdownReport.render(report), to: dir + "/report.md")
@@ -147,7 +149,7 @@ enum SummaryFile {
     static func json(
         totals: ScanTotals, planLines: Int, remediable: Int, rulesPath: String, rulesSHA256: String,
         source: (key: String, value: String),
-        refresh: ScanRefresh, run: ScanRun, previousFolder: String?, now: Instant
+        refresh: ScanRefresh, run: ScanRun, previousFolder: String?, caps: [CapCount], now: Instant
     ) -> String {
         let history = HistoryJSON.object(run, previousFolder: previousFolder)
         return SourceSummary.json(
@@ -156,6 +158,7 @@ enum SummaryFile {
             extra: [
                 ("evaluation", "{\"full\": \(refresh.full), \"profiles_evaluated\": \(refresh.evaluatedProfiles)}"),
                 ("history", history),
+                ("caps", CapsJSON.object(caps)),
             ])
     }
 }

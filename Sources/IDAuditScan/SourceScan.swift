@@ -75,6 +75,15 @@ enum HistoryJSON {
     }
 }
 
+/// The `caps` object of `summary.json`: per system cap, the cap and the profiles at or over it and near it.
+enum CapsJSON {
+    static func object(_ caps: [CapCount]) -> String {
+        "{" + caps.map {
+            "\(JSONText.quote($0.name)): {\"cap\": \($0.cap), \"at_or_over\": \($0.atOrOver), \"near\": \($0.near)}"
+        }.joined(separator: ", ") + "}"
+    }
+}
+
 /// `summary.json`: of a store scan or an engine scan.
 enum SourceSummary {
     static func json(

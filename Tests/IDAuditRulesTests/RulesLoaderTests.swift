@@ -191,6 +191,14 @@ struct RulesLoaderTests {
             line: 3, key: "blocks", code: .unknownKey, mentions: "default, identifiers, blocked, protected"
         ),
         ErrorCase(
+            name: "unknown key in caps", yaml: "caps: {merges: 100, identifiers: 5}\n",
+            line: 1, key: "caps.identifiers", code: .unknownKey, mentions: "merges, mappings"
+        ),
+        ErrorCase(
+            name: "a cap of zero", yaml: "caps:\n  mappings: 0\n",
+            line: 2, key: "caps.mappings", code: .invalidLimit, mentions: "1 or more"
+        ),
+        ErrorCase(
             name: "unknown key in a limit", yaml: "identifiers:\n  email: {limit: 5, frequncy: weekly}\n",
             line: 2, key: "identifiers.email.frequncy", code: .unknownKey, mentions: "limit, frequency"
         ),

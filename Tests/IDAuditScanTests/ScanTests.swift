@@ -229,6 +229,25 @@ struct ScanTests {
         } throws: { "\($0)".contains("that scan used other rules") }
     }
 
+    /// Issue 12: profiles at or near Segment's system caps are counted whatever the rules say.
+    @Test func profilesAtOrNearTheSystemCapsAreCounted() throws {
+        _ = try store.ingest(directory: try export())
+        // use_A holds 5 active identifiers (u-old, u-new, a, b, null) and 1 merge (use_B); use_C holds 4, no merge.
+        let ruleSet = try rules(Self.rulesText + "\ncaps: {merges: 1, mappings: 5}\n")
+        #expect(ruleSet.caps == SystemCaps(merges: 1, mappings: 5))
+        _ = try Scanner.run(store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("caps"), rulesPath: "r"), now: now)
+        let caps = try store.capCounts(ruleSet.caps)
+        #expect(caps.map(\.name) == ["merges", "mappings"])
+        #expect(caps[0].atOrOver == 1 && caps[0].top.first?.profile == "use_A" && caps[0].top.first?.count == 1)
+        #expect(caps[1].atOrOver == 1 && caps[1].near == 0)  // use_A 5 (at); use_C 4 is below 90% of 5, rounded up
+        #expect(SystemCaps.nearThreshold(1000) == 900 && SystemCaps.nearThreshold(100) == 90)
+        let summary = try dir.read("caps/summary.json")
+        #expect(summary.contains("\"caps\": {\"merges\": {\"cap\": 1, \"at_or_over\": 1"))
+        #expect(try dir.read("caps/report.html").contains("Segment's system limits"))
+        // Segment's numbers by default.
+        #expect(try rules().caps == SystemCaps(merges: 100, mappings: 1000))
+    }
+
     @Test func changedRulesReevaluateEverything() throws {
         _ = try store.ingest(directory: try export())
         _ = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("a"), rulesPath: "r"), now: now)

@@ -201,6 +201,8 @@ public struct RuleSet: Sendable {
     public var protected: Set<ProtectedIdentifier>
     /// The SHA-256 of the rules file's bytes (hex), recorded in every plan.
     public var sha256: String
+    /// Segment's system limits the scan reports profiles against (`caps:`; Segment's numbers by default).
+    public var caps = SystemCaps()
 
     /// Creates a rule set.
     public init(
@@ -227,5 +229,53 @@ public struct RuleSet: Sendable {
     /// Whether (`type`, `value`) is protected.
     public func isProtected(type: String, value: String) -> Bool {
         !protected.isEmpty && protected.contains(ProtectedIdentifier(type: type, value: value))
+    }
+}
+
+/// Segment's system limits on a profile: once a profile reaches one, Segment adds no more merges or identifier
+/// mappings to it (event resolution goes on). Scans count the profiles at or near them, whatever the rules say.
+public struct SystemCaps: Sendable, Equatable {
+    /// Merges a profile may have (Segment: 100).
+    public var merges = 100
+    /// Identifier mappings a profile may hold (Segment: 1,000); idaudit counts its active identifiers.
+    public var mappings = 1000
+    /// "Near" starts at this share of a cap.
+    public static let nearShare = 0.9
+
+    /// Segment's numbers.
+    public init(merges: Int = 100, mappings: Int = 1000) {
+        self.merges = merges
+        self.mappings = mappings
+    }
+
+    /// The count from which a profile is near `cap`.
+    public static func nearThreshold(_ cap: Int) -> Int { Int((Double(cap) * nearShare).rounded(.up)) }
+}
+
+/// The profiles at or near a system cap, as a scan found them.
+public struct CapCount: Sendable, Equatable {
+    /// `merges` or `mappings`.
+    public var name: String
+    /// The cap.
+    public var cap: Int
+    /// Profiles at or over it.
+    public var atOrOver: Int
+    /// Profiles near it (from 90% of it), below it.
+    public var near: Int
+    /// The profiles with the highest counts at or near the cap (at most 20), highest first, ties by id bytes.
+    public var top: [(profile: String, count: Int)]
+
+    /// Creates a count.
+    public init(name: String, cap: Int, atOrOver: Int, near: Int, top: [(profile: String, count: Int)]) {
+        self.name = name
+        self.cap = cap
+        self.atOrOver = atOrOver
+        self.near = near
+        self.top = top
+    }
+
+    public static func == (a: CapCount, b: CapCount) -> Bool {
+        a.name == b.name && a.cap == b.cap && a.atOrOver == b.atOrOver && a.near == b.near
+            && a.top.map(\.profile) == b.top.map(\.profile) && a.top.map(\.count) == b.top.map(\.count)
     }
 }

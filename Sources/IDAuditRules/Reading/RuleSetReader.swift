@@ -16,8 +16,8 @@ struct RuleSetReader {
         var rules = RuleSet(sha256: sha256)
         guard let root, !isNull(root) else { return rules }
         let entries = try entries(
-            of: root, at: .root, allowedKeys: ["default", "identifiers", "blocked", "protected"],
-            expecting: "a mapping with the keys default, identifiers, blocked and protected"
+            of: root, at: .root, allowedKeys: ["default", "identifiers", "blocked", "protected", "caps"],
+            expecting: "a mapping with the keys default, identifiers, blocked, protected and caps"
         )
         for entry in entries {
             let path = NodePath.root.appending(key: entry.key)
@@ -27,6 +27,7 @@ struct RuleSetReader {
             case "default": rules.defaultLimit = try readLimit(entry.value, at: path, keyLine: entry.line)
             case "identifiers": rules.limits = try readIdentifiers(entry.value, at: path)
             case "blocked": rules.blocked = try readBlocked(entry.value, at: path)
+            case "caps": rules.caps = try readCaps(entry.value, at: path)
             default: rules.protected = try readProtected(entry.value, at: path)
             }
         }
@@ -105,6 +106,23 @@ struct RuleSetReader {
             )
         }
         return frequency
+    }
+
+    /// `caps: {merges: 100, mappings: 1000}`: Segment's system limits, either key optional.
+    private func readCaps(_ node: Node, at path: NodePath) throws(RulesError) -> SystemCaps {
+        let entries = try entries(
+            of: node, at: path, allowedKeys: ["merges", "mappings"],
+            expecting: "a mapping such as {merges: 100, mappings: 1000}")
+        var caps = SystemCaps()
+        for entry in entries {
+            let entryPath = path.appending(key: entry.key)
+            let count = try readCount(entry.value, at: entryPath)
+            guard count > 0 else {
+                throw error(.invalidLimit, line: line(of: entry.value), at: entryPath, "a cap must be 1 or more")
+            }
+            if entry.key == "merges" { caps.merges = count } else { caps.mappings = count }
+        }
+        return caps
     }
 
     // MARK: - Blocked values

@@ -23,6 +23,7 @@ public enum HTMLReport {
         h += "<section><h2>What is wrong</h2>\n" + verdictSentence(d) + excessChart(d) + "</section>\n"
         h += histograms(d)
         h += offenders(d)
+        h += capsSection(d)
         h += rulesSection(d)
         h += checklist()
         h += "<footer>idaudit · plan.csv holds every line; plan.json the rationale; summary.json the counts.</footer>\n"
@@ -177,6 +178,21 @@ public enum HTMLReport {
         s += "<text x=\"\(width / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\" class=\"tick\">identifiers per profile</text>\n"
         s += "<text x=\"30\" y=\"14\" class=\"tick\">max \(count(maxBin)) profiles</text>\n"
         return s + "</svg></figure>\n"
+    }
+
+    /// Segment's system caps: the profiles at or near them, whatever the rules say.
+    static func capsSection(_ d: ReportData) -> String {
+        guard !d.caps.isEmpty else { return "" }
+        var h = "<section><h2>Segment's system limits</h2>\n<p>Once a profile reaches one, Segment adds no more merges "
+        h += "or identifier mappings to it (event resolution goes on). Counted whatever the rules say; near is from "
+        h += "90% of the cap; mappings are the profile's active identifiers.</p>\n<table><tr><th>limit</th><th>cap</th>"
+        h += "<th>profiles at or over</th><th>near</th><th>highest</th></tr>\n"
+        for c in d.caps {
+            let top = c.top.prefix(5).map { "<code>\(esc($0.profile))</code> \(count($0.count))" }.joined(separator: ", ")
+            h += "<tr><td>\(esc(c.name))</td><td>\(count(c.cap))</td><td>\(count(c.atOrOver))</td>"
+            h += "<td>\(count(c.near))</td><td>\(top.isEmpty ? "none" : top)</td></tr>\n"
+        }
+        return h + "</table></section>\n"
     }
 
     static func offenders(_ d: ReportData) -> String {

@@ -36,6 +36,10 @@ public enum MarkdownReport {
                 m += (o.lookupUserID.isEmpty ? "none (not remediable)" : "`\(cell(o.lookupUserID))`") + " |\n"
             }
         }
+        if !d.caps.isEmpty {
+            m += "\n## Segment's system limits\n\n| limit | cap | profiles at or over | near (90%+) |\n|---|---:|---:|---:|\n"
+            for c in d.caps { m += "| \(c.name) | \(n(c.cap)) | \(n(c.atOrOver)) | \(n(c.near)) |\n" }
+        }
         m += "\n## Rules\n\n| identifier type | limit |\n|---|---|\n"
         for type in d.rules.limits.keys.sorted() {
             m += "| \(cell(type.string)) | \(d.rules.limits[type]!.summary) |\n"

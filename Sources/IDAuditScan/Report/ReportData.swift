@@ -51,6 +51,8 @@ public struct ReportData: Sendable {
     public var histogram: [ByteString: [Int: Int]]
     /// The top offending profiles.
     public var offenders: [Offender]
+    /// The profiles at or near Segment's system caps (empty when the source does not count them).
+    public var caps: [CapCount] = []
     /// Whether identifier values are replaced by hashes.
     public var redacted: Bool
 
