@@ -15,6 +15,24 @@ private typealias F = ExportFixture
 /// Issue 13: outcomes that mean what they say, one apply per journal, rehearsals that never touch a real store,
 /// bounded inputs from the server.
 struct TrustTests {
+    /// A store of `profiles` profiles, each with a user_id and two emails under a limit of one: one remediable plan
+    /// line per profile.
+    static func onePlanLinePerProfile(_ profiles: Int, in dir: TemporaryDirectory) throws -> (ProfileStore, PlanFile) {
+        let store = try ProfileStore(path: dir.file("idaudit.sqlite"))
+        var mapping: [String] = []
+        for p in 1...profiles {
+            mapping.append(F.mapping("u\(p)", "use_\(p)", "user_id", "user\(p)", day: 1, seq: p * 10))
+            mapping.append(F.mapping("a\(p)", "use_\(p)", "email", "old\(p)@x.com", day: 1, seq: p * 10 + 1))
+            mapping.append(F.mapping("b\(p)", "use_\(p)", "email", "new\(p)@x.com", day: 2, seq: p * 10 + 2))
+        }
+        _ = try store.ingest(directory: try F.write(in: dir, "export", graph: [], mapping: mapping))
+        let rules = try RulesLoader.parse("identifiers:\n  email: {limit: 1}\n", file: "r.yaml")
+        _ = try Scanner.run(
+            store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("p"), rulesPath: "r"),
+            now: ApplyFixture.now)
+        return (store, try PlanFile.read(path: dir.file("p/plan.csv")))
+    }
+
     // MARK: - absent_before_apply
 
     /// A not-found answer on a first attempt was counted as deleted by idaudit, and the run exited 0.
@@ -120,18 +138,7 @@ struct TrustTests {
     /// A plan that does not match the destination stops early instead of answering not-found for hours.
     @Test func manyAbsentAnswersStopTheRun() async throws {
         let dir = try TemporaryDirectory("trust-absent-breaker")
-        let store = try ProfileStore(path: dir.file("idaudit.sqlite"))
-        var mapping: [String] = []
-        for p in 1...30 {
-            mapping.append(F.mapping("u\(p)", "use_\(p)", "user_id", "user\(p)", day: 1, seq: p * 10))
-            mapping.append(F.mapping("a\(p)", "use_\(p)", "email", "old\(p)@x.com", day: 1, seq: p * 10 + 1))
-            mapping.append(F.mapping("b\(p)", "use_\(p)", "email", "new\(p)@x.com", day: 2, seq: p * 10 + 2))
-        }
-        _ = try store.ingest(directory: try F.write(in: dir, "export", graph: [], mapping: mapping))
-        let rules = try RulesLoader.parse("identifiers:\n  email: {limit: 1}\n", file: "r.yaml")
-        let now = ApplyFixture.now
-        _ = try Scanner.run(store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("p"), rulesPath: "r"), now: now)
-        let plan = try PlanFile.read(path: dir.file("p/plan.csv"))
+        let (store, plan) = try Self.onePlanLinePerProfile(30, in: dir)
         #expect(plan.entries.count == 30)
         let emulator = try await RunningEmulator.start(store: store, options: ApplyFixture.emulatorOptions())
         let journal = try Journal(path: dir.file("journal.sqlite"))
@@ -412,18 +419,7 @@ struct TrustTests {
 
     @Test func aThrottlingStormSlowsTheWholeRunAndDeletesNothingTwice() async throws {
         let dir = try TemporaryDirectory("trust-storm")
-        let store = try ProfileStore(path: dir.file("idaudit.sqlite"))
-        var mapping: [String] = []
-        for p in 1...40 {
-            mapping.append(F.mapping("u\(p)", "use_\(p)", "user_id", "user\(p)", day: 1, seq: p * 10))
-            mapping.append(F.mapping("a\(p)", "use_\(p)", "email", "old\(p)@x.com", day: 1, seq: p * 10 + 1))
-            mapping.append(F.mapping("b\(p)", "use_\(p)", "email", "new\(p)@x.com", day: 2, seq: p * 10 + 2))
-        }
-        _ = try store.ingest(directory: try F.write(in: dir, "export", graph: [], mapping: mapping))
-        let rules = try RulesLoader.parse("identifiers:\n  email: {limit: 1}\n", file: "r.yaml")
-        _ = try Scanner.run(
-            store: store, rules: rules, options: ScanOptions(outDirectory: dir.file("p"), rulesPath: "r"),
-            now: ApplyFixture.now)
+        let (store, plan) = try Self.onePlanLinePerProfile(40, in: dir)
         var emulatorOptions = ApplyFixture.emulatorOptions()
         emulatorOptions.throttleRate = 0.5
         emulatorOptions.seed = 11
@@ -432,7 +428,7 @@ struct TrustTests {
         options.requestsPerSecond = 200
         options.maxAttempts = 30
         let report = try await ApplyEngine.run(
-            plan: try PlanFile.read(path: dir.file("p/plan.csv")),
+            plan: plan,
             target: SegmentTarget(space: "spa_s", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
             journal: try Journal(path: dir.file("j.sqlite")), options: options)
         try await emulator.stop()

@@ -82,22 +82,12 @@ public final class ApplyEngine: Sendable {
                 doneEarlier += 1
                 continue
             }
-            if state?.state == .absentBeforeApply {
-                absentEarlier.append(
-                    ApplyReport.FailedLine(
-                        line: entry.line, type: entry.type,
-                        failure: AttemptFailure(
-                            status: state?.status ?? 0, code: state?.code ?? "", message: state?.message ?? "",
-                            requestID: state?.requestID ?? "")))
+            if let state, state.state == .absentBeforeApply {
+                absentEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
                 continue
             }
-            if state?.state == .failed && !options.retryFailed {
-                failedEarlier.append(
-                    ApplyReport.FailedLine(
-                        line: entry.line, type: entry.type,
-                        failure: AttemptFailure(
-                            status: state?.status ?? 0, code: state?.code ?? "", message: state?.message ?? "",
-                            requestID: state?.requestID ?? "")))
+            if let state, state.state == .failed && !options.retryFailed {
+                failedEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
                 continue
             }
             if let reason = preflight[entry.line] {

@@ -360,6 +360,11 @@ public struct LineState: Sendable, Equatable {
     public var requestID: String?
     /// When the state was last written.
     public var updatedAt: Instant
+
+    /// The last answer recorded, as an attempt's failure.
+    public var answer: AttemptFailure {
+        AttemptFailure(status: status ?? 0, code: code ?? "", message: message ?? "", requestID: requestID ?? "")
+    }
 }
 
 /// The journal cannot be opened or written.

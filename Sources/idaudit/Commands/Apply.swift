@@ -66,23 +66,11 @@ struct Apply: AsyncParsableCommand {
     @Option(help: "The journal (default: beside the store, NAME-journal.sqlite).")
     var journal: String?
 
-    @Option(help: "Requests per second (default: the platform's budget, 100 for Segment, 416.7 for Insider One).")
-    var maxRps: Double?
+    @OptionGroup(title: "Pace and limits")
+    var sending: SendingOptions
 
     @Option(help: "Requests in flight at most (default: 4 seconds' worth of the budget).")
     var concurrency: Int?
-
-    @Option(help: "Attempts per line before it counts as failed.")
-    var maxAttempts = 8
-
-    @Option(help: "Send at most this many lines in this run, then stop (exit 2).")
-    var maxDeletes: Int?
-
-    @Option(help: "Send this many lines first, then stop for review (unless --yes).")
-    var canary: Int?
-
-    @Flag(help: "Go on after a clean canary without stopping.")
-    var yes = false
 
     @Option(help: "Stop when more than this share of the last 200 attempts failed (5%, 0.05).")
     var maxErrorRate = "5%"
@@ -110,11 +98,7 @@ struct Apply: AsyncParsableCommand {
         guard parseShare(maxAbsentRate) != nil else {
             throw ValidationError("--max-absent-rate: expected a percent (10%) or a share (0.1)")
         }
-        if let maxRps, !(maxRps > 0 && maxRps.isFinite) { throw ValidationError("--max-rps must be above 0") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
-        if let maxDeletes, maxDeletes < 1 { throw ValidationError("--max-deletes must be at least 1") }
-        if let canary, canary < 1 { throw ValidationError("--canary must be at least 1") }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be above 0 seconds") }
     }
 
@@ -141,18 +125,14 @@ struct Apply: AsyncParsableCommand {
             Terminal.warn(
                 "applying \(plan) (approved by \(approval.approvedBy) at \(approval.approvedAt)) to "
                     + "\(deletionTarget.destination)")
-            if let maxRps, maxRps > deletionTarget.defaultRequestsPerSecond {
+            if let maxRps = sending.maxRps, maxRps > deletionTarget.defaultRequestsPerSecond {
                 Terminal.warn(
                     "warning: --max-rps \(maxRps) is above \(deletionTarget.name)'s documented budget of "
                         + "\(deletionTarget.defaultRequestsPerSecond)/s; expect 429s unless your limit was raised")
             }
             var options = ApplyOptions()
-            options.requestsPerSecond = maxRps
+            sending.apply(to: &options)
             options.concurrency = concurrency
-            options.maxAttempts = maxAttempts
-            options.maxDeletes = maxDeletes
-            options.canary = canary
-            options.continueAfterCanary = yes
             options.maxErrorRate = parseShare(maxErrorRate)!
             options.maxAbsentRate = parseShare(maxAbsentRate)!
             options.retryFailed = retryFailed
@@ -237,7 +217,7 @@ struct Apply: AsyncParsableCommand {
         for (reason, count) in skipped.sorted(by: { $0.value > $1.value }) {
             print("  skipped \(Terminal.count(count)): \(reason)")
         }
-        let rate = maxRps ?? target.defaultRequestsPerSecond
+        let rate = sending.maxRps ?? target.defaultRequestsPerSecond
         print("  at \(rate) requests/s: about \(Approval.describe(seconds: Int64((Double(sent) / rate).rounded(.up))))")
     }
 

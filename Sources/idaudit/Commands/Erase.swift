@@ -46,30 +46,11 @@ struct Erase: AsyncParsableCommand {
     @Option(help: "The journal.")
     var journal = "idaudit-journal.sqlite"
 
-    @Option(help: "Requests per second (default 416.7: 25,000/min, shared with Upsert).")
-    var maxRps: Double?
-
-    @Option(help: "Attempts per request before it counts as failed.")
-    var maxAttempts = 8
-
-    @Option(help: "Send at most this many requests in this run, then stop (exit 2).")
-    var maxDeletes: Int?
-
-    @Option(help: "Send this many requests first, then stop for review (unless --yes).")
-    var canary: Int?
-
-    @Flag(help: "Go on after a clean canary without stopping.")
-    var yes = false
+    @OptionGroup(title: "Pace and limits (the budget, 25,000 requests/min, is shared with Upsert)")
+    var sending: SendingOptions
 
     @Flag(help: "Print the batches that would be sent, send nothing (needs no approval and no token).")
     var dryRun = false
-
-    func validate() throws {
-        if let maxRps, !(maxRps > 0 && maxRps.isFinite) { throw ValidationError("--max-rps must be above 0") }
-        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
-        if let maxDeletes, maxDeletes < 1 { throw ValidationError("--max-deletes must be at least 1") }
-        if let canary, canary < 1 { throw ValidationError("--canary must be at least 1") }
-    }
 
     func run() async throws {
         try await reportingFailuresAsync {
@@ -92,11 +73,7 @@ struct Erase: AsyncParsableCommand {
             let deletionTarget = try InsiderAttributeTarget(
                 partner: try destination.partner(), baseURL: destination.baseURL, token: token)
             var options = ApplyOptions()
-            options.requestsPerSecond = maxRps
-            options.maxAttempts = maxAttempts
-            options.maxDeletes = maxDeletes
-            options.canary = canary
-            options.continueAfterCanary = yes
+            sending.apply(to: &options)
             options.progress = { p in
                 Terminal.progress("requests done \(p.done)  failed \(p.failed)  left \(p.left)")
             }
