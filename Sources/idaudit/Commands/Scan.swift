@@ -66,6 +66,9 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "Excess tolerated before exit code 2: a count of identifiers (250) or a percent of profiles (0.5%).")
     var failAbove = "0"
 
+    @Flag(help: "Fail (exit 2) when the comparison with the previous scan finds new or reintroduced excess, whatever --fail-above says.")
+    var failOnNew = false
+
     @Option(help: "Also write a JUnit XML report here: one test case per rule and identifier type.")
     var junit: String?
 
@@ -150,6 +153,7 @@ struct Scan: AsyncParsableCommand {
             case .text: print(ScanReportText.render(result, folder: folder, seconds: Clock.monotonic() - started))
             case .json: print(result.summaryJSON, terminator: "")
             }
+            try failIfNew(result.run)
             let threshold = FailThreshold(failAbove) ?? .identifiers(0)
             let outcome = ScanOutcome.of(result.totals, planLines: result.planLines, threshold: threshold)
             if outcome != .clean {
@@ -232,10 +236,20 @@ extension Scan {
                 print(text)
             case .json: print(result.summaryJSON, terminator: "")
             }
+            try failIfNew(result.run)
             let threshold = FailThreshold(failAbove) ?? .identifiers(0)
             let outcome = ScanOutcome.of(result.totals, planLines: result.planLines, threshold: threshold)
             if outcome != .clean { throw ExitCode(outcome.rawValue) }
         }
+    }
+
+    /// `--fail-on-new`: exit 2 when the comparison found new or reintroduced excess.
+    func failIfNew(_ run: ScanRun?) throws {
+        guard failOnNew, let run, run.previousRunID != nil, run.new + run.reintroduced > 0 else { return }
+        Terminal.warn(
+            "idaudit: \(Terminal.count(run.new)) new and \(Terminal.count(run.reintroduced)) reintroduced excess "
+                + "identifiers since the previous scan; --fail-on-new: failing (exit 2)")
+        throw ExitCode(2)
     }
 }
 
