@@ -439,15 +439,29 @@ struct TrustTests {
         #expect(await emulator.emulator.statistics().segmentDeletions == 40)
     }
 
-    @Test func thePacerHalvesOnA429AndClimbsBack() async {
+    @Test func thePacerCutsOnA429AndClimbsBack() async throws {
         let pacer = Pacer(requestsPerSecond: 100, perProfile: nil)
         await pacer.throttled()
-        #expect(await pacer.currentRate == 50)
-        await pacer.throttled()  // within a second: one burst counts once
-        #expect(await pacer.currentRate == 50)
-        for _ in 0..<400 { await pacer.answered() }  // r² grows by 2 × 10 per answer: 2,500 to 10,000 in 375
-        #expect(await pacer.currentRate == 100)
+        #expect(await pacer.currentRate == 70)
+        await pacer.throttled()  // within 2 seconds: one burst counts once
+        #expect(await pacer.currentRate == 70)
+        try await Task.sleep(for: .milliseconds(500))
+        await pacer.answered()  // half a second of answers: + 5 (a tenth of the budget per second)
+        let rate = await pacer.currentRate
+        #expect(rate > 74 && rate < 77)
         #expect(await pacer.decreases == 1)
-        #expect(await pacer.lowestRate == 50)
+        #expect(await pacer.lowestRate == 70)
+    }
+
+    @Test func slotsAreNotHandedOutFurtherThanTheHorizon() async throws {
+        let pacer = Pacer(requestsPerSecond: 10, perProfile: nil)
+        let start = ContinuousClock().now
+        // 15 requests at 10/s: the first 10 or 11 get slots within a second; the rest wait without one.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<15 { group.addTask { try await pacer.wait(profile: "p") } }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock().now - start
+        #expect(elapsed >= .milliseconds(1300) && elapsed < .seconds(3))
     }
 }

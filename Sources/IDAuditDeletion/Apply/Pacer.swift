@@ -3,10 +3,13 @@
 ///
 /// Each request reserves the earliest slot that respects both budgets and sleeps until it; slots are spaced
 /// exactly `1 / rate` apart, so requests leave at the pace of the rate however many are in flight, and no burst
-/// above it ever reaches the server. The rate starts at the budget. A 429 means the server's budget is smaller than
-/// ours (shared with another client, lowered for this account): it halves the rate for the whole run (at most once
-/// a second, down to 1% of the budget), and each answer that is not a 429 adds back a little, about a tenth of the
-/// budget per second, up to the budget (additive increase, multiplicative decrease, as TCP does).
+/// above it ever reaches the server. Slots are handed out at most ``horizon`` ahead (a request further back waits
+/// without one), so a change of rate reaches every request after that horizon.
+///
+/// The rate starts at the budget. A 429 means the server's budget is smaller than ours (shared with another client,
+/// lowered for this account): it cuts the rate for the whole run to 70% (at most once every 2 seconds, down to 1% of
+/// the budget), and the rate climbs back by a tenth of the budget per second of answers, up to the budget
+/// (additive increase, multiplicative decrease, as TCP does).
 public actor Pacer {
     private let budget: Double
     private let floor: Double
@@ -16,10 +19,11 @@ public actor Pacer {
     private var next: ContinuousClock.Instant
     private var profileNext: [String: ContinuousClock.Instant] = [:]
     private var lastDecrease: ContinuousClock.Instant?
-    /// Bumped by each decrease: a slot reserved before it is reserved again at the new rate.
-    private var generation = 0
+    private var lastIncrease: ContinuousClock.Instant
     private let clock = ContinuousClock()
-    /// How often the rate was halved.
+    /// How far ahead a slot may be reserved.
+    static let horizon = Duration.seconds(1)
+    /// How often the rate was cut.
     public private(set) var decreases = 0
     /// The lowest rate the run went down to.
     public private(set) var lowestRate: Double
@@ -33,6 +37,7 @@ public actor Pacer {
         interval = Self.interval(budget)
         profileInterval = perProfile.map { Self.interval($0) }
         next = ContinuousClock().now
+        lastIncrease = next
     }
 
     private static func interval(_ rate: Double) -> Duration { .nanoseconds(Int64(1e9 / max(rate, 0.001))) }
@@ -53,34 +58,34 @@ public actor Pacer {
         return slot
     }
 
-    /// Reserves a slot and sleeps until it. Slots are handed out up to seconds ahead (enough requests in flight to
-    /// reach the budget): when a 429 cut the rate while this one slept, it reserves again at the new rate, so the
-    /// cut takes effect at once instead of after the slots already handed out.
+    /// Waits for a slot (reserving it at most ``horizon`` ahead) and sleeps until it.
     public func wait(profile: String) async throws {
-        while true {
-            let reservedIn = generation
-            let slot = reserve(profile: profile)
-            try await Task.sleep(until: slot, clock: ContinuousClock())
-            if generation == reservedIn { return }
+        while next > clock.now + Self.horizon {
+            try await Task.sleep(until: next - Self.horizon, clock: ContinuousClock())
         }
+        let slot = reserve(profile: profile)
+        try await Task.sleep(until: slot, clock: ContinuousClock())
     }
 
-    /// A 429 came back: halve the rate (at most once a second, so one burst of 429s counts once).
+    /// A 429 came back: cut the rate to 70% (at most once every 2 seconds, so one burst of 429s counts once).
     public func throttled() {
         let now = clock.now
-        if let lastDecrease, now - lastDecrease < .seconds(1) { return }
+        if let lastDecrease, now - lastDecrease < .seconds(2) { return }
         lastDecrease = now
-        setRate(max(floor, rate / 2))
-        generation += 1
-        next = now + interval
+        lastIncrease = now
+        setRate(max(floor, rate * 0.7))
         decreases += 1
         lowestRate = min(lowestRate, rate)
     }
 
-    /// An answer that is not a 429: add back about a tenth of the budget per second of answers.
+    /// An answer that is not a 429: add back a tenth of the budget per second since the last change.
     public func answered() {
+        let now = clock.now
+        defer { lastIncrease = now }
         guard rate < budget else { return }
-        setRate(min(budget, rate + 0.1 * budget / rate))
+        let elapsed = now - lastIncrease
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        setRate(min(budget, rate + 0.1 * budget * seconds))
     }
 
     private func setRate(_ new: Double) {

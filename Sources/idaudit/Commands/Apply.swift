@@ -33,8 +33,8 @@ struct Apply: AsyncParsableCommand {
             absent_before_apply: nothing was deleted, the run exits 1 and says to scan again; when more than \
             --max-absent-rate of the answers are such lines, the plan does not match the destination and the run \
             stops. 429, 5xx and network errors are retried with exponential backoff and jitter (Retry-After \
-            honoured, up to 60 s) up to --max-attempts; a 429 also halves the whole run's rate, which then climbs \
-            back. 401 and 403 stop the run at once. --endpoint takes plain http:// only on this machine.
+            honoured, up to 60 s) up to --max-attempts; a 429 also cuts the whole run's rate to 70%, which then \
+            climbs back. 401 and 403 stop the run at once. --endpoint takes plain http:// only on this machine.
 
             Exit codes: 0 every line done; 1 some lines failed, were skipped or were not there; 2 stopped \
             (circuit breaker, token or space refused, --max-deletes, canary); 3 could not start (no approval, \
