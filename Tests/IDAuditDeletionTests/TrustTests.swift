@@ -453,6 +453,15 @@ struct TrustTests {
         #expect(await pacer.lowestRate == 70)
     }
 
+    @Test func aLineWaitsAtMostFiveSecondsAfterA429() {
+        var random = SystemRandomNumberGenerator()
+        let backoff = Backoff(base: 0.5, cap: 30)
+        let throttled = backoff.delay(afterAttempt: 10, retryAfter: nil, throttled: true, random: &random)
+        let failed = backoff.delay(afterAttempt: 10, retryAfter: nil, throttled: false, random: &random)
+        #expect(throttled >= 2.5 && throttled <= 5)
+        #expect(failed >= 15 && failed <= 30)
+    }
+
     @Test func slotsAreNotHandedOutFurtherThanTheHorizon() async throws {
         let pacer = Pacer(requestsPerSecond: 10, perProfile: nil)
         let start = ContinuousClock().now

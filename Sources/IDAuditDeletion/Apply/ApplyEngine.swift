@@ -239,8 +239,9 @@ public final class ApplyEngine: Sendable {
                     break
                 }
                 await state.record(result, entry: entry)
-                guard case .retry(_, let after) = result else { break }
-                let delay = backoff.delay(afterAttempt: attempt, retryAfter: after, random: &random)
+                guard case .retry(let failure, let after) = result else { break }
+                let delay = backoff.delay(
+                    afterAttempt: attempt, retryAfter: after, throttled: failure.status == 429, random: &random)
                 try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             }
         }

@@ -121,10 +121,18 @@ struct ErrorWindow {
 struct Backoff {
     var base: Double
     var cap: Double
+    /// The longest wait of a line after a 429 without `Retry-After`: the client-wide rate (``Pacer``) already slows
+    /// the run, so a line need not also sit out the full cap (in a 50% storm that left a tail of minutes).
+    static let throttledCap = 5.0
 
-    /// Seconds to wait before attempt `attempt + 1`, after attempt `attempt` (1-based) failed.
-    func delay(afterAttempt attempt: Int, retryAfter: Double?, random: inout some RandomNumberGenerator) -> Double {
-        let exponential = min(cap, base * Double(1 << min(attempt - 1, 20)))
+    /// Seconds to wait before attempt `attempt + 1`, after attempt `attempt` (1-based) failed (`throttled`: with a
+    /// 429).
+    func delay(
+        afterAttempt attempt: Int, retryAfter: Double?, throttled: Bool = false,
+        random: inout some RandomNumberGenerator
+    ) -> Double {
+        let ceiling = throttled ? min(cap, Self.throttledCap) : cap
+        let exponential = min(ceiling, base * Double(1 << min(attempt - 1, 20)))
         let jittered = exponential * Double.random(in: 0.5...1.0, using: &random)
         if let retryAfter { return max(retryAfter, 0) + jittered * 0.1 }
         return jittered
