@@ -110,7 +110,7 @@ echo "== 429 storm: half of all answers are 429 ($REPEATS runs of $STORM_LINES l
 : >"$WORK/storm.seconds"
 for i in $(seq "$REPEATS"); do
     mkdir -p "$WORK/storm-$i"
-    python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/storm-$i/plan.csv" "$STORM_LINES" $((LINES + 3000 * i)) >/dev/null
+    python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/storm-$i/plan.csv" "$STORM_LINES" $((LINES + STORM_LINES * i)) >/dev/null
     $BIN approve "$WORK/storm-$i/plan.csv" --by bench "${SEGMENT[@]}" --space spa_storm >/dev/null
     start_emulator "$WORK/emulator-storm-$i.log" "$STORE" --throttle-rate 0.5 --seed "$i"
     $BIN apply "$WORK/storm-$i/plan.csv" "${SEGMENT[@]}" --space spa_storm --store "$STORE" --max-attempts 40 \
@@ -133,7 +133,7 @@ fi
 if section kill; then
 echo "== kill -9 at three random points of one apply, resumed each time (Segment, 3,000 other lines)"
 mkdir -p "$WORK/kill"
-python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/kill/plan.csv" 3000 $((LINES + 3000 * (REPEATS + 1))) >/dev/null
+python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/kill/plan.csv" 3000 $((LINES + STORM_LINES * (REPEATS + 1))) >/dev/null
 $BIN approve "$WORK/kill/plan.csv" --by bench "${SEGMENT[@]}" --space spa_kill >/dev/null
 start_emulator "$WORK/emulator-kill.log" "$STORE"
 for k in 1 2 3; do
@@ -141,7 +141,7 @@ for k in 1 2 3; do
     APPLY=$!
     pause=$(python3 -c "import random; print(round(random.uniform(2, 8), 1))")
     sleep "$pause"
-    kill -9 $APPLY
+    kill -9 $APPLY 2>/dev/null || echo "  (the apply had finished)"
     wait $APPLY 2>/dev/null || true
     echo "  killed after $pause s"
 done
@@ -163,7 +163,7 @@ fi
 if section twice; then
 echo "== two applies of one plan started together"
 mkdir -p "$WORK/twice"
-python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/twice/plan.csv" 500 $((LINES + 3000 * (REPEATS + 2))) >/dev/null
+python3 Benchmarks/take_remediable.py "$WORK/scan/plan.csv" "$WORK/twice/plan.csv" 500 $((LINES + STORM_LINES * (REPEATS + 1) + 3000)) >/dev/null
 $BIN approve "$WORK/twice/plan.csv" --by bench "${SEGMENT[@]}" --space spa_twice >/dev/null
 start_emulator "$WORK/emulator-twice.log" "$STORE"
 $BIN apply "$WORK/twice/plan.csv" "${SEGMENT[@]}" --space spa_twice --store "$STORE" >"$WORK/twice/a.out" 2>&1 &
