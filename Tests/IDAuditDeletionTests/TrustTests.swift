@@ -159,6 +159,33 @@ struct TrustTests {
         #expect(wrong.notSent == 10)
     }
 
+    /// After a kill -9 with dozens of lines in flight, their not-found answers are our own deletions: the run goes on.
+    @Test func manyLinesInFlightAtACrashDoNotTripTheAbsentBreaker() async throws {
+        let dir = try TemporaryDirectory("trust-crash-many")
+        let (store, plan) = try Self.onePlanLinePerProfile(30, in: dir)
+        let emulator = try await RunningEmulator.start(store: store, options: ApplyFixture.emulatorOptions())
+        let journalPath = dir.file("journal.sqlite")
+        func apply() async throws -> ApplyReport {
+            try await ApplyEngine.run(
+                plan: plan, target: SegmentTarget(space: "spa_c", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+                journal: try Journal(path: journalPath), options: ApplyFixture.fastOptions())
+        }
+        #expect(try await apply().done == 30)
+        try await emulator.emulator.flush()
+        // As a kill -9 with every line in flight leaves the journal: sent, no answer.
+        let queue = try DatabaseQueue(path: journalPath)
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE lines SET state = 'sending'")
+            try db.execute(sql: "UPDATE attempts SET outcome = NULL, status = NULL, finished_at = NULL")
+        }
+        let resumed = try await apply()
+        try await emulator.stop()
+        #expect(resumed.stopped == nil)
+        #expect(resumed.done == 30)
+        #expect(resumed.alreadyAbsent == 30)
+        #expect(resumed.exitCode == 0)
+    }
+
     @Test func aCanaryWithAbsentLinesIsNotClean() async throws {
         let f = try ApplyFixture("trust-canary")
         let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())

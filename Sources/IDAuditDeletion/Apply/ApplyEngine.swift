@@ -262,7 +262,6 @@ actor RunState {
     private let maxAbsentRate: Double
     private var uncertain: Set<Int>
     private var answers = 0
-    private var uncertainAbsent = 0
     private var inDoubt = Set<Int>()
 
     struct Counts {
@@ -356,9 +355,9 @@ actor RunState {
             stop("\(failure.summary): this is about the token or the space, not the line")
         }
         if case .retry = result {} else { answers += 1 }
-        if case .done(true) = result { uncertainAbsent += 1 }
-        // Already-absent answers count too: "gone, maybe through our earlier attempt" is no proof it was ours.
-        let absent = c.absentBeforeApply.count + uncertainAbsent
+        // Only lines no attempt of ours can have deleted: after a kill -9, the lines in flight answer not-found by
+        // the dozen, and that is our own deletion, not a plan that misses the destination.
+        let absent = c.absentBeforeApply.count
         if stopReasonText == nil, answers >= ApplyOptions.absentMinimum,
             Double(absent) > maxAbsentRate * Double(answers)
         {
