@@ -66,7 +66,7 @@ r = json.load(open(sys.argv[1]))
 share = 100.0 * r["throttled"] / max(1, r["requests"])
 print(f"  done {r['done']} (already absent {r['already_absent']}), absent before apply {r['absent_before_apply']}, "
       f"failed {r['failed']}, requests {r['requests']}, {r['seconds']:.1f} s, {r['requests_per_second']:.2f} req/s, "
-      f"429: {r['throttled']} ({share:.2f}%), rate halved {r['rate_decreases']} times (lowest {r['lowest_rate']:.1f}/s)")
+      f"429: {r['throttled']} ({share:.2f}%), rate cut {r['rate_decreases']} times (lowest {r['lowest_rate']:.1f}/s)")
 PY
 }
 
