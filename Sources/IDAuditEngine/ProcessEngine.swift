@@ -23,8 +23,8 @@ public struct ProcessEngine: PlanEngine {
     public var master = "local[2]"
     /// Spark: more `--conf key=value` settings.
     public var conf: [String: String] = [:]
-    /// Spark: the `spark-submit` to run (default: on the PATH).
-    public var sparkSubmit = "spark-submit"
+    /// Spark: the `spark-submit` to run (default: on the PATH, else the one the `pyspark` package ships).
+    public var sparkSubmit: String?
     /// The Python for DuckDB (default: `python3` on the PATH).
     public var python = "python3"
     /// Print each statement's time on stderr.
@@ -40,6 +40,27 @@ public struct ProcessEngine: PlanEngine {
         case .duckdb: "DuckDB" + (exportDirectory.map { " over \($0)" } ?? database.map { " \($0)" } ?? "")
         case .spark: "Spark \(master)" + (exportDirectory.map { " over \($0)" } ?? "")
         }
+    }
+
+    /// `spark-submit` on the PATH, else in the `pyspark` package's `bin/` (a pip install may not have put it on the
+    /// PATH yet, as with pyenv before a rehash).
+    static func findSparkSubmit(python: String) -> String {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = "\(directory)/spark-submit"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = [python, "-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"]
+        let out = Pipe()
+        probe.standardOutput = out
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return "spark-submit" }
+        let directory = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        probe.waitUntilExit()
+        let candidate = directory + "/bin/spark-submit"
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : "spark-submit"
     }
 
     /// A path made absolute (an engine resolves relative paths against its own folders).
@@ -81,7 +102,7 @@ public struct ProcessEngine: PlanEngine {
             process.arguments = [python, runner, argumentsPath]
         case .spark:
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [sparkSubmit, "--master", master] + sparkConf.sorted { $0.key < $1.key }.flatMap {
+            process.arguments = [sparkSubmit ?? Self.findSparkSubmit(python: python), "--master", master] + sparkConf.sorted { $0.key < $1.key }.flatMap {
                 ["--conf", "\($0.key)=\($0.value)"]
             } + [runner, argumentsPath]
         }

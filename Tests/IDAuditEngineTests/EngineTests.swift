@@ -18,7 +18,7 @@ enum TestEngines {
     static let pgURL = ProcessInfo.processInfo.environment["IDAUDIT_TEST_PG_URL"]
     static var postgres: Bool { pgURL != nil }
     static let duckdb = succeeds("python3", ["-c", "import duckdb"])
-    static let spark = succeeds("sh", ["-c", "command -v spark-submit && command -v java"])
+    static let spark = succeeds("sh", ["-c", "python3 -c 'import pyspark' && command -v java"])
 
     static func succeeds(_ tool: String, _ arguments: [String]) -> Bool {
         let process = Process()
