@@ -214,14 +214,13 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         }
     }
 
-    /// The statements that open and close the transaction the result tables are written in (none where DDL is
-    /// not transactional).
+    /// The statements that open and close the transaction the result tables are written in: none where DDL is
+    /// not transactional (Snowflake commits each DDL statement, BigQuery refuses table DDL in a transaction, Spark
+    /// has none).
     var transaction: (begin: String, commit: String)? {
         switch self {
         case .postgres, .redshift, .duckdb: ("BEGIN", "COMMIT")
-        case .snowflake: ("BEGIN", "COMMIT")
-        case .spark: nil
-        case .bigquery: ("BEGIN TRANSACTION", "COMMIT TRANSACTION")
+        case .snowflake, .bigquery, .spark: nil
         }
     }
 }

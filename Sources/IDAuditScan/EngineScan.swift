@@ -64,13 +64,13 @@ public enum EngineScan {
             ])
         var kept = try ResultReader(results + "/idaudit_kept.csv")
         var keptRow = try kept.next()
-        let plan = try ResultReader(results + "/idaudit_plan.csv")
+        var plan = try ResultReader(results + "/idaudit_plan.csv")
         var group: [PlanLine] = []
         func flush() throws {
             guard let first = group.first else { return }
             var values: [String] = []
             // Kept rows are only written for groups with deletions, in the plan's (segment, type) order.
-            while let row = keptRow, try ResultReader.less(row[0], row[1], than: first.segmentID, first.type) {
+            while let row = keptRow, ResultReader.less(row[0], row[1], than: first.segmentID, first.type) {
                 keptRow = try kept.next()
             }
             while let row = keptRow, ByteOrder.equal(row[0], first.segmentID), ByteOrder.equal(row[1], first.type) {
@@ -86,9 +86,8 @@ public enum EngineScan {
             group.removeAll(keepingCapacity: true)
         }
         var tally = ExcessTally()
-        var reader = plan
-        while let row = try reader.next() {
-            let line = try planLine(row, file: reader.path, line: reader.line)
+        while let row = try plan.next() {
+            let line = try planLine(row, file: plan.path, line: plan.line)
             if let first = group.first,
                 !(ByteOrder.equal(first.segmentID, line.segmentID) && ByteOrder.equal(first.type, line.type))
             {
@@ -211,7 +210,7 @@ struct ResultReader {
     }
 
     /// Whether (segment, type) sorts before (otherSegment, otherType), by bytes.
-    static func less(_ segment: String, _ type: String, than otherSegment: String, _ otherType: String) throws -> Bool {
+    static func less(_ segment: String, _ type: String, than otherSegment: String, _ otherType: String) -> Bool {
         if !ByteOrder.equal(segment, otherSegment) { return ByteOrder.less(segment, otherSegment) }
         return ByteOrder.less(type, otherType)
     }

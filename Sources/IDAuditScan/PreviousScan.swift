@@ -15,8 +15,9 @@ public enum PreviousScan {
         public var description: String { message }
     }
 
-    /// Compares the plan at `currentPlan` with the one in `folder`; nil (with the reason in `skipped`) when the
-    /// previous scan used other rules.
+    /// Compares the plan at `currentPlan` with the one in `folder`: this run's record and the previous one's.
+    ///
+    /// - Throws: ``Problem`` when the folder holds no plan, or one made with other rules.
     public static func compare(
         currentPlan: String, previousFolder folder: String, rulesSHA256: String, profiles: Int, at: Instant
     ) throws -> (run: ScanRun, previous: ScanRun) {
