@@ -143,7 +143,7 @@ public enum EngineScan {
             $0.excess != $1.excess ? $0.excess > $1.excess : ByteOrder.less($0.canonicalID, $1.canonicalID)
         }
 
-        try output.commitPlan()
+        try output.commitCSV()
         var run: ScanRun?
         var previous: ScanRun?
         if let folder = options.previousFolder {
@@ -151,6 +151,7 @@ public enum EngineScan {
                 currentPlan: dir + "/plan.csv", previousFolder: folder, rulesSHA256: rules.sha256,
                 profiles: totals.profiles, at: now)
         }
+        try output.commitJSON(history: run, previousFolder: options.previousFolder)
         let report = ReportData(
             generatedAt: now, source: engine.description + ", schema " + options.sourceSchema,
             rulesPath: options.rulesPath, rules: rules, totals: totals, excess: output.lines,

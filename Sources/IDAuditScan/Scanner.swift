@@ -60,43 +60,16 @@ public enum Scanner {
         let refresh = try store.refreshScan(evaluator: Evaluator(rules: rules), full: options.full, progress: options.progress)
         let totals = try store.scanTotals()
         let run = try store.recordRun(at: now, rulesSHA256: rules.sha256, profiles: totals.profiles)
-        try makeDirectories(options.outDirectory)
-        let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory
-        let csv = try OutputFile(path: dir + "/plan.csv")
-        let json = try OutputFile(path: dir + "/plan.json")
-        try csv.writeCSVRecord(PlanLine.csvColumns)
-        try json.write("{\n\"format\":\"idaudit-plan/1\",\n")
-        try json.write("\"rules_file\":\(JSONText.quote(options.rulesPath)),\n\"rules_sha256\":\"\(rules.sha256)\",\n")
-        try json.write("\"generated_at\":\"\(now)\",\n\"assumptions\":\(assumptionsJSON),\n\"lines\":[\n")
-        var count = 0
-        var remediable = 0
-        let suffix = PlanStamp(generatedAt: now, rulesSHA256: rules.sha256).recordSuffix
+        let output = try PlanOutput(
+            outDirectory: options.outDirectory, stamp: PlanStamp(generatedAt: now, rulesSHA256: rules.sha256),
+            header: PlanOutput.header(rulesPath: options.rulesPath, rules: rules, now: now))
+        let dir = output.dir
         try store.forEachRenderedPlanLine { csvRecord, jsonObject, isRemediable in
-            try csv.write(bytes: csvRecord)
-            try csv.write(bytes: suffix)
-            if count > 0 { try json.write(bytes: ",\n".utf8) }
-            try json.write(bytes: jsonObject)
-            count += 1
-            if isRemediable { remediable += 1 }
+            try output.add(csvRecord: csvRecord, json: jsonObject, remediable: isRemediable)
         }
-        try json.write("\n],\n\"history\":{\"run\":\(run.id),\"compared_with_run\":")
-        try json.write(run.previousRunID.map(String.init) ?? "null")
-        let lists =
-            (run.previousRunID != nil ? [("new", run.newIdentifiers), ("resolved", run.resolvedIdentifiers)] : [])
-            + [("reintroduced", run.reintroducedIdentifiers)]
-        do {
-            for (name, list) in lists {
-                try json.write(",\n\"\(name)\":[")
-                for (i, id) in list.enumerated() {
-                    try json.write((i == 0 ? "" : ",") + "{\"type\":\(JSONText.quote(id.type)),\"value\":\(JSONText.quote(id.value))}")
-                }
-                try json.write("]")
-            }
-        }
-        try json.write("}\n}\n")
-        try json.commit()
-        try csv.commit()
-        trace.mark("plan files")
+        try output.commitCSV()
+        let count = output.lines
+        let remediable = output.remediable
         var reported = run
         var previous: ScanRun?
         if let folder = options.previousFolder {
@@ -107,6 +80,8 @@ public enum Scanner {
             reported.id = run.id
             previous = compared.previous
         }
+        try output.commitJSON(history: reported, previousFolder: options.previousFolder)
+        trace.mark("plan files")
         let caps = try store.capCounts(rules.caps)
         let summary = SummaryFile.json(
             totals: totals, planLines: count, remediable: remediable, rulesPath: options.rulesPath,
@@ -160,27 +135,5 @@ enum SummaryFile {
                 ("history", history),
                 ("caps", CapsJSON.object(caps)),
             ])
-    }
-}
-
-/// A one-shot scan straight from a Profiles Sync export, with no store kept (`scan --export DIR`): for nightly CI
-/// jobs on a fresh runner. The export goes through a passing store (the bulk ingest: external sort, bounded memory)
-/// beside the output, removed afterwards; the output folder is a store scan's. History comes from `--previous`.
-public enum ExportScan {
-    /// Scans `exportDirectory` and writes the plan folder; bad rows stop it (`file:line`) or go to `rejectsPath`.
-    public static func run(
-        exportDirectory: String, rules: RuleSet, options: ScanOptions, rejectsPath: String?, now: Instant
-    ) throws -> ScanResult {
-        try makeDirectories(options.outDirectory)
-        let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory
-        let storePath = dir + "/.scan-store-\(getpid()).sqlite"
-        defer {
-            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(storePath + suffix) }
-        }
-        let store = try ProfileStore(path: storePath)
-        _ = try store.ingest(directory: exportDirectory, options: IngestOptions(rejectsPath: rejectsPath))
-        var scanOptions = options
-        scanOptions.sourceLabel = ("export", exportDirectory)
-        return try Scanner.run(store: store, rules: rules, options: scanOptions, now: now)
     }
 }

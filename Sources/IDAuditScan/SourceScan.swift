@@ -17,7 +17,9 @@ public struct SourceScanResult: Sendable {
     public var run: ScanRun?
 }
 
-/// `plan.csv`, `plan.json` and `summary.json` written as lines arrive (temp files, renamed at the end).
+/// The one writer of a plan folder's `plan.csv` and `plan.json`, for every source: lines are written as they arrive
+/// to temporary files, renamed into place at the end (plan.csv first, so a `--previous` comparison can read it before
+/// plan.json's history is written), and `summary.json` last, which completes the folder.
 final class PlanOutput {
     let dir: String
     private let csv: OutputFile
@@ -38,6 +40,14 @@ final class PlanOutput {
         try json.write("\"assumptions\":\(Scanner.assumptionsJSON),\n\"lines\":[\n")
     }
 
+    /// The header of a scan's plan.json: the rules and when.
+    static func header(rulesPath: String, rules: RuleSet, now: Instant) -> [(String, String)] {
+        [
+            ("rules_file", JSONText.quote(rulesPath)), ("rules_sha256", "\"\(rules.sha256)\""),
+            ("generated_at", "\"\(now)\""),
+        ]
+    }
+
     func add(csvRecord: some Sequence<UInt8>, json object: some Sequence<UInt8>, remediable isRemediable: Bool) throws {
         try csv.write(bytes: csvRecord)
         try csv.write(bytes: suffix)
@@ -47,11 +57,37 @@ final class PlanOutput {
         if isRemediable { remediable += 1 }
     }
 
-    /// Puts plan.csv and plan.json in place.
-    func commitPlan() throws {
-        try json.write("\n]\n}\n")
-        try json.commit()
+    /// Puts plan.csv in place.
+    func commitCSV() throws {
         try csv.commit()
+    }
+
+    /// Ends plan.json, with the run's history (this run, what it was compared with, and the new, resolved and
+    /// reintroduced identifiers) when there is one, and puts it in place.
+    func commitJSON(history run: ScanRun?, previousFolder: String?) throws {
+        guard let run else {
+            try json.write("\n]\n}\n")
+            try json.commit()
+            return
+        }
+        try json.write("\n],\n\"history\":{\"run\":\(run.id),")
+        if let previousFolder {
+            try json.write("\"compared_with_folder\":\(JSONText.quote(previousFolder))")
+        } else {
+            try json.write("\"compared_with_run\":" + (run.previousRunID.map(String.init) ?? "null"))
+        }
+        let lists =
+            (run.previousRunID != nil ? [("new", run.newIdentifiers), ("resolved", run.resolvedIdentifiers)] : [])
+            + [("reintroduced", run.reintroducedIdentifiers)]
+        for (name, list) in lists {
+            try json.write(",\n\"\(name)\":[")
+            for (i, id) in list.enumerated() {
+                try json.write((i == 0 ? "" : ",") + "{\"type\":\(JSONText.quote(id.type)),\"value\":\(JSONText.quote(id.value))}")
+            }
+            try json.write("]")
+        }
+        try json.write("}\n}\n")
+        try json.commit()
     }
 
     /// Writes summary.json, which completes the folder.

@@ -274,6 +274,18 @@ public struct CapCount: Sendable, Equatable {
         self.top = top
     }
 
+    /// Counts the profiles at or near `cap` from each profile's count (any order; ones below "near" are skipped).
+    public static func counting(
+        _ name: String, cap: Int, counts: some Sequence<(profile: String, count: Int)>, top: Int = 20
+    ) -> CapCount {
+        let near = SystemCaps.nearThreshold(cap)
+        let listed = counts.filter { $0.count >= near }.sorted {
+            $0.count != $1.count ? $0.count > $1.count : ByteOrder.less($0.profile, $1.profile)
+        }
+        let at = listed.count { $0.count >= cap }
+        return CapCount(name: name, cap: cap, atOrOver: at, near: listed.count - at, top: Array(listed.prefix(top)))
+    }
+
     public static func == (a: CapCount, b: CapCount) -> Bool {
         a.name == b.name && a.cap == b.cap && a.atOrOver == b.atOrOver && a.near == b.near
             && a.top.map(\.profile) == b.top.map(\.profile) && a.top.map(\.count) == b.top.map(\.count)

@@ -123,11 +123,7 @@ extension ProfileStore {
     public func ingest(graphPath: String, mappingPath: String, options: IngestOptions = IngestOptions()) throws
         -> IngestReport
     {
-        let rejects = try options.rejectsPath.map { path throws(OutputError) -> OutputFile in
-            let file = try OutputFile(path: path)
-            try file.writeCSVRecord(["file", "line", "reason", "record"])
-            return file
-        }
+        let rejects = try ExportReader.rejectsFile(options.rejectsPath)
         var report = IngestReport()
         report.files = [graphPath, mappingPath]
         SortDirectories.removeStale(besides: path)
@@ -203,18 +199,15 @@ enum SortDirectories {
 /// One ingest, inside its transaction.
 final class IngestRun {
     let db: Database
-    let rejects: OutputFile?
+    let files: ExportReader
     let progress: (@Sendable (IngestProgress) -> Void)?
-    let sortDirectory: String
     let trace = PhaseTrace()
     private var touchedSegments = Set<ByteString>()
-    private var ordinal: Int64 = 0
 
     init(db: Database, rejects: OutputFile?, progress: (@Sendable (IngestProgress) -> Void)?, sortDirectory: String) {
         self.db = db
-        self.rejects = rejects
         self.progress = progress
-        self.sortDirectory = sortDirectory
+        files = ExportReader(rejects: rejects, progress: progress, sortDirectory: sortDirectory)
     }
 
     /// A bulk load marks no profile dirty (every profile is new): it drops the cached scan instead, so the next scan
@@ -228,65 +221,6 @@ final class IngestRun {
             && Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM graph_updates LIMIT 1)") == 0
     }
 
-    // MARK: - Reading files
-
-    private func openCSV(_ path: String) throws -> (CSVReader, ExportColumns) {
-        let reader: CSVReader
-        do {
-            reader = try CSVReader(path: path)
-        } catch {
-            throw IngestError(code: .io, file: path, line: 0, message: error.message)
-        }
-        guard try readRecord(reader) else {
-            throw IngestError(code: .malformedCSV, file: path, line: 1, message: "empty file: no header row")
-        }
-        return (reader, ExportColumns(header: reader.allFields()))
-    }
-
-    private func readRecord(_ reader: CSVReader) throws -> Bool {
-        do {
-            return try reader.next()
-        } catch let error as CSVError {
-            throw IngestError(code: .malformedCSV, file: error.path, line: error.line, message: error.message)
-        }
-    }
-
-    private func reject(_ reader: CSVReader, _ problem: RowProblem, counts: inout FileCounts) throws {
-        guard let rejects else {
-            throw IngestError(code: .malformedRow, file: reader.path, line: reader.line, message: problem.message)
-        }
-        counts.rejected += 1
-        try rejects.writeCSVRecord([reader.path, String(reader.line), problem.message, reader.rawRecord()])
-    }
-
-    /// Reads every data row of `reader`: counts it, reports progress, checks the field count, and turns a
-    /// ``RowProblem`` thrown by `body` into the ingest's error, or into a rejects line when there is a rejects file.
-    private func forEachRow(
-        _ reader: CSVReader, _ columns: ExportColumns, counts: inout FileCounts, _ body: () throws -> Void
-    ) throws {
-        let total = reader.path.hasSuffix(".gz") ? 0 : FileSystem.size(reader.path)
-        while try readRecord(reader) {
-            counts.read += 1
-            if counts.read & 0xFFFF == 0 { report(reader, rows: counts.read, total: total) }
-            do {
-                guard reader.fieldCount == columns.count else {
-                    throw RowProblem(message: "expected \(columns.count) fields, found \(reader.fieldCount)")
-                }
-                try body()
-            } catch let problem as RowProblem {
-                try reject(reader, problem, counts: &counts)
-            }
-        }
-    }
-
-    private func report(_ reader: CSVReader, rows: Int, total: Int64) {
-        progress?(IngestProgress(file: reader.path, rows: rows, bytes: reader.bytesRead, totalBytes: total, phase: "read"))
-    }
-
-    private func makeSorter(_ name: String, less: @escaping ExternalSorter.Less) -> ExternalSorter {
-        ExternalSorter(directory: sortDirectory + "-" + name, less: less)
-    }
-
     // MARK: - id_graph_updates
 
     /// Reads the graph file, sorts its rows by (SEGMENT_ID, SEQ) and stores the new ones. In bulk mode also returns
@@ -295,29 +229,9 @@ final class IngestRun {
     /// Rows with the same (SEGMENT_ID, SEQ) are one row: the one greatest by (CANONICAL_SEGMENT_ID bytes, TIMESTAMP,
     /// an empty one least) is kept, in the file and against the store, so the order rows arrive in does not matter.
     func loadGraph(path: String, bulk: Bool) throws -> (counts: FileCounts, parents: [ByteString: ByteString]) {
-        let (reader, columns) = try openCSV(path)
-        let segment = try columns.require("segment_id", file: path)
-        let canonical = try columns.require("canonical_segment_id", file: path)
-        let seq = try columns.require("seq", file: path)
-        let timestamp = columns.position("timestamp")
-        let sorter = makeSorter("graph", less: GraphRecord.less)
+        let (sorter, read) = try files.sortGraph(path: path)
         defer { sorter.close() }
-        var builder = RecordBuilder()
-        var counts = FileCounts()
-        try forEachRow(reader, columns, counts: &counts) {
-            builder.reset()
-            try text(reader, segment, "SEGMENT_ID") { builder.text($0) }
-            builder.int64(try integer(reader, seq, "SEQ"))
-            ordinal += 1
-            builder.int64(ordinal)
-            try text(reader, canonical, "CANONICAL_SEGMENT_ID") { builder.text($0) }
-            if let timestamp, !reader.isEmpty(timestamp) {
-                builder.int64(try parseTime(reader, timestamp, "TIMESTAMP").microseconds)
-            } else {
-                builder.int64(GraphRecord.noTime)
-            }
-            try builder.withBytes { try sorter.append($0) }
-        }
+        var counts = read
         // A stored row gives way to one with the same key that is greater (GraphRecord.less sorts those first).
         let insert = try db.makeStatement(
             sql: bulk
@@ -332,39 +246,9 @@ final class IngestRun {
         let stmt = insert.sqliteStatement
         let connection = db.sqliteConnection
         let stream = try sorter.finish()
-        var parents: [ByteString: ByteString] = [:]
-        var previousSegment: [UInt8] = []
-        var previousSeq = Int64.min
-        var hasPrevious = false
-        var previousParent: [UInt8] = []
-        func closeSegment() {
-            guard bulk, hasPrevious, previousSegment != previousParent else { return }
-            parents[ByteString(String(decoding: previousSegment, as: UTF8.self))] =
-                ByteString(String(decoding: previousParent, as: UTF8.self))
-        }
-        while let record = try stream.next() {
-            var r = RecordReader(record)
-            let seg = r.text()
-            let seqValue = r.int64()
-            _ = r.int64()
-            let can = r.text()
-            let time = r.int64()
-            let sameSegment = hasPrevious && seg.elementsEqual(previousSegment)
-            if sameSegment, seqValue == previousSeq {
-                counts.duplicate += 1  // the same (SEGMENT_ID, SEQ) twice in this file
-                continue
-            }
-            if !sameSegment {
-                closeSegment()
-                previousSegment.removeAll(keepingCapacity: true)
-                previousSegment.append(contentsOf: seg)
-                hasPrevious = true
-            }
-            previousSeq = seqValue
-            if bulk {
-                previousParent.removeAll(keepingCapacity: true)
-                previousParent.append(contentsOf: can)
-            }
+        var stored = 0
+        var duplicates = 0
+        let walk = try GraphWalk.run(stream, parents: bulk) { seg, seqValue, can, time in
             sqlite3_reset(stmt)
             bindBytes(stmt, 1, seg)
             sqlite3_bind_int64(stmt, 2, seqValue)
@@ -372,14 +256,15 @@ final class IngestRun {
             if time == GraphRecord.noTime { sqlite3_bind_null(stmt, 4) } else { sqlite3_bind_int64(stmt, 4, time) }
             try step(stmt)
             if bulk || sqlite3_changes(connection) > 0 {
-                counts.stored += 1
+                stored += 1
                 if !bulk { touchedSegments.insert(ByteString(String(decoding: seg, as: UTF8.self))) }
             } else {
-                counts.duplicate += 1
+                duplicates += 1
             }
         }
-        closeSegment()
-        return (counts, parents)
+        counts.stored += stored
+        counts.duplicate += duplicates + walk.duplicates  // copies in this file, then rows the store already has
+        return (counts, walk.parents)
     }
 
     // MARK: - Rule 1: merges
@@ -533,59 +418,9 @@ final class IngestRun {
     /// Reads the mapping file, sorts its rows by identifier with bounded memory, and folds each identifier's new
     /// rows into its stored history (rule 2). Into an empty store the identifiers are appended in key order.
     func loadMappings(path: String, bulk: Bool, canonical: CanonicalResolver) throws -> (counts: FileCounts, changed: Int) {
-        let (reader, columns) = try openCSV(path)
-        let id = try columns.require("id", file: path)
-        let type = try columns.require("external_id_type", file: path)
-        let value = try columns.require("external_id_value", file: path)
-        let segment = try columns.require("segment_id", file: path)
-        let seq = try columns.require("seq", file: path)
-        let timestamp = columns.position("timestamp")
-        let receivedAt = columns.position("received_at")
-        guard timestamp != nil || receivedAt != nil else {
-            throw IngestError(
-                code: .missingColumn, file: path, line: 1,
-                message: "missing required column TIMESTAMP or RECEIVED_AT (one of them dates each row)")
-        }
-        let operation = columns.position("__operation")
-        let sorter = makeSorter("mapping", less: MappingRecord.less)
+        let (sorter, read) = try files.sortMappings(path: path)
         defer { sorter.close() }
-        var builder = RecordBuilder()
-        var counts = FileCounts()
-        try forEachRow(reader, columns, counts: &counts) {
-            var time: Instant?
-            if let timestamp, !reader.isEmpty(timestamp) {
-                time = try parseTime(reader, timestamp, "TIMESTAMP")
-            }
-            if let receivedAt, !reader.isEmpty(receivedAt) {
-                // Parsed even when TIMESTAMP is set, so a bad RECEIVED_AT is reported, not ignored.
-                let t = try parseTime(reader, receivedAt, "RECEIVED_AT")
-                if time == nil { time = t }
-            }
-            guard let time else {
-                throw RowProblem(message: "no time: TIMESTAMP and RECEIVED_AT are both empty")
-            }
-            var removed = false
-            if let operation {
-                removed = try reader.withField(operation) { b throws -> Bool in
-                    if b.isEmpty || FieldParser.equalsLowercase(b, "created") { return false }
-                    if FieldParser.equalsLowercase(b, "removed") { return true }
-                    throw RowProblem(
-                        message: "__OPERATION is \"\(FieldParser.show(b))\"; expected CREATED, REMOVED or empty")
-                }
-            }
-            let seqValue = try integer(reader, seq, "SEQ")
-            builder.reset()
-            try text(reader, type, "EXTERNAL_ID_TYPE") { builder.text($0) }
-            try text(reader, value, "EXTERNAL_ID_VALUE") { builder.text($0) }
-            builder.int64(seqValue)
-            try text(reader, id, "ID") { builder.text($0) }
-            ordinal += 1
-            builder.int64(ordinal)
-            try text(reader, segment, "SEGMENT_ID") { builder.text($0) }
-            builder.int64(time.microseconds)
-            builder.uint8(removed ? 1 : 0)
-            try builder.withBytes { try sorter.append($0) }
-        }
+        var counts = read
         trace.mark("  read + sort runs")
         progress?(IngestProgress(file: path, rows: counts.read, bytes: 0, totalBytes: 0, phase: "derive"))
         let stream = try sorter.finish()
@@ -637,44 +472,6 @@ final class IngestRun {
         if group.hasKey { try writer.write(&group, counts: &counts) }
         trace.mark("  merge + fold + write")
         return (counts, writer.changed)
-    }
-
-    // MARK: - Field helpers
-
-    private func text(
-        _ reader: CSVReader, _ field: Int, _ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void
-    ) throws {
-        try reader.withField(field) { b throws in
-            guard !b.isEmpty else { throw RowProblem(message: "\(name) is empty") }
-            guard FieldParser.isValidUTF8(b) else { throw RowProblem(message: "\(name) is not valid UTF-8") }
-            body(b)
-        }
-    }
-
-    private func integer(_ reader: CSVReader, _ field: Int, _ name: String) throws -> Int64 {
-        try reader.withField(field) { b throws -> Int64 in
-            guard let v = FieldParser.int64(b) else {
-                if b.isEmpty { throw RowProblem(message: "\(name) is empty") }
-                guard FieldParser.isInteger(b) else {
-                    throw RowProblem(message: "\(name) is not an integer: \"\(FieldParser.show(b))\"")
-                }
-                let bound = b.first == 45 ? "smaller than \(Int64.min)" : "larger than \(Int64.max)"
-                throw RowProblem(message: "\(name) is out of range: \"\(FieldParser.show(b))\" (\(bound))")
-            }
-            return v
-        }
-    }
-
-    private func parseTime(_ reader: CSVReader, _ field: Int, _ name: String) throws -> Instant {
-        try reader.withField(field) { b throws -> Instant in
-            guard let t = Instant(utf8: b) else {
-                throw RowProblem(
-                    message: "\(name) is not a time: \"\(FieldParser.show(b))\" (expected YYYY-MM-DD HH:MM:SS[.fraction], "
-                        + "T or a space between, then nothing (UTC), Z, UTC, GMT or an offset +HH:MM, +HHMM, +HH; "
-                        + "named zones are ambiguous and refused)")
-            }
-            return t
-        }
     }
 
     func step(_ stmt: OpaquePointer?) throws {

@@ -9,6 +9,12 @@ public struct ScanRefresh: Sendable, Equatable {
     public var full: Bool
     /// Profiles evaluated.
     public var evaluatedProfiles: Int
+
+    /// Creates a refresh record.
+    public init(full: Bool, evaluatedProfiles: Int) {
+        self.full = full
+        self.evaluatedProfiles = evaluatedProfiles
+    }
 }
 
 /// A plan line as the store keeps it, with its `plan.json` object (rendered once, when the profile is evaluated).
@@ -47,7 +53,9 @@ extension ProfileStore {
             if full {
                 try db.execute(sql: "DELETE FROM scan_profiles; DELETE FROM scan_lines;")
                 trace.mark("clear")
-                let pipeline = EvaluationPipeline(evaluator: evaluator) { try writer.write($0) }
+                let pipeline = EvaluationPipeline { EvaluatedProfile(evaluator.evaluate($0), identifiers: $0.identifiers.count) } write: {
+                    try writer.write($0)
+                }
                 try ProfileReader.forEachProfile(db) { profile in
                     try pipeline.submit(profile)
                     evaluated += 1
@@ -319,59 +327,6 @@ extension ProfileStore {
             ).map { ($0[0], $0[1]) }
         }
     }
-}
-
-/// Evaluates batches of profiles on a second thread while the caller reads the next batch and writes the previous
-/// results: SQLite stays on the caller's thread, the evaluator (pure) runs beside it.
-final class EvaluationPipeline {
-    private let evaluator: Evaluator
-    private let queue = DispatchQueue(label: "idaudit.evaluate")
-    private var batch: [Profile] = []
-    private var inFlight: (item: DispatchWorkItem, results: ResultBox)?
-    private let write: (EvaluatedProfile) throws -> Void
-    private let batchSize = 256
-
-    init(evaluator: Evaluator, write: @escaping (EvaluatedProfile) throws -> Void) {
-        self.evaluator = evaluator
-        self.write = write
-        batch.reserveCapacity(batchSize)
-    }
-
-    func submit(_ profile: Profile) throws {
-        batch.append(profile)
-        if batch.count == batchSize { try flushBatch() }
-    }
-
-    private func flushBatch() throws {
-        let profiles = batch
-        batch.removeAll(keepingCapacity: true)
-        let box = ResultBox()
-        let evaluator = self.evaluator
-        let item = DispatchWorkItem {
-            box.results = profiles.map { EvaluatedProfile(evaluator.evaluate($0), identifiers: $0.identifiers.count) }
-        }
-        queue.async(execute: item)
-        try drain()
-        inFlight = (item, box)
-    }
-
-    private func drain() throws {
-        guard let (item, box) = inFlight else { return }
-        item.wait()
-        inFlight = nil
-        for result in box.results { try write(result) }
-    }
-
-    /// Evaluates and writes what is left.
-    func finish() throws {
-        if !batch.isEmpty { try flushBatch() }
-        try drain()
-    }
-}
-
-/// Results handed back from the evaluation thread; written there before `wait()` returns, read here after.
-private final class ResultBox: @unchecked Sendable {
-    var results: [EvaluatedProfile] = []
 }
 
 func stepOrThrow(_ stmt: OpaquePointer?) throws {
