@@ -78,10 +78,12 @@ public enum EngineScan {
                 keptRow = try kept.next()
             }
             let counted = values.count + group.count { $0.reason == .limit }
+            let limit = group.first { $0.reason == .limit }?.limit
             for line in group {
                 try output.add(
-                    csvRecord: line.csvRecord.utf8, json: line.jsonObject(counted: counted, kept: values).utf8,
-                    remediable: line.remediable)
+                    csvRecord: line.csvRecord.utf8,
+                    json: line.jsonEntry(line.jsonObject, limit: limit, counted: counted, kept: values).utf8,
+                    remediable: line.remediable, rank: line.rank)
             }
             group.removeAll(keepingCapacity: true)
         }

@@ -35,7 +35,7 @@ public enum ExportScan {
             guard !evaluation.lines.isEmpty else { return }
             totals.profilesInViolation += 1
             for (line, (csv, json)) in zip(evaluation.lines, zip(profile.csv, profile.json)) {
-                try output.add(csvRecord: csv.utf8, json: json.utf8, remediable: line.remediable)
+                try output.add(csvRecord: csv.utf8, json: json.utf8, remediable: line.remediable, rank: line.rank)
                 tally.add(type: line.type, reason: line.reason, remediable: line.remediable)
             }
             top.consider(evaluation)

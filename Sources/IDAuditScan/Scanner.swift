@@ -64,8 +64,8 @@ public enum Scanner {
             outDirectory: options.outDirectory, stamp: PlanStamp(generatedAt: now, rulesSHA256: rules.sha256),
             header: PlanOutput.header(rulesPath: options.rulesPath, rules: rules, now: now))
         let dir = output.dir
-        try store.forEachRenderedPlanLine { csvRecord, jsonObject, isRemediable in
-            try output.add(csvRecord: csvRecord, json: jsonObject, remediable: isRemediable)
+        try store.forEachRenderedPlanLine { csvRecord, jsonEntry, isRemediable, rank in
+            try output.add(csvRecord: csvRecord, json: jsonEntry, remediable: isRemediable, rank: rank)
         }
         try output.commitCSV()
         let count = output.lines

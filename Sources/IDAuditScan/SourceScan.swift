@@ -28,16 +28,17 @@ final class PlanOutput {
     private(set) var remediable = 0
     private let suffix: [UInt8]
 
-    init(outDirectory: String, stamp: PlanStamp, header: [(String, String)]) throws {
+    init(outDirectory: String, stamp: PlanStamp, header: [(String, String)], assumptions: Bool = true) throws {
         suffix = stamp.recordSuffix
         try makeDirectories(outDirectory)
         dir = outDirectory.hasSuffix("/") ? String(outDirectory.dropLast()) : outDirectory
         csv = try OutputFile(path: dir + "/plan.csv")
         json = try OutputFile(path: dir + "/plan.json")
         try csv.writeCSVRecord(PlanLine.csvColumns)
-        try json.write("{\n\"format\":\"idaudit-plan/1\",\n")
+        try json.write("{\n\"format\":\"\(PlanJSON.format)\",\n")
         for (key, value) in header { try json.write("\(JSONText.quote(key)):\(value),\n") }
-        try json.write("\"assumptions\":\(Scanner.assumptionsJSON),\n\"lines\":[\n")
+        if assumptions { try json.write("\"assumptions\":\(Scanner.assumptionsJSON),\n") }
+        try json.write("\"groups\":[\n")
     }
 
     /// The header of a scan's plan.json: the rules and when.
@@ -48,11 +49,15 @@ final class PlanOutput {
         ]
     }
 
-    func add(csvRecord: some Sequence<UInt8>, json object: some Sequence<UInt8>, remediable isRemediable: Bool) throws {
+    /// Adds a line: its plan.csv record (without the stamp) and its plan.json entry
+    /// (``PlanLine/jsonEntry(_:limit:counted:kept:)``), which opens a group when the line's rank is 1.
+    func add(
+        csvRecord: some Sequence<UInt8>, json entry: some Sequence<UInt8>, remediable isRemediable: Bool, rank: Int
+    ) throws {
         try csv.write(bytes: csvRecord)
         try csv.write(bytes: suffix)
-        if lines > 0 { try json.write(bytes: ",\n".utf8) }
-        try json.write(bytes: object)
+        try json.write(PlanJSON.separator(before: lines, opensGroup: rank == 1))
+        try json.write(bytes: entry)
         lines += 1
         if isRemediable { remediable += 1 }
     }
@@ -65,12 +70,13 @@ final class PlanOutput {
     /// Ends plan.json, with the run's history (this run, what it was compared with, and the new, resolved and
     /// reintroduced identifiers) when there is one, and puts it in place.
     func commitJSON(history run: ScanRun?, previousFolder: String?) throws {
+        try json.write(PlanJSON.end(entries: lines))
         guard let run else {
-            try json.write("\n]\n}\n")
+            try json.write("\n}\n")
             try json.commit()
             return
         }
-        try json.write("\n],\n\"history\":{\"run\":\(run.id),")
+        try json.write(",\n\"history\":{\"run\":\(run.id),")
         if let previousFolder {
             try json.write("\"compared_with_folder\":\(JSONText.quote(previousFolder))")
         } else {

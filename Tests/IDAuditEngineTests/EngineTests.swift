@@ -177,7 +177,7 @@ struct EngineParityTests {
             #expect(try dir.read("\(out)/plan.csv") == dir.read("sqlite-\(name)/plan.csv"), "plan.csv: \(label) \(name)")
             let json = { (folder: String) throws -> Substring in
                 let text = try dir.read("\(folder)/plan.json")
-                let start = text.range(of: "\"lines\":[")!.lowerBound
+                let start = text.range(of: "\"groups\":[")!.lowerBound
                 let end = text.range(of: "\n]", options: .backwards)!.upperBound
                 return text[start..<end]
             }

@@ -92,8 +92,10 @@ struct RequestPlanTests {
         #expect(result.profiles == 3)
         #expect(result.unresolved == [.notFound: 2, .profileMismatch: 1, .lastUserID: 1, .protected: 1])
         let json = try JSONSerialization.jsonObject(with: Data(try dir.read("out/plan.json").utf8)) as? [String: Any]
-        let planLines = try #require(json?["lines"] as? [[String: Any]])
-        let b = try #require(planLines.first { $0["value"] as? String == "b@x.com" }?["rationale"] as? [String: Any])
+        let groups = try #require(json?["groups"] as? [[String: Any]])
+        let planLines = groups.flatMap { $0["lines"] as? [[String: Any]] ?? [] }
+        #expect(planLines.count == 6)
+        let b = try #require(planLines.first { $0["value"] as? String == "b@x.com" })
         #expect(b["note"] as? String == "imported by mistake, ticket 42")
         #expect(b["request_line"] as? Int == 3)
         let summary = try JSONSerialization.jsonObject(with: Data(try dir.read("out/summary.json").utf8)) as? [String: Any]

@@ -88,12 +88,25 @@ struct ScanTests {
         #expect(summary?["not_remediable"] as? Int == 2)
         #expect(summary?["rules_sha256"] as? String == (try rules()).sha256)
         let plan = try JSONSerialization.jsonObject(with: Data(try dir.read("out/plan.json").utf8)) as? [String: Any]
-        let lines = try #require(plan?["lines"] as? [[String: Any]])
-        #expect(lines.count == 5)
-        let first = try #require(lines.first?["rationale"] as? [String: Any])
+        #expect(plan?["format"] as? String == "idaudit-plan/2")
+        // Grouped by profile and type: what the group's lines share is said once, and the lines are plan.csv's.
+        let groups = try #require(plan?["groups"] as? [[String: Any]])
+        let first = try #require(groups.first)
         #expect(first["limit"] as? Int == 1)
         #expect(first["window_seconds"] as? Int == 604_800)
         #expect(first["kept"] as? [String] == ["b@x.com"])
+        var fromJSON: [String] = []
+        for group in groups {
+            for line in try #require(group["lines"] as? [[String: Any]]) {
+                let fields = [group["segment_id"], group["type"], line["value"], line["reason"], line["rank"]]
+                fromJSON.append(fields.map { "\($0!)" }.joined(separator: ","))
+            }
+        }
+        let fromCSV = try dir.read("out/plan.csv").split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).prefix(5).joined(separator: ",")
+        }
+        #expect(fromJSON == fromCSV)
+        #expect(fromJSON.count == 5)
         // Nothing half-written is left behind.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)

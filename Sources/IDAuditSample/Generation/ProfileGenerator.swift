@@ -77,6 +77,8 @@ struct ProfileGenerator {
     private var identifiers: [Identifier] = []
     private var events: [Event] = []
     private var anonymousOnly = false
+    /// How much more often the messy cases happen (``SampleOptions/heavyExcess``): 1 by default.
+    var mess = 1.0
     private var mobile = false
     private var ios = false
 
@@ -196,7 +198,7 @@ struct ProfileGenerator {
         let emailCount: Int
         if anonymousOnly {
             emailCount = random.chance(0.12) ? 1 : 0
-        } else if random.chance(0.0167) {
+        } else if random.chance(0.0167 * mess) {
             emailCount = random.between(6, 12)  // email sprawl
         } else {
             let u = random.unit()
@@ -205,14 +207,14 @@ struct ProfileGenerator {
         for k in 0..<emailCount {
             add(.email, time: random.micros(birth, finish)) { $0.appendEmail(index: index, slot: k) }
         }
-        if emailCount > 0, random.chance(0.02) {
+        if emailCount > 0, random.chance(0.02 * min(mess, 5)) {
             // The same address with different case: a distinct value for Segment, the same person.
             let original = identifiers[random.below(identifiers.count)].value
             add(.email, time: random.micros(birth, finish)) { $0.appendCaseVariant(of: original) }
         }
         let firstEmail = identifiers.first?.value
 
-        let userIDCount = anonymousOnly ? 0 : random.chance(0.045) ? (random.chance(0.7) ? 2 : 3) : 1
+        let userIDCount = anonymousOnly ? 0 : random.chance(0.045 * mess) ? (random.chance(0.7) ? 2 : 3) : 1
         for k in 0..<userIDCount {
             add(.userID, time: random.micros(birth, finish)) { g in
                 if k > 0, let firstEmail, g.random.chance(0.5) {
@@ -233,7 +235,7 @@ struct ProfileGenerator {
                 g.arena.appendUUID(g.random.next(), g.random.next(), uppercase: uppercaseAnonymous)
             }
         }
-        if random.chance(0.02) {
+        if random.chance(0.02 * mess) {
             // A burst: a bot, a broken SDK or a cleared-cookies loop, 8-20 anonymous ids in a few days.
             let window = min(finish - birth, random.micros(Self.microsPerDay, 4 * Self.microsPerDay))
             let from = random.micros(birth, finish - window)

@@ -172,16 +172,15 @@ public enum RequestPlanner {
         planKeys = RecordBuilder()
         resolved = planOrder.map { resolved[$0] }
 
-        try makeDirectories(options.outDirectory)
-        let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory
-        let csv = try OutputFile(path: dir + "/plan.csv")
-        let json = try OutputFile(path: dir + "/plan.json")
-        try csv.writeCSVRecord(PlanLine.csvColumns)
-        try json.write("{\n\"format\":\"idaudit-plan/1\",\n\"requests_file\":\(JSONText.quote(options.requestsPath)),\n")
-        try json.write("\"rules_sha256\":\"\(options.rules?.sha256 ?? "")\",\n\"generated_at\":\"\(now)\",\n\"lines\":[\n")
-
-        let writer = PlanWriter(
-            csv: csv, json: json, stamp: PlanStamp(generatedAt: now, rulesSHA256: options.rules?.sha256 ?? ""))
+        let output = try PlanOutput(
+            outDirectory: options.outDirectory,
+            stamp: PlanStamp(generatedAt: now, rulesSHA256: options.rules?.sha256 ?? ""),
+            header: [
+                ("requests_file", JSONText.quote(options.requestsPath)),
+                ("rules_sha256", "\"\(options.rules?.sha256 ?? "")\""), ("generated_at", "\"\(now)\""),
+            ], assumptions: false)
+        let dir = output.dir
+        let writer = PlanWriter(output)
         // Profiles in chunks: their user_ids are read a chunk at a time, which bounds memory for huge request files.
         var start = 0
         while start < resolved.count {
@@ -210,7 +209,6 @@ public enum RequestPlanner {
             start = end
         }
         try writer.finish()
-        try json.write("\n]\n}\n")
 
         let unresolvedFile = try OutputFile(path: dir + "/unresolved.csv")
         try unresolvedFile.writeCSVRecord(["line", "type", "value", "segment_id", "note", "reason"])
@@ -221,8 +219,8 @@ public enum RequestPlanner {
             ])
             result.unresolved[reason, default: 0] += 1
         }
-        try json.commit()
-        try csv.commit()
+        try output.commitCSV()
+        try output.commitJSON(history: nil, previousFolder: nil)
         try unresolvedFile.commit()
         try OutputFile.write(summaryJSON(result, options: options, store: store.path, now: now), to: dir + "/summary.json")
         result.files = ["plan.csv", "plan.json", "unresolved.csv", "summary.json"].map { dir + "/" + $0 }
@@ -310,24 +308,18 @@ public enum RequestPlanner {
 
 /// Renders and writes plan lines on a second thread, in batches, while the caller resolves the next profiles.
 ///
-/// The output files belong to the writer's queue from the first ``add(_:request:)`` until ``finish()`` returns.
+/// The output belongs to the writer's queue from the first ``add(_:request:)`` until ``finish()`` returns.
 final class PlanWriter: @unchecked Sendable {
-    // `csv`, `json`, `written` and `failure` are touched only on `queue`; the caller reads `failure` after
-    // `queue.sync`. `slots` bounds the batches in flight (memory).
-    private let csv: OutputFile
-    private let json: OutputFile
+    // `output` and `failure` are touched only on `queue`; the caller reads `failure` after `queue.sync`. `slots`
+    // bounds the batches in flight (memory).
+    private let output: PlanOutput
     private let queue = DispatchQueue(label: "idaudit.plan-writer")
     private let slots = DispatchSemaphore(value: 4)
     private var batch: [(PlanLine, DeletionRequest)] = []
-    private var written = 0
     private var failure: (any Error)?
 
-    private let suffix: String
-
-    init(csv: OutputFile, json: OutputFile, stamp: PlanStamp) {
-        suffix = String(decoding: stamp.recordSuffix, as: UTF8.self)
-        self.csv = csv
-        self.json = json
+    init(_ output: PlanOutput) {
+        self.output = output
     }
 
     func add(_ line: PlanLine, request: DeletionRequest) throws {
@@ -344,10 +336,10 @@ final class PlanWriter: @unchecked Sendable {
             guard failure == nil else { return }
             do {
                 for (line, request) in lines {
-                    try csv.write(line.csvRecord + suffix)
-                    if written > 0 { try json.write(",\n") }
-                    try json.write(line.jsonObject(requestLine: request.line, note: request.note))
-                    written += 1
+                    let object = line.jsonObject(requestLine: request.line, note: request.note)
+                    try output.add(
+                        csvRecord: line.csvRecord.utf8, json: line.jsonEntry(object, limit: nil, counted: nil, kept: nil).utf8,
+                        remediable: line.remediable, rank: line.rank)
                 }
             } catch {
                 failure = error

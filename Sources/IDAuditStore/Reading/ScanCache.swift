@@ -21,7 +21,8 @@ public struct ScanRefresh: Sendable, Equatable {
 public struct StoredPlanLine: Sendable {
     /// The line.
     public var line: PlanLine
-    /// The line's `plan.json` object, rationale included (``PlanLine/jsonObject(counted:kept:)``).
+    /// The line's plan.json entry: its object, opened by its group's rationale at rank 1
+    /// (``PlanLine/jsonEntry(_:limit:counted:kept:)``).
     public var json: String
 }
 
@@ -29,7 +30,8 @@ public struct StoredPlanLine: Sendable {
 /// in what the evaluation or the ingest decides, so that an upgrade never mixes old and new lines.
 enum ScanEngine {
     /// 1: identifier types and segment ids compared as bytes; rows delivered twice resolved whatever their order.
-    static let version = 1
+    /// 2: plan.json entries grouped by profile and type (idaudit-plan/2).
+    static let version = 2
 }
 
 extension ProfileStore {
@@ -119,11 +121,13 @@ extension ProfileStore {
     /// Streams the last scan's plan lines as their rendered `plan.csv` record and `plan.json` object, in plan order,
     /// straight from the store's bytes (valid only during the call): the fast path for writing plan files.
     public func forEachRenderedPlanLine(
-        _ body: (_ csv: UnsafeBufferPointer<UInt8>, _ json: UnsafeBufferPointer<UInt8>, _ remediable: Bool) throws -> Void
+        _ body: (
+            _ csv: UnsafeBufferPointer<UInt8>, _ json: UnsafeBufferPointer<UInt8>, _ remediable: Bool, _ rank: Int
+        ) throws -> Void
     ) throws {
         try queue.read { db in
             let statement = try db.makeStatement(
-                sql: "SELECT csv, json, remediable FROM scan_lines ORDER BY canonical_id, type, rank")
+                sql: "SELECT csv, json, remediable, rank FROM scan_lines ORDER BY canonical_id, type, rank")
             let s = statement.sqliteStatement
             while true {
                 let rc = sqlite3_step(s)
@@ -132,7 +136,7 @@ extension ProfileStore {
                 try body(
                     UnsafeBufferPointer(start: sqlite3_column_text(s, 0), count: Int(sqlite3_column_bytes(s, 0))),
                     UnsafeBufferPointer(start: sqlite3_column_text(s, 1), count: Int(sqlite3_column_bytes(s, 1))),
-                    sqlite3_column_int64(s, 2) != 0)
+                    sqlite3_column_int64(s, 2) != 0, Int(sqlite3_column_int64(s, 3)))
             }
         }
     }

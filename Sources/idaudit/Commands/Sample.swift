@@ -21,6 +21,9 @@ struct Sample: ParsableCommand {
     @Option(help: "The output folder.")
     var out = "export/"
 
+    @Flag(help: "A messier space: about a fifth of the mapping rows in excess under rules/segment-recommended.yaml (by default about 4%), for benchmarks on heavy excess.")
+    var heavyExcess = false
+
     func validate() throws {
         guard profiles > 0 else { throw ValidationError("--profiles must be positive") }
     }
@@ -28,8 +31,10 @@ struct Sample: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let started = Clock.monotonic()
+            var options = SampleOptions(profiles: profiles, seed: seed)
+            options.heavyExcess = heavyExcess
             let result = try SampleGenerator.write(
-                SampleOptions(profiles: profiles, seed: seed), to: out,
+                options, to: out,
                 progress: { Terminal.progress("generating: \(Int($0 * 100))%") })
             Terminal.endProgress()
             print(
