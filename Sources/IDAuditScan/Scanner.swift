@@ -59,7 +59,9 @@ public enum Scanner {
         let trace = PhaseTrace()
         let refresh = try store.refreshScan(evaluator: Evaluator(rules: rules), full: options.full, progress: options.progress)
         let totals = try store.scanTotals()
+        trace.mark("totals")
         let run = try store.recordRun(at: now, rulesSHA256: rules.sha256, profiles: totals.profiles)
+        trace.mark("run history")
         let output = try PlanOutput(
             outDirectory: options.outDirectory, stamp: PlanStamp(generatedAt: now, rulesSHA256: rules.sha256),
             header: PlanOutput.header(rulesPath: options.rulesPath, rules: rules, now: now))

@@ -15,7 +15,7 @@ public final class ProfileStore: Sendable {
         self.path = path
         var config = Configuration()
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA page_size = 16384")  // takes effect when the file is created
+            try db.execute(sql: "PRAGMA page_size = 4096")  // takes effect when the file is created
             try db.execute(sql: "PRAGMA cache_size = -131072")  // 128 MiB of page cache (1 GB budget in all)
             // Bulk loads stage rows in a temporary table and sort them: on disk, not in memory (1 GB budget).
             try db.execute(sql: "PRAGMA temp_store = FILE")

@@ -52,28 +52,28 @@ extension ProfileStore {
             let writer = try ScanWriter(db: db)
             var evaluated = 0
             if !full { try writer.loadHistogram() }
+            // The evaluation runs on a second thread while this one reads profiles and writes results.
+            let pipeline = EvaluationPipeline { EvaluatedProfile(evaluator.evaluate($0), identifiers: $0.identifiers.count) } write: {
+                try writer.write($0)
+            }
             if full {
                 try db.execute(sql: "DELETE FROM scan_profiles; DELETE FROM scan_lines;")
                 trace.mark("clear")
-                let pipeline = EvaluationPipeline { EvaluatedProfile(evaluator.evaluate($0), identifiers: $0.identifiers.count) } write: {
-                    try writer.write($0)
-                }
                 try ProfileReader.forEachProfile(db) { profile in
                     try pipeline.submit(profile)
                     evaluated += 1
                     if evaluated & 0x3FFF == 0 { progress?(evaluated) }
                 }
-                try pipeline.finish()
             } else {
+                // Each dirty profile's old results go before its new ones are written (later, by the pipeline).
                 let ids = try String.fetchAll(db, sql: "SELECT canonical_id FROM dirty_profiles")
                 for id in ids {
                     try writer.remove(canonicalID: id)
-                    if let profile = try ProfileReader.profile(db, canonicalID: id) {
-                        try writer.write(evaluator.evaluate(profile), identifiers: profile.identifiers.count)
-                    }
+                    if let profile = try ProfileReader.profile(db, canonicalID: id) { try pipeline.submit(profile) }
                     evaluated += 1
                 }
             }
+            try pipeline.finish()
             trace.mark("evaluate")
             try writer.saveHistogram()
             try db.execute(sql: "DELETE FROM dirty_profiles")
@@ -218,10 +218,6 @@ final class ScanWriter {
         }
         try removeProfile.execute(arguments: [canonicalID])
         try removeLines.execute(arguments: [canonicalID])
-    }
-
-    func write(_ evaluation: ProfileEvaluation, identifiers: Int) throws {
-        try write(EvaluatedProfile(evaluation, identifiers: identifiers))
     }
 
     func write(_ evaluated: EvaluatedProfile) throws {
