@@ -7,26 +7,29 @@
 #             touching 1% of the profiles + the incremental scan
 # and prints duckdb / oneshot, duckdb / warm and duckdb / hourly.
 #
-# usage: scripts/benchmark-scan.sh [PROFILES=1000000] [REPEATS=3] [RULES=rules/segment-recommended.yaml]
+# usage: scripts/benchmark-scan.sh [PROFILES=1000000] [REPEATS=3] [RULES=rules/segment-recommended.yaml] [MIX=default]
+#   MIX=heavy: `idaudit sample --heavy-excess`, about a fifth of the mapping rows in excess (the default: about 4%)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILES=${1:-1000000}
 REPEATS=${2:-3}
 RULES=${3:-rules/segment-recommended.yaml}
+MIX=${4:-default}
+case "$MIX" in default) PREFIX=export; SAMPLE_FLAGS=();; heavy) PREFIX=heavy; SAMPLE_FLAGS=(--heavy-excess);; *) echo "MIX is default or heavy" >&2; exit 2;; esac
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}
 mkdir -p "$WORK"
 swift build -c release --scratch-path .build-release --product idaudit >/dev/null 2>&1
 BIN=$PWD/.build-release/release/idaudit
-EXPORT=$WORK/export-$PROFILES
-HOURLY=$WORK/hourly-$PROFILES
-STORE=$WORK/scan-store-$PROFILES.sqlite
-[ -s "$EXPORT/external_id_mapping_updates.csv" ] || $BIN sample --profiles "$PROFILES" --seed 7 --out "$EXPORT/"
+EXPORT=$WORK/$PREFIX-$PROFILES
+HOURLY=$WORK/$PREFIX-hourly-$PROFILES
+STORE=$WORK/scan-store-$PREFIX-$PROFILES.sqlite
+[ -s "$EXPORT/external_id_mapping_updates.csv" ] || $BIN sample --profiles "$PROFILES" --seed 7 "${SAMPLE_FLAGS[@]}" --out "$EXPORT/"
 [ -s "$HOURLY/external_id_mapping_updates.csv" ] || python3 Benchmarks/make_hourly_export.py "$EXPORT" "$HOURLY" 1
 python3 -c "import duckdb" 2>/dev/null || python3 -m pip install -q duckdb
 $BIN sql --dialect duckdb --rules "$RULES" --schema profiles_sync --into idaudit --out "$WORK/duckdb-full.sql"
 echo "export: $(du -sh "$EXPORT" | cut -f1), $(($(wc -l < "$EXPORT/external_id_mapping_updates.csv") - 1)) mapping rows; rules $RULES"
 
-RESULTS=$WORK/scan-$PROFILES.txt
+RESULTS=$WORK/scan-$PREFIX-$PROFILES.txt
 : > "$RESULTS"
 run() {  # NAME CMD...: records "NAME seconds peak_MiB" (a scan exits 1 or 2 when it finds excess: not a failure)
     local name=$1 status=0
@@ -58,7 +61,7 @@ a, b = ([row[:-2] for row in csv.reader(open(path, newline=""))] for path in sys
 print(f"DuckDB's plan == idaudit's plan ({len(a) - 1} lines)" if a == b else "DuckDB's plan DIFFERS from idaudit's")
 PY
 echo
-echo "median of $REPEATS runs ($PROFILES profiles):"
+echo "median of $REPEATS runs ($PROFILES profiles, $MIX mix, $(($(wc -l < "$WORK/out-oneshot/plan.csv") - 1)) plan lines):"
 python3 - "$RESULTS" <<'PY'
 import statistics, sys
 rows = {}
