@@ -67,6 +67,7 @@ public enum ResultTable: String, Sendable, CaseIterable {
     case histogram = "idaudit_histogram"
     case kept = "idaudit_kept"
     case offenders = "idaudit_offenders"
+    case caps = "idaudit_caps"
 
     /// The query that reads it from `schema`, ordered.
     public func query(schema: String, dialect: SQLDialect) -> String {
@@ -77,6 +78,7 @@ public enum ResultTable: String, Sendable, CaseIterable {
         case .summary: order = "metric, \(b("type")), reason"
         case .histogram: order = "\(b("type")), counted"
         case .kept, .offenders: order = "\(b("segment_id")), \(b("type")), first_seen, seq, \(b("value"))"
+        case .caps: order = "cap, \(b("profile"))"
         }
         return "SELECT * FROM \(schema).\(rawValue) ORDER BY \(order)"
     }

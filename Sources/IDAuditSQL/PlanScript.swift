@@ -41,7 +41,7 @@ public struct PlanScript: Sendable {
 
     /// The result tables, in the order they are written.
     public static let resultTables = [
-        "idaudit_plan", "idaudit_summary", "idaudit_histogram", "idaudit_kept", "idaudit_offenders",
+        "idaudit_plan", "idaudit_summary", "idaudit_histogram", "idaudit_kept", "idaudit_offenders", "idaudit_caps",
     ]
 
     /// How many of the worst profiles `idaudit_offenders` holds (the reports' top offenders).
@@ -157,6 +157,7 @@ private struct Builder {
         results += d.resultTable(result("idaudit_histogram"), histogramSelect)
         results += d.resultTable(result("idaudit_kept"), keptSelect)
         results += d.resultTable(result("idaudit_offenders"), offendersSelect)
+        results += d.resultTable(result("idaudit_caps"), capsSelect)
         if let transaction = d.transaction {
             s.append(transaction.begin)
             s += results
@@ -611,5 +612,19 @@ private struct Builder {
             ) AS ranked WHERE place <= \(PlanScript.offenders)
         ) AS top ON top.profile = i.profile
         """
+    }
+
+    /// The profiles at or near Segment's system caps, whatever the rules say: segments merged into each canonical
+    /// profile (its own excepted) and active identifiers per profile, from 90% of the cap (the rules' `caps:`).
+    var capsSelect: String {
+        let merges = SystemCaps.nearThreshold(rules.caps.merges)
+        let mappings = SystemCaps.nearThreshold(rules.caps.mappings)
+        return """
+            SELECT 'merges' AS cap, c AS profile, COUNT(*) AS n
+            FROM \(tmp("j\(Self.rounds)")) WHERE s <> c GROUP BY c HAVING COUNT(*) >= \(merges)
+            UNION ALL
+            SELECT 'mappings' AS cap, profile, COUNT(*) AS n
+            FROM \(tmp("ids")) GROUP BY profile HAVING COUNT(*) >= \(mappings)
+            """
     }
 }

@@ -145,6 +145,14 @@ public enum EngineScan {
             $0.excess != $1.excess ? $0.excess > $1.excess : ByteOrder.less($0.canonicalID, $1.canonicalID)
         }
 
+        var capRows: [String: [(profile: String, count: Int)]] = [:]
+        var capsTable = try ResultReader(results + "/idaudit_caps.csv")
+        while let row = try capsTable.next() { capRows[row[0], default: []].append((row[1], Int(row[2]) ?? 0)) }
+        let caps = [
+            CapCount.counting("merges", cap: rules.caps.merges, counts: capRows["merges"] ?? []),
+            CapCount.counting("mappings", cap: rules.caps.mappings, counts: capRows["mappings"] ?? []),
+        ]
+
         try output.commitCSV()
         var run: ScanRun?
         var previous: ScanRun?
@@ -158,13 +166,14 @@ public enum EngineScan {
             generatedAt: now, source: engine.description + ", schema " + options.sourceSchema,
             rulesPath: options.rulesPath, rules: rules, totals: totals, excess: output.lines,
             remediable: output.remediable, run: run, previous: previous, histogram: histogram, offenders: offenders,
-            redacted: options.redact)
+            caps: caps, redacted: options.redact)
         try OutputFile.write(HTMLReport.render(report), to: dir + "/report.html")
         try OutputFile.write(MarkdownReport.render(report), to: dir + "/report.md")
         let summaryJSON = SourceSummary.json(
             source: source, totals: totals, planLines: output.lines, remediable: output.remediable,
             rulesSHA256: rules.sha256, now: now,
-            extra: run.map { [("history", HistoryJSON.object($0, previousFolder: options.previousFolder))] } ?? [])
+            extra: (run.map { [("history", HistoryJSON.object($0, previousFolder: options.previousFolder))] } ?? [])
+                + [("caps", CapsJSON.object(caps))])
         let files = try output.writeSummary(summaryJSON) + [dir + "/report.html", dir + "/report.md"]
         return SourceScanResult(
             totals: totals, planLines: output.lines, remediableLines: output.remediable, files: files,

@@ -85,6 +85,7 @@ public struct PostgresEngine: PlanEngine {
         case .plan: PlanLine.csvColumns
         case .summary: ["metric", "type", "reason", "count", "remediable"]
         case .histogram: ["type", "counted", "profiles"]
+        case .caps: ["cap", "profile", "n"]
         case .kept, .offenders, nil: ["segment_id", "type", "value", "first_seen", "seq"]
         }
     }

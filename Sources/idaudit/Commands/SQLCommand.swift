@@ -18,6 +18,8 @@ struct SQLCommand: ParsableCommand {
               idaudit_histogram  type, counted, profiles: identifiers per profile counted toward the limit
               idaudit_kept       the values kept on each (profile, type) with deletions (plan.json's rationale)
               idaudit_offenders  every active identifier of the 20 profiles with the most excess (the report)
+              idaudit_caps       cap, profile, n: profiles at or near Segment's system caps (merges, identifier
+                                 mappings), from 90% of the cap (rules' caps:, Segment's numbers by default)
             Everything is computed in the engine, partitioned by profile: merges (a cycle stops the script with \\
             an error naming a segment), REMOVED rows, duplicates, protected and blocked values, ever and windowed \\
             limits (a fold over each profile's values), the lookup user_id, remediable and rank. The rules are \\

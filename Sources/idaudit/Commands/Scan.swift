@@ -37,7 +37,7 @@ struct Scan: AsyncParsableCommand {
             (the same SQL `idaudit sql` prints: merges, REMOVED rows, limits, windows, blocked and protected \
             values, ranks) against the Profiles Sync tables id_graph_updates and external_id_mapping_updates in \
             --schema, writes result tables (idaudit_plan, idaudit_summary, idaudit_histogram, idaudit_kept, \
-            idaudit_offenders) into --into, and reads back only those. postgres: IDAUDIT_PG_URL, password from \
+            idaudit_offenders, idaudit_caps) into --into, and reads back only those. postgres: IDAUDIT_PG_URL, password from \
             PGPASSWORD or ~/.pgpass. duckdb: --export DIR reads an export folder in place (CSV, .csv.gz or \
             Parquet), or --database FILE. spark: spark-submit (pyspark) with --master (local[2], \
             spark://host:7077, yarn); --export DIR registers an export folder as the source tables. No run history \
