@@ -31,7 +31,8 @@ public struct StoredPlanLine: Sendable {
 enum ScanEngine {
     /// 1: identifier types and segment ids compared as bytes; rows delivered twice resolved whatever their order.
     /// 2: plan.json entries grouped by profile and type (idaudit-plan/2).
-    static let version = 2
+    /// 3: the scan's totals kept beside the histogram.
+    static let version = 3
 }
 
 extension ProfileStore {
@@ -51,7 +52,7 @@ extension ProfileStore {
             let full = forceFull || !sameKey || (dirty > 10_000 && dirty * 3 > cached)
             let writer = try ScanWriter(db: db)
             var evaluated = 0
-            if !full { try writer.loadHistogram() }
+            if !full { try writer.loadKept() }
             // The evaluation runs on a second thread while this one reads profiles and writes results.
             let pipeline = EvaluationPipeline { EvaluatedProfile(evaluator.evaluate($0), identifiers: $0.identifiers.count) } write: {
                 try writer.write($0)
@@ -75,7 +76,7 @@ extension ProfileStore {
             }
             try pipeline.finish()
             trace.mark("evaluate")
-            try writer.saveHistogram()
+            try writer.saveKept()
             try db.execute(sql: "DELETE FROM dirty_profiles")
             try db.execute(
                 sql: "INSERT OR REPLACE INTO scan_state(id, rules_sha256, engine_version) VALUES (1, ?, ?)",
@@ -143,25 +144,16 @@ extension ProfileStore {
 
     /// Totals of the last scan.
     public func scanTotals() throws -> ScanTotals {
-        return try queue.read { db in
+        try queue.read { db in
             var totals = ScanTotals()
-            if let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*), coalesce(sum(identifiers), 0), coalesce(sum(excess > 0), 0) FROM scan_profiles
-                    """)
-            {
+            if let row = try Row.fetchOne(db, sql: "SELECT profiles, identifiers, in_violation FROM scan_totals") {
                 totals.profiles = row[0]
                 totals.identifiers = row[1]
                 totals.profilesInViolation = row[2]
             }
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT type, reason, count(*), sum(remediable) FROM scan_lines
-                    GROUP BY type, reason ORDER BY type, reason
-                    """)
-            totals.excess = rows.map {
+            totals.excess = try Row.fetchAll(
+                db, sql: "SELECT type, reason, count, remediable FROM scan_excess WHERE count > 0 ORDER BY type, reason"
+            ).map {
                 ExcessCount(type: $0[0], reason: ExcessReason(rawValue: $0[1]) ?? .limit, count: $0[2], remediable: $0[3])
             }
             return totals
@@ -169,7 +161,9 @@ extension ProfileStore {
     }
 }
 
-/// Writes evaluations into the scan tables, keeping the histogram of identifiers per profile and type.
+/// Writes evaluations into the scan tables, keeping the histogram of identifiers per profile and type and the
+/// scan's totals up to date as profiles are removed and written: a scan that re-evaluated a few profiles reads its
+/// totals without counting a million rows.
 final class ScanWriter {
     let db: Database
     let profileStatement: Statement
@@ -177,14 +171,27 @@ final class ScanWriter {
     let removeProfile: Statement
     let removeLines: Statement
     let oldCounts: Statement
+    let oldLines: Statement
     /// type (as bytes) -> identifiers counted toward the limit -> profiles.
     private var histogram: [ByteString: [Int: Int]] = [:]
+    private var profiles = 0
+    private var identifiers = 0
+    private var inViolation = 0
+    /// (type bytes, reason) -> excess lines and remediable ones.
+    private var excess: [ExcessKey: (count: Int, remediable: Int)] = [:]
+
+    private struct ExcessKey: Hashable {
+        var type: ByteString
+        var reason: String
+    }
 
     init(db: Database) throws {
         self.db = db
         profileStatement = try db.makeStatement(
             sql: "INSERT INTO scan_profiles(canonical_id, identifiers, excess, type_counts) VALUES (?,?,?,?)")
-        oldCounts = try db.makeStatement(sql: "SELECT type_counts FROM scan_profiles WHERE canonical_id = ?")
+        oldCounts = try db.makeStatement(
+            sql: "SELECT type_counts, identifiers, excess FROM scan_profiles WHERE canonical_id = ?")
+        oldLines = try db.makeStatement(sql: "SELECT type, reason, remediable FROM scan_lines WHERE canonical_id = ?")
         lineStatement = try db.makeStatement(
             sql: """
                 INSERT INTO scan_lines(canonical_id, type, rank, value, reason, lookup_user_id, remediable,
@@ -195,12 +202,33 @@ final class ScanWriter {
         removeLines = try db.makeStatement(sql: "DELETE FROM scan_lines WHERE canonical_id = ?")
     }
 
-    func loadHistogram() throws {
+    /// Reads the histogram and totals kept by the last scan, which incremental changes then adjust.
+    func loadKept() throws {
         let rows = try Row.fetchCursor(db, sql: "SELECT type, counted, profiles FROM scan_histogram")
         while let row = try rows.next() { histogram[ByteString(row[0]), default: [:]][row[1]] = row[2] }
+        if let row = try Row.fetchOne(db, sql: "SELECT profiles, identifiers, in_violation FROM scan_totals") {
+            (profiles, identifiers, inViolation) = (row[0], row[1], row[2])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT type, reason, count, remediable FROM scan_excess") {
+            excess[ExcessKey(type: ByteString(row[0] as String), reason: row[1])] = (row[2], row[3])
+        }
     }
 
-    func saveHistogram() throws {
+    /// Stores the histogram and totals.
+    func saveKept() throws {
+        try db.execute(sql: "DELETE FROM scan_totals; DELETE FROM scan_excess")
+        try db.execute(
+            sql: "INSERT INTO scan_totals(id, profiles, identifiers, in_violation) VALUES (1, ?, ?, ?)",
+            arguments: [profiles, identifiers, inViolation])
+        let insertExcess = try db.makeStatement(
+            sql: "INSERT INTO scan_excess(type, reason, count, remediable) VALUES (?,?,?,?)")
+        for (key, value) in excess where value.count > 0 {
+            try insertExcess.execute(arguments: [key.type.string, key.reason, value.count, value.remediable])
+        }
+        try saveHistogram()
+    }
+
+    private func saveHistogram() throws {
         try db.execute(sql: "DELETE FROM scan_histogram")
         let insert = try db.makeStatement(sql: "INSERT INTO scan_histogram(type, counted, profiles) VALUES (?,?,?)")
         for (type, counts) in histogram {
@@ -211,9 +239,21 @@ final class ScanWriter {
     }
 
     func remove(canonicalID: String) throws {
-        if let encoded = try String.fetchOne(oldCounts, arguments: [canonicalID]) {
-            for (type, counted) in TypeCounts.decode(encoded) {
+        if let old = try Row.fetchOne(oldCounts, arguments: [canonicalID]) {
+            for (type, counted) in TypeCounts.decode(old[0]) {
                 histogram[ByteString(type), default: [:]][counted, default: 0] -= 1
+            }
+            profiles -= 1
+            identifiers -= old[1] as Int
+            if (old[2] as Int) > 0 {
+                inViolation -= 1
+                for line in try Row.fetchAll(oldLines, arguments: [canonicalID]) {
+                    let key = ExcessKey(type: ByteString(line[0] as String), reason: line[1])
+                    var tally = excess[key] ?? (0, 0)
+                    tally.count -= 1
+                    tally.remediable -= line[2] as Int
+                    excess[key] = tally
+                }
             }
         }
         try removeProfile.execute(arguments: [canonicalID])
@@ -233,7 +273,17 @@ final class ScanWriter {
         for outcome in evaluation.types {
             histogram[ByteString(outcome.type), default: [:]][outcome.counted, default: 0] += 1
         }
+        profiles += 1
+        self.identifiers += identifiers
         guard !evaluation.lines.isEmpty else { return }
+        inViolation += 1
+        for line in evaluation.lines {
+            let key = ExcessKey(type: ByteString(line.type), reason: line.reason.rawValue)
+            var tally = excess[key] ?? (0, 0)
+            tally.count += 1
+            if line.remediable { tally.remediable += 1 }
+            excess[key] = tally
+        }
         let s = lineStatement.sqliteStatement
         for (line, (csv, json)) in zip(evaluation.lines, zip(evaluated.csv, evaluated.json)) {
             sqlite3_reset(s)

@@ -139,6 +139,28 @@ enum StoreSchema {
                     ALTER TABLE scan_state ADD COLUMN engine_version INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v6-scan-totals") { db in
+            try db.execute(
+                sql: """
+                    -- The last scan's totals, kept up to date like the histogram, so a scan that re-evaluated a
+                    -- few profiles does not count every profile and line again.
+                    CREATE TABLE scan_totals (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        profiles INTEGER NOT NULL,
+                        identifiers INTEGER NOT NULL,
+                        in_violation INTEGER NOT NULL
+                    );
+                    CREATE TABLE scan_excess (
+                        type TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        remediable INTEGER NOT NULL,
+                        PRIMARY KEY (type, reason)
+                    ) WITHOUT ROWID;
+                    -- A cached scan has no totals yet: the next scan evaluates every profile.
+                    DELETE FROM scan_state;
+                    """)
+        }
         return migrator
     }
 
