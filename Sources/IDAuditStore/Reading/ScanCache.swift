@@ -57,8 +57,14 @@ extension ProfileStore {
             let pipeline = EvaluationPipeline { EvaluatedProfile(evaluator.evaluate($0), identifiers: $0.identifiers.count) } write: {
                 try writer.write($0)
             }
+            writer.tracksDelta = !full
             if full {
-                try db.execute(sql: "DELETE FROM scan_profiles; DELETE FROM scan_lines;")
+                // What the excess was before is not tracked through a full re-evaluation: the next run compares all.
+                try db.execute(
+                    sql: """
+                        DELETE FROM scan_profiles; DELETE FROM scan_lines; DELETE FROM scan_delta;
+                        INSERT OR REPLACE INTO scan_delta_base(id, base_run) VALUES (1, NULL);
+                        """)
                 trace.mark("clear")
                 try ProfileReader.forEachProfile(db) { profile in
                     try pipeline.submit(profile)
@@ -172,6 +178,9 @@ final class ScanWriter {
     let removeLines: Statement
     let oldCounts: Statement
     let oldLines: Statement
+    let delta: Statement
+    /// Whether changes to the excess are recorded in `scan_delta` (an incremental refresh; see `recordRun`).
+    var tracksDelta = false
     /// type (as bytes) -> identifiers counted toward the limit -> profiles.
     private var histogram: [ByteString: [Int: Int]] = [:]
     private var profiles = 0
@@ -191,7 +200,13 @@ final class ScanWriter {
             sql: "INSERT INTO scan_profiles(canonical_id, identifiers, excess, type_counts) VALUES (?,?,?,?)")
         oldCounts = try db.makeStatement(
             sql: "SELECT type_counts, identifiers, excess FROM scan_profiles WHERE canonical_id = ?")
-        oldLines = try db.makeStatement(sql: "SELECT type, reason, remediable FROM scan_lines WHERE canonical_id = ?")
+        oldLines = try db.makeStatement(
+            sql: "SELECT type, reason, remediable, value FROM scan_lines WHERE canonical_id = ?")
+        delta = try db.makeStatement(
+            sql: """
+                INSERT INTO scan_delta(type, value, change) VALUES (?, ?, ?)
+                ON CONFLICT (type, value) DO UPDATE SET change = change + excluded.change
+                """)
         lineStatement = try db.makeStatement(
             sql: """
                 INSERT INTO scan_lines(canonical_id, type, rank, value, reason, lookup_user_id, remediable,
@@ -253,6 +268,7 @@ final class ScanWriter {
                     tally.count -= 1
                     tally.remediable -= line[2] as Int
                     excess[key] = tally
+                    if tracksDelta { try delta.execute(arguments: [line[0] as String, line[3] as String, -1]) }
                 }
             }
         }
@@ -283,6 +299,7 @@ final class ScanWriter {
             tally.count += 1
             if line.remediable { tally.remediable += 1 }
             excess[key] = tally
+            if tracksDelta { try delta.execute(arguments: [line.type, line.value, 1]) }
         }
         let s = lineStatement.sqliteStatement
         for (line, (csv, json)) in zip(evaluation.lines, zip(evaluated.csv, evaluated.json)) {

@@ -79,7 +79,7 @@ enum StoreSchema {
         migrator.registerMigration("v2-run-history") { db in
             try db.execute(
                 sql: """
-                    -- One row per scan, and the excess identifiers it found (growth per run ~ the excess).
+                    -- One row per scan, and the excess identifiers it found (v7 keeps only the latest run's).
                     CREATE TABLE scan_runs (
                         id INTEGER PRIMARY KEY,
                         at INTEGER NOT NULL,
@@ -159,6 +159,34 @@ enum StoreSchema {
                     ) WITHOUT ROWID;
                     -- A cached scan has no totals yet: the next scan evaluates every profile.
                     DELETE FROM scan_state;
+                    """)
+        }
+        migrator.registerMigration("v7-latest-excess") { db in
+            try db.execute(
+                sql: """
+                    -- A run is compared with the previous run of its rules only: the store keeps the excess of the
+                    -- latest run of each rules (not of every run; a run keeps its counts), and what the scan cache
+                    -- changed since that run, so recording a run costs what changed, not the whole excess.
+                    CREATE TABLE rules_excess (
+                        rules_sha256 TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (rules_sha256, type, value)
+                    ) WITHOUT ROWID;
+                    INSERT INTO rules_excess(rules_sha256, type, value)
+                        SELECT r.rules_sha256, e.type, e.value FROM run_excess AS e
+                        JOIN (SELECT rules_sha256, max(id) AS id FROM scan_runs GROUP BY rules_sha256) AS r
+                            ON e.run_id = r.id;
+                    DROP TABLE run_excess;
+                    -- The cached scan's lines = the excess of run `base_run` changed by `scan_delta` (net +1: in the
+                    -- excess since, -1: out of it since); no row, or a NULL base: unknown, compared in full.
+                    CREATE TABLE scan_delta_base (id INTEGER PRIMARY KEY CHECK (id = 1), base_run INTEGER);
+                    CREATE TABLE scan_delta (
+                        type TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        change INTEGER NOT NULL,
+                        PRIMARY KEY (type, value)
+                    ) WITHOUT ROWID;
                     """)
         }
         return migrator
