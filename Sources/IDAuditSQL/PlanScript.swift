@@ -107,7 +107,7 @@ private struct Builder {
     /// Every intermediate table, for the dialects that drop work tables at the end.
     var intermediates: [String] {
         ["limits", "blocked", "protected"] + (0...Self.rounds).map { "j\($0)" }
-            + ["rows", "active", "hits", "ids", "cands", "windowed", "verdicts", "lookup", "lines"]
+            + ["active", "hits", "ids", "windowed", "verdicts", "lookup", "lines"]
     }
     func source(_ table: String) -> String { o.sourceSchema + "." + table }
     func result(_ table: String) -> String { o.targetSchema + "." + table }
@@ -268,40 +268,37 @@ private struct Builder {
         let removed =
             o.hasOperation
             ? "(UPPER(COALESCE(\(blankAsNull("__operation")), 'CREATED')) = 'REMOVED')" : "(1 = 0)"
+        // One statement, no intermediate table: the copies of a row (one kept per ID), then each identifier's rows
+        // in rule 2's order (SEQ, ID bytes), read once in that order for the last row and the last REMOVED one.
+        let order = "seq, \(d.bytes("id"))"
+        let all = "PARTITION BY type, value ORDER BY \(order) ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
         return d.temporaryTable(
-                tmp("rows"),
-                """
-                SELECT type, value, id, seq, segment_id, t, removed FROM (
-                    SELECT type, value, id, seq, segment_id, t, removed,
-                        row_number() OVER (PARTITION BY type, value, id
-                            ORDER BY seq DESC, CASE WHEN removed THEN 1 ELSE 0 END DESC, t DESC,
-                                \(d.bytes("segment_id")) DESC) AS copy
+            tmp("active"),
+            """
+            SELECT type, value, first_seen, seq, segment_id FROM (
+                SELECT type, value, t AS first_seen, seq, pos,
+                    COALESCE(MAX(CASE WHEN removed THEN pos END) OVER (\(all)), 0) AS last_removed,
+                    LAST_VALUE(segment_id) OVER (\(all)) AS segment_id,
+                    LAST_VALUE(CASE WHEN removed THEN 1 ELSE 0 END) OVER (\(all)) AS last_is_removed
+                FROM (
+                    SELECT type, value, t, seq, id, segment_id, removed,
+                        row_number() OVER (PARTITION BY type, value ORDER BY \(order)) AS pos
                     FROM (
-                        SELECT \(text("external_id_type")) AS type, \(text("external_id_value")) AS value,
-                            \(text("id")) AS id, \(int("seq")) AS seq, \(text("segment_id")) AS segment_id,
-                            \(d.micros(fromText: time)) AS t, \(removed) AS removed
-                        FROM \(source("external_id_mapping_updates"))
-                    ) AS raw
-                ) AS deduplicated WHERE copy = 1
-                """)
-            + d.temporaryTable(
-                tmp("active"),
-                """
-                SELECT type, value, first_seen, seq, segment_id FROM (
-                    SELECT type, value, t AS first_seen, seq, pos,
-                        COALESCE(MAX(CASE WHEN removed THEN pos END) OVER (PARTITION BY type, value), 0) AS last_removed,
-                        MAX(pos) OVER (PARTITION BY type, value) AS last_pos,
-                        FIRST_VALUE(segment_id) OVER (PARTITION BY type, value ORDER BY pos DESC) AS segment_id,
-                        FIRST_VALUE(CASE WHEN removed THEN 1 ELSE 0 END) OVER (PARTITION BY type, value ORDER BY pos DESC)
-                            AS last_is_removed
-                    FROM (
-                        SELECT type, value, t, seq, segment_id, removed,
-                            row_number() OVER (PARTITION BY type, value ORDER BY seq, \(d.bytes("id"))) AS pos
-                        FROM \(tmp("rows"))
-                    ) AS ordered
-                ) AS marked
-                WHERE pos = last_removed + 1 AND last_is_removed = 0
-                """)
+                        SELECT type, value, id, seq, segment_id, t, removed,
+                            row_number() OVER (PARTITION BY type, value, id
+                                ORDER BY seq DESC, CASE WHEN removed THEN 1 ELSE 0 END DESC, t DESC,
+                                    \(d.bytes("segment_id")) DESC) AS copy
+                        FROM (
+                            SELECT \(text("external_id_type")) AS type, \(text("external_id_value")) AS value,
+                                \(text("id")) AS id, \(int("seq")) AS seq, \(text("segment_id")) AS segment_id,
+                                \(d.micros(fromText: time)) AS t, \(removed) AS removed
+                            FROM \(source("external_id_mapping_updates"))
+                        ) AS raw
+                    ) AS deduplicated WHERE copy = 1
+                ) AS ordered
+            ) AS marked
+            WHERE pos = last_removed + 1 AND last_is_removed = 0
+            """)
     }
 
     // MARK: - Rules 3 to 7
@@ -330,35 +327,36 @@ private struct Builder {
                     AND CASE WHEN b.is_pattern = 1 THEN \(d.search("a.value", "b.pattern")) ELSE a.value = b.pattern END
                 GROUP BY a.type, a.value
                 """))
+        // Every active identifier with its rules, and, for the candidates (not blocked) of each profile and type,
+        // their place oldest first and the counts the ever limits need: one table, so no identifier is joined
+        // back to its candidate row.
+        let candidate = "CASE WHEN matched IS NULL THEN 1 ELSE 0 END"
         s += (
             d.temporaryTable(
                 tmp("ids"),
                 """
-                SELECT COALESCE(j.c, a.segment_id) AS profile, a.type AS type, a.value AS value,
-                    a.first_seen AS first_seen, a.seq AS seq,
-                    CASE WHEN p.value IS NULL THEN 0 ELSE 1 END AS prot,
-                    CASE WHEN p.value IS NULL THEN bl.summary END AS matched,
-                    CASE WHEN l.type IS NULL THEN \(int(def.lim)) ELSE l.lim END AS lim,
-                    CASE WHEN l.type IS NULL THEN \(int(def.w)) ELSE l.w END AS w,
-                    CASE WHEN l.type IS NULL THEN \(text(def.freq)) ELSE l.freq END AS freq
-                FROM \(tmp("active")) AS a
-                LEFT JOIN \(tmp("j\(Self.rounds)")) AS j ON j.s = a.segment_id
-                LEFT JOIN \(tmp("protected")) AS p ON p.type = a.type AND p.value = a.value
-                LEFT JOIN \(tmp("hits")) AS h ON h.type = a.type AND h.value = a.value
-                LEFT JOIN (SELECT ord, MIN(summary) AS summary FROM \(tmp("blocked")) GROUP BY ord) AS bl ON bl.ord = h.ord
-                LEFT JOIN \(tmp("limits")) AS l ON l.type = a.type
-                """))
-        // Candidates (not blocked) of each profile and type, oldest first, and the ever-limit evictions.
-        s += (
-            d.temporaryTable(
-                tmp("cands"),
-                """
-                SELECT profile, type, value, first_seen, seq, prot, lim, w,
-                    row_number() OVER (PARTITION BY profile, type ORDER BY \(oldestFirst())) AS cpos,
-                    COUNT(*) OVER (PARTITION BY profile, type) AS ccount,
+                SELECT profile, type, value, first_seen, seq, prot, matched, lim, w, freq,
+                    \(candidate) AS cand,
+                    row_number() OVER (PARTITION BY profile, type, \(candidate) ORDER BY \(oldestFirst())) AS cpos,
+                    SUM(\(candidate)) OVER (PARTITION BY profile, type) AS ccount,
                     SUM(prot) OVER (PARTITION BY profile, type) AS pcount,
-                    row_number() OVER (PARTITION BY profile, type, prot ORDER BY \(oldestFirst())) AS npos
-                FROM \(tmp("ids")) WHERE matched IS NULL
+                    row_number() OVER (PARTITION BY profile, type, \(candidate), prot ORDER BY \(oldestFirst())) AS npos
+                FROM (
+                    SELECT COALESCE(j.c, a.segment_id) AS profile, a.type AS type, a.value AS value,
+                        a.first_seen AS first_seen, a.seq AS seq,
+                        CASE WHEN p.value IS NULL THEN 0 ELSE 1 END AS prot,
+                        CASE WHEN p.value IS NULL THEN bl.summary END AS matched,
+                        CASE WHEN l.type IS NULL THEN \(int(def.lim)) ELSE l.lim END AS lim,
+                        CASE WHEN l.type IS NULL THEN \(int(def.w)) ELSE l.w END AS w,
+                        CASE WHEN l.type IS NULL THEN \(text(def.freq)) ELSE l.freq END AS freq
+                    FROM \(tmp("active")) AS a
+                    LEFT JOIN \(tmp("j\(Self.rounds)")) AS j ON j.s = a.segment_id
+                    LEFT JOIN \(tmp("protected")) AS p ON p.type = a.type AND p.value = a.value
+                    LEFT JOIN \(tmp("hits")) AS h ON h.type = a.type AND h.value = a.value
+                    LEFT JOIN (SELECT ord, MIN(summary) AS summary FROM \(tmp("blocked")) GROUP BY ord) AS bl
+                        ON bl.ord = h.ord
+                    LEFT JOIN \(tmp("limits")) AS l ON l.type = a.type
+                ) AS resolved
                 """))
         s += d.temporaryTable(tmp("windowed"), windowedEvictions)
         s += (
@@ -369,15 +367,15 @@ private struct Builder {
                     CASE
                         WHEN i.prot = 1 THEN 'protected'
                         WHEN i.matched IS NOT NULL THEN 'blocked'
-                        WHEN c.w IS NULL AND c.lim IS NOT NULL
-                            AND c.npos <= (c.ccount - c.pcount) - GREATEST(0, c.lim - c.pcount) THEN 'excess'
+                        WHEN i.w IS NULL AND i.lim IS NOT NULL
+                            AND i.npos <= (i.ccount - i.pcount) - GREATEST(0, i.lim - i.pcount) THEN 'excess'
                         WHEN e.cpos IS NOT NULL THEN 'excess'
                         ELSE 'kept'
                     END AS status,
                     i.matched AS matched, i.lim AS lim, i.freq AS freq
                 FROM \(tmp("ids")) AS i
-                LEFT JOIN \(tmp("cands")) AS c ON c.profile = i.profile AND c.type = i.type AND c.value = i.value
-                LEFT JOIN \(tmp("windowed")) AS e ON e.profile = c.profile AND e.type = c.type AND e.cpos = c.cpos
+                LEFT JOIN \(tmp("windowed")) AS e ON e.profile = i.profile AND e.type = i.type AND e.cpos = i.cpos
+                    AND i.cand = 1
                 """))
         s += (
             d.temporaryTable(
@@ -410,7 +408,7 @@ private struct Builder {
 
     /// The evictions of windowed limits: (profile, type, cpos) of each evicted candidate.
     var windowedEvictions: String {
-        let groups = "FROM \(tmp("cands")) WHERE w IS NOT NULL AND ccount > lim GROUP BY profile, type"
+        let groups = "FROM \(tmp("ids")) WHERE cand = 1 AND w IS NOT NULL AND ccount > lim GROUP BY profile, type"
         switch d {
         case .duckdb:
             let element = "STRUCT(n BIGINT, t BIGINT, p BOOLEAN, w BIGINT, l BIGINT)"
@@ -480,7 +478,7 @@ private struct Builder {
                 """
         case .redshift:
             // Refused before: windowed limits never reach Redshift.
-            return "SELECT profile, type, cpos FROM \(tmp("cands")) WHERE 1 = 0"
+            return "SELECT profile, type, cpos FROM \(tmp("ids")) WHERE 1 = 0"
         }
     }
 
@@ -585,11 +583,12 @@ private struct Builder {
     }
 
     var histogramSelect: String {
+        // One row per profile and type: its first candidate (or, with none, its first blocked identifier) carries
+        // the number of candidates, which is what counts toward the limit.
         """
-        SELECT type, counted, COUNT(*) AS profiles FROM (
-            SELECT profile, type, SUM(CASE WHEN status = 'blocked' THEN 0 ELSE 1 END) AS counted
-            FROM \(tmp("verdicts")) GROUP BY profile, type
-        ) AS per_profile GROUP BY type, counted
+        SELECT type, ccount AS counted, COUNT(*) AS profiles
+        FROM \(tmp("ids")) WHERE cpos = 1 AND (cand = 1 OR ccount = 0)
+        GROUP BY type, ccount
         """
     }
 

@@ -165,7 +165,7 @@ struct ScriptTextTests {
         } throws: { "\($0)".contains("windowed limits") && "\($0)".contains("Redshift") }
         let ever = try RulesLoader.parse("identifiers: {user_id: {limit: 1}}", file: "r.yaml")
         let text = try script(.redshift, rules: ever)
-        #expect(text.contains("CREATE TEMPORARY TABLE idaudit_t_rows"))
+        #expect(text.contains("CREATE TEMPORARY TABLE idaudit_t_active"))
         #expect(!text.contains("idaudit_walk"))
     }
 
