@@ -23,8 +23,8 @@ section() { [[ " $ONLY " == *" $1 "* ]]; }
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}/apply
 rm -rf "$WORK"
 mkdir -p "$WORK"
-swift build -c release --scratch-path .build-release --product idaudit >/dev/null
-BIN=$PWD/.build-release/release/idaudit
+swift build -c release --product idaudit >/dev/null
+BIN=$PWD/.build/release/idaudit
 EXPORT=${BENCH_DIR:-/tmp/idaudit-bench}/export-$PROFILES
 [ -s "$EXPORT/external_id_mapping_updates.csv" ] || $BIN sample --profiles "$PROFILES" --seed 7 --out "$EXPORT/"
 STORE=$WORK/store.sqlite

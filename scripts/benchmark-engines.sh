@@ -15,8 +15,8 @@ ENGINES=${3:-"store postgres duckdb spark"}
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}
 RULES=rules/segment-recommended.yaml
 mkdir -p "$WORK"
-swift build -c release --scratch-path .build-release --product idaudit >/dev/null 2>&1
-BIN=$PWD/.build-release/release/idaudit
+swift build -c release --product idaudit >/dev/null 2>&1
+BIN=$PWD/.build/release/idaudit
 EXPORT=$WORK/export-$PROFILES
 [ -s "$EXPORT/external_id_mapping_updates.csv" ] || $BIN sample --profiles "$PROFILES" --seed 7 --out "$EXPORT/"
 ROWS=$(($(wc -l < "$EXPORT/external_id_mapping_updates.csv") - 1))

@@ -10,8 +10,8 @@ LINES=${2:-1000000}
 REPEATS=${3:-3}
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}
 mkdir -p "$WORK"
-swift build -c release --scratch-path .build-release --product idaudit >/dev/null
-BIN=.build-release/release/idaudit
+swift build -c release --product idaudit >/dev/null
+BIN=.build/release/idaudit
 EXPORT=$WORK/export-$PROFILES
 STORE=$WORK/requests-store-$PROFILES.sqlite
 [ -s "$EXPORT/external_id_mapping_updates.csv" ] || $BIN sample --profiles "$PROFILES" --seed 7 --out "$EXPORT/"

@@ -18,8 +18,8 @@ MIX=${4:-default}
 case "$MIX" in default) PREFIX=export; SAMPLE_FLAGS=();; heavy) PREFIX=heavy; SAMPLE_FLAGS=(--heavy-excess);; *) echo "MIX is default or heavy" >&2; exit 2;; esac
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}
 mkdir -p "$WORK"
-swift build -c release --scratch-path .build-release --product idaudit >/dev/null 2>&1
-BIN=$PWD/.build-release/release/idaudit
+swift build -c release --product idaudit >/dev/null 2>&1
+BIN=$PWD/.build/release/idaudit
 EXPORT=$WORK/$PREFIX-$PROFILES
 HOURLY=$WORK/$PREFIX-hourly-$PROFILES
 STORE=$WORK/scan-store-$PREFIX-$PROFILES.sqlite
