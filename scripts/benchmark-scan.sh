@@ -34,6 +34,7 @@ RESULTS=$WORK/scan-$PREFIX-$PROFILES.txt
 run() {  # NAME CMD...: records "NAME seconds peak_MiB" (a scan exits 1 or 2 when it finds excess: not a failure)
     local name=$1 status=0
     shift
+    sync  # set-up, not timed: no run pays for the writeback of the one before it
     /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" > "$WORK/$name.log" 2>&1 || status=$?
     if [ "$status" -ge 3 ]; then echo "$name failed:"; tail -3 "$WORK/$name.log"; exit 1; fi
     read -r secs kib < <(tail -1 "$WORK/time.txt")
