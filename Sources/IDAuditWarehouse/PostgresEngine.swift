@@ -16,10 +16,17 @@ public struct PostgresEngine: PlanEngine {
     /// Where to connect (the schema in it is the source schema's default).
     public let configuration: WarehouseConfiguration
 
-    /// An engine on `configuration`.
-    public init(configuration: WarehouseConfiguration) { self.configuration = configuration }
+    /// The script's dialect: `.postgres`, or `.redshift` (Redshift's PostgreSQL-derived SQL, which PostgreSQL also
+    /// runs: the tests execute the Redshift form this way, since no Redshift runs here).
+    public let dialect: SQLDialect
 
-    public var dialect: SQLDialect { .postgres }
+    /// An engine on `configuration` running `dialect`'s script (`.postgres` or `.redshift`).
+    public init(configuration: WarehouseConfiguration, dialect: SQLDialect = .postgres) {
+        precondition(dialect == .postgres || dialect == .redshift, "PostgresEngine runs the postgres or redshift script")
+        self.configuration = configuration
+        self.dialect = dialect
+    }
+
     public var description: String { "PostgreSQL \(configuration.description)" }
 
     public func run(_ scripts: ScriptVariants, into directory: String) async throws {
@@ -37,7 +44,7 @@ public struct PostgresEngine: PlanEngine {
                 try await connection.query(PostgresQuery(unsafeSQL: "BEGIN READ ONLY"), logger: logger)
                 for table in ResultTable.allCases {
                     try await Self.fetch(
-                        table.query(schema: target, dialect: .postgres), to: directory + "/\(table.rawValue).csv",
+                        table.query(schema: target, dialect: dialect), to: directory + "/\(table.rawValue).csv",
                         connection, logger)
                 }
                 try await connection.query(PostgresQuery(unsafeSQL: "COMMIT"), logger: logger)

@@ -292,6 +292,36 @@ struct EngineParityTests {
     }
 }
 
+extension EngineParityTests {
+    /// Rule files Redshift's script takes (`ever` limits only: it has no fold for windows yet): the shipped
+    /// defaults, and the windowed file with every limit made `ever` (blocked, protected and caps as they are).
+    static let everRuleTexts: [(String, String)] = [
+        ruleTexts[0], ("ever", ruleTexts[2].1.replacing(/, frequency: [a-z]+/, with: "")),
+    ]
+
+    /// The Redshift form, executed on PostgreSQL (Redshift's SQL derives from it; no Redshift runs here): the same
+    /// plan, summary, histogram and caps as the store's, typed and all-text inputs.
+    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL (scripts/start-test-postgres.sh) to run"))
+    func redshiftFormOnPostgres() async throws {
+        let dir = try TemporaryDirectory("engine-redshift")
+        let export = try Self.export(in: dir)
+        let store = try Self.storeScans(dir, export: export)
+        for (name, text) in Self.everRuleTexts where name == "ever" {
+            _ = try Scanner.run(
+                store: store, rules: try RulesLoader.parse(text, file: name + ".yaml"),
+                options: ScanOptions(outDirectory: dir.file("sqlite-\(name)"), rulesPath: name, full: true), now: Self.now)
+        }
+        for (schema, allText) in [("t_redshift_typed", false), ("t_redshift_text", true)] {
+            _ = try await WarehouseLoader.load(
+                exportDirectory: export, schema: schema, configuration: try TestEngines.pg(schema: schema),
+                allText: allText)
+            try await compare(
+                PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: .redshift), dir,
+                label: allText ? "redshift-text" : "redshift-typed", schema: schema, ruleFiles: Self.everRuleTexts)
+        }
+    }
+}
+
 /// Bad input on an engine: one line naming what and where, nothing half-written.
 @Suite(.serialized)
 struct EngineErrorTests {

@@ -103,6 +103,15 @@ public func compareBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPoint
 }
 
 
+/// The first `n` (at most 8) bytes of `bytes` as a big-endian integer, zero-padded: consistent with ``compareBytes``
+/// (a < b implies prefix(a) <= prefix(b)), so a sort can compare prefixes first and the bytes only on a tie.
+@inline(__always)
+public func bytePrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ n: Int) -> UInt64 {
+    var key: UInt64 = 0
+    for j in 0..<n { key = key << 8 | UInt64(j < bytes.count ? bytes[j] : 0) }
+    return key
+}
+
 /// Sorts the indices of records laid out in one byte buffer, without touching reference counts in the comparisons:
 /// sorting an array of structs holding Strings spends most of its time retaining and releasing them.
 public func sortedRecordIndices(

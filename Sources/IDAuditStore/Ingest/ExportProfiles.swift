@@ -75,7 +75,7 @@ public enum ExportProfiles {
         defer { mappingSorter.close() }
         report.mapping = mappingCounts
         trace.mark("read + sort mapping runs")
-        let profiles = files.makeSorter("profiles", less: ProfileRecord.less)
+        let profiles = files.makeSorter("profiles", order: ProfileRecord.order)
         defer { profiles.close() }
         do {
             var group = IdentifierGroup()
@@ -151,6 +151,14 @@ public enum ExportProfiles {
 /// An active identifier as the profile sort orders it: canonical id, type, value, first_seen, first SEQ; ordered by
 /// (canonical id, type, first_seen, SEQ, value), bytes for text: the store's `identifiers_by_profile` order.
 enum ProfileRecord {
+    /// Abbreviated by the canonical id's first 8 bytes.
+    static let order = RecordOrder(less: less) { count, payload in
+        (0..<count).map { i in
+            var r = RecordReader(payload(i))
+            return bytePrefix(r.text(), 8)
+        }
+    }
+
     static let less: ExternalSorter.Less = { a, b in
         var ra = RecordReader(a)
         var rb = RecordReader(b)

@@ -39,7 +39,7 @@ final class ExportReader {
         let canonical = try columns.require("canonical_segment_id", file: path)
         let seq = try columns.require("seq", file: path)
         let timestamp = columns.position("timestamp")
-        let sorter = makeSorter("graph", less: GraphRecord.less)
+        let sorter = makeSorter("graph", order: GraphRecord.order)
         var builder = RecordBuilder()
         var counts = FileCounts()
         do {
@@ -83,7 +83,7 @@ final class ExportReader {
                 message: "missing required column TIMESTAMP or RECEIVED_AT (one of them dates each row)")
         }
         let operation = columns.position("__operation")
-        let sorter = makeSorter("mapping", less: MappingRecord.less)
+        let sorter = makeSorter("mapping", order: MappingRecord.order)
         var builder = RecordBuilder()
         var counts = FileCounts()
         do {
@@ -184,8 +184,8 @@ final class ExportReader {
         progress?(IngestProgress(file: reader.path, rows: rows, bytes: reader.bytesRead, totalBytes: total, phase: "read"))
     }
 
-    func makeSorter(_ name: String, less: @escaping ExternalSorter.Less) -> ExternalSorter {
-        ExternalSorter(directory: sortDirectory + "-" + name, less: less)
+    func makeSorter(_ name: String, order: RecordOrder) -> ExternalSorter {
+        ExternalSorter(directory: sortDirectory + "-" + name, order: order)
     }
 
     // MARK: - Field helpers

@@ -19,7 +19,7 @@ final class ExternalSorter: @unchecked Sendable {
 
     private let directory: String
     private let runBytes: Int
-    private let less: Less
+    private let order: RecordOrder
     private var filling: RunBuffer
     private var spare: RunBuffer?
     private var runPaths: [String] = []
@@ -32,10 +32,10 @@ final class ExternalSorter: @unchecked Sendable {
     /// - Parameters:
     ///   - directory: where run files go (created; removed by ``close()``).
     ///   - runBytes: the size of each of the two run buffers.
-    init(directory: String, runBytes: Int = 48 << 20, less: @escaping Less) {
+    init(directory: String, runBytes: Int = 48 << 20, order: RecordOrder) {
         self.directory = directory
         self.runBytes = runBytes
-        self.less = less
+        self.order = order
         filling = RunBuffer(capacity: runBytes)
     }
 
@@ -60,12 +60,12 @@ final class ExternalSorter: @unchecked Sendable {
         let full = filling
         filling = spare ?? RunBuffer(capacity: runBytes)
         spare = nil
-        let less = self.less
+        let order = self.order
         let box = SortJob(buffer: full)
         workerGroup.enter()
         worker.async { [self] in
             do {
-                box.buffer.sort(less)
+                box.buffer.sort(order)
                 try box.buffer.write(to: path)
             } catch let error as SortError {
                 workerError = error
@@ -84,7 +84,7 @@ final class ExternalSorter: @unchecked Sendable {
         workerGroup.wait()
         if let workerError { throw workerError }
         if runPaths.isEmpty {
-            filling.sort(less)
+            filling.sort(order)
             return InMemoryStream(buffer: filling)
         }
         if filling.count > 0 { try spill() }
@@ -92,7 +92,7 @@ final class ExternalSorter: @unchecked Sendable {
         if let workerError { throw workerError }
         spare = nil
         filling = RunBuffer(capacity: 0)
-        return try MergeStream(paths: runPaths, less: less)
+        return try MergeStream(paths: runPaths, less: order.less)
     }
 
     /// Removes the run files.
@@ -102,6 +102,18 @@ final class ExternalSorter: @unchecked Sendable {
         if !runPaths.isEmpty { rmdir(directory) }
         runPaths.removeAll()
     }
+}
+
+/// How records of one kind are ordered: the comparison, and optionally an abbreviation of the key, a 64-bit prefix
+/// consistent with it (key(a) < key(b) implies less(a, b)), so that sorting a run compares integers and reads the
+/// records only on a tie.
+struct RecordOrder: Sendable {
+    /// The keys of a run's records, given the number of records and each one's payload; nil when this run cannot
+    /// be abbreviated (the sort then compares records only).
+    typealias Abbreviate = @Sendable (_ count: Int, _ payload: (Int) -> UnsafeRawPointer) -> [UInt64]?
+
+    let less: ExternalSorter.Less
+    var abbreviate: Abbreviate?
 }
 
 /// Hands a buffer to the worker thread; ownership moves with it, so no two threads touch it at once.
@@ -148,9 +160,22 @@ final class RunBuffer {
         used += payload.count + 4
     }
 
-    func sort(_ less: ExternalSorter.Less) {
+    func sort(_ order: RecordOrder) {
         let base = UnsafeRawPointer(bytes)
-        offsets.sort { less(base + $0 + 4, base + $1 + 4) }
+        let less = order.less
+        let offsets = self.offsets
+        guard let keys = order.abbreviate?(offsets.count, { base + offsets[$0] + 4 }) else {
+            self.offsets.sort { less(base + $0 + 4, base + $1 + 4) }
+            return
+        }
+        var keyed = zip(keys, offsets).map { KeyedOffset(key: $0.0, offset: $0.1) }
+        keyed.sort { $0.key != $1.key ? $0.key < $1.key : less(base + $0.offset + 4, base + $1.offset + 4) }
+        for i in keyed.indices { self.offsets[i] = keyed[i].offset }
+    }
+
+    private struct KeyedOffset {
+        var key: UInt64
+        var offset: Int
     }
 
     func record(_ i: Int) -> UnsafeRawBufferPointer {

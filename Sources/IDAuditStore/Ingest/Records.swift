@@ -24,6 +24,37 @@ enum MappingRecord {
         builder.uint8(removed ? 1 : 0)
     }
 
+    /// Abbreviated by the rank of the type among this run's types (in byte order), then the value's first 7 bytes.
+    /// A run with more than 255 types is sorted without keys.
+    static let order = RecordOrder(less: less) { count, payload in
+        var types: [UnsafeBufferPointer<UInt8>] = []
+        var typeOf = [UInt8](repeating: 0, count: count)
+        var last = -1
+        for i in 0..<count {
+            var r = RecordReader(payload(i))
+            let type = r.text()
+            if last < 0 || compareBytes(types[last], type) != 0 {
+                if let known = types.firstIndex(where: { compareBytes($0, type) == 0 }) {
+                    last = known
+                } else {
+                    guard types.count < 255 else { return nil }
+                    types.append(type)
+                    last = types.count - 1
+                }
+            }
+            typeOf[i] = UInt8(last)
+        }
+        var rank = [UInt64](repeating: 0, count: types.count)
+        for (place, t) in types.indices.sorted(by: { compareBytes(types[$0], types[$1]) < 0 }).enumerated() {
+            rank[t] = UInt64(place)
+        }
+        return (0..<count).map { i in
+            var r = RecordReader(payload(i))
+            r.skipText()
+            return rank[Int(typeOf[i])] << 56 | bytePrefix(r.text(), 7)
+        }
+    }
+
     static let less: ExternalSorter.Less = { a, b in
         var ra = RecordReader(a)
         var rb = RecordReader(b)
@@ -44,6 +75,14 @@ enum MappingRecord {
 /// the row that is kept of several with that key first: the greatest by (canonical bytes, timestamp), then input order.
 enum GraphRecord {
     static let noTime = Int64.min
+
+    /// Abbreviated by the segment id's first 8 bytes.
+    static let order = RecordOrder(less: less) { count, payload in
+        (0..<count).map { i in
+            var r = RecordReader(payload(i))
+            return bytePrefix(r.text(), 8)
+        }
+    }
 
     static let less: ExternalSorter.Less = { a, b in
         var ra = RecordReader(a)
