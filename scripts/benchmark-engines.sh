@@ -6,6 +6,7 @@
 # per million mapping rows.
 #
 # usage: scripts/benchmark-engines.sh [PROFILES=1000000] [REPEATS=3] [ENGINES="store postgres duckdb spark"]
+#        ENGINES may also name oneshot (scan --export, no store); without store, plans are checked against it
 #        SPARK_DRIVER_MEMORY=6g by default (local mode: the driver is the executor)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,24 +57,28 @@ for i in $(seq "$REPEATS"); do
         store)
             rm -f "$STORE" "$STORE-wal" "$STORE-shm"
             run store-ingest $BIN ingest "$EXPORT/" --store "$STORE"
-            run store-scan $BIN scan --store "$STORE" --rules $RULES --out "$WORK/engines-store/" || true
+            run store-scan $BIN scan --store "$STORE" --rules $RULES --out "$WORK/engines-store-$PROFILES/" || true
             ;;
-        postgres) run postgres env IDAUDIT_TRACE=1 $BIN scan --source postgres --rules $RULES --out "$WORK/engines-postgres/" || true ;;
-        duckdb) run duckdb env IDAUDIT_TRACE=1 $BIN scan --source duckdb --export "$EXPORT" --rules $RULES --out "$WORK/engines-duckdb/" || true ;;
+        oneshot) run oneshot $BIN scan --export "$EXPORT" --rules $RULES --out "$WORK/engines-oneshot-$PROFILES/" || true ;;
+        postgres) run postgres env IDAUDIT_TRACE=1 $BIN scan --source postgres --rules $RULES --out "$WORK/engines-postgres-$PROFILES/" || true ;;
+        duckdb) run duckdb env IDAUDIT_TRACE=1 $BIN scan --source duckdb --export "$EXPORT" --rules $RULES --out "$WORK/engines-duckdb-$PROFILES/" || true ;;
         spark)
             run spark env IDAUDIT_TRACE=1 $BIN scan --source spark --export "$EXPORT" --master "local[2]" \
                 --spark-conf "spark.driver.memory=${SPARK_DRIVER_MEMORY:-6g}" --rules $RULES \
-                --out "$WORK/engines-spark/" || true
+                --out "$WORK/engines-spark-$PROFILES/" || true
             ;;
         esac
     done
 done
+# The reference plan: the store's, else the one-shot scan's (`ENGINES="oneshot spark"` at sizes a store is slow at).
+REFERENCE=store
+[[ " $ENGINES " == *" store "* ]] || REFERENCE=oneshot
 for engine in $ENGINES; do
-    [ "$engine" = store ] && continue
-    if [ -s "$WORK/engines-store/plan.csv" ] && [ -s "$WORK/engines-$engine/plan.csv" ]; then
-        cmp -s <(unstamp "$WORK/engines-store/plan.csv") <(unstamp "$WORK/engines-$engine/plan.csv") \
-            && echo "$engine plan == store plan ($(($(wc -l < "$WORK/engines-$engine/plan.csv") - 1)) lines)" \
-            || echo "$engine plan DIFFERS from the store plan"
+    [ "$engine" = "$REFERENCE" ] && continue
+    if [ -s "$WORK/engines-$REFERENCE-$PROFILES/plan.csv" ] && [ -s "$WORK/engines-$engine-$PROFILES/plan.csv" ]; then
+        cmp -s <(unstamp "$WORK/engines-$REFERENCE-$PROFILES/plan.csv") <(unstamp "$WORK/engines-$engine-$PROFILES/plan.csv") \
+            && echo "$engine plan == $REFERENCE plan ($(($(wc -l < "$WORK/engines-$engine-$PROFILES/plan.csv") - 1)) lines)" \
+            || echo "$engine plan DIFFERS from the $REFERENCE plan"
     fi
 done
 echo
