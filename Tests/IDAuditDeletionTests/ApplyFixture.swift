@@ -100,16 +100,10 @@ final class ApplyFixture: Sendable {
         options: ApplyOptions = ApplyFixture.fastOptions(), timeoutSeconds: Double = 5
     ) async throws -> ApplyReport {
         let target = SegmentTarget(space: space, baseURL: endpoint, token: Secret(token))
-        let transport = HTTPTransport(connections: 16, timeoutSeconds: timeoutSeconds)
-        let engine = ApplyEngine(
-            plan: try plan(), target: target, transport: transport, journal: try journal(), options: options)
-        do {
-            let report = try await engine.run()
-            await transport.shutdown()
-            return report
-        } catch {
-            await transport.shutdown()
-            throw error
+        let plan = try plan()
+        let journal = try journal()
+        return try await HTTPTransport.with(connections: 16, timeoutSeconds: timeoutSeconds) { transport in
+            try await ApplyEngine(plan: plan, target: target, transport: transport, journal: journal, options: options).run()
         }
     }
 }

@@ -60,12 +60,12 @@ struct EraseTests {
         let batches = EraseFile.batches(users)
         #expect(batches.map(\.count) == [1000, 501])
         let target = try InsiderAttributeTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
-        let transport = HTTPTransport(connections: 4, timeoutSeconds: 10)
-        let report = try await ApplyEngine(
-            plan: EraseFile.plan(path: path, sha256: sha, batches: batches), target: target, transport: transport,
-            journal: try f.journal(), options: ApplyFixture.fastOptions()
-        ).run()
-        await transport.shutdown()
+        let report = try await HTTPTransport.with(connections: 4, timeoutSeconds: 10) { transport in
+            try await ApplyEngine(
+                plan: EraseFile.plan(path: path, sha256: sha, batches: batches), target: target, transport: transport,
+                journal: try f.journal(), options: ApplyFixture.fastOptions()
+            ).run()
+        }
         let after = await emulator.emulator.insiderAttributes(type: "email", value: "c@x.com")
         let statistics = await emulator.emulator.statistics()
         try await emulator.stop()

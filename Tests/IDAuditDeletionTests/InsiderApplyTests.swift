@@ -16,12 +16,12 @@ struct InsiderApplyTests {
             partner: "mybrand", baseURL: endpoint, token: Secret(ApplyFixture.token), typeMap: typeMap,
             identifierCounts: counts
                 ? try knownCounts ?? f.store.activeTypeCounts(onProfiles: Set(plan.entries.map(\.segmentID))) : nil)
-        let transport = HTTPTransport(connections: 8, timeoutSeconds: 5)
-        let report = try await ApplyEngine(
-            plan: plan, target: target, transport: transport, journal: try f.journal(),
-            options: ApplyFixture.fastOptions()
-        ).run()
-        await transport.shutdown()
+        let report = try await HTTPTransport.with(connections: 8, timeoutSeconds: 5) { transport in
+            try await ApplyEngine(
+                plan: plan, target: target, transport: transport, journal: try f.journal(),
+                options: ApplyFixture.fastOptions()
+            ).run()
+        }
         return report
     }
 
@@ -111,11 +111,11 @@ struct InsiderApplyTests {
         let target = try InsiderTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret("nope"))
         var options = ApplyFixture.fastOptions()
         options.concurrency = 1
-        let transport = HTTPTransport(connections: 1, timeoutSeconds: 5)
-        let report = try await ApplyEngine(
-            plan: plan, target: target, transport: transport, journal: try f.journal(), options: options
-        ).run()
-        await transport.shutdown()
+        let report = try await HTTPTransport.with(connections: 1, timeoutSeconds: 5) { transport in
+            try await ApplyEngine(
+                plan: plan, target: target, transport: transport, journal: try f.journal(), options: options
+            ).run()
+        }
         try await emulator.stop()
         #expect(report.exitCode == 2)
         #expect(report.stopped?.contains("Access Denied.") == true)

@@ -31,12 +31,12 @@ struct RequestPlanApplyTests {
             path: plan.path, sha256: plan.sha256, stamp: plan.stamp, destination: destination, now: ApplyFixture.now,
             maxAgeSeconds: 7 * 86_400)
 
-        let transport = HTTPTransport(connections: 4, timeoutSeconds: 5)
-        let report = try await ApplyEngine(
-            plan: plan, target: SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
-            transport: transport, journal: try f.journal(), options: ApplyFixture.fastOptions()
-        ).run()
-        await transport.shutdown()
+        let report = try await HTTPTransport.with(connections: 4, timeoutSeconds: 5) { transport in
+            try await ApplyEngine(
+                plan: plan, target: SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+                transport: transport, journal: try f.journal(), options: ApplyFixture.fastOptions()
+            ).run()
+        }
         try await emulator.stop()
         #expect(report.done == 1)
         #expect(report.skipped == 1)

@@ -35,16 +35,11 @@ public final class ApplyEngine: Sendable {
         heldLock: JournalLock? = nil
     ) async throws -> ApplyReport {
         let rate = options.requestsPerSecond ?? target.defaultRequestsPerSecond
-        let transport = HTTPTransport(
-            connections: options.concurrency ?? min(1024, max(8, Int(rate * 4))), timeoutSeconds: options.timeoutSeconds)
-        let engine = ApplyEngine(plan: plan, target: target, transport: transport, journal: journal, options: options)
-        do {
-            let report = try await engine.run(heldLock: heldLock)
-            await transport.shutdown()
-            return report
-        } catch {
-            await transport.shutdown()
-            throw error
+        return try await HTTPTransport.with(
+            connections: options.concurrency ?? min(1024, max(8, Int(rate * 4))), timeoutSeconds: options.timeoutSeconds
+        ) { transport in
+            try await ApplyEngine(plan: plan, target: target, transport: transport, journal: journal, options: options)
+                .run(heldLock: heldLock)
         }
     }
 

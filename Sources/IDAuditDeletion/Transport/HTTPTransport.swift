@@ -49,4 +49,20 @@ public final class HTTPTransport: Sendable {
     public func shutdown() async {
         try? await client.shutdown()
     }
+
+    /// Runs `body` with a new transport and shuts it down afterwards, whether `body` returns or throws (a client
+    /// dropped without a shutdown leaks its connections, and debug builds of AsyncHTTPClient stop the process).
+    public static func with<Result>(
+        connections: Int, timeoutSeconds: Double, _ body: (HTTPTransport) async throws -> Result
+    ) async throws -> Result {
+        let transport = HTTPTransport(connections: connections, timeoutSeconds: timeoutSeconds)
+        do {
+            let result = try await body(transport)
+            await transport.shutdown()
+            return result
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
+    }
 }
