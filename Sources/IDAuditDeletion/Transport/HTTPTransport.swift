@@ -52,9 +52,9 @@ public final class HTTPTransport: Sendable {
 
     /// Runs `body` with a new transport and shuts it down afterwards, whether `body` returns or throws (a client
     /// dropped without a shutdown leaks its connections, and debug builds of AsyncHTTPClient stop the process).
-    public static func with<Result>(
-        connections: Int, timeoutSeconds: Double, _ body: (HTTPTransport) async throws -> Result
-    ) async throws -> Result {
+    public static func with<Value>(
+        connections: Int, timeoutSeconds: Double, _ body: (HTTPTransport) async throws -> Value
+    ) async throws -> Value {
         let transport = HTTPTransport(connections: connections, timeoutSeconds: timeoutSeconds)
         do {
             let result = try await body(transport)

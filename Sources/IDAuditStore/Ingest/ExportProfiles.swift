@@ -152,12 +152,7 @@ public enum ExportProfiles {
 /// (canonical id, type, first_seen, SEQ, value), bytes for text: the store's `identifiers_by_profile` order.
 enum ProfileRecord {
     /// Abbreviated by the canonical id's first 8 bytes.
-    static let order = RecordOrder(less: less) { count, payload in
-        (0..<count).map { i in
-            var r = RecordReader(payload(i))
-            return bytePrefix(r.text(), 8)
-        }
-    }
+    static let order = RecordOrder.leadingText(less)
 
     static let less: ExternalSorter.Less = { a, b in
         var ra = RecordReader(a)

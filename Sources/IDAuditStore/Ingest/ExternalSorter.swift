@@ -114,6 +114,16 @@ struct RecordOrder: Sendable {
 
     let less: ExternalSorter.Less
     var abbreviate: Abbreviate?
+
+    /// For records whose order starts with a byte string (an id): abbreviated by its first 8 bytes.
+    static func leadingText(_ less: @escaping ExternalSorter.Less) -> RecordOrder {
+        RecordOrder(less: less) { count, payload in
+            (0..<count).map { i in
+                var r = RecordReader(payload(i))
+                return bytePrefix(r.text(), 8)
+            }
+        }
+    }
 }
 
 /// Hands a buffer to the worker thread; ownership moves with it, so no two threads touch it at once.

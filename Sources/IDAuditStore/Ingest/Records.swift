@@ -77,12 +77,7 @@ enum GraphRecord {
     static let noTime = Int64.min
 
     /// Abbreviated by the segment id's first 8 bytes.
-    static let order = RecordOrder(less: less) { count, payload in
-        (0..<count).map { i in
-            var r = RecordReader(payload(i))
-            return bytePrefix(r.text(), 8)
-        }
-    }
+    static let order = RecordOrder.leadingText(less)
 
     static let less: ExternalSorter.Less = { a, b in
         var ra = RecordReader(a)
