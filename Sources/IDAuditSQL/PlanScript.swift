@@ -13,7 +13,7 @@ import IDAuditCore
 /// - rules 3 to 7: protected values first, then the first blocked entry (file order) that matches, `ever` limits by
 ///   rank, windowed limits by a fold over each profile's values of the type, oldest first (Spark `aggregate`,
 ///   DuckDB `list_reduce`, Snowflake `REDUCE`, a PL/pgSQL function on PostgreSQL, a JavaScript function on
-///   BigQuery); the lookup user_id, `remediable` and `rank`.
+///   BigQuery, a recursive CTE on Redshift); the lookup user_id, `remediable` and `rank`.
 /// The rules are data (tables of limits, blocked entries and protected values); nothing is generated per rule.
 public struct PlanScript: Sendable {
     /// What the script reads and writes.
@@ -56,7 +56,7 @@ public struct PlanScript: Sendable {
     /// Writes the script for `rules`.
     ///
     /// - Throws: ``PlanScriptError`` for a schema name that is not a plain identifier, a blocked pattern the
-    ///   dialect cannot match identically (``PatternTranslation``), or windowed limits on Redshift.
+    ///   dialect cannot match identically (``PatternTranslation``).
     public init(rules: RuleSet, options: Options) throws(PlanScriptError) {
         statements = try Builder(rules: rules, options: options).build()
     }
@@ -134,16 +134,6 @@ private struct Builder {
         try checkSchema(o.sourceSchema, "the source schema")
         try checkSchema(o.targetSchema, "the target schema")
         var s: [String] = d.sessionSetup
-        if rules.limits.values.contains(where: { $0.frequency.window != nil })
-            || rules.defaultLimit?.frequency.window != nil
-        {
-            guard d != .redshift else {
-                throw PlanScriptError(
-                    message: "windowed limits (daily, weekly, ...) need a fold over each profile's values, which "
-                        + "Redshift SQL has no form of yet in idaudit; use ever limits, or run the scan on another "
-                        + "engine")
-            }
-        }
         s += walkFunction
         if d.usesWorkTables { s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)") }
         s += try ruleTables()
@@ -358,7 +348,7 @@ private struct Builder {
                     LEFT JOIN \(tmp("limits")) AS l ON l.type = a.type
                 ) AS resolved
                 """))
-        s += d.temporaryTable(tmp("windowed"), windowedEvictions)
+        s += windowedStatements
         s += (
             d.temporaryTable(
                 tmp("verdicts"),
@@ -404,6 +394,59 @@ private struct Builder {
                 WHERE v.status IN ('blocked', 'excess')
                 """))
         return s
+    }
+
+    /// The statements that make `windowed`: (profile, type, cpos) of each evicted candidate.
+    var windowedStatements: [String] {
+        guard d == .redshift else { return d.temporaryTable(tmp("windowed"), windowedEvictions) }
+        // Redshift has no fold, no arrays and no procedural function that runs per group on the compute nodes: its
+        // walk is a recursive CTE over each group's candidates oldest first. What a step needs from the other rows
+        // is computed beforehand, per candidate: where its window starts (1 + the candidates with
+        // first_seen <= its first_seen - w, a running count over the candidates and one probe per candidate, in
+        // (time, candidates before probes) order; they are a prefix, since candidates are numbered oldest first).
+        let groups = "FROM \(tmp("ids")) WHERE cand = 1 AND w IS NOT NULL AND ccount > lim"
+        let columns = "profile, type, CAST(cpos AS INTEGER) AS cpos, CASE WHEN prot = 1 THEN 'P' ELSE 'K' END AS ch, lim"
+        return d.temporaryTable(
+            tmp("steps"),
+            """
+            SELECT profile, type, cpos, ch, lim, CAST(ws AS INTEGER) AS ws FROM (
+                SELECT profile, type, cpos, ch, lim, probe,
+                    1 + SUM(1 - probe) OVER (PARTITION BY profile, type ORDER BY t, probe
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ws
+                FROM (
+                    SELECT \(columns), first_seen AS t, 0 AS probe \(groups)
+                    UNION ALL
+                    SELECT \(columns), first_seen - w AS t, 1 AS probe \(groups)
+                ) AS events
+            ) AS counted WHERE probe = 1
+            """) + d.temporaryTable(tmp("windowed"), windowedEvictions)
+    }
+
+    /// Redshift's walk: one row per group and step, whose state is a text of one letter per candidate so far (K
+    /// kept, P protected, E evicted). Step i appends its letter, counts the letters of its window that are not E
+    /// and, over the limit, turns the window's first K (the oldest kept value that is not protected) into E. One
+    /// eviction per step is all the walk ever makes: before a step its window holds at most `lim` values, or only
+    /// protected ones.
+    var redshiftWalk: String {
+        let state = "(k.state || s.ch)"
+        let length = "(s.cpos - s.ws + 1)"
+        let window = "SUBSTRING(\(state) FROM s.ws FOR \(length))"
+        let evicted = "(LENGTH(\(window)) - LENGTH(REPLACE(\(window), 'E', '')))"
+        let oldest = "POSITION('K' IN \(window))"
+        let victim = "(CASE WHEN \(length) - \(evicted) > s.lim AND \(oldest) > 0 THEN s.ws + \(oldest) - 1 ELSE 0 END)"
+        let next =
+            "CASE WHEN \(victim) > 0 THEN SUBSTRING(\(state) FROM 1 FOR \(victim) - 1) || 'E' || "
+            + "SUBSTRING(\(state) FROM \(victim) + 1) ELSE \(state) END"
+        return """
+            WITH RECURSIVE walk (profile, type, i, state, victim) AS (
+                SELECT profile, type, 0, CAST('' AS \(d.text)), 0 FROM \(tmp("steps")) WHERE cpos = 1
+                UNION ALL
+                SELECT s.profile, s.type, s.cpos, CAST(\(next) AS \(d.text)), \(victim)
+                FROM walk AS k, \(tmp("steps")) AS s
+                WHERE s.profile = k.profile AND s.type = k.type AND s.cpos = k.i + 1
+            )
+            SELECT profile, type, victim AS cpos FROM walk WHERE victim > 0
+            """
     }
 
     /// The evictions of windowed limits: (profile, type, cpos) of each evicted candidate.
@@ -477,8 +520,7 @@ private struct Builder {
                 ) AS folded, UNNEST(evicted_list) AS evicted
                 """
         case .redshift:
-            // Refused before: windowed limits never reach Redshift.
-            return "SELECT profile, type, cpos FROM \(tmp("ids")) WHERE 1 = 0"
+            return redshiftWalk
         }
     }
 

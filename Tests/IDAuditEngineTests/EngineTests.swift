@@ -293,31 +293,71 @@ struct EngineParityTests {
 }
 
 extension EngineParityTests {
-    /// Rule files Redshift's script takes (`ever` limits only: it has no fold for windows yet): the shipped
-    /// defaults, and the windowed file with every limit made `ever` (blocked, protected and caps as they are).
-    static let everRuleTexts: [(String, String)] = [
-        ruleTexts[0], ("ever", ruleTexts[2].1.replacing(/, frequency: [a-z]+/, with: "")),
-    ]
-
     /// The Redshift form, executed on PostgreSQL (Redshift's SQL derives from it; no Redshift runs here): the same
-    /// plan, summary, histogram and caps as the store's, typed and all-text inputs.
+    /// plan, summary, histogram and caps as the store's, typed and all-text inputs, windows walked by its recursive
+    /// CTE.
     @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL (scripts/start-test-postgres.sh) to run"))
     func redshiftFormOnPostgres() async throws {
         let dir = try TemporaryDirectory("engine-redshift")
         let export = try Self.export(in: dir)
-        let store = try Self.storeScans(dir, export: export)
-        for (name, text) in Self.everRuleTexts where name == "ever" {
-            _ = try Scanner.run(
-                store: store, rules: try RulesLoader.parse(text, file: name + ".yaml"),
-                options: ScanOptions(outDirectory: dir.file("sqlite-\(name)"), rulesPath: name, full: true), now: Self.now)
-        }
+        _ = try Self.storeScans(dir, export: export)
         for (schema, allText) in [("t_redshift_typed", false), ("t_redshift_text", true)] {
             _ = try await WarehouseLoader.load(
                 exportDirectory: export, schema: schema, configuration: try TestEngines.pg(schema: schema),
                 allText: allText)
             try await compare(
                 PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: .redshift), dir,
-                label: allText ? "redshift-text" : "redshift-typed", schema: schema, ruleFiles: Self.everRuleTexts)
+                label: allText ? "redshift-text" : "redshift-typed", schema: schema)
+        }
+    }
+
+    /// Rules whose windows keep few values, with protected values inside them: long walks, many evictions.
+    static let tightWindows = """
+        default: {limit: 2, frequency: monthly}
+        identifiers:
+          user_id: {limit: 1}
+          email: {limit: 2, frequency: weekly}
+          anonymous_id: {limit: 1, frequency: daily}
+          phone: {limit: 3, frequency: weekly}
+        protected:
+          - {type: email, value: "v1"}
+          - {type: email, value: "v2"}
+          - {type: anonymous_id, value: "v3"}
+          - {type: phone, value: "v4"}
+          - {type: phone, value: "v5"}
+          - {type: phone, value: "v6"}
+          - {type: phone, value: "v7"}
+        """
+
+    /// Two walks of one semantics, PostgreSQL's PL/pgSQL function and Redshift's recursive CTE, against the store's
+    /// evaluator on random exports where a few profiles hold dozens of values of a type each over a month: every
+    /// plan equal, byte for byte.
+    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL (scripts/start-test-postgres.sh) to run"),
+          arguments: 0..<4)
+    func windowWalksEqualTheEvaluatorOnRandomExports(seed: UInt64) async throws {
+        let dir = try TemporaryDirectory("engine-walks")
+        let random = RandomExport(seed: seed, segmentCount: 5, mappingRows: 1500, valueCount: 40)
+        let export = try ExportFixture.write(in: dir, "export", graph: random.graph, mapping: random.mapping)
+        let rules = try RulesLoader.parse(Self.tightWindows, file: "tight.yaml")
+        let store = try ProfileStore(path: dir.file("store.sqlite"))
+        _ = try store.ingest(directory: export)
+        _ = try Scanner.run(
+            store: store, rules: rules,
+            options: ScanOptions(outDirectory: dir.file("sqlite"), rulesPath: "tight", full: true), now: Self.now)
+        let expected = try dir.read("sqlite/plan.csv")
+        let evictions = expected.split(separator: "\n").filter { $0.contains(",weekly,") || $0.contains(",daily,") }
+        #expect(evictions.count > 15, "seed \(seed): the walks should evict many values, not \(evictions.count)")
+        let schema = "t_walks_\(seed)"
+        _ = try await WarehouseLoader.load(
+            exportDirectory: export, schema: schema, configuration: try TestEngines.pg(schema: schema), allText: false)
+        for dialect in [SQLDialect.postgres, .redshift] {
+            _ = try await EngineScan.run(
+                engine: PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: dialect),
+                rules: rules,
+                options: EngineScan.Options(sourceSchema: schema, targetSchema: "idaudit_results", rulesPath: "tight",
+                                            outDirectory: dir.file("\(dialect)")),
+                now: Self.now)
+            #expect(try dir.read("\(dialect)/plan.csv") == expected, "seed \(seed): \(dialect)")
         }
     }
 }

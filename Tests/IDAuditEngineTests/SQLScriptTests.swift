@@ -159,18 +159,16 @@ struct ScriptTextTests {
         #expect(text.contains("UNIX_MICROS("))
     }
 
-    @Test func redshiftRefusesWindowsAndWritesEverLimits() throws {
-        #expect {
-            try script(.redshift)
-        } throws: { "\($0)".contains("windowed limits") && "\($0)".contains("Redshift") }
-        let ever = try RulesLoader.parse("identifiers: {user_id: {limit: 1}}", file: "r.yaml")
-        let text = try script(.redshift, rules: ever)
-        #expect(text.contains("CREATE TEMPORARY TABLE idaudit_t_active"))
+    @Test func redshiftWalksWindowsWithARecursiveCTE() throws {
+        let text = try script(.redshift)
+        #expect(text.contains("CREATE TEMPORARY TABLE idaudit_t_steps"))
+        #expect(text.contains("WITH RECURSIVE walk (profile, type, i, state, victim)"))
+        #expect(text.contains("ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"))
         #expect(!text.contains("idaudit_walk"))
     }
 
     @Test func everyDialectWritesEveryResultTableAndStampsThePlan() throws {
-        for dialect in SQLDialect.allCases where dialect != .redshift {
+        for dialect in SQLDialect.allCases {
             let text = try script(dialect)
             for table in PlanScript.resultTables { #expect(text.contains("IDAUDIT.\(table)"), "\(dialect) \(table)") }
             #expect(text.contains("AS generated_at"))

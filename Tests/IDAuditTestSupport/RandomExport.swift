@@ -48,8 +48,8 @@ public struct RandomExport: Sendable {
           - {type: email, value: "v1"}
         """
 
-    /// The export of `seed`.
-    public init(seed: UInt64, segmentCount: Int = 24, mappingRows: Int = 300) {
+    /// The export of `seed`: `valueCount` values per type (40 for user_id).
+    public init(seed: UInt64, segmentCount: Int = 24, mappingRows: Int = 300, valueCount: Int = 12) {
         var rng = SplitMix(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
         func pick(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
         func chance(_ percent: Int) -> Bool { pick(100) < percent }
@@ -97,7 +97,7 @@ public struct RandomExport: Sendable {
                 continue
             }
             let type = Self.types[pick(Self.types.count)]
-            let value = "v\(pick(type == "user_id" ? 40 : 12))"
+            let value = "v\(pick(type == "user_id" ? 40 : valueCount))"
             let seq = 1 + pick(300)
             rows.append(
                 (id: "m\(n)", segment: segments[pick(segments.count)], type: type, value: value, time: time(seq),
