@@ -13,16 +13,17 @@ struct IDAudit: AsyncParsableCommand {
             needs to address it.
 
             Start here:
-              idaudit demo                                   sample data -> store -> scan -> reports/demo/
+              idaudit demo               # sample data -> store -> scan -> reports/demo/
               idaudit sample --profiles 100000 --seed 7 --out export/
               idaudit ingest export/ --store idaudit.sqlite
               idaudit scan --store idaudit.sqlite --rules rules/segment-recommended.yaml
-              idaudit explain email:jane@example.com --rules rules/segment-recommended.yaml
+              idaudit explain email:jane@example.com --store idaudit.sqlite \\
+                  --rules rules/segment-recommended.yaml
 
-            Then clean up, after review:
-              idaudit approve reports/<run>/plan.csv --by you@example.com
-              idaudit apply reports/<run>/plan.csv --target segment --space spa_... --canary 20
-              idaudit verify reports/<run>/plan.csv --store idaudit.sqlite     (after the next export)
+            Then clean up, after review (P = reports/<run>/plan.csv):
+              idaudit approve P --by you@example.com --target segment --space spa_...
+              idaudit apply P --target segment --space spa_... --canary 20
+              idaudit verify P --store idaudit.sqlite    # after the next export
             """,
         subcommands: [
             Demo.self, Sample.self, Ingest.self, Scan.self, Explain.self, RequestPlan.self, WhatIfCommand.self, History.self,

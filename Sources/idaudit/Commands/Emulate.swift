@@ -9,9 +9,11 @@ struct Emulate: AsyncParsableCommand {
         abstract: "Serve local Segment and Insider One delete endpoints over a store, to rehearse an apply.",
         discussion: """
             Endpoints, with the platforms' status codes, error codes and messages:
-              POST   /v1/spaces/{space}/collections/users/profiles/user_id:{id}/external_ids/delete   (Segment)
-              DELETE /api/user/v1/identity                                                      (Insider One)
-              POST   /api/user/v1/attribute/delete                                              (Insider One)
+              Segment      POST   /v1/spaces/{space}/collections/users/profiles/
+                                    user_id:{id}/external_ids/delete
+              Insider One  DELETE /api/user/v1/identity
+              Insider One  POST   /api/user/v1/attribute/delete
+
             The store is only read: deletions are kept in memory, so a rehearsal never changes the store your \
             scans and verify rely on. --write-store writes Segment deletions into it as REMOVED rows of \
             external_id_mapping_updates, as Profiles Sync would (scan again afterwards and the profiles are \
@@ -27,7 +29,7 @@ struct Emulate: AsyncParsableCommand {
               cp idaudit.sqlite rehearsal.sqlite
               IDAUDIT_EMULATOR_TOKEN=t idaudit emulate --port 8080 --store rehearsal.sqlite --write-store &
               idaudit approve plan.csv --by me --target segment --space spa_1 --endpoint http://127.0.0.1:8080
-              IDAUDIT_SEGMENT_TOKEN=t idaudit apply plan.csv --target segment --space spa_1 \\
+              IDAUDIT_SEGMENT_TOKEN=t idaudit apply plan.csv --target segment --space spa_1 \
                   --endpoint http://127.0.0.1:8080 --store rehearsal.sqlite
             """)
 

@@ -9,27 +9,33 @@ struct SQLCommand: ParsableCommand {
         commandName: "sql",
         abstract: "Print the whole scan as one SQL script, to run inside your warehouse.",
         discussion: """
-            Run inside the engine against SCHEMA.id_graph_updates and SCHEMA.external_id_mapping_updates (the \\
+            Run inside the engine against SCHEMA.id_graph_updates and SCHEMA.external_id_mapping_updates (the \
             Profiles Sync tables), the script creates the schema --into if missing and (re)creates in it:
-              idaudit_plan       the plan, exactly plan.csv's columns and text (unload it to CSV, then approve
-                                 and apply it as usual)
-              idaudit_summary    metric, type, reason, count, remediable: profiles, active_identifiers,
-                                 profiles_in_violation, and excess per type and reason
-              idaudit_histogram  type, counted, profiles: identifiers per profile counted toward the limit
-              idaudit_kept       the values kept on each (profile, type) with deletions (plan.json's rationale)
-              idaudit_offenders  every active identifier of the 20 profiles with the most excess (the report)
-              idaudit_caps       cap, profile, n: profiles at or near Segment's system caps (merges, identifier
-                                 mappings), from 90% of the cap (rules' caps:, Segment's numbers by default)
-            Everything is computed in the engine, partitioned by profile: merges (a cycle stops the script with \\
-            an error naming a segment), REMOVED rows, duplicates, protected and blocked values, ever and windowed \\
-            limits (a fold over each profile's values), the lookup user_id, remediable and rank. The rules are \\
-            data in the script. Blocked patterns are ICU; a pattern this engine cannot match identically is \\
-            refused, naming it and why. Intermediate results are temporary tables; the result tables are written \\
+              idaudit_plan       the plan: plan.csv's columns and text (unload it to
+                                 CSV, then approve and apply it as usual)
+              idaudit_summary    metric, type, reason, count, remediable: profiles,
+                                 active_identifiers, profiles_in_violation, and
+                                 excess per type and reason
+              idaudit_histogram  type, counted, profiles: identifiers per profile
+                                 counted toward the limit
+              idaudit_kept       the values kept beside each (profile, type) with
+                                 deletions (plan.json's rationale)
+              idaudit_offenders  the active identifiers of the 20 profiles with the
+                                 most excess (the report)
+              idaudit_caps       cap, profile, n: profiles at or near Segment's
+                                 system caps (merges, identifier mappings), from
+                                 90% of the cap (rules' caps:, else Segment's)
+
+            Everything is computed in the engine, partitioned by profile: merges (a cycle stops the script with \
+            an error naming a segment), REMOVED rows, duplicates, protected and blocked values, ever and windowed \
+            limits (a fold over each profile's values; a recursive CTE on Redshift), the lookup user_id, \
+            remediable and rank. The rules are data in the script. Blocked patterns are ICU; a pattern this engine cannot match identically is \
+            refused, naming it and why. Intermediate results are temporary tables; the result tables are written \
             last (in one transaction where DDL is transactional).
 
-            Dialects: postgres, redshift (ever limits only), snowflake, bigquery, spark (databricks), duckdb. \\
-            Times are read in UTC; an empty timestamp falls back to received_at; columns may be typed \\
-            (timestamps, integer seq) or text. --without-operation / --without-received-at for tables that lack \\
+            Dialects: postgres, redshift, snowflake, bigquery, spark (databricks), duckdb. \
+            Times are read in UTC; an empty timestamp falls back to received_at; columns may be typed \
+            (timestamps, integer seq) or text. --without-operation / --without-received-at for tables that lack \
             those columns.
 
             Examples:
