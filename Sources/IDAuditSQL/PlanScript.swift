@@ -5,8 +5,8 @@ import IDAuditCore
 ///
 /// Every rule of the scan is in the SQL, partitioned by profile so the engine spreads it over its nodes:
 /// - rule 1, merges: each segment's parent is the `canonical_segment_id` of its highest-SEQ graph row (equal SEQs:
-///   the greatest canonical id by bytes); chains are resolved by pointer jumping (12 rounds of self-joins reach
-///   4,096 hops) and a cycle stops the script naming its byte-smallest segment;
+///   the greatest canonical id by bytes); chains are resolved by pointer jumping over the pointers not yet final
+///   (12 rounds of self-joins reach 4,096 hops) and a cycle stops the script naming its byte-smallest segment;
 /// - rule 2, identifier state: rows with the same `id` of one identifier keep the greatest by (SEQ, REMOVED over
 ///   CREATED, time, segment id bytes); ordered by (SEQ, id bytes), an identifier is active when its last row is
 ///   CREATED, first seen at the first CREATED row after its last REMOVED one;
@@ -106,8 +106,8 @@ private struct Builder {
 
     /// Every intermediate table, for the dialects that drop work tables at the end.
     var intermediates: [String] {
-        ["limits", "blocked", "protected"] + (0...Self.rounds).map { "j\($0)" }
-            + ["active", "hits", "ids", "windowed", "verdicts", "lookup", "lines"]
+        ["limits", "blocked", "protected", "parents", "pointers"] + (0...Self.rounds).map { "p\($0)" }
+            + ["merged", "active", "hits", "ids", "windowed", "verdicts", "lookup", "lines"]
     }
     func source(_ table: String) -> String { o.sourceSchema + "." + table }
     func result(_ table: String) -> String { o.targetSchema + "." + table }
@@ -215,7 +215,7 @@ private struct Builder {
         var s: [String] = []
         s += (
             d.temporaryTable(
-                tmp("j0"),
+                tmp("parents"),
                 """
                 SELECT s, c FROM (
                     SELECT \(text("segment_id")) AS s, \(text("canonical_segment_id")) AS c,
@@ -224,25 +224,45 @@ private struct Builder {
                     FROM \(source("id_graph_updates"))
                 ) AS g WHERE pick = 1
                 """))
+        // A pointer is final when it points at a root: a segment with no graph row, or its own parent. Almost every
+        // pointer is final from the start; only the others (segments merged into a segment that was merged in
+        // turn) go through the rounds, so each round joins a few rows, not the whole graph.
+        s += (
+            d.temporaryTable(
+                tmp("pointers"),
+                """
+                SELECT a.s AS s, a.c AS c, CASE WHEN b.s IS NULL OR b.c = b.s THEN 1 ELSE 0 END AS final
+                FROM \(tmp("parents")) AS a LEFT JOIN \(tmp("parents")) AS b ON b.s = a.c
+                """))
+        s += d.temporaryTable(tmp("p0"), "SELECT s, c FROM \(tmp("pointers")) WHERE final = 0")
         for round in 1...Self.rounds {
+            // Pointer jumping: each pending pointer moves to where its target points (a final pointer's target
+            // points at itself or nowhere), so the hops a pointer covers double each round.
             s += (
                 d.temporaryTable(
-                    tmp("j\(round)"),
+                    tmp("p\(round)"),
                     """
-                    SELECT a.s AS s, COALESCE(b.c, a.c) AS c
-                    FROM \(tmp("j\(round - 1)")) AS a LEFT JOIN \(tmp("j\(round - 1)")) AS b ON b.s = a.c
+                    SELECT a.s AS s, COALESCE(b.c, f.c, a.c) AS c
+                    FROM \(tmp("p\(round - 1)")) AS a
+                    LEFT JOIN \(tmp("p\(round - 1)")) AS b ON b.s = a.c
+                    LEFT JOIN \(tmp("pointers")) AS f ON f.s = a.c AND f.final = 1
                     """))
         }
-        let last = tmp("j\(Self.rounds)")
-        // After the rounds every chain ends at a root: a segment with no graph row, or its own parent. A pointer
-        // that ends anywhere else is on a cycle (or a chain longer than 4,096 merges); the segment named is the
-        // byte-smallest such end, a segment of the cycle.
+        s += (
+            d.temporaryTable(
+                tmp("merged"),
+                """
+                SELECT s, c FROM \(tmp("pointers")) WHERE final = 1
+                UNION ALL SELECT s, c FROM \(tmp("p\(Self.rounds)"))
+                """))
+        // After the rounds every chain ends at a root. A pointer that ends anywhere else is on a cycle (or a chain
+        // longer than 4,096 merges); the segment named is the byte-smallest such end, a segment of the cycle.
         s.append(
             """
             SELECT CASE WHEN n > 0 THEN \(d.fail("'idaudit: merge cycle in \(o.sourceSchema).id_graph_updates: segment ' || segment || ' is on a chain that never reaches a canonical profile'")) END AS failure
             FROM (
                 SELECT MIN(\(d.bytes("a.c"))) AS segment, COUNT(*) AS n
-                FROM \(last) AS a JOIN \(tmp("j0")) AS g ON g.s = a.c
+                FROM \(tmp("p\(Self.rounds)")) AS a JOIN \(tmp("parents")) AS g ON g.s = a.c
                 WHERE g.c <> g.s
             ) AS cycles WHERE n > 0
             """)
@@ -255,9 +275,13 @@ private struct Builder {
         let time =
             o.hasReceivedAt
             ? "COALESCE(\(blankAsNull(timeCol)), \(blankAsNull("received_at")))" : blankAsNull(timeCol)
+        // The operation as Profiles Sync writes it is read without trimming or case folding (most rows).
+        let operation = text("__operation")
         let removed =
             o.hasOperation
-            ? "(UPPER(COALESCE(\(blankAsNull("__operation")), 'CREATED')) = 'REMOVED')" : "(1 = 0)"
+            ? "(CASE WHEN \(operation) = 'CREATED' THEN 1 = 0 WHEN \(operation) = 'REMOVED' THEN 1 = 1 "
+                + "ELSE UPPER(COALESCE(\(blankAsNull("__operation")), 'CREATED')) = 'REMOVED' END)"
+            : "(1 = 0)"
         // One statement, no intermediate table: the copies of a row (one kept per ID), then each identifier's rows
         // in rule 2's order (SEQ, ID bytes), read once in that order for the last row and the last REMOVED one.
         let order = "seq, \(d.bytes("id"))"
@@ -328,6 +352,7 @@ private struct Builder {
                 SELECT profile, type, value, first_seen, seq, prot, matched, lim, w, freq,
                     \(candidate) AS cand,
                     row_number() OVER (PARTITION BY profile, type, \(candidate) ORDER BY \(oldestFirst())) AS cpos,
+                    COUNT(*) OVER (PARTITION BY profile, type) AS n,
                     SUM(\(candidate)) OVER (PARTITION BY profile, type) AS ccount,
                     SUM(prot) OVER (PARTITION BY profile, type) AS pcount,
                     row_number() OVER (PARTITION BY profile, type, \(candidate), prot ORDER BY \(oldestFirst())) AS npos
@@ -340,7 +365,7 @@ private struct Builder {
                         CASE WHEN l.type IS NULL THEN \(int(def.w)) ELSE l.w END AS w,
                         CASE WHEN l.type IS NULL THEN \(text(def.freq)) ELSE l.freq END AS freq
                     FROM \(tmp("active")) AS a
-                    LEFT JOIN \(tmp("j\(Self.rounds)")) AS j ON j.s = a.segment_id
+                    LEFT JOIN \(tmp("merged")) AS j ON j.s = a.segment_id
                     LEFT JOIN \(tmp("protected")) AS p ON p.type = a.type AND p.value = a.value
                     LEFT JOIN \(tmp("hits")) AS h ON h.type = a.type AND h.value = a.value
                     LEFT JOIN (SELECT ord, MIN(summary) AS summary FROM \(tmp("blocked")) GROUP BY ord) AS bl
@@ -349,6 +374,8 @@ private struct Builder {
                 ) AS resolved
                 """))
         s += windowedStatements
+        // The verdicts of the groups that can have a plan line (a blocked value, or more candidates than the
+        // limit) and of every user_id (the lookup): the other groups are all kept, and most profiles are clean.
         s += (
             d.temporaryTable(
                 tmp("verdicts"),
@@ -366,6 +393,7 @@ private struct Builder {
                 FROM \(tmp("ids")) AS i
                 LEFT JOIN \(tmp("windowed")) AS e ON e.profile = i.profile AND e.type = i.type AND e.cpos = i.cpos
                     AND i.cand = 1
+                WHERE i.type = 'user_id' OR i.n > i.ccount OR i.ccount > i.lim
                 """))
         s += (
             d.temporaryTable(
@@ -662,7 +690,7 @@ private struct Builder {
         let mappings = SystemCaps.nearThreshold(rules.caps.mappings)
         return """
             SELECT 'merges' AS cap, c AS profile, COUNT(*) AS n
-            FROM \(tmp("j\(Self.rounds)")) WHERE s <> c GROUP BY c HAVING COUNT(*) >= \(merges)
+            FROM \(tmp("merged")) WHERE s <> c GROUP BY c HAVING COUNT(*) >= \(merges)
             UNION ALL
             SELECT 'mappings' AS cap, profile, COUNT(*) AS n
             FROM \(tmp("ids")) GROUP BY profile HAVING COUNT(*) >= \(mappings)
