@@ -355,7 +355,9 @@ private struct Builder {
                     COUNT(*) OVER (PARTITION BY profile, type) AS n,
                     SUM(\(candidate)) OVER (PARTITION BY profile, type) AS ccount,
                     SUM(prot) OVER (PARTITION BY profile, type) AS pcount,
-                    row_number() OVER (PARTITION BY profile, type, \(candidate), prot ORDER BY \(oldestFirst())) AS npos
+                    row_number() OVER (PARTITION BY profile, type, \(candidate) ORDER BY \(oldestFirst()))
+                        - SUM(prot) OVER (PARTITION BY profile, type, \(candidate) ORDER BY \(oldestFirst())
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS npos
                 FROM (
                     SELECT COALESCE(j.c, a.segment_id) AS profile, a.type AS type, a.value AS value,
                         a.first_seen AS first_seen, a.seq AS seq,
