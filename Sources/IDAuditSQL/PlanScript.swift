@@ -134,7 +134,7 @@ private struct Builder {
         try checkSchema(o.sourceSchema, "the source schema")
         try checkSchema(o.targetSchema, "the target schema")
         var s: [String] = d.sessionSetup
-        s += walkFunction
+        if hasWindows { s += walkFunction }
         if d.usesWorkTables { s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)") }
         s += try ruleTables()
         s += mergeStatements()
@@ -426,8 +426,17 @@ private struct Builder {
         return s
     }
 
+    /// Whether any limit (or the default) has a window.
+    var hasWindows: Bool {
+        rules.limits.values.contains { $0.frequency.window != nil } || rules.defaultLimit?.frequency.window != nil
+    }
+
     /// The statements that make `windowed`: (profile, type, cpos) of each evicted candidate.
     var windowedStatements: [String] {
+        guard hasWindows else {
+            // Every limit is `ever`: no walk, and no fold for the engine to compile.
+            return d.temporaryTable(tmp("windowed"), "SELECT profile, type, cpos FROM \(tmp("ids")) WHERE 1 = 0")
+        }
         guard d == .redshift else { return d.temporaryTable(tmp("windowed"), windowedEvictions) }
         // Redshift has no fold, no arrays and no procedural function that runs per group on the compute nodes: its
         // walk is a recursive CTE over each group's candidates oldest first. What a step needs from the other rows

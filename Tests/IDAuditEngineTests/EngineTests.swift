@@ -317,6 +317,28 @@ extension EngineParityTests {
         }
     }
 
+    /// Rule files whose limits are all `ever` (fakesnow cannot run the windowed fold): the shipped defaults, and
+    /// the windows file with its windows made `ever` (blocked patterns, protected values and caps as they are).
+    static let everRuleTexts = [ruleTexts[0], ("ever", ruleTexts[2].1.replacing(/, frequency: [a-z]+/, with: ""))]
+
+    /// Snowflake's form, executed on fakesnow (Snowflake's SQL through sqlglot onto DuckDB; no Snowflake runs here):
+    /// the same plan, summary, histograms, offenders and caps as the store's, typed and all-text tables.
+    @Test(.enabled(if: FakesnowEngine.available, "pip install fakesnow to run"))
+    func snowflakeFormOnFakesnow() async throws {
+        let dir = try TemporaryDirectory("engine-fakesnow")
+        let export = try Self.export(in: dir)
+        let store = try Self.storeScans(dir, export: export)
+        let (name, text) = Self.everRuleTexts[1]
+        _ = try Scanner.run(
+            store: store, rules: try RulesLoader.parse(text, file: name + ".yaml"),
+            options: ScanOptions(outDirectory: dir.file("sqlite-\(name)"), rulesPath: name, full: true), now: Self.now)
+        for allText in [false, true] {
+            try await compare(
+                FakesnowEngine(exportDirectory: export, allText: allText), dir,
+                label: allText ? "fakesnow-text" : "fakesnow-typed", schema: "profiles_sync", ruleFiles: Self.everRuleTexts)
+        }
+    }
+
     /// Rules whose windows keep few values, with protected values inside them: long walks, many evictions.
     static let tightWindows = """
         default: {limit: 2, frequency: monthly}
