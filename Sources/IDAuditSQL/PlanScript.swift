@@ -282,6 +282,10 @@ private struct Builder {
             ? "(CASE WHEN \(operation) = 'CREATED' THEN 1 = 0 WHEN \(operation) = 'REMOVED' THEN 1 = 1 "
                 + "ELSE UPPER(COALESCE(\(blankAsNull("__operation")), 'CREATED')) = 'REMOVED' END)"
             : "(1 = 0)"
+        // A row with no time stops the script, naming it, as it stops an ingest (COALESCE reaches it only then).
+        let empty = o.hasReceivedAt ? "timestamp and received_at are both empty" : "timestamp is empty"
+        let noTime = int(
+            d.fail("'idaudit: \(o.sourceSchema).external_id_mapping_updates: the row with ID ' || \(text("id")) || ' has no time: \(empty)'"))
         // One statement, no intermediate table: the copies of a row (one kept per ID), then each identifier's rows
         // in rule 2's order (SEQ, ID bytes), read once in that order for the last row and the last REMOVED one.
         let order = "seq, \(d.bytes("id"))"
@@ -305,7 +309,7 @@ private struct Builder {
                         FROM (
                             SELECT \(text("external_id_type")) AS type, \(text("external_id_value")) AS value,
                                 \(text("id")) AS id, \(int("seq")) AS seq, \(text("segment_id")) AS segment_id,
-                                \(d.micros(fromText: time)) AS t, \(removed) AS removed
+                                COALESCE(\(d.micros(fromText: time)), \(noTime)) AS t, \(removed) AS removed
                             FROM \(source("external_id_mapping_updates"))
                         ) AS raw
                     ) AS deduplicated WHERE copy = 1
@@ -445,7 +449,12 @@ private struct Builder {
         // (time, candidates before probes) order; they are a prefix, since candidates are numbered oldest first).
         let groups = "FROM \(tmp("ids")) WHERE cand = 1 AND w IS NOT NULL AND ccount > lim"
         let columns = "profile, type, CAST(cpos AS INTEGER) AS cpos, CASE WHEN prot = 1 THEN 'P' ELSE 'K' END AS ch, lim"
-        return d.temporaryTable(
+        // The walk's state is a VARCHAR(65535): a longer group stops the script rather than be cut short.
+        let tooLong = """
+            SELECT CASE WHEN n > 0 THEN \(d.fail("'idaudit: profile ' || profile || ' has more than \(Self.walkLimit) values of one type under a windowed limit, more than the Redshift walk holds'")) END AS failure
+            FROM (SELECT MIN(profile) AS profile, COUNT(*) AS n \(groups) AND ccount > \(Self.walkLimit)) AS big WHERE n > 0
+            """
+        return [tooLong] + d.temporaryTable(
             tmp("steps"),
             """
             SELECT profile, type, cpos, ch, lim, CAST(ws AS INTEGER) AS ws FROM (
@@ -460,6 +469,9 @@ private struct Builder {
             ) AS counted WHERE probe = 1
             """) + d.temporaryTable(tmp("windowed"), windowedEvictions)
     }
+
+    /// The most candidates of one profile and type Redshift's walk takes: its state is a `VARCHAR(65535)`.
+    static let walkLimit = 65_535
 
     /// Redshift's walk: one row per group and step, whose state is a text of one letter per candidate so far (K
     /// kept, P protected, E evicted). Step i appends its letter, counts the letters of its window that are not E

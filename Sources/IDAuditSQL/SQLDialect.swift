@@ -114,7 +114,16 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         case .postgres, .redshift: ["SET TIME ZONE 'UTC'"]
         case .duckdb: ["SET TimeZone = 'UTC'"]
         case .spark: ["SET spark.sql.session.timeZone = UTC"]
-        case .snowflake: ["ALTER SESSION SET TIMEZONE = 'UTC'"]
+        // Snowflake turns a timestamp column into text with the session's output format, milliseconds by default:
+        // the script reads times as text, so the formats keep every digit.
+        case .snowflake:
+            [
+                "ALTER SESSION SET TIMEZONE = 'UTC'",
+                "ALTER SESSION SET TIMESTAMP_OUTPUT_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9 TZHTZM'",
+                "ALTER SESSION SET TIMESTAMP_TZ_OUTPUT_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9 TZHTZM'",
+                "ALTER SESSION SET TIMESTAMP_LTZ_OUTPUT_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9 TZHTZM'",
+                "ALTER SESSION SET TIMESTAMP_NTZ_OUTPUT_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9'",
+            ]
         case .bigquery: []
         }
     }

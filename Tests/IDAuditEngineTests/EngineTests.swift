@@ -411,6 +411,53 @@ struct EngineErrorTests {
             mapping: [ExportFixture.mapping("m1", "use_A", "email", "a@x.com", day: 1, seq: 1)])
     }
 
+    /// A mapping row with neither a timestamp nor a received_at: an ingest refuses it, naming its line; the script
+    /// stops, naming its ID.
+    static func timelessExport(_ dir: TemporaryDirectory) throws -> String {
+        try ExportFixture.write(
+            in: dir, "timeless", graph: [],
+            mapping: [ExportFixture.mapping("m1", "use_A", "email", "a@x.com", day: 1, seq: 1),
+                      "m2,use_A,email,b@x.com,,,2,CREATED"])
+    }
+
+    static func timeless(_ schema: String) -> String {
+        "idaudit: \(schema).external_id_mapping_updates: the row with ID m2 has no time: timestamp and received_at are both empty"
+    }
+
+    @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
+    func duckdbNamesARowWithNoTime() async throws {
+        let dir = try TemporaryDirectory("engine-timeless-duckdb")
+        var engine = ProcessEngine(kind: .duckdb)
+        engine.exportDirectory = try Self.timelessExport(dir)
+        await #expect {
+            try await scan(engine, dir: dir)
+        } throws: { "\($0)".contains(Self.timeless("profiles_sync")) }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("o/plan.csv")))
+    }
+
+    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL to run"))
+    func postgresAndRedshiftNameARowWithNoTime() async throws {
+        let dir = try TemporaryDirectory("engine-timeless-pg")
+        let schema = "t_engine_timeless"
+        _ = try await WarehouseLoader.load(
+            exportDirectory: try Self.timelessExport(dir), schema: schema, configuration: try TestEngines.pg(schema: schema))
+        for dialect in [SQLDialect.postgres, .redshift] {
+            await #expect {
+                try await scan(PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: dialect),
+                               schema: schema, dir: dir)
+            } throws: { "\($0)" == Self.timeless(schema) }
+        }
+    }
+
+    @Test(.enabled(if: FakesnowEngine.available, "pip install fakesnow to run"))
+    func snowflakeNamesARowWithNoTime() async throws {
+        let dir = try TemporaryDirectory("engine-timeless-fakesnow")
+        let engine = FakesnowEngine(exportDirectory: try Self.timelessExport(dir), allText: true)
+        await #expect {
+            try await scan(engine, dir: dir)
+        } throws: { "\($0)".contains(Self.timeless("profiles_sync")) }
+    }
+
     @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
     func duckdbNamesACycleAndAMissingTable() async throws {
         let dir = try TemporaryDirectory("engine-errors-duckdb")
