@@ -27,11 +27,12 @@ struct Emulate: AsyncParsableCommand {
 
             Example:
               cp idaudit.sqlite rehearsal.sqlite
-              IDAUDIT_EMULATOR_TOKEN=t idaudit emulate --port 8080 --store rehearsal.sqlite --write-store &
+              IDAUDIT_EMULATOR_TOKEN=t idaudit emulate --port 8080 \\
+                  --store rehearsal.sqlite --write-store &
               idaudit approve plan.csv --by me --target segment --space spa_1 \\
                   --endpoint http://127.0.0.1:8080
-              IDAUDIT_SEGMENT_TOKEN=t idaudit apply plan.csv --target segment --space spa_1 \\
-                  --endpoint http://127.0.0.1:8080 --store rehearsal.sqlite
+              IDAUDIT_SEGMENT_TOKEN=t idaudit apply plan.csv --target segment \\
+                  --space spa_1 --endpoint http://127.0.0.1:8080 --store rehearsal.sqlite
             """)
 
     @Option(help: "The port to listen on (0: any free port).")
