@@ -212,16 +212,27 @@ private struct Builder {
     static let rounds = 12
 
     func mergeStatements() -> [String] {
+        // A graph row an ingest refuses stops the script, naming it; the checks sit in the SEQ every row sorts by.
+        let table = "\(o.sourceSchema).id_graph_updates"
+        let graphSeq = refuse(
+            [
+                (isEmpty("segment_id"),
+                 "\(table): a row with an empty SEGMENT_ID, merged into ' || COALESCE(\(text("canonical_segment_id")), '') || '"),
+                (isEmpty("canonical_segment_id"),
+                 "\(table): a row of segment ' || \(text("segment_id")) || ' has an empty CANONICAL_SEGMENT_ID"),
+                ("seq IS NULL", "\(table): a row of segment ' || \(text("segment_id")) || ' has an empty SEQ"),
+            ], else: int("seq"))
         var s: [String] = []
         s += (
             d.temporaryTable(
                 tmp("parents"),
                 """
                 SELECT s, c FROM (
-                    SELECT \(text("segment_id")) AS s, \(text("canonical_segment_id")) AS c,
-                        row_number() OVER (PARTITION BY \(text("segment_id"))
-                            ORDER BY \(int("seq")) DESC, \(d.bytes(text("canonical_segment_id"))) DESC) AS pick
-                    FROM \(source("id_graph_updates"))
+                    SELECT s, c, row_number() OVER (PARTITION BY s ORDER BY seq DESC, \(d.bytes("c")) DESC) AS pick
+                    FROM (
+                        SELECT \(text("segment_id")) AS s, \(text("canonical_segment_id")) AS c, \(graphSeq) AS seq
+                        FROM \(source("id_graph_updates"))
+                    ) AS checked
                 ) AS g WHERE pick = 1
                 """))
         // A pointer is final when it points at a root: a segment with no graph row, or its own parent. Almost every
@@ -269,23 +280,49 @@ private struct Builder {
         return s
     }
 
+    /// Whether the column `name` is NULL or empty text.
+    func isEmpty(_ name: String) -> String { "(\(name) IS NULL OR \(text(name)) = '')" }
+
+    /// `otherwise` (a BIGINT), unless one of the conditions holds: then the script stops with its message (text
+    /// after `idaudit: `, an SQL string's inside).
+    func refuse(_ conditions: [(condition: String, message: String)], else otherwise: String) -> String {
+        "CASE "
+            + conditions.map { "WHEN \($0.condition) THEN \(int(d.fail("'idaudit: \($0.message)'"))) " }.joined()
+            + "ELSE \(otherwise) END"
+    }
+
     // MARK: - Rule 2: identifier state
 
     func identifierStatements() -> [String] {
         let time =
             o.hasReceivedAt
             ? "COALESCE(\(blankAsNull(timeCol)), \(blankAsNull("received_at")))" : blankAsNull(timeCol)
-        // The operation as Profiles Sync writes it is read without trimming or case folding (most rows).
+        // The operation: empty, CREATED or REMOVED in any case, as an ingest takes it (anything else is refused
+        // below); read without case folding when it is written as Profiles Sync writes it (most rows).
         let operation = text("__operation")
         let removed =
             o.hasOperation
             ? "(CASE WHEN \(operation) = 'CREATED' THEN 1 = 0 WHEN \(operation) = 'REMOVED' THEN 1 = 1 "
-                + "ELSE UPPER(COALESCE(\(blankAsNull("__operation")), 'CREATED')) = 'REMOVED' END)"
+                + "ELSE COALESCE(UPPER(\(operation)) = 'REMOVED', 1 = 0) END)"
             : "(1 = 0)"
-        // A row with no time stops the script, naming it, as it stops an ingest (COALESCE reaches it only then).
+        // A row an ingest refuses stops the script, naming it: an empty ID, segment, type or value, no SEQ, an
+        // unknown operation, no time. The checks sit in the time's expression, which every row's sort evaluates.
+        let row = "\(o.sourceSchema).external_id_mapping_updates: the row with ID ' || \(text("id")) || '"
+        var refusals = [
+            ("\(isEmpty("id"))",
+             "\(o.sourceSchema).external_id_mapping_updates: a row with an empty ID, of segment ' || COALESCE(\(text("segment_id")), '') || '"),
+            (isEmpty("segment_id"), "\(row) has an empty SEGMENT_ID"),
+            (isEmpty("external_id_type"), "\(row) has an empty EXTERNAL_ID_TYPE"),
+            (isEmpty("external_id_value"), "\(row) has an empty EXTERNAL_ID_VALUE"),
+            ("seq IS NULL", "\(row) has an empty SEQ"),
+        ]
+        if o.hasOperation {
+            refusals.append((
+                "\(operation) IS NOT NULL AND \(operation) <> '' AND UPPER(\(operation)) NOT IN ('CREATED', 'REMOVED')",
+                "\(row) has __operation \"' || \(operation) || '\"; expected CREATED, REMOVED or empty"))
+        }
         let empty = o.hasReceivedAt ? "timestamp and received_at are both empty" : "timestamp is empty"
-        let noTime = int(
-            d.fail("'idaudit: \(o.sourceSchema).external_id_mapping_updates: the row with ID ' || \(text("id")) || ' has no time: \(empty)'"))
+        let t = refuse(refusals, else: "COALESCE(\(d.micros(fromText: time)), \(int(d.fail("'idaudit: \(row) has no time: \(empty)'"))))")
         // One statement, no intermediate table: the copies of a row (one kept per ID), then each identifier's rows
         // in rule 2's order (SEQ, ID bytes), read once in that order for the last row and the last REMOVED one.
         let order = "seq, \(d.bytes("id"))"
@@ -309,7 +346,7 @@ private struct Builder {
                         FROM (
                             SELECT \(text("external_id_type")) AS type, \(text("external_id_value")) AS value,
                                 \(text("id")) AS id, \(int("seq")) AS seq, \(text("segment_id")) AS segment_id,
-                                COALESCE(\(d.micros(fromText: time)), \(noTime)) AS t, \(removed) AS removed
+                                \(t) AS t, \(removed) AS removed
                             FROM \(source("external_id_mapping_updates"))
                         ) AS raw
                     ) AS deduplicated WHERE copy = 1

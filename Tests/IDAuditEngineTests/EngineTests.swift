@@ -411,51 +411,63 @@ struct EngineErrorTests {
             mapping: [ExportFixture.mapping("m1", "use_A", "email", "a@x.com", day: 1, seq: 1)])
     }
 
-    /// A mapping row with neither a timestamp nor a received_at: an ingest refuses it, naming its line; the script
-    /// stops, naming its ID.
-    static func timelessExport(_ dir: TemporaryDirectory) throws -> String {
-        try ExportFixture.write(
-            in: dir, "timeless", graph: [],
-            mapping: [ExportFixture.mapping("m1", "use_A", "email", "a@x.com", day: 1, seq: 1),
-                      "m2,use_A,email,b@x.com,,,2,CREATED"])
+    /// Rows an ingest refuses, naming their line; the script stops, naming the row: (graph, mapping, the message
+    /// after the table's name).
+    static let refusedRows: [(graph: [String], mapping: [String], message: String)] = [
+        ([], ["m2,use_A,email,b@x.com,,,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has no time: timestamp and received_at are both empty"),
+        ([], ["m2,use_A,email,,2026-11-02 12:00:00,2026-11-02 12:00:00,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has an empty EXTERNAL_ID_VALUE"),
+        ([], ["m2,,email,b@x.com,2026-11-02 12:00:00,2026-11-02 12:00:00,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has an empty SEGMENT_ID"),
+        ([], [",use_A,email,b@x.com,2026-11-02 12:00:00,2026-11-02 12:00:00,2,CREATED"],
+         "external_id_mapping_updates: a row with an empty ID, of segment use_A"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00,2026-11-02 12:00:00,2,DELETED"],
+         "external_id_mapping_updates: the row with ID m2 has __operation \"DELETED\"; expected CREATED, REMOVED or empty"),
+        (["use_A,,2026-11-01 00:00:00,4"], [],
+         "id_graph_updates: a row of segment use_A has an empty CANONICAL_SEGMENT_ID"),
+    ]
+
+    static func refusedExport(_ dir: TemporaryDirectory, _ index: Int) throws -> String {
+        let bad = refusedRows[index]
+        return try ExportFixture.write(
+            in: dir, "refused\(index)", graph: [ExportFixture.graph("use_A", "use_A", seq: 1)] + bad.graph,
+            mapping: [ExportFixture.mapping("m1", "use_A", "email", "a@x.com", day: 1, seq: 1)] + bad.mapping)
     }
 
-    static func timeless(_ schema: String) -> String {
-        "idaudit: \(schema).external_id_mapping_updates: the row with ID m2 has no time: timestamp and received_at are both empty"
-    }
-
-    @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
-    func duckdbNamesARowWithNoTime() async throws {
-        let dir = try TemporaryDirectory("engine-timeless-duckdb")
+    @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"), arguments: refusedRows.indices)
+    func duckdbNamesARowAnIngestRefuses(_ index: Int) async throws {
+        let dir = try TemporaryDirectory("engine-refused-duckdb")
         var engine = ProcessEngine(kind: .duckdb)
-        engine.exportDirectory = try Self.timelessExport(dir)
+        engine.exportDirectory = try Self.refusedExport(dir, index)
         await #expect {
             try await scan(engine, dir: dir)
-        } throws: { "\($0)".contains(Self.timeless("profiles_sync")) }
+        } throws: { "\($0)".hasSuffix("idaudit: profiles_sync.\(Self.refusedRows[index].message)") }
         #expect(!FileManager.default.fileExists(atPath: dir.file("o/plan.csv")))
     }
 
-    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL to run"))
-    func postgresAndRedshiftNameARowWithNoTime() async throws {
-        let dir = try TemporaryDirectory("engine-timeless-pg")
-        let schema = "t_engine_timeless"
+    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL to run"), arguments: refusedRows.indices)
+    func postgresAndRedshiftNameARowAnIngestRefuses(_ index: Int) async throws {
+        let dir = try TemporaryDirectory("engine-refused-pg")
+        let schema = "t_engine_refused\(index)"
         _ = try await WarehouseLoader.load(
-            exportDirectory: try Self.timelessExport(dir), schema: schema, configuration: try TestEngines.pg(schema: schema))
+            exportDirectory: try Self.refusedExport(dir, index), schema: schema,
+            configuration: try TestEngines.pg(schema: schema), allText: true)
         for dialect in [SQLDialect.postgres, .redshift] {
             await #expect {
                 try await scan(PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: dialect),
                                schema: schema, dir: dir)
-            } throws: { "\($0)" == Self.timeless(schema) }
+            } throws: { "\($0)" == "idaudit: \(schema).\(Self.refusedRows[index].message)" }
         }
     }
 
-    @Test(.enabled(if: FakesnowEngine.available, "pip install fakesnow to run"))
-    func snowflakeNamesARowWithNoTime() async throws {
-        let dir = try TemporaryDirectory("engine-timeless-fakesnow")
-        let engine = FakesnowEngine(exportDirectory: try Self.timelessExport(dir), allText: true)
+    @Test(.enabled(if: FakesnowEngine.available, "pip install fakesnow to run"), arguments: refusedRows.indices)
+    func snowflakeNamesARowAnIngestRefuses(_ index: Int) async throws {
+        let dir = try TemporaryDirectory("engine-refused-fakesnow")
+        let engine = FakesnowEngine(exportDirectory: try Self.refusedExport(dir, index), allText: true)
         await #expect {
             try await scan(engine, dir: dir)
-        } throws: { "\($0)".contains(Self.timeless("profiles_sync")) }
+        } throws: { "\($0)".hasSuffix("idaudit: profiles_sync.\(Self.refusedRows[index].message)") }
     }
 
     @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))

@@ -89,7 +89,11 @@ struct FakesnowEngine: PlanEngine {
                 except Exception as e:
                     text = " ".join(str(e).split())
                     marker = text.find("idaudit:")
-                    sys.exit(text[marker:] if marker >= 0 else "%s in: %s" % (text[:300], " ".join(sql.split())[:200]))
+                    if marker >= 0:
+                        # DuckDB's cast error around the message: Could not convert string "idaudit: ..." to DECIMAL
+                        end = text.rfind('" to ')
+                        sys.exit(text[marker:end if end > marker else len(text)])
+                    sys.exit("%s in: %s" % (text[:300], " ".join(sql.split())[:200]))
             def cell(v):
                 if v is None: return ""
                 if v is True: return "true"
