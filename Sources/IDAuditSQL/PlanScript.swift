@@ -114,7 +114,7 @@ private struct Builder {
 
     var timeCol: String { d.column("timestamp") }
 
-    func text(_ expr: String) -> String { "CAST(\(expr) AS \(d.text))" }
+    func text(_ expr: String) -> String { d.textCast(expr) }
     func int(_ expr: String) -> String { "CAST(\(expr) AS \(d.bigint))" }
     /// An empty or blank text as NULL.
     func blankAsNull(_ expr: String) -> String { "NULLIF(TRIM(\(text(expr))), '')" }

@@ -317,6 +317,28 @@ extension EngineParityTests {
         }
     }
 
+    /// A database whose default collation is ICU's en-US, as many are: the script compares bytes all the same (its
+    /// text is in the "C" collation), and gives the store's plan.
+    @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL (scripts/start-test-postgres.sh) to run"))
+    func postgresWithAnICUDefaultCollation() async throws {
+        let dir = try TemporaryDirectory("engine-pg-icu")
+        let export = try Self.export(in: dir)
+        _ = try Self.storeScans(dir, export: export)
+        _ = try await WarehouseReader(configuration: try TestEngines.pg(schema: "public")).withSession(readOnly: false) {
+            connection, logger in
+            try await connection.query("DROP DATABASE IF EXISTS idaudit_icu", logger: logger)
+            try await connection.query(
+                "CREATE DATABASE idaudit_icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'",
+                logger: logger)
+        }
+        let url = TestEngines.pgURL!.replacing(/\/postgres$/, with: "/idaudit_icu")
+        let configuration = try WarehouseConfiguration.parse(url: url, schema: "t_icu", statementTimeoutSeconds: 300)
+        _ = try await WarehouseLoader.load(exportDirectory: export, schema: "t_icu", configuration: configuration)
+        try await compare(
+            PostgresEngine(configuration: configuration), dir, label: "pg-icu", schema: "t_icu",
+            ruleFiles: [Self.ruleTexts[2]])
+    }
+
     /// Rule files whose limits are all `ever` (fakesnow cannot run the windowed fold): the shipped defaults, and
     /// the windows file with its windows made `ever` (blocked patterns, protected values and caps as they are).
     static let everRuleTexts = [ruleTexts[0], ("ever", ruleTexts[2].1.replacing(/, frequency: [a-z]+/, with: ""))]
