@@ -269,15 +269,20 @@ private struct Builder {
         // After the rounds every chain ends at a root. A pointer that ends anywhere else is on a cycle (or a chain
         // longer than 4,096 merges); the segment named is the byte-smallest such end, a segment of the cycle.
         s.append(
-            """
-            SELECT CASE WHEN n > 0 THEN \(d.fail("'idaudit: merge cycle in \(o.sourceSchema).id_graph_updates: segment ' || segment || ' is on a chain that never reaches a canonical profile'")) END AS failure
-            FROM (
-                SELECT MIN(\(d.bytes("a.c"))) AS segment, COUNT(*) AS n
-                FROM \(tmp("p\(Self.rounds)")) AS a JOIN \(tmp("parents")) AS g ON g.s = a.c
-                WHERE g.c <> g.s
-            ) AS cycles WHERE n > 0
-            """)
+            stopWhenAny(
+                d.bytes("a.c"),
+                from: "\(tmp("p\(Self.rounds)")) AS a JOIN \(tmp("parents")) AS g ON g.s = a.c WHERE g.c <> g.s",
+                "merge cycle in \(o.sourceSchema).id_graph_updates: segment ' || culprit || ' is on a chain that never reaches a canonical profile"))
         return s
+    }
+
+    /// A statement that stops the script when `from` (a FROM clause, with its WHERE) has any row, naming the
+    /// smallest `culprit` in `message` (text after `idaudit: `, an SQL string's inside, where `culprit` is a column).
+    func stopWhenAny(_ culprit: String, from: String, _ message: String) -> String {
+        """
+        SELECT CASE WHEN n > 0 THEN \(d.fail("'idaudit: \(message)'")) END AS failure
+        FROM (SELECT MIN(\(culprit)) AS culprit, COUNT(*) AS n FROM \(from)) AS found WHERE n > 0
+        """
     }
 
     /// Whether the column `name` is NULL or empty text.
@@ -297,19 +302,14 @@ private struct Builder {
         let time =
             o.hasReceivedAt
             ? "COALESCE(\(blankAsNull(timeCol)), \(blankAsNull("received_at")))" : blankAsNull(timeCol)
-        // The operation: empty, CREATED or REMOVED in any case, as an ingest takes it (anything else is refused
-        // below); read without case folding when it is written as Profiles Sync writes it (most rows).
+        // The operation: empty, CREATED or REMOVED in any case, as an ingest takes it (anything else is refused below).
         let operation = text("__operation")
-        let removed =
-            o.hasOperation
-            ? "(CASE WHEN \(operation) = 'CREATED' THEN 1 = 0 WHEN \(operation) = 'REMOVED' THEN 1 = 1 "
-                + "ELSE COALESCE(UPPER(\(operation)) = 'REMOVED', 1 = 0) END)"
-            : "(1 = 0)"
+        let removed = o.hasOperation ? "COALESCE(UPPER(\(operation)) = 'REMOVED', 1 = 0)" : "(1 = 0)"
         // A row an ingest refuses stops the script, naming it: an empty ID, segment, type or value, no SEQ, an
         // unknown operation, no time. The checks sit in the time's expression, which every row's sort evaluates.
         let row = "\(o.sourceSchema).external_id_mapping_updates: the row with ID ' || \(text("id")) || '"
         var refusals = [
-            ("\(isEmpty("id"))",
+            (isEmpty("id"),
              "\(o.sourceSchema).external_id_mapping_updates: a row with an empty ID, of segment ' || COALESCE(\(text("segment_id")), '') || '"),
             (isEmpty("segment_id"), "\(row) has an empty SEGMENT_ID"),
             (isEmpty("external_id_type"), "\(row) has an empty EXTERNAL_ID_TYPE"),
@@ -487,10 +487,9 @@ private struct Builder {
         let groups = "FROM \(tmp("ids")) WHERE cand = 1 AND w IS NOT NULL AND ccount > lim"
         let columns = "profile, type, CAST(cpos AS INTEGER) AS cpos, CASE WHEN prot = 1 THEN 'P' ELSE 'K' END AS ch, lim"
         // The walk's state is a VARCHAR(65535): a longer group stops the script rather than be cut short.
-        let tooLong = """
-            SELECT CASE WHEN n > 0 THEN \(d.fail("'idaudit: profile ' || profile || ' has more than \(Self.walkLimit) values of one type under a windowed limit, more than the Redshift walk holds'")) END AS failure
-            FROM (SELECT MIN(profile) AS profile, COUNT(*) AS n \(groups) AND ccount > \(Self.walkLimit)) AS big WHERE n > 0
-            """
+        let tooLong = stopWhenAny(
+            "profile", from: "\(tmp("ids")) WHERE cand = 1 AND w IS NOT NULL AND ccount > \(Self.walkLimit)",
+            "profile ' || culprit || ' has more than \(Self.walkLimit) values of one type under a windowed limit, more than the Redshift walk holds")
         return [tooLong] + d.temporaryTable(
             tmp("steps"),
             """
