@@ -11,6 +11,10 @@ enum EngineRunner {
         sys.stderr.write("idaudit-engine-error: " + " ".join(str(message).split())[:2000] + "\n")
         sys.exit(3)
 
+    def progress(message):
+        sys.stderr.write("idaudit-progress: " + message + "\n")
+        sys.stderr.flush()
+
     def uncaught(kind, value, tb):
         where = traceback.extract_tb(tb)[-1] if tb else None
         fail("%s: %s%s" % (kind.__name__, value, " (runner line %d)" % where.lineno if where else ""))
@@ -33,15 +37,46 @@ enum EngineRunner {
                 return path, "csv"
         fail("%s: no %s.csv, .csv.gz or .parquet in the export folder" % (directory, table))
 
+    def open_bytes(path):
+        if path.endswith(".gz"):
+            import gzip
+            return gzip.open(path, "rb")
+        return open(path, "rb")
+
+    def csv_header(path):
+        """The header record, read as the store reads it (RFC 4180, a UTF-8 byte order mark skipped)."""
+        import io
+        with open_bytes(path) as f:
+            text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
+            try:
+                return next(csv.reader(text))
+            except StopIteration:
+                fail("%s: empty file: no header row" % path)
+
+    def line_separator(path):
+        """How the file's first record ends: CRLF or LF (stated to Spark, which reads one or the other)."""
+        with open_bytes(path) as f:
+            head = f.read(1 << 20)
+        end = head.find(b"\n")
+        return "\r\n" if end > 0 and head[end - 1:end] == b"\r" else "\n"
+
+    def sql_text(value):
+        """A Spark SQL string literal."""
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
     def write_csv(name, header, rows):
         path = os.path.join(out, name + ".csv")
         with open(path, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(header)
             n = 0
+            last = time.time()
             for row in rows:
                 w.writerow(["" if v is None else ("true" if v is True else "false" if v is False else v) for v in row])
                 n += 1
+                if n % 10000 == 0 and time.time() - last >= 5:
+                    last = time.time()
+                    progress("reading %s: %d rows" % (name, n))
         return n
 
     started = time.time()
@@ -62,11 +97,23 @@ enum EngineRunner {
                 if kind == "parquet":
                     reader = "read_parquet('%s')" % (quoted + ("/*.parquet" if os.path.isdir(path) else ""))
                 else:
-                    reader = "read_csv('%s', header = true, all_varchar = true)" % quoted
+                    # Every option stated, nothing sniffed: the store's reading (RFC 4180: `"` quotes and is doubled
+                    # inside quotes, `,` separates, the first record names the columns, every field is text, a
+                    # quoted empty field is empty, not NULL). The line ending is left to DuckDB, which reads LF and
+                    # CRLF as the store does (and refuses a file that mixes them); stating either one makes DuckDB
+                    # read a file of the other kind as no rows at all.
+                    names = csv_header(path)
+                    columns = "{" + ", ".join("'%s': 'VARCHAR'" % n.replace("'", "''") for n in names) + "}"
+                    reader = (
+                        "read_csv('%s', auto_detect = false, header = true, delim = ',', quote = '\"', "
+                        "escape = '\"', columns = %s, compression = '%s', encoding = 'utf-8', skip = 0, "
+                        "strict_mode = true, null_padding = false, allow_quoted_nulls = false, ignore_errors = false, "
+                        "max_line_size = 16777216)"
+                        % (quoted, columns, "gzip" if path.endswith(".gz") else "none"))
                 con.execute('CREATE OR REPLACE VIEW "%s".%s AS SELECT * FROM %s' % (schema, table, reader))
         def run(sql):
             return con.execute(sql)
-        def fetch(sql):
+        def fetch(sql, table):
             cur = con.execute(sql)
             header = [d[0] for d in cur.description]
             def rows():
@@ -92,14 +139,51 @@ enum EngineRunner {
             spark.sql("CREATE DATABASE IF NOT EXISTS `%s`" % schema)
             for table in ("id_graph_updates", "external_id_mapping_updates"):
                 path, kind = export_file(args["export"], table)
-                spark.sql("DROP TABLE IF EXISTS `%s`.%s" % (schema, table))
-                options = "OPTIONS (path '%s'%s)" % (path.replace("'", "\\'"), ", header 'true'" if kind == "csv" else "")
-                spark.sql("CREATE TABLE `%s`.%s USING %s %s" % (schema, table, kind, options))
+                for drop in ("DROP VIEW IF EXISTS `%s`.%s", "DROP TABLE IF EXISTS `%s`.%s"):
+                    for name in (table, table + "_idaudit_file"):
+                        try:
+                            spark.sql(drop % (schema, name))
+                        except Exception:
+                            pass
+                if kind == "parquet":
+                    spark.sql("CREATE TABLE `%s`.%s USING parquet OPTIONS (path %s)" % (schema, table, sql_text(path)))
+                    continue
+                # Every option stated, nothing sniffed or inferred: the store's reading (RFC 4180, every field
+                # text, whitespace kept, a malformed record stops the run). Spark reads one line separator, the
+                # one the file's first record ends with.
+                separator = line_separator(path)
+                options = {
+                    "path": path, "header": "true", "sep": ",", "quote": '"', "escape": '"', "multiLine": "true",
+                    "lineSep": separator, "mode": "FAILFAST", "inferSchema": "false", "enforceSchema": "false",
+                    "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false",
+                    "unescapedQuoteHandling": "RAISE_ERROR", "encoding": "UTF-8", "nullValue": "", "emptyValue": "",
+                    "maxCharsPerColumn": "-1", "compression": "gzip" if path.endswith(".gz") else "none",
+                }
+                listed = ", ".join("`%s` %s" % (k, sql_text(v)) for k, v in options.items())
+                spark.sql("CREATE TABLE `%s`.%s_idaudit_file USING csv OPTIONS (%s)" % (schema, table, listed))
+                columns = spark.table("`%s`.%s_idaudit_file" % (schema, table)).columns
+                selected = ["`%s`" % c for c in columns]
+                if separator == "\n":
+                    # A record that ends in CRLF in a file whose first ends in LF keeps the CR in its last field,
+                    # where the store drops it: such a file is refused when its last field is read.
+                    last = columns[-1]
+                    selected[-1] = (
+                        "CASE WHEN endswith(`%s`, '\\r') THEN raise_error(%s) ELSE `%s` END AS `%s`"
+                        % (last, sql_text("idaudit: %s: a record ends in CRLF but the first one ends in LF: "
+                                          "write the file with one line ending" % path), last, last))
+                spark.sql("CREATE VIEW `%s`.%s AS SELECT %s FROM `%s`.%s_idaudit_file"
+                          % (schema, table, ", ".join(selected), schema, table))
         def run(sql):
             return spark.sql(sql).collect()
-        def fetch(sql):
+        def fetch(sql, table):
+            # The driver holds one partition at a time (toLocalIterator), so the sort's partitions are kept small
+            # (about 50,000 rows, never coalesced): a plan of any size streams to its file through a driver of the
+            # default 1 GB, where 8 partitions of a 1.5 M-line plan exhausted it and stalled the fetch.
+            total = spark.table(table).count()
+            spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
+            spark.conf.set("spark.sql.shuffle.partitions", str(max(1, total // 50000 + 1)))
             df = spark.sql(sql)
-            return df.columns, (tuple(r) for r in df.toLocalIterator())
+            return df.columns, (tuple(r) for r in df.toLocalIterator(prefetchPartitions=False))
     else:
         fail("unknown engine " + engine)
 
@@ -117,7 +201,8 @@ enum EngineRunner {
                 if column not in found[table]:
                     fail("column %s missing from %s.%s" % (column, source, table))
         mapping = found["external_id_mapping_updates"]
-        key = ("op" if "__operation" in mapping else "") + ("+received" if "received_at" in mapping else "")
+        key = (("op" if "__operation" in mapping else "") + ("+received" if "received_at" in mapping else "")
+               + ("+graphtime" if "timestamp" in found["id_graph_updates"] else ""))
         return args["variants"][key]
 
     if engine == "duckdb":
@@ -131,12 +216,13 @@ enum EngineRunner {
     try:
         for index, sql in enumerate(statements):
             t = time.time()
+            progress("statement %d of %d" % (index + 1, len(statements)))
             run(sql)
             if args.get("trace"):
                 sys.stderr.write("statement %d: %.2f s\n" % (index + 1, time.time() - t))
         counts = {}
         for name, sql in queries:
-            header, rows = fetch(sql)
+            header, rows = fetch(sql, "%s.%s" % (target, name))
             counts[name] = write_csv(name, header, rows)
     except SystemExit:
         raise

@@ -19,12 +19,48 @@ public protocol PlanEngine: Sendable {
     func run(_ scripts: ScriptVariants, into directory: String) async throws
 }
 
-/// The plan script in the variants the source tables may call for: with or without `__operation` and
-/// `received_at` (an engine checks which columns exist, then runs the matching variant).
+/// The source tables' optional columns, which choose the script's variant: `__operation` and `received_at` in
+/// `external_id_mapping_updates`, `timestamp` in `id_graph_updates`.
+public struct SourceColumns: Hashable, Sendable {
+    /// `external_id_mapping_updates` has `__operation`.
+    public var operation: Bool
+    /// `external_id_mapping_updates` has `received_at`.
+    public var receivedAt: Bool
+    /// `id_graph_updates` has `timestamp`.
+    public var graphTimestamp: Bool
+
+    /// The columns present.
+    public init(operation: Bool, receivedAt: Bool, graphTimestamp: Bool) {
+        self.operation = operation
+        self.receivedAt = receivedAt
+        self.graphTimestamp = graphTimestamp
+    }
+
+    /// The columns present in tables with these (lower-case) column names.
+    public init(graph: Set<String>, mapping: Set<String>) {
+        self.init(
+            operation: mapping.contains("__operation"), receivedAt: mapping.contains("received_at"),
+            graphTimestamp: graph.contains("timestamp"))
+    }
+
+    /// The variant's key: `op`, `+received` and `+graphtime` for the columns present (the engine runner computes
+    /// the same key in Python).
+    public var key: String {
+        (operation ? "op" : "") + (receivedAt ? "+received" : "") + (graphTimestamp ? "+graphtime" : "")
+    }
+
+    /// Every combination.
+    public static let all: [SourceColumns] = [true, false].flatMap { o in
+        [true, false].flatMap { r in [true, false].map { g in SourceColumns(operation: o, receivedAt: r, graphTimestamp: g) } }
+    }
+}
+
+/// The plan script in every variant the source tables' columns may call for (``SourceColumns``): an engine checks
+/// which columns exist, then runs the matching variant.
 public struct ScriptVariants: Sendable {
     /// The options they share.
     public let options: PlanScript.Options
-    /// The variants, by ``key(hasOperation:hasReceivedAt:)``.
+    /// The variants, by ``SourceColumns/key``.
     public let variants: [String: [String]]
     /// The columns each source table must have.
     public static let requiredColumns: [String: [String]] = [
@@ -32,31 +68,22 @@ public struct ScriptVariants: Sendable {
         "external_id_mapping_updates": ["id", "segment_id", "external_id_type", "external_id_value", "seq", "timestamp"],
     ]
 
-    /// Writes the four variants of the script for `rules`.
+    /// Writes every variant of the script for `rules`.
     public init(rules: RuleSet, options: PlanScript.Options) throws(PlanScriptError) {
         self.options = options
         var variants: [String: [String]] = [:]
-        for operation in [true, false] {
-            for receivedAt in [true, false] {
-                var o = options
-                o.hasOperation = operation
-                o.hasReceivedAt = receivedAt
-                variants[Self.key(hasOperation: operation, hasReceivedAt: receivedAt)] =
-                    try PlanScript(rules: rules, options: o).statements
-            }
+        for columns in SourceColumns.all {
+            var o = options
+            o.hasOperation = columns.operation
+            o.hasReceivedAt = columns.receivedAt
+            o.graphHasTimestamp = columns.graphTimestamp
+            variants[columns.key] = try PlanScript(rules: rules, options: o).statements
         }
         self.variants = variants
     }
 
-    /// The variant's key: `op+received`, `op`, `+received` or empty.
-    public static func key(hasOperation: Bool, hasReceivedAt: Bool) -> String {
-        (hasOperation ? "op" : "") + (hasReceivedAt ? "+received" : "")
-    }
-
     /// The statements for the columns found.
-    public func statements(hasOperation: Bool, hasReceivedAt: Bool) -> [String] {
-        variants[Self.key(hasOperation: hasOperation, hasReceivedAt: hasReceivedAt)] ?? []
-    }
+    public func statements(for columns: SourceColumns) -> [String] { variants[columns.key] ?? [] }
 }
 
 /// A result table the script writes, and how idaudit reads it back: in byte order, so files from every engine

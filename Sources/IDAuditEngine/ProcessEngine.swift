@@ -29,6 +29,10 @@ public struct ProcessEngine: PlanEngine {
     public var python = "python3"
     /// Print each statement's time on stderr.
     public var trace = false
+    /// Stop the engine after this many seconds (nil: no limit).
+    public var timeout: Double?
+    /// Called with a line of progress every few seconds (the statement running, the rows read back).
+    public var progress: (@Sendable (String) -> Void)?
 
     /// An engine of `kind`.
     public init(kind: Kind) { self.kind = kind }
@@ -95,45 +99,43 @@ public struct ProcessEngine: PlanEngine {
         let argumentsPath = work + "/arguments.json"
         try JSONSerialization.data(withJSONObject: arguments).write(to: URL(fileURLWithPath: argumentsPath))
 
-        let process = Process()
+        var command: [String]
         switch kind {
         case .duckdb:
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [python, runner, argumentsPath]
+            command = [python, runner, argumentsPath]
         case .spark:
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [sparkSubmit ?? Self.findSparkSubmit(python: python), "--master", master] + sparkConf.sorted { $0.key < $1.key }.flatMap {
-                ["--conf", "\($0.key)=\($0.value)"]
-            } + [runner, argumentsPath]
+            command = [sparkSubmit ?? Self.findSparkSubmit(python: python), "--master", master]
+                + sparkConf.sorted { $0.key < $1.key }.flatMap { ["--conf", "\($0.key)=\($0.value)"] }
+                + [runner, argumentsPath]
         }
-        // One pipe for both: spark-submit hands the Python driver's stderr to its own stdout.
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        do {
-            try process.run()
-        } catch {
-            throw EngineError("cannot start \(process.arguments?.first ?? "the engine"): \(error)")
+        let (timeout, description) = (timeout, description)
+        let progress = progress.map { report in { @Sendable (line: String) in report("\(description): \(line)") } }
+        // The child's output is read on a thread of its own until it ends (a full pipe would block the child).
+        let run = try await Task.detached { try EngineProcess.run(command, timeout: timeout, progress: progress) }.value
+        if trace { FileHandle.standardError.write(Data(run.log.joined(separator: "\n").utf8)) }
+        if run.timedOut {
+            throw EngineError(
+                "\(description) ran longer than --timeout \(Int(timeout ?? 0)) s and was stopped"
+                    + Self.lastLines(run.log))
         }
-        // Read stderr while it runs (a full pipe would block the child).
-        let stderrText = await Task.detached { () -> String in
-            String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        }.value
-        process.waitUntilExit()
-        if trace { FileHandle.standardError.write(Data(stderrText.utf8)) }
-        guard process.terminationStatus == 0 else {
+        guard run.status == 0 else {
             // The runner's own line; the JVM's log lines may run into it.
-            let line = stderrText.split(separator: "\n").compactMap { text -> String? in
+            let line = run.log.compactMap { text -> String? in
                 guard let marker = text.range(of: "idaudit-engine-error: ") else { return nil }
                 return String(text[marker.upperBound...])
             }.last
             if let line { throw EngineError("\(description): \(line)") }
-            let tail = stderrText.split(separator: "\n").suffix(3).joined(separator: " | ")
             let hint =
-                kind == .spark && stderrText.contains("JAVA_HOME")
+                kind == .spark && run.log.contains { $0.contains("JAVA_HOME") }
                 ? " (Spark needs Java 17 or later: apt-get install openjdk-17-jre-headless)" : ""
-            throw EngineError(
-                "\(description) failed (exit \(process.terminationStatus))\(hint): \(tail.prefix(600))")
+            throw EngineError("\(description) failed (exit \(run.status))\(hint)" + Self.lastLines(run.log))
         }
+    }
+
+    /// The engine's last log lines, for an error: what it said before it failed.
+    static func lastLines(_ log: [String]) -> String {
+        let tail = log.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.suffix(8)
+        guard !tail.isEmpty else { return "" }
+        return "; its last log lines:\n" + tail.map { "  " + String($0.prefix(300)) }.joined(separator: "\n")
     }
 }

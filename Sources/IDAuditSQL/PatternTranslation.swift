@@ -9,7 +9,8 @@ import IDAuditCore
 /// matches exactly the values ICU matches:
 /// - `.` becomes a class excluding ICU's line terminators (LF, VT, FF, CR, NEL, LS, PS), which ICU's `.` does not
 ///   match and the others' mostly do;
-/// - a final `$` also accepts one trailing line terminator (or CRLF), as ICU's does;
+/// - a final `$` also accepts one trailing line terminator (or CRLF), as ICU's does, and nothing more (Java's `$`
+///   would accept another terminator after it: Spark's pattern ends in `\z`);
 /// - `\d` (Unicode decimal digits in ICU) becomes `\p{Nd}` where the engine has Unicode classes (RE2, Java), and is
 ///   refused elsewhere;
 /// - a lazy quantifier becomes greedy (a search matches or not alike).
@@ -62,7 +63,7 @@ public struct PatternTranslation: Sendable {
                 out += notTerminator
             case "$":
                 guard i == chars.count - 1 else { throw refuse("$ is only accepted at the end of the pattern") }
-                out += "(\r\n|[" + String(String.UnicodeScalarView(terminators)) + "])?$"
+                out += "(\r\n|[" + String(String.UnicodeScalarView(terminators)) + "])?" + dialect.endAnchor
             case "^", "|", "*", "+":
                 if (c == "*" || c == "+"), i + 1 < chars.count, chars[i + 1] == "+" {
                     throw refuse("possessive quantifiers are ICU and Java only")

@@ -28,6 +28,11 @@ public struct PlanScript: Sendable {
         public var hasOperation = true
         /// Whether it has `received_at` (the time of a row whose `timestamp` is empty).
         public var hasReceivedAt = true
+        /// Whether `id_graph_updates` has `timestamp` (read only to refuse a row whose time is not a time, as an
+        /// ingest does).
+        public var graphHasTimestamp = true
+        /// The rounds of pointer jumping that resolve merge chains: round k reaches 2^k hops (12: 4,096).
+        public var mergeRounds = PlanScript.defaultMergeRounds
         /// The plan's `generated_at`; nil: the engine's clock when the script runs.
         public var generatedAt: Instant?
 
@@ -43,6 +48,9 @@ public struct PlanScript: Sendable {
     public static let resultTables = [
         "idaudit_plan", "idaudit_summary", "idaudit_histogram", "idaudit_kept", "idaudit_offenders", "idaudit_caps",
     ]
+
+    /// The merge rounds a script has unless told otherwise: 12, chains of up to 4,096 merges.
+    public static let defaultMergeRounds = 12
 
     /// How many of the worst profiles `idaudit_offenders` holds (the reports' top offenders).
     public static let offenders = 20
@@ -106,7 +114,7 @@ private struct Builder {
 
     /// Every intermediate table, for the dialects that drop work tables at the end.
     var intermediates: [String] {
-        ["limits", "blocked", "protected", "parents", "pointers"] + (0...Self.rounds).map { "p\($0)" }
+        ["limits", "blocked", "protected", "parents", "pointers"] + (0...o.mergeRounds).map { "p\($0)" }
             + ["merged", "active", "hits", "ids", "windowed", "verdicts", "lookup", "lines"]
     }
     func source(_ table: String) -> String { o.sourceSchema + "." + table }
@@ -116,8 +124,8 @@ private struct Builder {
 
     func text(_ expr: String) -> String { d.textCast(expr) }
     func int(_ expr: String) -> String { "CAST(\(expr) AS \(d.bigint))" }
-    /// An empty or blank text as NULL.
-    func blankAsNull(_ expr: String) -> String { "NULLIF(TRIM(\(text(expr))), '')" }
+    /// An empty text as NULL (a blank one is not empty: an ingest reads the field's bytes).
+    func emptyAsNull(_ expr: String) -> String { "NULLIF(\(text(expr)), '')" }
 
     /// A table of literal rows: `SELECT ... UNION ALL SELECT ...`, typed by casts (an empty table when no rows).
     func literalTable(_ columns: [(name: String, type: String)], _ rows: [[String]]) -> String {
@@ -135,12 +143,14 @@ private struct Builder {
         try checkSchema(o.targetSchema, "the target schema")
         var s: [String] = d.sessionSetup
         if hasWindows { s += walkFunction }
-        if d.usesWorkTables { s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)") }
+        // The previous run's results go first: a run that fails leaves no result table a reader could take for its
+        // own (the new ones are written last, together where the engine's DDL is transactional).
+        s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)")
+        s += PlanScript.resultTables.map { "DROP TABLE IF EXISTS \(result($0))" }
         s += try ruleTables()
         s += mergeStatements()
         s += identifierStatements()
         s += verdictStatements()
-        if !d.usesWorkTables { s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)") }
         var results: [String] = []
         results += d.resultTable(result("idaudit_plan"), planSelect)
         results += d.resultTable(result("idaudit_summary"), summarySelect)
@@ -177,6 +187,7 @@ private struct Builder {
             let textValue: String
             switch entry.matcher {
             case .value(let v):
+                guard d.canHold(v) else { continue }
                 kind = "0"
                 textValue = v
             case .pattern(let p):
@@ -195,7 +206,8 @@ private struct Builder {
                 ])
             }
         }
-        let protectedRows = rules.protected.sorted { ($0.type, $0.value) < ($1.type, $1.value) }.map {
+        // A value the engine's text cannot hold (NUL, on PostgreSQL) matches no identifier there: its row is left out.
+        let protectedRows = rules.protected.filter { d.canHold($0.value) }.sorted { ($0.type, $0.value) < ($1.type, $1.value) }.map {
             [d.literal($0.type), d.literal($0.value)]
         }
         return d.temporaryTable(
@@ -209,19 +221,24 @@ private struct Builder {
 
     // MARK: - Rule 1: merges
 
-    static let rounds = 12
-
     func mergeStatements() -> [String] {
         // A graph row an ingest refuses stops the script, naming it; the checks sit in the SEQ every row sorts by.
         let table = "\(o.sourceSchema).id_graph_updates"
-        let graphSeq = refuse(
-            [
-                (isEmpty("segment_id"),
-                 "\(table): a row with an empty SEGMENT_ID, merged into ' || COALESCE(\(text("canonical_segment_id")), '') || '"),
-                (isEmpty("canonical_segment_id"),
-                 "\(table): a row of segment ' || \(text("segment_id")) || ' has an empty CANONICAL_SEGMENT_ID"),
-                ("seq IS NULL", "\(table): a row of segment ' || \(text("segment_id")) || ' has an empty SEQ"),
-            ], else: int("seq"))
+        let segment = "\(table): a row of segment ' || \(text("segment_id")) || '"
+        var refusals = [
+            (isEmpty("segment_id"),
+             "\(table): a row with an empty SEGMENT_ID, merged into ' || COALESCE(\(text("canonical_segment_id")), '') || '"),
+            (isEmpty("canonical_segment_id"), "\(segment) has an empty CANONICAL_SEGMENT_ID"),
+            (isEmpty("seq"), "\(segment) has an empty SEQ"),
+            ("NOT \(isInteger(text("seq")))", "\(segment) has SEQ \"' || \(text("seq")) || '\", not an integer"),
+        ]
+        if o.graphHasTimestamp {
+            let time = emptyAsNull(timeCol)
+            refusals.append((
+                "\(time) IS NOT NULL AND NOT \(isTime(time))",
+                "\(segment) has TIMESTAMP \"' || \(time) || '\", \(Self.notATime)"))
+        }
+        let graphSeq = refuse(refusals, else: parsedSeq)
         var s: [String] = []
         s += (
             d.temporaryTable(
@@ -246,7 +263,7 @@ private struct Builder {
                 FROM \(tmp("parents")) AS a LEFT JOIN \(tmp("parents")) AS b ON b.s = a.c
                 """))
         s += d.temporaryTable(tmp("p0"), "SELECT s, c FROM \(tmp("pointers")) WHERE final = 0")
-        for round in 1...Self.rounds {
+        for round in 1...o.mergeRounds {
             // Pointer jumping: each pending pointer moves to where its target points (a final pointer's target
             // points at itself or nowhere), so the hops a pointer covers double each round.
             s += (
@@ -264,16 +281,31 @@ private struct Builder {
                 tmp("merged"),
                 """
                 SELECT s, c FROM \(tmp("pointers")) WHERE final = 1
-                UNION ALL SELECT s, c FROM \(tmp("p\(Self.rounds)"))
+                UNION ALL SELECT s, c FROM \(tmp("p\(o.mergeRounds)"))
                 """))
-        // After the rounds every chain ends at a root. A pointer that ends anywhere else is on a cycle (or a chain
-        // longer than 4,096 merges); the segment named is the byte-smallest such end, a segment of the cycle.
+        // After the rounds every chain of up to 2^rounds merges ends at a root. A pointer that ends anywhere else is
+        // on a cycle or on a longer chain (pointer jumping cannot tell them apart within its rounds); the segment
+        // named is the byte-smallest such end.
+        let hops = 1 << o.mergeRounds
         s.append(
             stopWhenAny(
                 d.bytes("a.c"),
-                from: "\(tmp("p\(Self.rounds)")) AS a JOIN \(tmp("parents")) AS g ON g.s = a.c WHERE g.c <> g.s",
-                "merge cycle in \(o.sourceSchema).id_graph_updates: segment ' || culprit || ' is on a chain that never reaches a canonical profile"))
+                from: "\(tmp("p\(o.mergeRounds)")) AS a JOIN \(tmp("parents")) AS g ON g.s = a.c WHERE g.c <> g.s",
+                "merge cycle in \(o.sourceSchema).id_graph_updates: segment ' || culprit || ' is on a chain that never "
+                    + "reaches a canonical profile within \(grouped(hops)) merges: a cycle, or a longer chain, which "
+                    + "--merge-rounds \(o.mergeRounds + 1) follows up to \(grouped(hops * 2)) merges"))
         return s
+    }
+
+    /// `n` with thousands separators, for messages.
+    func grouped(_ n: Int) -> String {
+        var digits = String(n)
+        var out = ""
+        while digits.count > 3 {
+            out = "," + digits.suffix(3) + out
+            digits.removeLast(3)
+        }
+        return digits + out
     }
 
     /// A statement that stops the script when `from` (a FROM clause, with its WHERE) has any row, naming the
@@ -296,17 +328,82 @@ private struct Builder {
             + "ELSE \(otherwise) END"
     }
 
+    // MARK: - The store's grammar of times and SEQ
+
+    /// What a time must look like, in the refusal that names a row.
+    static let notATime =
+        "not a time: expected YYYY-MM-DD HH:MM:SS[.fraction], T or a space between, then nothing (UTC), Z, UTC, GMT "
+        + "or an offset +HH:MM, +HHMM or +HH, after a space or not"
+
+    /// The times an ingest reads (``Instant/init(parsing:)``), as one pattern over the whole text: calendar dates
+    /// only (February 29 in leap years), hours 00-23, minutes 00-59, seconds 00-60, any number of fraction digits,
+    /// and the zones an unload writes. An engine's own cast would round nanoseconds, read named zones, or refuse
+    /// offsets after a space: the script reads times itself, the same way on every engine.
+    static let timePattern: String = {
+        let leap = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)"
+        let date =
+            "([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)"
+            + "|[0-9]{4}-(0[13578]|1[02])-31|\(leap)-02-29)"
+        let time = "([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)([.][0-9]+)?"
+        let zone = "( ?(Z|z|UTC|GMT|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?))?"
+        return "^" + date + "[ T]" + time + zone
+    }()
+
+    /// Whether the text `x` is a time an ingest reads.
+    func isTime(_ x: String) -> String { d.search(x, d.literal(Self.timePattern + d.endAnchor)) }
+
+    /// Whether the text `x` is an integer as an ingest reads SEQ: an optional sign, then digits, nothing else.
+    func isInteger(_ x: String) -> String { d.search(x, d.literal("^[+-]?[0-9]+" + d.endAnchor)) }
+
+    /// SEQ as a number, NULL where it is not an integer (the refusals name such a row before the number is used).
+    var parsedSeq: String { "CASE WHEN \(isInteger(text("seq"))) THEN \(int("seq")) END" }
+
+    /// Microseconds since 1970 of the text `x`, a time ``isTime(_:)`` accepts: the fraction cut (never rounded) to
+    /// microseconds, the offset subtracted. Integer arithmetic on the text's fields, the same on every engine.
+    func micros(_ x: String) -> String {
+        func field(_ from: Int, _ count: Int) -> String { int("SUBSTR(\(x), \(from), \(count))") }
+        let (month, hour, minute, second) = (field(6, 2), field(12, 2), field(15, 2), field(18, 2))
+        // Days since 1970 (Howard Hinnant's days_from_civil), years counted from March and moved on by one 400-year
+        // era so that every quotient is of non-negative numbers.
+        let year = "(\(field(1, 4)) + CASE WHEN \(month) <= 2 THEN 399 ELSE 400 END)"
+        let era = d.quotient(year, "400")
+        let yearOfEra = "(\(year) - \(era) * 400)"
+        let monthFromMarch = "CASE WHEN \(month) > 2 THEN \(month) - 3 ELSE \(month) + 9 END"
+        let dayOfYear = "(\(d.quotient("153 * (\(monthFromMarch)) + 2", "5")) + \(field(9, 2)) - 1)"
+        let dayOfEra =
+            "(\(yearOfEra) * 365 + \(d.quotient(yearOfEra, "4")) - \(d.quotient(yearOfEra, "100")) + \(dayOfYear))"
+        let days = "(\(era) * 146097 + \(dayOfEra) - 719468 - 146097)"
+        // The fraction: the digits after the seconds' point, up to the zone, the first six of them.
+        let digits = "(\(d.position(of: "'#'", in: "TRANSLATE(SUBSTR(\(x), 21) || '#', ' ZzUG+-', '#######')")) - 1)"
+        let fraction =
+            "CASE WHEN SUBSTR(\(x), 20, 1) = '.' THEN \(int("RPAD(SUBSTR(\(x), 21, LEAST(\(digits), 6)), 6, '0')")) ELSE 0 END"
+        // The offset: its sign is the only + or - after the seconds; then HH, HHMM or HH:MM.
+        let sign = "(19 + \(d.position(of: "'+'", in: "TRANSLATE(SUBSTR(\(x), 20), '-', '+')")))"
+        let offsetMinutes =
+            "CASE LENGTH(\(x)) - \(sign) WHEN 4 THEN \(int("SUBSTR(\(x), \(sign) + 3, 2)")) "
+            + "WHEN 5 THEN \(int("SUBSTR(\(x), \(sign) + 4, 2)")) ELSE 0 END"
+        let offset =
+            "CASE WHEN \(sign) = 19 THEN 0 ELSE (CASE WHEN SUBSTR(\(x), \(sign), 1) = '-' THEN -60 ELSE 60 END) * "
+            + "(\(int("SUBSTR(\(x), \(sign) + 1, 2)")) * 60 + \(offsetMinutes)) END"
+        return int(
+            "((\(days) * 86400 + \(hour) * 3600 + \(minute) * 60 + \(second) - (\(offset))) * 1000000 + \(fraction))")
+    }
+
     // MARK: - Rule 2: identifier state
 
     func identifierStatements() -> [String] {
-        let time =
-            o.hasReceivedAt
-            ? "COALESCE(\(blankAsNull(timeCol)), \(blankAsNull("received_at")))" : blankAsNull(timeCol)
+        // The time of a row: its TIMESTAMP, or when empty its RECEIVED_AT; each read when present, as an ingest
+        // reads them, so a malformed one stops the script even beside a good one.
+        // (Read once into columns of their own, so that the checks and the arithmetic below name a column.)
+        let times = "\(emptyAsNull(timeCol)) AS idaudit_ts, "
+            + (o.hasReceivedAt ? emptyAsNull("received_at") : "CAST(NULL AS \(d.text))") + " AS idaudit_ra"
+        let (ts, ra) = ("idaudit_ts", "idaudit_ra")
         // The operation: empty, CREATED or REMOVED in any case, as an ingest takes it (anything else is refused below).
         let operation = text("__operation")
         let removed = o.hasOperation ? "COALESCE(UPPER(\(operation)) = 'REMOVED', 1 = 0)" : "(1 = 0)"
-        // A row an ingest refuses stops the script, naming it: an empty ID, segment, type or value, no SEQ, an
-        // unknown operation, no time. The checks sit in the time's expression, which every row's sort evaluates.
+        // A row an ingest refuses stops the script, naming it: an empty ID, segment, type or value, no SEQ or one that
+        // is not an integer, an unknown operation, no time or one that is not a time. The checks sit in the time's
+        // expression, which every row's sort evaluates.
         let row = "\(o.sourceSchema).external_id_mapping_updates: the row with ID ' || \(text("id")) || '"
         var refusals = [
             (isEmpty("id"),
@@ -314,15 +411,22 @@ private struct Builder {
             (isEmpty("segment_id"), "\(row) has an empty SEGMENT_ID"),
             (isEmpty("external_id_type"), "\(row) has an empty EXTERNAL_ID_TYPE"),
             (isEmpty("external_id_value"), "\(row) has an empty EXTERNAL_ID_VALUE"),
-            ("seq IS NULL", "\(row) has an empty SEQ"),
+            (isEmpty("seq"), "\(row) has an empty SEQ"),
         ]
         if o.hasOperation {
             refusals.append((
                 "\(operation) IS NOT NULL AND \(operation) <> '' AND UPPER(\(operation)) NOT IN ('CREATED', 'REMOVED')",
                 "\(row) has __operation \"' || \(operation) || '\"; expected CREATED, REMOVED or empty"))
         }
+        refusals.append(("NOT \(isInteger(text("seq")))", "\(row) has SEQ \"' || \(text("seq")) || '\", not an integer"))
+        refusals.append(("\(ts) IS NOT NULL AND NOT \(isTime(ts))", "\(row) has TIMESTAMP \"' || \(ts) || '\", \(Self.notATime)"))
+        if o.hasReceivedAt {
+            refusals.append((
+                "\(ra) IS NOT NULL AND NOT \(isTime(ra))", "\(row) has RECEIVED_AT \"' || \(ra) || '\", \(Self.notATime)"))
+        }
         let empty = o.hasReceivedAt ? "timestamp and received_at are both empty" : "timestamp is empty"
-        let t = refuse(refusals, else: "COALESCE(\(d.micros(fromText: time)), \(int(d.fail("'idaudit: \(row) has no time: \(empty)'"))))")
+        refusals.append(("\(ts) IS NULL AND \(ra) IS NULL", "\(row) has no time: \(empty)"))
+        let t = refuse(refusals, else: micros("COALESCE(\(ts), \(ra))"))
         // One statement, no intermediate table: the copies of a row (one kept per ID), then each identifier's rows
         // in rule 2's order (SEQ, ID bytes), read once in that order for the last row and the last REMOVED one.
         let order = "seq, \(d.bytes("id"))"
@@ -345,9 +449,9 @@ private struct Builder {
                                     \(d.bytes("segment_id")) DESC) AS copy
                         FROM (
                             SELECT \(text("external_id_type")) AS type, \(text("external_id_value")) AS value,
-                                \(text("id")) AS id, \(int("seq")) AS seq, \(text("segment_id")) AS segment_id,
+                                \(text("id")) AS id, \(parsedSeq) AS seq, \(text("segment_id")) AS segment_id,
                                 \(t) AS t, \(removed) AS removed
-                            FROM \(source("external_id_mapping_updates"))
+                            FROM (SELECT *, \(times) FROM \(source("external_id_mapping_updates"))) AS timed
                         ) AS raw
                     ) AS deduplicated WHERE copy = 1
                 ) AS ordered

@@ -49,27 +49,84 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     /// The 64-bit integer type.
     var bigint: String { self == .bigquery ? "INT64" : "BIGINT" }
 
-    /// A string literal.
+    /// A string literal for `value` that holds only printable ASCII: the script is text a person pastes into a
+    /// worksheet or an editor, which may turn CR into LF, normalise combining marks or hide a bidi control. Every
+    /// other character is written as the engine's escape (or a `CHR` call where its literals have none), so the
+    /// engine reads back exactly `value`'s scalars.
     func literal(_ value: String) -> String {
         switch self {
-        case .postgres, .duckdb:
-            return "'" + value.replacing("'", with: "''") + "'"
-        case .snowflake, .redshift:
-            return "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "''")
-                + "'"
-        case .spark, .bigquery:
-            var out = "'"
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\\": out += "\\\\"
-                case "'": out += "\\'"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default: out.unicodeScalars.append(scalar)
+        case .postgres:
+            // An escape string (E'...') only when needed: `\uXXXX` and `\UXXXXXXXX` are code points.
+            guard !value.unicodeScalars.allSatisfy(Self.printable) else {
+                return "'" + value.replacing("'", with: "''") + "'"
+            }
+            return "E" + Self.escaped(value, quote: "''") { $0.value <= 0xFFFF ? "\\u" + Self.hex($0.value, 4) : "\\U" + Self.hex($0.value, 8) }
+        case .redshift:
+            // Redshift reads backslash escapes in every literal (its QUOTE_LITERAL doubles backslashes), as
+            // PostgreSQL 8.0 did: `\\` is one backslash and `\ooo` one byte, octal; a character is its UTF-8 bytes.
+            return Self.escaped(value, quote: "''") { scalar in
+                String(scalar).utf8.map { byte in
+                    let octal = String(byte, radix: 8)
+                    return "\\" + String(repeating: "0", count: 3 - octal.count) + octal
+                }.joined()
+            }
+        case .spark:
+            // Spark's `\uXXXX` is a UTF-16 unit: a pair for a supplementary character.
+            return Self.escaped(value, quote: "\\'") { String($0).utf16.map { "\\u" + Self.hex(UInt32($0), 4) }.joined() }
+        case .bigquery:
+            return Self.escaped(value, quote: "\\'") { $0.value <= 0xFFFF ? "\\u" + Self.hex($0.value, 4) : "\\U" + Self.hex($0.value, 8) }
+        case .snowflake, .duckdb:
+            // Pieces joined by `||` with `CHR(code point)` between them (Snowflake's literals also read backslash
+            // escapes, so its backslashes are doubled; DuckDB's are standard).
+            var pieces: [String] = []
+            var current = ""
+            for s in value.unicodeScalars {
+                if Self.printable(s) {
+                    switch s {
+                    case "'": current += "''"
+                    case "\\" where self == .snowflake: current += "\\\\"
+                    default: current.unicodeScalars.append(s)
+                    }
+                } else {
+                    if !current.isEmpty { pieces.append("'" + current + "'") }
+                    current = ""
+                    pieces.append((self == .duckdb ? "chr(" : "CHR(") + String(s.value) + ")")
                 }
             }
-            return out + "'"
+            if !current.isEmpty || pieces.isEmpty { pieces.append("'" + current + "'") }
+            return pieces.count == 1 ? pieces[0] : "(" + pieces.joined(separator: " || ") + ")"
+        }
+    }
+
+    /// Whether a character is printable ASCII, which a literal holds as it is.
+    static func printable(_ s: Unicode.Scalar) -> Bool { s.value >= 0x20 && s.value < 0x7F }
+
+    /// `v` in `width` upper-case hexadecimal digits.
+    static func hex(_ v: UInt32, _ width: Int) -> String {
+        let digits = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    /// `value` in single quotes for a dialect whose literals read backslash escapes: a backslash doubled, a quote
+    /// written as `quote`, any character that is not printable ASCII as `escape` writes it.
+    static func escaped(_ value: String, quote: String, escape: (Unicode.Scalar) -> String) -> String {
+        var out = "'"
+        for s in value.unicodeScalars {
+            switch s {
+            case "\\": out += "\\\\"
+            case "'": out += quote
+            case _ where printable(s): out.unicodeScalars.append(s)
+            default: out += escape(s)
+            }
+        }
+        return out + "'"
+    }
+
+    /// Whether the engine's text can hold `value`: PostgreSQL's (and Redshift's) cannot hold NUL.
+    func canHold(_ value: String) -> Bool {
+        switch self {
+        case .postgres, .redshift: !value.unicodeScalars.contains("\0")
+        default: true
         }
     }
 
@@ -118,7 +175,9 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     /// Statements that make the session read and print times in UTC.
     var sessionSetup: [String] {
         switch self {
-        case .postgres, .redshift: ["SET TIME ZONE 'UTC'"]
+        // PostgreSQL: literals are read as the standard says (`\` is a backslash), whatever the server's default.
+        case .postgres: ["SET TIME ZONE 'UTC'", "SET standard_conforming_strings = on"]
+        case .redshift: ["SET TIME ZONE 'UTC'"]
         case .duckdb: ["SET TimeZone = 'UTC'"]
         case .spark: ["SET spark.sql.session.timeZone = UTC"]
         // Snowflake turns a timestamp column into text with the session's output format, milliseconds by default:
@@ -135,17 +194,24 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         }
     }
 
-    /// Microseconds since 1970 of a time given as text (`2026-11-23 08:15:00[.ffffff][Z|+00:00]`); a time column
-    /// typed as a timestamp is first turned into text by the caller, so both kinds of column read alike.
-    func micros(fromText t: String) -> String {
+    /// `needle`'s 1-based position in `haystack`, 0 when absent.
+    func position(of needle: String, in haystack: String) -> String {
         switch self {
-        case .postgres: "CAST(extract(epoch FROM CAST(\(t) AS TIMESTAMPTZ)) * 1000000 AS BIGINT)"
-        case .redshift: "CAST(extract(epoch FROM CAST(\(t) AS TIMESTAMPTZ)) * 1000000 AS BIGINT)"
-        case .duckdb: "epoch_us(CAST(\(t) AS TIMESTAMPTZ))"
-        case .spark: "unix_micros(CAST(\(t) AS TIMESTAMP))"
-        // A cast, which reads text as TO_TIMESTAMP_TZ does (the AUTO input format), and which fakesnow also runs.
-        case .snowflake: "DATE_PART(epoch_microsecond, CAST(\(t) AS TIMESTAMP_TZ))"
-        case .bigquery: "UNIX_MICROS(CAST(\(t) AS TIMESTAMP))"
+        case .spark: "instr(\(haystack), \(needle))"
+        case .snowflake: "CHARINDEX(\(needle), \(haystack))"
+        default: "STRPOS(\(haystack), \(needle))"
+        }
+    }
+
+    /// The integer quotient of two non-negative integers.
+    func quotient(_ a: String, _ b: String) -> String {
+        let (a, b) = ("(\(a))", "(\(b))")
+        switch self {
+        case .postgres, .redshift: return "(\(a) / \(b))"
+        case .duckdb: return "(\(a) // \(b))"
+        case .spark: return "(\(a) div \(b))"
+        case .snowflake: return "FLOOR(\(a) / \(b))"
+        case .bigquery: return "DIV(\(a), \(b))"
         }
     }
 
@@ -181,6 +247,10 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     }
 
     // MARK: - Regular expressions and errors
+
+    /// The end of the text in a pattern: `$`, but `\z` in Java's regular expressions, whose `$` also matches before
+    /// a final line terminator.
+    var endAnchor: String { self == .spark ? "\\z" : "$" }
 
     /// Whether `value` matches the (already translated) `pattern` anywhere.
     func search(_ value: String, _ pattern: String) -> String {

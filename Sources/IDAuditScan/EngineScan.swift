@@ -21,6 +21,8 @@ public enum EngineScan {
         public var redact = false
         /// A previous scan's output folder to compare with (`--previous`).
         public var previousFolder: String?
+        /// The rounds of pointer jumping for merge chains (``PlanScript/Options/mergeRounds``).
+        public var mergeRounds = PlanScript.defaultMergeRounds
 
         /// Options.
         public init(sourceSchema: String, targetSchema: String, rulesPath: String, outDirectory: String) {
@@ -38,6 +40,7 @@ public enum EngineScan {
         var scriptOptions = PlanScript.Options(
             dialect: engine.dialect, sourceSchema: options.sourceSchema, targetSchema: options.targetSchema)
         scriptOptions.generatedAt = now
+        scriptOptions.mergeRounds = options.mergeRounds
         let scripts = try ScriptVariants(rules: rules, options: scriptOptions)
         try makeDirectories(options.outDirectory)
         let dir = options.outDirectory.hasSuffix("/") ? String(options.outDirectory.dropLast()) : options.outDirectory

@@ -35,8 +35,13 @@ public struct PostgresEngine: PlanEngine {
         let target = scripts.options.targetSchema
         do {
             try await session.withSession(readOnly: false) { connection, logger in
+                // One run at a time writes and reads a target schema: a second waits here for the first to end (the
+                // script drops the previous results first, so a run meeting another halfway would read its tables).
+                try await connection.query(
+                    "SELECT pg_advisory_lock(hashtext('idaudit'), hashtext(\(target)))", logger: logger)
+                if dialect == .redshift { try await Self.actAsRedshift(connection, logger) }
                 let columns = try await session.describe(connection, logger, schema: source)
-                let statements = scripts.statements(hasOperation: columns.operation, hasReceivedAt: columns.receivedAt)
+                let statements = scripts.statements(for: columns)
                 for statement in statements {
                     // Rows are read to the end: a check's error arrives with its rows.
                     for try await _ in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) {}
@@ -57,6 +62,26 @@ public struct PostgresEngine: PlanEngine {
             throw error
         } catch {
             throw EngineError("\(description): \(error)")
+        }
+    }
+
+    /// Makes the session read the Redshift form as Redshift would, or refuses the database.
+    ///
+    /// Redshift reads backslash escapes in every string literal (its QUOTE_LITERAL doubles backslashes), as
+    /// PostgreSQL does with `standard_conforming_strings` off; and it compares text by its bytes, which the form
+    /// relies on without a COLLATE clause (Redshift has no "C" collation), so a database whose default collation is
+    /// not C would decide ties between IDs in another order.
+    static func actAsRedshift(_ connection: PostgresConnection, _ logger: Logger) async throws {
+        try await connection.query("SET standard_conforming_strings = off", logger: logger)
+        try await connection.query("SET escape_string_warning = off", logger: logger)
+        let rows = try await connection.query(
+            "SELECT datcollate::text, COALESCE(to_jsonb(d) ->> 'datlocprovider', 'c') FROM pg_database AS d WHERE datname = current_database()",
+            logger: logger)
+        for try await (collation, provider) in rows.decode((String, String).self)
+        where provider != "c" || !["C", "POSIX"].contains(collation) {
+            throw EngineError(
+                "the Redshift form runs on PostgreSQL only in a database whose default collation is C (this one's is "
+                    + "\(provider == "c" ? collation : "ICU's"), which orders text otherwise than Redshift's bytes)")
         }
     }
 

@@ -55,7 +55,7 @@ public struct WarehouseReader: Sendable {
     /// Which optional columns the mapping table has, after checking that the tables and required columns exist.
     func describe(
         _ connection: PostgresConnection, _ logger: Logger, schema: String
-    ) async throws -> (operation: Bool, receivedAt: Bool) {
+    ) async throws -> SourceColumns {
         var present: [String: Set<String>] = [:]
         let rows = try await connection.query(
             "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = \(schema)",
@@ -73,8 +73,8 @@ public struct WarehouseReader: Sendable {
                 throw WarehouseError("column \(column) missing from \(schema).\(table)")
             }
         }
-        let mapping = present["external_id_mapping_updates"] ?? []
-        return (mapping.contains("__operation"), mapping.contains("received_at"))
+        return SourceColumns(
+            graph: present["id_graph_updates"] ?? [], mapping: present["external_id_mapping_updates"] ?? [])
     }
 
     /// PostgreSQL's errors as one line a person can act on.

@@ -337,6 +337,14 @@ extension EngineParityTests {
         try await compare(
             PostgresEngine(configuration: configuration), dir, label: "pg-icu", schema: "t_icu",
             ruleFiles: [Self.ruleTexts[2]])
+        // Redshift's form has no COLLATE (Redshift compares bytes and has no "C" collation): PostgreSQL runs it
+        // faithfully only where the default collation is C, and refuses elsewhere (issue 18: ties between IDs such
+        // as B2 and b2 flipped).
+        await #expect {
+            try await compare(
+                PostgresEngine(configuration: configuration, dialect: .redshift), dir, label: "redshift-icu",
+                schema: "t_icu", ruleFiles: [Self.ruleTexts[2]])
+        } throws: { "\($0)".hasPrefix("the Redshift form runs on PostgreSQL only in a database whose default collation is C") }
     }
 
     /// Rule files whose limits are all `ever` (fakesnow cannot run the windowed fold): the shipped defaults, and
@@ -448,7 +456,32 @@ struct EngineErrorTests {
          "external_id_mapping_updates: the row with ID m2 has __operation \"DELETED\"; expected CREATED, REMOVED or empty"),
         (["use_A,,2026-11-01 00:00:00,4"], [],
          "id_graph_updates: a row of segment use_A has an empty CANONICAL_SEGMENT_ID"),
+        // Issue 18: one grammar for times and SEQ on every engine, the store's.
+        (["use_A,use_A,soon,4"], [], "id_graph_updates: a row of segment use_A has TIMESTAMP \"soon\", \(notATime)"),
+        ([], ["m2,use_A,email,b@x.com, ,2026-11-02 12:00:00,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has TIMESTAMP \" \", \(notATime)"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00 America/New_York,,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has TIMESTAMP \"2026-11-02 12:00:00 America/New_York\", \(notATime)"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00 PST,,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has TIMESTAMP \"2026-11-02 12:00:00 PST\", \(notATime)"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02,,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has TIMESTAMP \"2026-11-02\", \(notATime)"),
+        ([], ["m2,use_A,email,b@x.com,2026-02-29 12:00:00,,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has TIMESTAMP \"2026-02-29 12:00:00\", \(notATime)"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00,yesterday,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has RECEIVED_AT \"yesterday\", \(notATime)"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00,, 9,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has SEQ \" 9\", not an integer"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00,,7.0,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has SEQ \"7.0\", not an integer"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00,,7.5,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has SEQ \"7.5\", not an integer"),
     ]
+
+    /// What a refusal says a time must look like.
+    static let notATime =
+        "not a time: expected YYYY-MM-DD HH:MM:SS[.fraction], T or a space between, then nothing (UTC), Z, UTC, GMT "
+        + "or an offset +HH:MM, +HHMM or +HH, after a space or not"
 
     static func refusedExport(_ dir: TemporaryDirectory, _ index: Int) throws -> String {
         let bad = refusedRows[index]
@@ -499,7 +532,12 @@ struct EngineErrorTests {
         engine.exportDirectory = try Self.cycleExport(dir)
         await #expect {
             try await scan(engine, dir: dir)
-        } throws: { "\($0)".contains("idaudit: merge cycle in profiles_sync.id_graph_updates: segment use_B is on a chain") }
+        } throws: {
+            "\($0)".contains(
+                "idaudit: merge cycle in profiles_sync.id_graph_updates: segment use_B is on a chain that never "
+                    + "reaches a canonical profile within 4,096 merges: a cycle, or a longer chain, which --merge-rounds 13 "
+                    + "follows up to 8,192 merges")
+        }
         #expect(!FileManager.default.fileExists(atPath: dir.file("o/plan.csv")))
         try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
         engine.exportDirectory = dir.file("empty")
@@ -515,16 +553,68 @@ struct EngineErrorTests {
         } throws: { "\($0)".contains("column seq missing from profiles_sync.external_id_mapping_updates") }
     }
 
+    /// Issue 18: a chain longer than the rounds reach is said to be one, with the option that follows it; with that
+    /// option the plan is the store's.
+    @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
+    func aChainLongerThanTheRoundsIsNamedAndFollowedWithMoreRounds() async throws {
+        let dir = try TemporaryDirectory("engine-long-chain")
+        let graph = (0..<4097).map { ExportFixture.graph("use_L\($0)", "use_L\($0 + 1)", seq: $0 + 1) }
+        let export = try ExportFixture.write(
+            in: dir, "chain", graph: graph,
+            mapping: [ExportFixture.mapping("m1", "use_L0", "email", "a@x.com", day: 1, seq: 1),
+                      ExportFixture.mapping("m2", "use_L4097", "email", "b@x.com", day: 2, seq: 2)])
+        var engine = ProcessEngine(kind: .duckdb)
+        engine.exportDirectory = export
+        await #expect {
+            try await scan(engine, dir: dir)
+        } throws: {
+            "\($0)".contains("within 4,096 merges: a cycle, or a longer chain, which --merge-rounds 13 follows up to 8,192 merges")
+        }
+        let store = try ProfileStore(path: dir.file("store.sqlite"))
+        _ = try store.ingest(directory: export)
+        _ = try Scanner.run(
+            store: store, rules: Self.rules,
+            options: ScanOptions(outDirectory: dir.file("sqlite"), rulesPath: "r", full: true), now: EngineParityTests.now)
+        var options = EngineScan.Options(
+            sourceSchema: "profiles_sync", targetSchema: "idaudit_results", rulesPath: "r", outDirectory: dir.file("o"))
+        options.mergeRounds = 13
+        _ = try await EngineScan.run(engine: engine, rules: Self.rules, options: options, now: EngineParityTests.now)
+        #expect(try dir.read("o/plan.csv") == dir.read("sqlite/plan.csv"))
+        #expect(try dir.read("o/plan.csv").contains("\nuse_L4097,email,a@x.com,limit,1,"))
+    }
+
     @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL to run"))
     func postgresNamesACycleAndLeavesNoResultTables() async throws {
         let dir = try TemporaryDirectory("engine-errors-pg")
         let schema = "t_engine_cycle"
         _ = try await WarehouseLoader.load(
             exportDirectory: try Self.cycleExport(dir), schema: schema, configuration: try TestEngines.pg(schema: schema))
+        // Issue 18: a run that fails leaves none of the previous run's result tables, which a reader would take for
+        // its own.
+        let good = "t_engine_good"
+        _ = try await WarehouseLoader.load(
+            exportDirectory: try ExportFixture.write(
+                in: dir, "good", graph: [ExportFixture.graph("use_A", "use_A", seq: 1)],
+                mapping: [ExportFixture.mapping("m1", "use_A", "email", "a@x.com", day: 1, seq: 1),
+                          ExportFixture.mapping("m2", "use_A", "email", "b@x.com", day: 2, seq: 2)]),
+            schema: good, configuration: try TestEngines.pg(schema: good))
+        try await scan(PostgresEngine(configuration: try TestEngines.pg(schema: good)), schema: good, dir: dir)
+        func resultTables() async throws -> Int {
+            try await WarehouseReader(configuration: try TestEngines.pg(schema: "public")).withSession { connection, logger in
+                var n = 0
+                let rows = try await connection.query(
+                    "SELECT count(*)::int8 FROM information_schema.tables WHERE table_schema = 'idaudit_results'",
+                    logger: logger)
+                for try await count in rows.decode(Int64.self) { n = Int(count) }
+                return n
+            }
+        }
+        #expect(try await resultTables() == 6)
         let engine = PostgresEngine(configuration: try TestEngines.pg(schema: schema))
         await #expect {
             try await scan(engine, schema: schema, dir: dir)
-        } throws: { "\($0)" == "idaudit: merge cycle in \(schema).id_graph_updates: segment use_B is on a chain that never reaches a canonical profile" }
+        } throws: { "\($0)".hasPrefix("idaudit: merge cycle in \(schema).id_graph_updates: segment use_B is on a chain that never reaches a canonical profile within 4,096 merges") }
+        #expect(try await resultTables() == 0)
         await #expect {
             try await scan(engine, schema: "no_such_schema", dir: dir)
         } throws: { "\($0)".contains("table no_such_schema.external_id_mapping_updates not found") || "\($0)".contains("table no_such_schema.id_graph_updates not found") }

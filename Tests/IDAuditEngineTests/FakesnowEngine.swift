@@ -20,10 +20,12 @@ struct FakesnowEngine: PlanEngine {
     static var available: Bool { TestEngines.succeeds("python3", ["-c", "import fakesnow"]) }
 
     func run(_ scripts: ScriptVariants, into directory: String) async throws {
-        let header = try String(contentsOfFile: exportDirectory + "/external_id_mapping_updates.csv", encoding: .utf8)
-            .prefix { $0 != "\n" }.lowercased().split(separator: ",").map(String.init)
+        func header(_ table: String) throws -> Set<String> {
+            Set(try String(contentsOfFile: exportDirectory + "/\(table).csv", encoding: .utf8)
+                .prefix { $0 != "\n" && $0 != "\r\n" }.lowercased().split(separator: ",").map(String.init))
+        }
         let statements = scripts.statements(
-            hasOperation: header.contains("__operation"), hasReceivedAt: header.contains("received_at"))
+            for: SourceColumns(graph: try header("id_graph_updates"), mapping: try header("external_id_mapping_updates")))
         let queries = ResultTable.allCases.map {
             [$0.rawValue, $0.query(schema: scripts.options.targetSchema, dialect: .snowflake)]
         }
@@ -79,8 +81,14 @@ struct FakesnowEngine: PlanEngine {
                 # The rows go in through fakesnow's DuckDB connection (its INSERT parses every row: minutes); the
                 # script's statements all go through fakesnow.
                 select = ", ".join('"%s"' % c if k == "VARCHAR" else "NULLIF(\"%s\", '')" % c for c, k in zip(columns, kinds))
-                con._duck_conn.execute("INSERT INTO IDAUDIT_TEST.%s.%s SELECT %s FROM read_csv('%s', header = true, all_varchar = true)"
-                                       % (a["schema"].upper(), table.upper(), select, path.replace("'", "''")))
+                # Every CSV option stated, nothing sniffed (the store's RFC 4180 reading).
+                header = next(csv.reader(open(path, newline="", encoding="utf-8-sig")))
+                names = "{" + ", ".join("'%s': 'VARCHAR'" % n.replace("'", "''") for n in header) + "}"
+                reader = ("read_csv('%s', auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', "
+                          "columns = %s, allow_quoted_nulls = false, strict_mode = true, null_padding = false)"
+                          % (path.replace("'", "''"), names))
+                con._duck_conn.execute("INSERT INTO IDAUDIT_TEST.%s.%s SELECT %s FROM %s"
+                                       % (a["schema"].upper(), table.upper(), select, reader))
             for sql in a["statements"]:
                 if sql.lstrip().upper().startswith("ALTER SESSION"):
                     continue

@@ -65,7 +65,14 @@ struct SQLCommand: ParsableCommand {
     @Flag(help: "The mapping table has no received_at column.")
     var withoutReceivedAt = false
 
+    @Flag(help: "The graph table has no timestamp column (otherwise a row whose timestamp is not a time stops the script).")
+    var withoutGraphTimestamp = false
+
+    @Option(help: "Rounds of pointer jumping for merge chains: N rounds follow chains of up to 2^N merges.")
+    var mergeRounds = PlanScript.defaultMergeRounds
+
     func validate() throws {
+        guard (1...30).contains(mergeRounds) else { throw ValidationError("--merge-rounds takes 1 to 30") }
         guard SQLDialect(name: dialect) != nil else {
             throw ValidationError("--dialect \(dialect): expected one of \(SQLDialect.names.joined(separator: ", "))")
         }
@@ -76,10 +83,12 @@ struct SQLCommand: ParsableCommand {
             var options = PlanScript.Options(dialect: SQLDialect(name: dialect)!, sourceSchema: schema, targetSchema: into)
             options.hasOperation = !withoutOperation
             options.hasReceivedAt = !withoutReceivedAt
+            options.graphHasTimestamp = !withoutGraphTimestamp
+            options.mergeRounds = mergeRounds
             let ruleSet = try RulesLoader.load(path: rules)
             let script = try PlanScript(rules: ruleSet, options: options)
             let text =
-                "-- idaudit scan as \(options.dialect.displayName) SQL: rules \(rules) (sha256 \(ruleSet.sha256)), "
+                "-- idaudit scan as \(options.dialect.displayName) SQL: rules \(printable(rules)) (sha256 \(ruleSet.sha256)), "
                 + "source \(schema), results \(into)\n" + script.text
             if let out {
                 try OutputFile.write(text, to: out)
@@ -87,5 +96,10 @@ struct SQLCommand: ParsableCommand {
                 print(text, terminator: "")
             }
         }
+    }
+
+    /// A path as the script's comment may hold it: printable ASCII, anything else as `?`.
+    func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? $0 : "?" }))
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import IDAuditCSV
 import IDAuditCore
 import IDAuditRules
+import IDAuditSQL
 import IDAuditScan
 import IDAuditStore
 import IDAuditEngine
@@ -116,7 +117,17 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "postgres: the longest a statement may run, in seconds.")
     var statementTimeout = 3600
 
+    @Option(help: "duckdb, spark: stop the engine (its whole process group) after this many seconds; it prints its last log lines.")
+    var timeout: Double?
+
+    @Option(help: "Engines: rounds of pointer jumping for merge chains (N rounds follow chains of up to 2^N merges).")
+    var mergeRounds = PlanScript.defaultMergeRounds
+
     func validate() throws {
+        guard (1...30).contains(mergeRounds) else { throw ValidationError("--merge-rounds takes 1 to 30") }
+        if let timeout, !(timeout > 0 && timeout <= 31_536_000) {
+            throw ValidationError("--timeout takes seconds, more than 0 and at most a year (31536000)")
+        }
         guard FailThreshold(failAbove) != nil else {
             throw ValidationError("--fail-above takes a count of identifiers (250) or a percent of profiles (0.5%)")
         }
@@ -196,6 +207,9 @@ extension Scan {
                     process.conf[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
                 }
                 process.trace = ProcessInfo.processInfo.environment["IDAUDIT_TRACE"] != nil
+                process.timeout = timeout
+                // On a terminal the line is redrawn; in a log, one line each time the engine reports.
+                process.progress = { line in Terminal.isInteractive ? Terminal.progress(line) : Terminal.warn(line) }
                 if source == .duckdb && export == nil && database == nil {
                     throw ValidationError("--source duckdb reads --export DIR (files in place) or --database FILE")
                 }
@@ -208,6 +222,7 @@ extension Scan {
                 sourceSchema: schema, targetSchema: into, rulesPath: rules, outDirectory: folder)
             options.redact = redact
             options.previousFolder = previous
+            options.mergeRounds = mergeRounds
             let result = try await EngineScan.run(engine: engine, rules: ruleSet, options: options, now: Clock.now())
             Terminal.endProgress()
             if ProcessInfo.processInfo.environment["IDAUDIT_TRACE"] != nil {
