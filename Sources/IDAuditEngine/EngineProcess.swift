@@ -38,14 +38,18 @@ enum EngineProcess {
         }
         let group = process.processIdentifier
         let state = StopState()
-        // idaudit's own SIGINT and SIGTERM stop the engine's whole group first, then idaudit (128 + the signal).
+        // idaudit's own SIGINT and SIGTERM stop the engine's whole group (SIGTERM, then SIGKILL what is left after 5
+        // seconds; a second signal kills it at once); idaudit exits with 128 + the signal once the engine has ended.
         let signals = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
+                if state.signal != nil {
+                    kill(-group, SIGKILL)
+                    return
+                }
+                state.signal = number
                 stop(group)
-                FileHandle.standardError.write(Data("idaudit: stopped by signal \(number); the engine was stopped\n".utf8))
-                exit(128 + number)
             }
             source.resume()
             return source
@@ -84,6 +88,10 @@ enum EngineProcess {
         process.waitUntilExit()
         // Whatever the group started and left behind (a JVM whose launcher died) ends with the run.
         kill(-group, SIGKILL)
+        if let number = state.signal {
+            FileHandle.standardError.write(Data("\nidaudit: stopped by signal \(number); the engine was stopped\n".utf8))
+            exit(128 + number)
+        }
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         return Outcome(status: status, timedOut: state.timedOut, log: log)
     }
@@ -91,20 +99,22 @@ enum EngineProcess {
     /// SIGTERM to the group, then SIGKILL to what is left after 5 seconds.
     static func stop(_ group: pid_t) {
         kill(-group, SIGTERM)
-        for _ in 0..<50 {
-            if kill(-group, 0) != 0 { return }
-            usleep(100_000)
-        }
-        kill(-group, SIGKILL)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 5) { kill(-group, SIGKILL) }
     }
 }
 
-/// Whether the timeout fired, set on the timer's queue and read after the process ended (the lock orders them).
+/// Why the engine was stopped: the timeout, or a signal to idaudit; set on a timer's or a signal's queue and read after
+/// the process ended (the lock orders them).
 private final class StopState: @unchecked Sendable {
     private let lock = NSLock()
-    private var value = false
+    private var timeout = false
+    private var received: Int32?
     var timedOut: Bool {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
+        get { lock.withLock { timeout } }
+        set { lock.withLock { timeout = newValue } }
+    }
+    var signal: Int32? {
+        get { lock.withLock { received } }
+        set { lock.withLock { received = newValue } }
     }
 }
