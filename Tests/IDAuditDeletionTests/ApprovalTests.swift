@@ -26,8 +26,52 @@ struct ApprovalTests {
         #expect(approval.planCreatedAt == ApplyFixture.now.description)  // the plan's own generated_at
         #expect(approval.rulesSHA256 == f.rules.sha256)
         #expect(approval.destination == "segment/profiles.segment.com/spa_test")
-        #expect(approval.destinationDetails == ["target": "segment", "host": "profiles.segment.com", "space": "spa_test"])
+        #expect(approval.destinationDetails == [
+            "target": "segment", "endpoint": "https://profiles.segment.com", "space": "spa_test",
+        ])
         #expect(try check(f) == approval)
+    }
+
+    /// Issue 19: the destination is the whole endpoint. Behind a gateway that routes by path, an approval for
+    /// staging must never apply at the root (production); another scheme or port is another destination too.
+    @Test(arguments: [
+        ("http://127.0.0.1:8080/staging-gateway", "http://127.0.0.1:8080"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/staging-gateway"),
+        ("http://127.0.0.1:8080/staging", "http://127.0.0.1:8080/production"),
+        ("https://gw.example.com", "http://gw.example.com"),
+        ("https://gw.example.com", "https://gw.example.com:8443"),
+    ])
+    func anApprovalForOneEndpointIsRefusedAtAnother(_ approved: String, _ applied: String) throws {
+        let f = try ApplyFixture("approve-endpoint")
+        _ = try Approval.approve(
+            plan: try f.plan(), for: SegmentTarget.destination(space: "spa_test", baseURL: approved), by: "dana",
+            at: ApplyFixture.now)
+        #expect {
+            try check(f, SegmentTarget.destination(space: "spa_test", baseURL: applied))
+        } throws: { error in
+            let message = (error as? ApprovalError)?.message ?? ""
+            return message.contains("is approved for") && message.contains(Endpoint(approved).description)
+                && message.contains(Endpoint(applied).description)
+        }
+    }
+
+    /// One endpoint has one key however it is written: case of scheme and host, a default port, a trailing slash,
+    /// percent-encoding; the real Segment's key is the one journals had before paths were bound.
+    @Test func spellingsOfOneEndpointAreOneDestination() {
+        let same = [
+            ("HTTP://LocalHost:80/gw/", "http://localhost/gw"), ("https://x.example:443", "https://x.example"),
+            ("https://x.example/%7euser/a%2fb", "https://x.example/~user/a%2Fb"), ("https://x.example/", "https://x.example"),
+        ]
+        for (a, b) in same { #expect(Endpoint(a) == Endpoint(b), "\(a) vs \(b)") }
+        #expect(Endpoint("https://x.example/gw") != Endpoint("https://x.example"))
+        #expect(SegmentTarget.destination(space: "s", baseURL: "https://profiles.segment.com/").key
+                == "segment/profiles.segment.com/s")
+        #expect(SegmentTarget.destination(space: "s", baseURL: "http://127.0.0.1:9/gw").key == "segment/http://127.0.0.1:9/gw/s")
+    }
+
+    @Test(arguments: ["https://x.example/?a=1", "https://x.example/#f", "https://x.example/a/../b", "https://x.example/./a"])
+    func anEndpointWithAQueryOrDotSegmentsIsRefused(_ url: String) {
+        #expect(throws: EndpointError.self) { try EndpointPolicy.check(url, allowInsecure: false) }
     }
 
     @Test func aPlanWithoutApprovalIsRefused() throws {

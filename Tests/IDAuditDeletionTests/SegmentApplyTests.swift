@@ -51,7 +51,7 @@ struct SegmentApplyTests {
         #expect(again.requests == 0)
         #expect(await emulator.emulator.statistics().requests == 4)
         let plan = try f.plan()
-        #expect(again.destination == "segment/\(emulator.endpoint.dropFirst(7))/spa_test")
+        #expect(again.destination == "segment/\(emulator.endpoint)/spa_test")  // the whole endpoint, scheme included
         let attempts = try f.journal().successfulAttempts(plan: plan.sha256, destination: again.destination)
         #expect(attempts.values.allSatisfy { $0 == 1 })
         #expect(attempts.count == 4)

@@ -186,6 +186,12 @@ public enum EndpointPolicy {
         guard scheme == "https" || scheme == "http" else {
             throw EndpointError(message: "--endpoint \(url): expected an http:// or https:// URL")
         }
+        guard parts.query == nil, parts.fragment == nil else {
+            throw EndpointError(message: "--endpoint \(url): a query or fragment has no place in a base URL")
+        }
+        guard !parts.path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else {
+            throw EndpointError(message: "--endpoint \(url): a path with . or .. segments names no one destination")
+        }
         if scheme == "https" || allowInsecure || isLoopback(host) { return }
         throw EndpointError(
             message: "--endpoint \(url): plain http to \(host) would send the token in clear; use https, or pass "
@@ -216,13 +222,83 @@ public struct EndpointError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-enum URLText {
-    /// The host (and port) of a base URL: `https://profiles.segment.com` -> `profiles.segment.com`.
-    static func host(of url: String) -> String {
-        var rest = Substring(url)
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
-        return String(rest.prefix { $0 != "/" })
+/// A base URL reduced to what makes it one destination: the scheme and host in lower case, the port unless it is the
+/// scheme's default, and the path prefix with its percent-encoding normalised (unreserved characters decoded, hex in
+/// upper case) and no trailing slash. Behind a gateway that routes by path, `http://gw/staging` and `http://gw` are
+/// two destinations, and so are `http://` and `https://` to one host.
+public struct Endpoint: Sendable, Equatable {
+    /// `https` or `http`.
+    public var scheme: String
+    /// The host, and `:port` when it is not the scheme's default.
+    public var authority: String
+    /// The path prefix, empty or starting with `/`, never ending with one.
+    public var path: String
+
+    /// Normalises `url`; a URL that cannot be parsed is kept as written (``EndpointPolicy/check(_:allowInsecure:)``
+    /// refuses it before anything is sent).
+    public init(_ url: String) {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), let host = parts.host
+        else {
+            self.init(scheme: "", authority: url, path: "")
+            return
+        }
+        let defaultPort = scheme == "https" ? 443 : scheme == "http" ? 80 : nil
+        let port = parts.port.flatMap { $0 == defaultPort ? nil : ":\($0)" } ?? ""
+        var path = Self.normalisedPercentEncoding(parts.percentEncodedPath)
+        while path.hasSuffix("/") { path.removeLast() }
+        self.init(scheme: scheme, authority: host.lowercased() + port, path: path)
     }
+
+    private init(scheme: String, authority: String, path: String) {
+        self.scheme = scheme
+        self.authority = authority
+        self.path = path
+    }
+
+    /// `https://profiles.segment.com`, `http://127.0.0.1:8080/staging-gateway`: for people.
+    public var description: String { scheme.isEmpty ? authority : "\(scheme)://\(authority)\(path)" }
+
+    /// The endpoint's part of a destination key: the authority alone for `https` with no path (the form keys had
+    /// before paths and schemes were bound, so the journals of real Segment and Insider One applies keep their
+    /// keys), the whole endpoint otherwise.
+    public var key: String { scheme == "https" && path.isEmpty ? authority : description }
+
+    /// `%7e` -> `~`, `%2f` -> `%2F`: one spelling for each path.
+    static func normalisedPercentEncoding(_ path: String) -> String {
+        var out = ""
+        var bytes = Array(path.utf8)[...]
+        func hexValue(_ b: UInt8) -> UInt8? {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        while let b = bytes.popFirst() {
+            if b == UInt8(ascii: "%"), bytes.count >= 2, let high = hexValue(bytes[bytes.startIndex]),
+                let low = hexValue(bytes[bytes.startIndex + 1])
+            {
+                bytes.removeFirst(2)
+                let value = high << 4 | low
+                let decoded = Unicode.Scalar(value)
+                // RFC 3986's unreserved characters mean the same encoded or not.
+                if ("a"..."z").contains(decoded) || ("A"..."Z").contains(decoded) || ("0"..."9").contains(decoded)
+                    || "-._~".unicodeScalars.contains(decoded)
+                {
+                    out.unicodeScalars.append(decoded)
+                } else {
+                    out += URLText.encodeSegment(String(decoded))
+                }
+            } else {
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            }
+        }
+        return out
+    }
+}
+
+enum URLText {
 
     /// Percent-encodes everything but RFC 3986's unreserved characters: `+` becomes `%2B`, `/` becomes `%2F`.
     static func encodeSegment(_ text: String) -> String {

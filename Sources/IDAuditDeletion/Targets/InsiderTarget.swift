@@ -46,10 +46,10 @@ public struct InsiderTarget: DeletionTarget {
 
     /// The destination a plan for `partner` at `baseURL` under `typeMap` is approved and journaled under.
     public static func destination(partner: String, baseURL: String, typeMap: InsiderTypeMap) -> ApprovedDestination {
-        let host = URLText.host(of: baseURL)
+        let endpoint = Endpoint(baseURL)
         let partnerHash = String(SHA256Text.hex(partner).prefix(12))
-        var key = "insider/\(host)/\(partnerHash)"
-        var details = ["target": "insider", "host": host, "partner_sha256": partnerHash]
+        var key = "insider/\(endpoint.key)/\(partnerHash)"
+        var details = ["target": "insider", "endpoint": endpoint.description, "partner_sha256": partnerHash]
         if let fingerprint = typeMap.fingerprint {
             key += "/types-" + fingerprint.prefix(12)
             details["type_map_sha256"] = String(fingerprint.prefix(12))

@@ -35,14 +35,16 @@ public struct SegmentTarget: DeletionTarget {
     }
 
     public var name: String { "segment" }
-    /// `segment/<host>/<space>`: a rehearsal against the emulator and the real apply are journaled apart.
+    /// `segment/<endpoint>/<space>`: a rehearsal against the emulator and the real apply are journaled apart.
     public var destination: String { Self.destination(space: space, baseURL: baseURL).key }
 
-    /// The destination a plan for `space` at `baseURL` is approved and journaled under (no token needed).
+    /// The destination a plan for `space` at `baseURL` is approved and journaled under (no token needed): the whole
+    /// endpoint (``Endpoint``), so an approval for a staging gateway's path never applies to the host's root.
     public static func destination(space: String, baseURL: String) -> ApprovedDestination {
-        let host = URLText.host(of: baseURL)
+        let endpoint = Endpoint(baseURL)
         return ApprovedDestination(
-            key: "segment/\(host)/\(space)", details: ["target": "segment", "host": host, "space": space])
+            key: "segment/\(endpoint.key)/\(space)",
+            details: ["target": "segment", "endpoint": endpoint.description, "space": space])
     }
     public var defaultRequestsPerSecond: Double { 100 }
     public var perProfileRequestsPerSecond: Double? { 100 }
