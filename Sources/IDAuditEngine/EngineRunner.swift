@@ -44,14 +44,28 @@ enum EngineRunner {
         return open(path, "rb")
 
     def csv_header(path):
-        """The header record, read as the store reads it (RFC 4180, a UTF-8 byte order mark skipped)."""
-        import io
+        """The columns as the store names them: the header record (RFC 4180, a UTF-8 byte order mark skipped), each
+        name trimmed and lower-cased; a name that comes again is renamed, so the first one is the one read."""
         with open_bytes(path) as f:
-            text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
-            try:
-                return next(csv.reader(text))
-            except StopIteration:
-                fail("%s: empty file: no header row" % path)
+            head = f.read(1 << 20)
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        end = head.find(b"\n")
+        line = head if end < 0 else head[:end]
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            fail("%s:1: the header is not valid UTF-8" % path)
+        if not text.strip():
+            fail("%s: empty file: no header row" % path)
+        names, seen = [], set()
+        for index, name in enumerate(next(csv.reader([text.rstrip("\r")]))):
+            name = name.strip().lower()
+            if name in seen:
+                name = "idaudit_repeated_%d_%s" % (index, name)
+            seen.add(name)
+            names.append(name)
+        return names
 
     def line_separator(path):
         """How the file's first record ends: CRLF or LF (stated to Spark, which reads one or the other)."""
@@ -154,23 +168,33 @@ enum EngineRunner {
                 separator = line_separator(path)
                 options = {
                     "path": path, "header": "true", "sep": ",", "quote": '"', "escape": '"', "multiLine": "true",
-                    "lineSep": separator, "mode": "FAILFAST", "inferSchema": "false", "enforceSchema": "false",
+                    "lineSep": separator, "mode": "FAILFAST", "inferSchema": "false", "enforceSchema": "true",
                     "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false",
                     "unescapedQuoteHandling": "RAISE_ERROR", "encoding": "UTF-8", "nullValue": "", "emptyValue": "",
                     "maxCharsPerColumn": "-1", "compression": "gzip" if path.endswith(".gz") else "none",
                 }
                 listed = ", ".join("`%s` %s" % (k, sql_text(v)) for k, v in options.items())
-                spark.sql("CREATE TABLE `%s`.%s_idaudit_file USING csv OPTIONS (%s)" % (schema, table, listed))
-                columns = spark.table("`%s`.%s_idaudit_file" % (schema, table)).columns
-                selected = ["`%s`" % c for c in columns]
+                # The columns named as the store names them (the header record is skipped, not read for names).
+                columns = csv_header(path)
+                schema_text = ", ".join("`%s` STRING" % c.replace("`", "``") for c in columns)
+                spark.sql("CREATE TABLE `%s`.%s_idaudit_file (%s) USING csv OPTIONS (%s)"
+                          % (schema, table, schema_text, listed))
+                # Spark decodes malformed UTF-8 as U+FFFD, where the store refuses the row: a value holding U+FFFD
+                # stops the run when it is read.
+                def checked(c):
+                    q = "`%s`" % c.replace("`", "``")
+                    message = sql_text("idaudit: %s: a %s value is not valid UTF-8 (or holds U+FFFD)" % (path, c.upper()))
+                    return "CASE WHEN instr(%s, '\\uFFFD') > 0 THEN raise_error(%s) ELSE %s END AS %s" % (q, message, q, q)
+                selected = [checked(c) for c in columns]
                 if separator == "\n":
                     # A record that ends in CRLF in a file whose first ends in LF keeps the CR in its last field,
                     # where the store drops it: such a file is refused when its last field is read.
-                    last = columns[-1]
+                    last = "`%s`" % columns[-1].replace("`", "``")
                     selected[-1] = (
-                        "CASE WHEN endswith(`%s`, '\\r') THEN raise_error(%s) ELSE `%s` END AS `%s`"
+                        "CASE WHEN endswith(%s, '\\r') THEN raise_error(%s) ELSE (%s) END AS %s"
                         % (last, sql_text("idaudit: %s: a record ends in CRLF but the first one ends in LF: "
-                                          "write the file with one line ending" % path), last, last))
+                                          "write the file with one line ending" % path),
+                           selected[-1].rsplit(" AS ", 1)[0], last))
                 spark.sql("CREATE VIEW `%s`.%s AS SELECT %s FROM `%s`.%s_idaudit_file"
                           % (schema, table, ", ".join(selected), schema, table))
         def run(sql):
@@ -230,7 +254,9 @@ enum EngineRunner {
         text = str(e)
         marker = text.find("idaudit:")
         if marker >= 0:
-            fail(text[marker:].split("\n")[0].rstrip("'\"). "))
+            # The script's own message, as the engine quotes it: DuckDB as it is, Spark with its SQLSTATE after it.
+            import re
+            fail(re.sub(r"\s*(SQLSTATE: \w+)?\s*$", "", text[marker:].split("\n")[0]))
         fail(text.strip().split("\n")[0] if text.strip() else traceback.format_exc().strip().split("\n")[-1])
     json.dump({"seconds": time.time() - started, "rows": counts}, open(os.path.join(out, "engine.json"), "w"))
     """#

@@ -11,10 +11,9 @@ import IDAuditCore
 ///   match and the others' mostly do;
 /// - a final `$` also accepts one trailing line terminator (or CRLF), as ICU's does, and nothing more (Java's `$`
 ///   would accept another terminator after it: Spark's pattern ends in `\z`);
-/// - `\d` (Unicode decimal digits in ICU) becomes `\p{Nd}` where the engine has Unicode classes (RE2, Java), and is
-///   refused elsewhere;
+/// - `\d` (the decimal digits of ICU's Unicode version) is refused: no engine's classes follow the same version;
 /// - a lazy quantifier becomes greedy (a search matches or not alike).
-/// Anything else (`\w`, `\s`, `\b`, look-around, back-references, inline flags, nested or POSIX classes, `$` before
+/// Anything else (`\d`, `\w`, `\s`, `\b`, look-around, back-references, inline flags, nested or POSIX classes, `$` before
 /// the end) is refused with the reason: never silently a different match.
 public struct PatternTranslation: Sendable {
     /// Why a pattern cannot be used on an engine.
@@ -26,7 +25,9 @@ public struct PatternTranslation: Sendable {
         /// Why.
         public var reason: String
         public var description: String {
-            "blocked pattern \"\(pattern)\" cannot run on \(dialect.displayName) with the same meaning: \(reason)"
+            let shown = pattern.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }
+                .joined()
+            return "blocked pattern \"\(shown)\" cannot run on \(dialect.displayName) with the same meaning: \(reason)"
         }
     }
 
@@ -48,10 +49,11 @@ public struct PatternTranslation: Sendable {
                 guard i + 1 < chars.count else { throw refuse("it ends with a lone backslash") }
                 let e = chars[i + 1]
                 if e == "d" {
-                    guard dialect.hasUnicodeClasses else {
-                        throw refuse("\\d means any Unicode decimal digit in ICU; this engine has no exact equivalent")
-                    }
-                    out += "\\p{Nd}"
+                    // RE2's and Java's \p{Nd} follow their own Unicode versions: digits added since (U+16D71,
+                    // U+1E4F1) match in ICU and not there.
+                    throw refuse(
+                        "\\d means the decimal digits of ICU's Unicode version, which no engine's regular expressions "
+                            + "share exactly; write [0-9] for ASCII digits")
                 } else if e.properties.isAlphabetic || ("0"..."9").contains(e) {
                     throw refuse("the escape \\\(e) has no identical meaning across engines")
                 } else {

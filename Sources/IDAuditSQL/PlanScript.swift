@@ -231,6 +231,7 @@ private struct Builder {
             (isEmpty("canonical_segment_id"), "\(segment) has an empty CANONICAL_SEGMENT_ID"),
             (isEmpty("seq"), "\(segment) has an empty SEQ"),
             ("NOT \(isInteger(text("seq")))", "\(segment) has SEQ \"' || \(text("seq")) || '\", not an integer"),
+            ("NOT \(fits64Bits(text("seq")))", "\(segment) has SEQ \"' || \(text("seq")) || '\", out of range (64 bits)"),
         ]
         if o.graphHasTimestamp {
             let time = emptyAsNull(timeCol)
@@ -340,10 +341,12 @@ private struct Builder {
     /// and the zones an unload writes. An engine's own cast would round nanoseconds, read named zones, or refuse
     /// offsets after a space: the script reads times itself, the same way on every engine.
     static let timePattern: String = {
-        let leap = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)"
+        // Years 0001 to 9999 (a time outside them in UTC is refused below, after its offset).
+        let year = "([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+        let leap = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26]|0[48])00)"
         let date =
-            "([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)"
-            + "|[0-9]{4}-(0[13578]|1[02])-31|\(leap)-02-29)"
+            "(\(year)-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|\(year)-(0[13-9]|1[0-2])-(29|30)"
+            + "|\(year)-(0[13578]|1[02])-31|\(leap)-02-29)"
         let time = "([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)([.][0-9]+)?"
         let zone = "( ?(Z|z|UTC|GMT|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?))?"
         return "^" + date + "[ T]" + time + zone
@@ -355,8 +358,21 @@ private struct Builder {
     /// Whether the text `x` is an integer as an ingest reads SEQ: an optional sign, then digits, nothing else.
     func isInteger(_ x: String) -> String { d.search(x, d.literal("^[+-]?[0-9]+" + d.endAnchor)) }
 
+    /// Whether the integer text `x` fits 64 bits, compared as text (a cast out of range is an engine's error that
+    /// names no row, or NULL where Spark's ANSI mode is off).
+    func fits64Bits(_ x: String) -> String {
+        let digits = d.trimLeadingZeros("CASE WHEN SUBSTR(\(x), 1, 1) IN ('+', '-') THEN SUBSTR(\(x), 2) ELSE \(x) END")
+        let largest = "CASE WHEN SUBSTR(\(x), 1, 1) = '-' THEN '9223372036854775808' ELSE '9223372036854775807' END"
+        return "(LENGTH(\(digits)) < 19 OR (LENGTH(\(digits)) = 19 AND \(digits) <= \(largest)))"
+    }
+
+    /// The first and last microsecond a time may have: years 0001 to 9999, UTC (``Instant/range``).
+    static let timeRange = Instant.range
+
     /// SEQ as a number, NULL where it is not an integer (the refusals name such a row before the number is used).
-    var parsedSeq: String { "CASE WHEN \(isInteger(text("seq"))) THEN \(int("seq")) END" }
+    var parsedSeq: String {
+        "CASE WHEN \(isInteger(text("seq"))) THEN CASE WHEN \(fits64Bits(text("seq"))) THEN \(int("seq")) END END"
+    }
 
     /// Microseconds since 1970 of the text `x`, a time ``isTime(_:)`` accepts: the fraction cut (never rounded) to
     /// microseconds, the offset subtracted. Integer arithmetic on the text's fields, the same on every engine.
@@ -419,6 +435,8 @@ private struct Builder {
                 "\(row) has __operation \"' || \(operation) || '\"; expected CREATED, REMOVED or empty"))
         }
         refusals.append(("NOT \(isInteger(text("seq")))", "\(row) has SEQ \"' || \(text("seq")) || '\", not an integer"))
+        refusals.append((
+            "NOT \(fits64Bits(text("seq")))", "\(row) has SEQ \"' || \(text("seq")) || '\", out of range (64 bits)"))
         refusals.append(("\(ts) IS NOT NULL AND NOT \(isTime(ts))", "\(row) has TIMESTAMP \"' || \(ts) || '\", \(Self.notATime)"))
         if o.hasReceivedAt {
             refusals.append((
@@ -448,10 +466,21 @@ private struct Builder {
                                 ORDER BY seq DESC, CASE WHEN removed THEN 1 ELSE 0 END DESC, t DESC,
                                     \(d.bytes("segment_id")) DESC) AS copy
                         FROM (
-                            SELECT \(text("external_id_type")) AS type, \(text("external_id_value")) AS value,
-                                \(text("id")) AS id, \(parsedSeq) AS seq, \(text("segment_id")) AS segment_id,
-                                \(t) AS t, \(removed) AS removed
-                            FROM (SELECT *, \(times) FROM \(source("external_id_mapping_updates"))) AS timed
+                            SELECT type, value, id, seq, segment_id,
+                                CASE WHEN t < \(Self.timeRange.lowerBound) OR t > \(Self.timeRange.upperBound)
+                                    THEN \(int(d.fail("'idaudit: \(row) has a time outside the years 0001 to 9999 (UTC)'")))
+                                    ELSE t END AS t,
+                                removed
+                            FROM (
+                                SELECT \(text("external_id_type")) AS type, \(text("external_id_value")) AS value,
+                                    \(text("id")) AS id, \(parsedSeq) AS seq, \(text("segment_id")) AS segment_id,
+                                    \(t) AS t, \(removed) AS removed
+                                FROM (
+                                    SELECT id, segment_id, external_id_type, external_id_value, seq,
+                                        \(o.hasOperation ? "__operation, " : "")\(times)
+                                    FROM \(source("external_id_mapping_updates"))
+                                ) AS timed
+                            ) AS parsed
                         ) AS raw
                     ) AS deduplicated WHERE copy = 1
                 ) AS ordered

@@ -31,9 +31,6 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         }
     }
 
-    /// Whether the engine's regular expressions have Unicode property classes (`\p{Nd}`).
-    public var hasUnicodeClasses: Bool { self == .duckdb || self == .bigquery || self == .spark }
-
     // MARK: - Types and literals
 
     /// The text type.
@@ -179,7 +176,9 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         case .postgres: ["SET TIME ZONE 'UTC'", "SET standard_conforming_strings = on"]
         case .redshift: ["SET TIME ZONE 'UTC'"]
         case .duckdb: ["SET TimeZone = 'UTC'"]
-        case .spark: ["SET spark.sql.session.timeZone = UTC"]
+        // Spark: ANSI mode, so a cast or arithmetic that cannot be done stops the run rather than give NULL (Spark 4's
+        // default; Spark 3's was off).
+        case .spark: ["SET spark.sql.session.timeZone = UTC", "SET spark.sql.ansi.enabled = true"]
         // Snowflake turns a timestamp column into text with the session's output format, milliseconds by default:
         // the script reads times as text, so the formats keep every digit.
         case .snowflake:
@@ -201,6 +200,11 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         case .snowflake: "CHARINDEX(\(needle), \(haystack))"
         default: "STRPOS(\(haystack), \(needle))"
         }
+    }
+
+    /// `text` without its leading zeros.
+    func trimLeadingZeros(_ text: String) -> String {
+        self == .spark ? "TRIM(LEADING '0' FROM \(text))" : "LTRIM(\(text), '0')"
     }
 
     /// The integer quotient of two non-negative integers.

@@ -40,6 +40,15 @@ struct InstantTests {
         #expect(Instant(microseconds: 1_795_428_930_000_120).description == "2026-11-23T10:15:30.000120Z")
         #expect(Instant(microseconds: -1).description == "1969-12-31T23:59:59.999999Z")
     }
+
+    /// Issue 18: the years 0001 to 9999 in UTC, and nothing outside them (engines print no such year alike).
+    @Test func aTimeOutsideTheYears1To9999IsRefused() {
+        #expect(Instant(parsing: "0001-01-01 00:00:00")?.microseconds == Instant.range.lowerBound)
+        #expect(Instant(parsing: "9999-12-31 23:59:59.9999999")?.microseconds == Instant.range.upperBound)
+        for text in ["0000-03-01 12:00:00", "0001-01-01 00:30:00+01", "9999-12-31 23:30:00 -01:00"] {
+            #expect(Instant(parsing: text) == nil, "\(text)")
+        }
+    }
 }
 
 struct SHA256Tests {

@@ -476,6 +476,14 @@ struct EngineErrorTests {
          "external_id_mapping_updates: the row with ID m2 has SEQ \"7.0\", not an integer"),
         ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00,,7.5,CREATED"],
          "external_id_mapping_updates: the row with ID m2 has SEQ \"7.5\", not an integer"),
+        ([], ["m2,use_A,email,b@x.com,2026-11-02 12:00:00,,9223372036854775808,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has SEQ \"9223372036854775808\", out of range (64 bits)"),
+        (["use_A,use_A,2026-11-01 00:00:00,-9223372036854775809"], [],
+         "id_graph_updates: a row of segment use_A has SEQ \"-9223372036854775809\", out of range (64 bits)"),
+        ([], ["m2,use_A,email,b@x.com,0000-03-01 12:00:00,,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has TIMESTAMP \"0000-03-01 12:00:00\", \(notATime)"),
+        ([], ["m2,use_A,email,b@x.com,0001-01-01 00:30:00+01,,2,CREATED"],
+         "external_id_mapping_updates: the row with ID m2 has a time outside the years 0001 to 9999 (UTC)"),
     ]
 
     /// What a refusal says a time must look like.

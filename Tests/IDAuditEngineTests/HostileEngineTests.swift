@@ -280,6 +280,63 @@ struct HostileExportTests {
             ruleFiles: [(f.name, Self.everRules)])
     }
 
+    /// Columns the script does not read, named like its own (`IDAUDIT_TS`), a header name with spaces around it, a
+    /// column named twice (the first is read, as the store reads it), and a byte that is not UTF-8 in a column
+    /// nobody reads: the engines read what the store reads.
+    static func oddColumns(in dir: TemporaryDirectory) throws -> String {
+        try dir.write("odd/id_graph_updates.csv", "SEGMENT_ID,CANONICAL_SEGMENT_ID,TIMESTAMP,SEQ\nuse_A,use_A,2026-11-01 00:00:00,1\n")
+        var mapping = Array("ID,SEGMENT_ID, EXTERNAL_ID_TYPE ,EXTERNAL_ID_VALUE,TIMESTAMP,RECEIVED_AT,SEQ ,__OPERATION,IDAUDIT_TS,IDAUDIT_RA,EXTERNAL_ID_VALUE,NOTE\n".utf8)
+        for (i, day) in [3, 1, 2].enumerated() {
+            mapping += Array("m\(i),use_A,email,e\(i)@x.com,2026-11-0\(day) 12:00:00,,\(i + 1),CREATED,1999-01-01 00:00:00,1999-01-01 00:00:00,wrong\(i)@x.com,n".utf8)
+            mapping += i == 1 ? [0xFF, 0xFE] : []
+            mapping += Array("\n".utf8)
+        }
+        mapping += Array("m9,use_A,user_id,u,2026-11-04 12:00:00,,9,CREATED,,,,\n".utf8)
+        try Data(mapping).write(to: URL(fileURLWithPath: dir.file("odd/external_id_mapping_updates.csv")))
+        return dir.file("odd")
+    }
+
+    static let emailOnce = "identifiers: {user_id: {limit: 1}, email: {limit: 1}}"
+
+    @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
+    func columnsTheScriptDoesNotReadChangeNothingOnDuckDB() async throws {
+        let dir = try TemporaryDirectory("hostile-columns-duckdb")
+        let export = try Self.oddColumns(in: dir)
+        let plan = try Self.storeScan(dir, export: export, name: "odd", rules: Self.emailOnce)
+        // Hand-computed: the newest, e0 (Nov 3), is kept; e1 and e2, older, are excess; the times are TIMESTAMP's,
+        // not IDAUDIT_TS's, and the values the first EXTERNAL_ID_VALUE's.
+        #expect(plan.contains("\nuse_A,email,e1@x.com,limit,1,u,true,2026-11-01T12:00:00Z,2,"))
+        #expect(plan.contains("\nuse_A,email,e2@x.com,limit,2,u,true,2026-11-02T12:00:00Z,3,"))
+        #expect(!plan.contains("wrong"))
+        var engine = ProcessEngine(kind: .duckdb)
+        engine.exportDirectory = export
+        try await EngineParityTests().compare(
+            engine, dir, label: "duckdb", schema: "profiles_sync", ruleFiles: [("odd", Self.emailOnce)])
+    }
+
+    @Test(.enabled(if: TestEngines.spark, "pip install pyspark and Java 17 to run"))
+    func sparkReadsTheColumnsTheStoreReadsAndRefusesWhatIsNotUTF8() async throws {
+        let dir = try TemporaryDirectory("hostile-columns-spark")
+        let export = try Self.oddColumns(in: dir)
+        _ = try Self.storeScan(dir, export: export, name: "odd", rules: Self.emailOnce)
+        var engine = ProcessEngine(kind: .spark)
+        engine.exportDirectory = export
+        try await EngineParityTests().compare(
+            engine, dir, label: "spark", schema: "profiles_sync", ruleFiles: [("odd", Self.emailOnce)])
+        // A value that is not UTF-8: the store refuses the row; Spark would read U+FFFD.
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: export + "/external_id_mapping_updates.csv")))
+        bytes += Array("m8,use_A,email,bad".utf8) + [0xFF] + Array("@x.com,2026-11-05 12:00:00,,8,CREATED,,,,\n".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: export + "/external_id_mapping_updates.csv"))
+        #expect(throws: (any Error).self) { try ProfileStore(path: dir.file("bad.sqlite")).ingest(directory: export) }
+        await #expect {
+            _ = try await EngineScan.run(
+                engine: engine, rules: try RulesLoader.parse(Self.emailOnce, file: "r.yaml"),
+                options: EngineScan.Options(sourceSchema: "profiles_sync", targetSchema: "idaudit_results",
+                                            rulesPath: "r", outDirectory: dir.file("bad")),
+                now: Self.now)
+        } throws: { "\($0)".contains("a EXTERNAL_ID_VALUE value is not valid UTF-8") }
+    }
+
     /// A script a person pastes holds no raw control character, line terminator, bidi control or combining mark: a
     /// round trip through an editor that normalises line endings (or Unicode) leaves it as it was.
     @Test func everyPrintedScriptIsPrintableASCII() throws {

@@ -36,12 +36,21 @@ struct PatternTranslationTests {
         }
     }
 
-    @Test func aDigitClassIsUnicodeWhereTheEngineCanSayItAndRefusedElsewhere() throws {
-        #expect(try PatternTranslation.translate("^\\d+$", for: .duckdb).hasPrefix("^\\p{Nd}+"))
-        #expect(try PatternTranslation.translate("^\\d+$", for: .spark).hasPrefix("^\\p{Nd}+"))
-        for dialect in [SQLDialect.postgres, .redshift, .snowflake] {
-            #expect(throws: PatternTranslation.Refusal.self) { try PatternTranslation.translate("\\d", for: dialect) }
+    /// Issue 18: RE2's and Java's `\p{Nd}` follow older Unicode versions than ICU's (U+16D71 and U+1E4F1 are digits
+    /// to ICU only): `\d` is refused on every engine, never translated to a near miss.
+    @Test func aDigitClassIsRefusedOnEveryEngine() throws {
+        for dialect in SQLDialect.allCases {
+            #expect {
+                try PatternTranslation.translate("^\\d+$", for: dialect)
+            } throws: { "\($0)".contains("write [0-9] for ASCII digits") }
         }
+        #expect(try PatternTranslation.translate("^[0-9]+$", for: .spark) == "^[0-9]+(\r\n|[\n\u{0B}\u{0C}\r\u{85}\u{2028}\u{2029}])?\\z")
+    }
+
+    @Test func aRefusalShowsControlCharactersAsEscapes() {
+        #expect {
+            try PatternTranslation.translate("a\u{0}\\w", for: .duckdb)
+        } throws: { "\($0)".contains("blocked pattern \"a\\u{0}\\w\"") }
     }
 
     @Test func aFinalDollarAcceptsOneTrailingLineTerminatorAsICUDoes() throws {

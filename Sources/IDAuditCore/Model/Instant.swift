@@ -24,7 +24,8 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The zone is `Z`, `UTC`, `GMT`, or an offset `±HH:MM`, `±HHMM` or `±HH`, optionally after one space (the forms
     /// BigQuery, Snowflake, Redshift and PostgreSQL unloads write); the time is converted to UTC. Fractions longer than
     /// six digits (nanoseconds) are truncated to microseconds. A missing zone means UTC; a named zone
-    /// (`America/New_York`, `PST`) is ambiguous and refused.
+    /// (`America/New_York`, `PST`) is ambiguous and refused, and so is a time outside the years 0001 to 9999 in UTC
+    /// (``range``).
     public init?(parsing text: some StringProtocol) {
         var copy = String(text)
         guard let value = copy.withUTF8({ Instant.parse($0) }) else { return nil }
@@ -102,8 +103,16 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard i == n else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return seconds * 1_000_000 + micros
+        let value = seconds * 1_000_000 + micros
+        return range.contains(value) ? value : nil
     }
+
+    /// The times an export may hold, in microseconds: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z. A time
+    /// outside them (year 0000, or a year pushed past either end by its offset) is refused: engines print no such
+    /// year alike.
+    public static let range: ClosedRange<Int64> =
+        (daysFromCivil(year: 1, month: 1, day: 1) * 86_400_000_000)...(daysFromCivil(year: 10_000, month: 1, day: 1)
+            * 86_400_000_000 - 1)
 
     private static func isLeap(_ y: Int64) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 
