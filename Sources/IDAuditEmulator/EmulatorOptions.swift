@@ -20,6 +20,9 @@ public struct EmulatorOptions: Sendable {
     public var failRate = 0.0
     /// Share of requests answered with a 429 whatever the budget (a storm), drawn from the same generator.
     public var throttleRate = 0.0
+    /// Share of deletions answered with a 2xx that is not the documented success (the error lists, status fields and
+    /// pages a proxy or a confused gateway sends), drawn from the same generator; nothing is deleted for them.
+    public var odd2xxRate = 0.0
     /// The fault generator's seed.
     public var seed: UInt64 = 1
     /// Spaces whose deletion feature is not activated (403).

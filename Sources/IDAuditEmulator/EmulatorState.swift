@@ -22,6 +22,8 @@ public struct EmulatorStatistics: Sendable, Equatable {
     public var insiderDeletions = 0
     /// Users whose attributes were changed through Insider One's attribute endpoint.
     public var attributeUsers = 0
+    /// Deletions answered with an odd 2xx (``EmulatorOptions/odd2xxRate``): nothing was deleted for them.
+    public var odd2xx = 0
     /// Requests answered 429.
     public var throttled: Int { byStatus[429] ?? 0 }
     /// Requests in all.
@@ -109,6 +111,24 @@ actor EmulatorState {
         options.failRate > 0 && Double.random(in: 0..<1, using: &random) < options.failRate
     }
 
+    /// A 2xx that is not the platform's documented success, in turn one of the shapes seen lying in a 200, or nil.
+    private func injectOdd2xx(_ shapes: [String]) -> Answer? {
+        guard options.odd2xxRate > 0, Double.random(in: 0..<1, using: &random) < options.odd2xxRate else { return nil }
+        statistics.odd2xx += 1
+        return answer(200, shapes[statistics.odd2xx % shapes.count])
+    }
+
+    /// Segment: an error list, an empty body, a page, another envelope.
+    static let oddSegment2xx = [
+        "{\"errors\":[{\"message\":\"not deleted\"}]}", "", "<html><body>OK</body></html>", "{\"data\":{}}",
+    ]
+
+    /// Insider One: an error list, a status field, a failure counted in text.
+    static let oddInsider2xx = [
+        "{\"errors\":[{\"message\":\"not deleted\"}]}", "{\"status\":\"error\"}",
+        "{\"data\":{\"successful\":{\"count\":1},\"fail\":{\"count\":\"1\"}}}",
+    ]
+
     private func injectThrottle() -> Bool {
         options.throttleRate > 0 && Double.random(in: 0..<1, using: &random) < options.throttleRate
     }
@@ -155,6 +175,7 @@ actor EmulatorState {
         if injectFault() {
             return segmentError(500, "internal_error", "An internal error occurred.")
         }
+        if let odd = injectOdd2xx(Self.oddSegment2xx) { return odd }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
             let list = object["delete_external_ids"] as? [Any]
         else {
@@ -265,6 +286,7 @@ actor EmulatorState {
             return insiderError(
                 500, "{\"success\":false,\"message\":\"The request processing has failed because of an unknown error.\"}")
         }
+        if let odd = injectOdd2xx(Self.oddInsider2xx) { return odd }
         return nil
     }
 

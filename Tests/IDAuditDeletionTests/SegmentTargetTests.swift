@@ -51,6 +51,15 @@ struct SegmentTargetTests {
         (403, #"{"error":{"code":"forbidden","message":"Deleted identifier not activated for space_id `s`."}}"#, "stop"),
         (429, #"{"error":{"code":"rate_limit_error","message":"..."}}"#, "retry"),
         (503, "upstream down", "retry"),
+        // Issue 19: a 2xx is done only when it is the success Segment documents; any other is unconfirmed.
+        (200, #"{"message":"External identifier has been deleted."}"#, "done"),
+        (200, #"{"errors":[{"message":"not deleted"}]}"#, "unconfirmed"),
+        (200, "", "unconfirmed"),
+        (204, "", "unconfirmed"),
+        (200, "<html><body>OK</body></html>", "unconfirmed"),
+        (200, #"{"data":{}}"#, "unconfirmed"),
+        (200, #"{"code":"succeeded"}"#, "unconfirmed"),
+        (200, #"{"error":{"code":"bad_request","message":"no"}}"#, "failed"),
     ])
     func answersMapToOutcomes(_ status: Int, _ body: String, _ expected: String) {
         let result = target.classify(
@@ -61,6 +70,10 @@ struct SegmentTargetTests {
             #expect(expected == "failed")
             #expect(failure.requestID == "r-9")
             #expect(failure.status == status)
+        case .unconfirmed(let failure):
+            #expect(expected == "unconfirmed")
+            #expect(failure.code == "unconfirmed_2xx" && failure.requestID == "r-9" && failure.status == status)
+            #expect(failure.message.hasSuffix(": " + String(body.prefix(200))))
         case .stop: #expect(expected == "stop")
         case .retry: #expect(expected == "retry")
         case .notFound(let failure):

@@ -275,27 +275,89 @@ struct TrustTests {
 
     // MARK: - Insider One 2xx bodies
 
+    /// Issue 19: a 2xx is done only when its body is the success Insider One documents for the endpoint (identity
+    /// delete: an empty body or `{}`); a body reporting a failure is failed; any other 2xx is unconfirmed.
     @Test(arguments: [
         ("", "done"),
         ("{}", "done"),
-        (#"{"data":{"successful":{"count":1},"fail":{}}}"#, "done"),
+        (#"{"data":{"successful":{"count":1},"fail":{}}}"#, "unconfirmed"),
         (#"{"data":{"successful":{"count":0},"fail":{"count":1,"errors":{"users.0.identifiers":["bad"]}}}}"#, "failed"),
         (#"{"error":"something"}"#, "failed"),
         (#"{"success":false,"message":"nope"}"#, "failed"),
         (#"{"success":"false"}"#, "failed"),
-        (#"{"error":null}"#, "done"),
-        (#"{"data":{"successful":{"count":0}}}"#, "failed"),
-        ("<html>", "failed"),
+        (#"{"error":null}"#, "unconfirmed"),
+        (#"{"data":{"successful":{"count":0}}}"#, "unconfirmed"),
+        ("<html>", "unconfirmed"),
+        (#"{"errors":[{"message":"not deleted"}]}"#, "unconfirmed"),
+        (#"{"status":"error"}"#, "unconfirmed"),
+        (#"{"data":{"successful":{"count":1},"fail":{"count":"1"}}}"#, "unconfirmed"),
     ])
     func insiderTwoHundredsAreRead(_ body: String, _ expected: String) throws {
         let target = try InsiderTarget(partner: "mybrand", token: Secret("t"))
-        switch target.classify(WireResponse(status: 200, headers: [], body: Array(body.utf8))) {
-        case .done: #expect(expected == "done")
-        case .failed(let failure):
-            #expect(expected == "failed")
-            #expect(failure.code == "failed_in_2xx")
-        default: Issue.record("unexpected outcome for \(body)")
+        #expect(Self.outcome(target.classify(WireResponse(status: 200, headers: [], body: Array(body.utf8)))) == expected)
+    }
+
+    /// The attribute delete's documented successes: `{}` (seed 004), or the envelope with a successful count and an
+    /// empty failure (the API collection's example).
+    @Test(arguments: [
+        ("{}", "done"),
+        (#"{"data":{"successful":{"count":1},"fail":{}}}"#, "done"),
+        (#"{"data":{"successful":{"count":2},"fail":{"count":0,"errors":{}}}}"#, "done"),
+        (#"{"data":{"successful":{"count":1},"fail":{"count":"1"}}}"#, "unconfirmed"),
+        (#"{"data":{"successful":{"count":"1"},"fail":{}}}"#, "unconfirmed"),
+        (#"{"data":{"successful":{"count":1},"fail":{}},"errors":[]}"#, "unconfirmed"),
+        ("", "unconfirmed"),
+        (#"{"data":{"successful":{"count":0},"fail":{"count":1,"errors":{"users.0.x":["bad"]}}}}"#, "failed"),
+    ])
+    func insiderAttributeTwoHundredsAreRead(_ body: String, _ expected: String) throws {
+        let answer = InsiderTarget.classifyInsider(
+            WireResponse(status: 200, headers: [], body: Array(body.utf8)), endpoint: .attribute)
+        #expect(Self.outcome(answer) == expected)
+    }
+
+    static func outcome(_ result: AttemptResult) -> String {
+        switch result {
+        case .done: "done"
+        case .failed(let failure): failure.code == "failed_in_2xx" ? "failed" : "failed (\(failure.code))"
+        case .unconfirmed(let failure): failure.code == "unconfirmed_2xx" ? "unconfirmed" : "?"
+        default: "\(result)"
         }
+    }
+
+    /// A server that answers 200 with bodies that are not the documented success deletes nothing by them: every line
+    /// is unconfirmed (never deleted, never in the store's deletions), the run exits 1 and lists them; a second run
+    /// sends them again only with --retry-unconfirmed, and then a not-found counts as gone (ours, perhaps).
+    @Test func oddTwoHundredsAreUnconfirmedAndSentAgainOnlyWhenAsked() async throws {
+        let f = try ApplyFixture("trust-odd-2xx")
+        var odd = ApplyFixture.emulatorOptions()
+        odd.odd2xxRate = 1
+        let emulator = try await RunningEmulator.start(store: f.store, options: odd)
+        let target = SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let first = try await ApplyEngine.run(
+            plan: try f.plan(), target: target, journal: try f.journal(), options: ApplyFixture.fastOptions())
+        try await emulator.stop()
+        #expect(first.done == 0)
+        #expect(first.unconfirmed == 4)
+        #expect(first.unconfirmedLines.allSatisfy { $0.failure.code == "unconfirmed_2xx" && $0.failure.status == 200 })
+        #expect(first.exitCode == 1)
+        #expect(first.json.contains("\"unconfirmed_lines\""))
+        // Nothing is sent again without the flag (the same endpoint: the same port, answering normally now).
+        var same = ApplyFixture.emulatorOptions()
+        same.port = try #require(Int(emulator.endpoint.split(separator: ":").last ?? ""))
+        let normal = try await RunningEmulator.start(store: f.store, options: same)
+        let target2 = SegmentTarget(space: "spa_test", baseURL: normal.endpoint, token: Secret(ApplyFixture.token))
+        let second = try await ApplyEngine.run(
+            plan: try f.plan(), target: target2, journal: try f.journal(), options: ApplyFixture.fastOptions())
+        #expect(second.requests == 0)
+        #expect(second.unconfirmed == 4)
+        var retry = ApplyFixture.fastOptions()
+        retry.retryUnconfirmed = true
+        let third = try await ApplyEngine.run(
+            plan: try f.plan(), target: target2, journal: try f.journal(), options: retry)
+        try await normal.stop()
+        #expect(third.done == 4)
+        #expect(third.unconfirmed == 0)
+        #expect(third.exitCode == 1)  // the plan's one line that is not remediable is skipped
     }
 
     @Test func anEraseBatchWithAFailedRecordInsideA200IsFailed() async throws {

@@ -71,6 +71,7 @@ public final class ApplyEngine: Sendable {
         var doneEarlier = 0
         var failedEarlier: [ApplyReport.FailedLine] = []
         var absentEarlier: [ApplyReport.FailedLine] = []
+        var unconfirmedEarlier: [ApplyReport.FailedLine] = []
         for entry in plan.entries {
             let state = states[entry.line]
             if state?.state == .done {
@@ -79,6 +80,10 @@ public final class ApplyEngine: Sendable {
             }
             if let state, state.state == .absentBeforeApply {
                 absentEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
+                continue
+            }
+            if let state, state.state == .unconfirmed && !options.retryUnconfirmed {
+                unconfirmedEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
                 continue
             }
             if let state, state.state == .failed && !options.retryFailed {
@@ -162,21 +167,24 @@ public final class ApplyEngine: Sendable {
         for reason in counts.skipReasons { skipReasons[reason, default: 0] += 1 }
         let failures = failedEarlier + counts.failures
         let absent = absentEarlier + counts.absentBeforeApply
+        let unconfirmed = unconfirmedEarlier + counts.unconfirmed
         let skipped = skips.count + counts.skipReasons.count
-        let exitCode: Int32 = stopped != nil ? 2 : (failures.isEmpty && absent.isEmpty && skipped == 0 ? 0 : 1)
+        let exitCode: Int32 =
+            stopped != nil ? 2 : (failures.isEmpty && absent.isEmpty && unconfirmed.isEmpty && skipped == 0 ? 0 : 1)
         let report = ApplyReport(
             plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
             lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: doneEarlier,
-            absentBeforeApply: absent.count, skipped: skipped, failed: failures.count,
+            absentBeforeApply: absent.count, skipped: skipped, failed: failures.count, unconfirmed: unconfirmed.count,
             notSent: capped + work.count - counts.done - counts.failures.count - counts.skipReasons.count
-                - counts.absentBeforeApply.count,
+                - counts.absentBeforeApply.count - counts.unconfirmed.count,
             inDoubt: await state.inDoubtCount(),
             requests: counts.requests, throttled: counts.throttled, retried: counts.retried,
             requestsPerSecond: counts.sendingSeconds > 0 ? Double(counts.requests) / counts.sendingSeconds : 0,
             rateDecreases: await pacer.decreases, lowestRate: await pacer.lowestRate,
             stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)),
-            absentLines: Array(absent.prefix(1000)), exitCode: exitCode)
+            absentLines: Array(absent.prefix(1000)), unconfirmedLines: Array(unconfirmed.prefix(1000)),
+            exitCode: exitCode)
         try await journal.finishRun(
             run, outcome: stopped == nil ? "finished" : "stopped", report: report.json, at: finished)
         return report
@@ -220,6 +228,7 @@ public final class ApplyEngine: Sendable {
                         // The request may have been carried out: a not-found on the next attempt is ours.
                         await state.markUncertain(entry.line)
                     }
+                    if case .unconfirmed = result { await state.markUncertain(entry.line) }
                     if case .retry(let failure, _) = result, attempt >= options.maxAttempts {
                         var last = failure
                         last.message = "gave up after \(attempt) attempts; last answer: " + failure.message
@@ -268,6 +277,7 @@ actor RunState {
         var sendingSeconds = 0.0
         var failures: [ApplyReport.FailedLine] = []
         var absentBeforeApply: [ApplyReport.FailedLine] = []
+        var unconfirmed: [ApplyReport.FailedLine] = []
         var skipReasons: [String] = []
     }
 
@@ -345,6 +355,11 @@ actor RunState {
             c.failures.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
             finished += 1
             window.add(error: true)
+        case .unconfirmed(let failure):
+            // Not a deletion, and an error to the breaker and the canary: a run of 2xx nobody can read stops.
+            c.unconfirmed.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
+            finished += 1
+            window.add(error: true)
         case .stop(let failure):
             // About the token or the space, not the line: the line stays pending (counted not sent) for the next run.
             stop("\(failure.summary): this is about the token or the space, not the line")
@@ -374,7 +389,7 @@ actor RunState {
 
     func isStopped() -> Bool { stopReasonText != nil }
     func stopReason() -> String? { stopReasonText }
-    func isClean() -> Bool { c.failures.isEmpty && c.absentBeforeApply.isEmpty }
+    func isClean() -> Bool { c.failures.isEmpty && c.absentBeforeApply.isEmpty && c.unconfirmed.isEmpty }
 
     func counts() -> Counts {
         var out = c

@@ -20,6 +20,8 @@ public struct ApplyOptions: Sendable {
     public var maxAbsentRate = 0.1
     /// Send lines that failed in an earlier run again.
     public var retryFailed = false
+    /// Send lines answered by an unconfirmed 2xx in an earlier run again (a not-found then means it was deleted).
+    public var retryUnconfirmed = false
     /// First backoff, in seconds; it doubles per attempt, up to ``backoffCapSeconds``, with jitter.
     public var backoffBaseSeconds = 0.5
     /// Longest backoff, in seconds.

@@ -31,6 +31,9 @@ public struct ApplyReport: Sendable, Codable {
     public var skipped: Int
     /// Lines that failed in this run, or in an earlier run and not retried.
     public var failed: Int
+    /// Lines answered by a 2xx that is not the platform's documented success (this run, or an earlier one and not
+    /// sent again): perhaps deleted, never counted so; `--retry-unconfirmed` sends them again.
+    public var unconfirmed: Int
     /// Lines not done because the run stopped (or was capped) before their final answer.
     public var notSent: Int
     /// Of ``notSent``, lines whose last attempt may have been carried out (a network error or a 5xx, then the run
@@ -56,7 +59,9 @@ public struct ApplyReport: Sendable, Codable {
     public var failures: [FailedLine]
     /// The absent-before-apply lines (the first 1,000) and the platform's answer.
     public var absentLines: [FailedLine]
-    /// 0 all done, 1 some lines failed, were skipped or were absent before the apply, 2 stopped.
+    /// The unconfirmed lines (the first 1,000): their status and the first 200 bytes of the answer.
+    public var unconfirmedLines: [FailedLine]
+    /// 0 all done, 1 some lines failed, were unconfirmed, skipped or absent before the apply, 2 stopped.
     public var exitCode: Int32
 
     /// One failed line.
@@ -71,7 +76,8 @@ public struct ApplyReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case plan, target, destination, seconds, lines, done, skipped, failed, requests, throttled, retried, stopped
-        case failures
+        case failures, unconfirmed
+        case unconfirmedLines = "unconfirmed_lines"
         case planSHA256 = "plan_sha256"
         case startedAt = "started_at"
         case finishedAt = "finished_at"

@@ -234,6 +234,6 @@ public struct InsiderAttributeTarget: DeletionTarget {
     }
 
     public func classify(_ response: WireResponse) -> AttemptResult {
-        InsiderTarget.classifyInsider(response)
+        InsiderTarget.classifyInsider(response, endpoint: .attribute)
     }
 }

@@ -147,7 +147,8 @@ public final class Journal: Sendable {
     }
 
     /// The lines of a plan at a destination that an earlier attempt may have deleted without its answer being
-    /// recorded: an attempt in flight when a run died (no outcome), or one answered by a network error or a 5xx.
+    /// recorded: an attempt in flight when a run died (no outcome), one answered by a network error or a 5xx, or
+    /// one answered by a 2xx that is not the documented success.
     /// A not-found answer on such a line means our earlier attempt removed the identifier; on any other line it
     /// means the identifier was not there.
     public func uncertainLines(plan: String, destination: String) throws -> Set<Int> {
@@ -157,7 +158,7 @@ public final class Journal: Sendable {
                 db,
                 sql: """
                     SELECT DISTINCT line FROM attempts WHERE plan_sha256 = ? AND destination = ?
-                    AND (outcome IS NULL OR status = 0 OR status >= 500)
+                    AND (outcome IS NULL OR status = 0 OR status >= 500 OR outcome = 'unconfirmed')
                     """,
                 arguments: [plan, destination])
             while let line = try rows.next() { lines.insert(line) }
@@ -277,6 +278,8 @@ public final class Journal: Sendable {
             ("skipped", "skipped", AttemptFailure(status: 400, code: "", message: reason, requestID: ""), false)
         case .retry(let failure, _): ("retry", nil, failure, false)
         case .failed(let failure): ("failed", "failed", failure, false)
+        // A 2xx that is not the documented success: it may have deleted; sent again only with --retry-unconfirmed.
+        case .unconfirmed(let failure): ("unconfirmed", "unconfirmed", failure, false)
         // A stop (401, 403) is about the token or the space, not the line: it stays pending for the next run.
         case .stop(let failure): ("stop", nil, failure, false)
         }
@@ -342,6 +345,9 @@ public struct LineState: Sendable, Equatable {
         /// The platform said the identifier was not there, and no attempt of ours can have removed it: nothing
         /// was deleted; never sent again.
         case absentBeforeApply = "absent_before_apply"
+        /// Answered by a 2xx that is not the platform's documented success: perhaps deleted, never counted so;
+        /// sent again only with `--retry-unconfirmed`.
+        case unconfirmed
     }
 
     /// The state.

@@ -134,6 +134,11 @@ public enum AttemptResult: Sendable, Equatable {
     case skipped(String)
     /// Worth another attempt (429, 5xx, network); `after` is the server's `Retry-After` when it gave one.
     case retry(AttemptFailure, after: Double?)
+    /// A 2xx whose body is not the success the platform documents (a proxy's page, another API's envelope, an
+    /// error inside a 200): the identifier may or may not be gone. Not done: never counted as a deletion, counted as
+    /// an error by the breaker and the canary, sent again only with `--retry-unconfirmed` (a not-found then means
+    /// this attempt deleted it).
+    case unconfirmed(AttemptFailure)
     /// Failed for this line; the run goes on.
     case failed(AttemptFailure)
     /// Failed for every line (bad token, space not activated): the run stops at once.
@@ -325,5 +330,18 @@ enum JSONBody {
     static func object(_ body: [UInt8]) -> [String: Any]? {
         guard !body.isEmpty else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+    }
+
+    /// The body's text with no surrounding whitespace.
+    static func text(_ body: [UInt8]) -> String {
+        String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// An unconfirmed 2xx: its status and the first 200 bytes of its body, for the report and the journal.
+    static func unconfirmed(_ response: WireResponse, requestID: String, _ why: String) -> AttemptResult {
+        .unconfirmed(
+            AttemptFailure(
+                status: response.status, code: "unconfirmed_2xx",
+                message: "\(why): \(String(decoding: response.body.prefix(200), as: UTF8.self))", requestID: requestID))
     }
 }

@@ -123,16 +123,25 @@ public struct InsiderTarget: DeletionTarget {
     }
 
     public func classify(_ response: WireResponse) -> AttemptResult {
-        Self.classifyInsider(response)
+        Self.classifyInsider(response, endpoint: .identity)
+    }
+
+    /// The Insider One endpoints idaudit calls, whose documented successes differ.
+    enum InsiderEndpoint {
+        /// `DELETE /api/user/v1/identity`: a 200 with an empty body or `{}` (domain notes §5).
+        case identity
+        /// `POST /api/user/v1/attribute/delete`: a 200 with `{}` (seed 004), or the Upsert envelope with
+        /// `successful.count` above 0 and no failure (the API collection's example).
+        case attribute
     }
 
     /// Insider One's answers, shared by identifier and attribute deletion.
     ///
-    /// A 2xx is read too: Insider One reports per-record failures inside a 200 (`{"data":{"successful":{...},
-    /// "fail":{"count":M,"errors":{"users.0.<path>":["..."]}}}}`, domain notes §5), and an error or
-    /// `"success":false` body is not a deletion whatever the status says. Only an empty body, `{}`, or a body
-    /// whose `fail.count` is 0 counts as done.
-    static func classifyInsider(_ response: WireResponse) -> AttemptResult {
+    /// A 2xx is done only when its body is the success Insider One documents for the endpoint. One that reports a
+    /// failure (per-record failures inside a 200, `{"data":{"successful":{...},"fail":{"count":M,"errors":
+    /// {"users.0.<path>":["..."]}}}}`, domain notes §5; an error; `"success":false`) is failed; any other 2xx is
+    /// unconfirmed, never inferred to be a deletion.
+    static func classifyInsider(_ response: WireResponse, endpoint: InsiderEndpoint) -> AttemptResult {
         let object = JSONBody.object(response.body)
         let message =
             object?["error"] as? String ?? object?["message"] as? String
@@ -142,13 +151,17 @@ public struct InsiderTarget: DeletionTarget {
             requestID: response.header("Request-Id") ?? response.header("X-Request-Id") ?? "")
         switch response.status {
         case 200..<300:
+            if isDocumentedSuccess(response.body, object, endpoint) { return .done(alreadyAbsent: false) }
             if let problem = bodyFailure(response.body, object) {
                 var reported = failure
                 reported.code = "failed_in_2xx"
                 reported.message = problem
                 return .failed(reported)
             }
-            return .done(alreadyAbsent: false)
+            return JSONBody.unconfirmed(
+                response, requestID: failure.requestID,
+                "a \(response.status) whose body is not Insider One's documented success "
+                    + (endpoint == .identity ? "(an empty body or {})" : "({} or successful.count above 0, fail empty)"))
         case 400 where message.contains("sole identifier"):
             return .skipped("sole identifier: Insider One refused (\(message))")
         case 400 where message.contains("Partner is invalid"):
@@ -167,23 +180,35 @@ public struct InsiderTarget: DeletionTarget {
 }
 
 extension InsiderTarget {
-    /// Why a 2xx body does not mean done, or nil when it does.
+    /// Whether a 2xx body is the success Insider One documents for `endpoint`.
+    static func isDocumentedSuccess(_ body: [UInt8], _ object: [String: Any]?, _ endpoint: InsiderEndpoint) -> Bool {
+        let text = JSONBody.text(body)
+        if text == "{}" || (endpoint == .identity && text.isEmpty) { return true }
+        guard endpoint == .attribute, let object, object.count == 1, let data = object["data"] as? [String: Any] else {
+            return false
+        }
+        // Numbers as numbers: a count written as text ("1") is not a count Insider One documents.
+        let successful = ((data["successful"] as? [String: Any])?["count"] as? NSNumber)?.intValue ?? 0
+        guard successful > 0, let fail = data["fail"] as? [String: Any] else { return false }
+        return fail.allSatisfy { key, value in
+            (key == "count" && (value as? NSNumber)?.intValue == 0 && !(value is String))
+                || (key == "errors" && (value as? [String: Any])?.isEmpty == true)
+        }
+    }
+
+    /// Why a 2xx body reports a failure, or nil when it reports none.
     static func bodyFailure(_ body: [UInt8], _ object: [String: Any]?) -> String? {
-        let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.isEmpty { return nil }
-        guard let object else { return "the answer is not JSON: \(text.prefix(200))" }
+        let text = JSONBody.text(body)
+        guard let object else { return nil }
         if let error = object["error"], !(error is NSNull) { return "the answer holds an error: \(error)" }
         if let success = object["success"], "\(success)".lowercased() == "false" || "\(success)" == "0" {
             return "the answer says success false: \(object["message"] as? String ?? text.prefix(200).description)"
         }
         guard let data = object["data"] as? [String: Any] else { return nil }
-        let successful = ((data["successful"] as? [String: Any])?["count"] as? NSNumber)?.intValue
         let fail = data["fail"] as? [String: Any] ?? [:]
         let count = (fail["count"] as? NSNumber)?.intValue ?? 0
         let errors = fail["errors"] as? [String: Any] ?? [:]
-        if count == 0 && errors.isEmpty {
-            return successful == 0 ? "the answer counts 0 successful records: \(text.prefix(200))" : nil
-        }
+        if count == 0 && errors.isEmpty { return nil }
         let listed = errors.keys.sorted().prefix(5).map { key in
             let messages = (errors[key] as? [Any])?.map { "\($0)" }.joined(separator: "; ") ?? "\(errors[key] ?? "")"
             return "\(key): \(messages)"

@@ -46,6 +46,9 @@ public struct SegmentTarget: DeletionTarget {
             key: "segment/\(endpoint.key)/\(space)",
             details: ["target": "segment", "endpoint": endpoint.description, "space": space])
     }
+    /// The message of Segment's documented success (domain notes §2b).
+    static let deletedMessage = "External identifier has been deleted."
+
     public var defaultRequestsPerSecond: Double { 100 }
     public var perProfileRequestsPerSecond: Double? { 100 }
 
@@ -85,24 +88,24 @@ public struct SegmentTarget: DeletionTarget {
             requestID: response.header("Request-Id") ?? "")
         switch response.status {
         case 200..<300:
-            // A 2xx that is not Segment's answer (a proxy's page) or that carries an error is not a deletion.
-            let text = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            if !text.isEmpty {
-                guard let object = JSONBody.object(response.body) else {
+            // Done only when the answer is the success Segment documents (code `success`, "External identifier has
+            // been deleted."); Segment's error envelope in a 2xx is a refusal; any other 2xx (a proxy's page,
+            // `{"errors":[...]}`, an empty body) is unconfirmed, never inferred to be a deletion.
+            if let object = JSONBody.object(response.body) {
+                if object["code"] as? String == "success" || object["message"] as? String == Self.deletedMessage {
+                    return .done(alreadyAbsent: false)
+                }
+                if let error = object["error"] as? [String: Any], error["code"] is String {
                     return .failed(
                         AttemptFailure(
                             status: response.status, code: "failed_in_2xx",
-                            message: "the answer is not Segment's JSON: \(text.prefix(200))",
+                            message: "the answer holds an error: \(error["code"] ?? ""): \(error["message"] ?? "")",
                             requestID: failure.requestID))
                 }
-                if let error = object["error"], !(error is NSNull) {
-                    return .failed(
-                        AttemptFailure(
-                            status: response.status, code: "failed_in_2xx",
-                            message: "the answer holds an error: \(error)", requestID: failure.requestID))
-                }
             }
-            return .done(alreadyAbsent: false)
+            return JSONBody.unconfirmed(
+                response, requestID: failure.requestID,
+                "a \(response.status) whose body is not Segment's success (code success, \"\(Self.deletedMessage)\")")
         case 404 where failure.code == "eid_not_found":
             // The engine decides what this means: gone through an earlier attempt of ours, or never there.
             return .notFound(failure)

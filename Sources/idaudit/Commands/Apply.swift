@@ -81,6 +81,9 @@ struct Apply: AsyncParsableCommand {
     @Flag(help: "Send again the lines that failed in an earlier run.")
     var retryFailed = false
 
+    @Flag(help: "Send again the lines an earlier run's 2xx did not confirm (a body that is not the platform's documented success).")
+    var retryUnconfirmed = false
+
     @Option(help: "Refuse a plan older than this (7d, 36h, 90m).")
     var maxPlanAge = "7d"
 
@@ -136,6 +139,7 @@ struct Apply: AsyncParsableCommand {
             options.maxErrorRate = parseShare(maxErrorRate)!
             options.maxAbsentRate = parseShare(maxAbsentRate)!
             options.retryFailed = retryFailed
+            options.retryUnconfirmed = retryUnconfirmed
             options.timeoutSeconds = timeout
             options.progress = { p in
                 var text = "done \(Terminal.count(p.done))  failed \(Terminal.count(p.failed))  "
@@ -241,6 +245,14 @@ struct Apply: AsyncParsableCommand {
             out += "\n  failed line \(failure.line) (\(failure.type)): \(failure.failure.summary)"
         }
         if r.failures.count > 5 { out += "\n  ... \(r.failures.count - 5) more failures in \(reportPath)" }
+        if r.unconfirmed > 0 {
+            out += "\n  UNCONFIRMED: \(Terminal.count(r.unconfirmed)) lines were answered 2xx with a body that is not the "
+            out += "platform's documented success (listed in unconfirmed_lines, first 200 bytes each): perhaps deleted, "
+            out += "never counted so; check them, then --retry-unconfirmed sends them again"
+            for line in r.unconfirmedLines.prefix(3) {
+                out += "\n    line \(line.line) (\(line.type)): \(line.failure.summary)"
+            }
+        }
         if r.absentBeforeApply > 0 {
             out += "\n  NOT THERE: \(Terminal.count(r.absentBeforeApply)) lines were not at \(r.destination) before this "
             out += "apply (nothing was deleted for them; listed in absent_lines): scan again, the plan is stale or "

@@ -62,6 +62,9 @@ struct Emulate: AsyncParsableCommand {
     @Option(help: "Share of requests answered 429 whatever the budget (0 to 1): a throttling storm.")
     var throttleRate = 0.0
 
+    @Option(help: "Share of deletions answered 200 with a body that is not the documented success (0 to 1), deleting nothing: apply must call them unconfirmed.")
+    var odd2xxRate = 0.0
+
     @Option(help: "Seed of the fault generator.")
     var seed: UInt64 = 1
 
@@ -77,6 +80,7 @@ struct Emulate: AsyncParsableCommand {
     func validate() throws {
         guard (0...1).contains(failRate) else { throw ValidationError("--fail-rate must be between 0 and 1") }
         guard (0...1).contains(throttleRate) else { throw ValidationError("--throttle-rate must be between 0 and 1") }
+        guard (0...1).contains(odd2xxRate) else { throw ValidationError("--odd-2xx-rate must be between 0 and 1") }
         guard segmentRps > 0, insiderRpm > 0 else { throw ValidationError("budgets must be above 0") }
     }
 
@@ -94,6 +98,7 @@ struct Emulate: AsyncParsableCommand {
             options.latencyMilliseconds = latencyMs
             options.failRate = failRate
             options.throttleRate = throttleRate
+            options.odd2xxRate = odd2xxRate
             options.writeToStore = writeStore
             options.seed = seed
             options.deactivatedSpaces = Set(deactivatedSpace)
