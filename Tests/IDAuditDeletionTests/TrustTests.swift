@@ -464,6 +464,50 @@ struct TrustTests {
         #expect(response.body.count == HTTPTransport.maxBodyBytes)
     }
 
+    /// Issue 19: a server that answers 200 with a body echoing the request's secrets (a gateway's debug page): the
+    /// line is unconfirmed, and neither the token nor its Basic form reaches the journal or the report.
+    @Test func anAnswerEchoingTheTokenIsUnconfirmedAndRedacted() async throws {
+        let f = try ApplyFixture("trust-echo")
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = [
+            "python3", "-c",
+            """
+            import http.server
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    body = ("OK " + self.headers.get("Authorization", "")).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                def log_message(self, *a): pass
+            s = http.server.HTTPServer(("127.0.0.1", 0), H)
+            print(s.server_address[1], flush=True)
+            for _ in range(4): s.handle_request()
+            """,
+        ]
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        defer { server.terminate() }
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let token = "s3cret-token-value"
+        let target = SegmentTarget(space: "spa_test", baseURL: "http://127.0.0.1:\(port)", token: Secret(token))
+        let journalPath = f.dir.file("echo-journal.sqlite")
+        let report = try await ApplyEngine.run(
+            plan: try f.plan(), target: target, journal: try Journal(path: journalPath), options: ApplyFixture.fastOptions())
+        #expect(report.done == 0)
+        #expect(report.unconfirmed == 4)
+        let basic = Data((token + ":").utf8).base64EncodedString()
+        #expect(report.unconfirmedLines.allSatisfy { $0.failure.message.hasSuffix(": OK <redacted>") })
+        for text in [report.json, String(decoding: try Data(contentsOf: URL(fileURLWithPath: journalPath)), as: UTF8.self)] {
+            #expect(!text.contains(token) && !text.contains(basic))
+        }
+    }
+
     @Test func eraseStopsAfterItsCanary() async throws {
         let f = try ApplyFixture("trust-erase-canary")
         let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())

@@ -219,6 +219,8 @@ public final class ApplyEngine: Sendable {
                         result = .retry(
                             AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
                     }
+                    // An answer may echo a secret (a proxy's page, an error text): none reaches the journal or report.
+                    result = result.redacted(target.secretValues)
                     switch result {
                     case .retry(let failure, _) where failure.status == 429: await pacer.throttled()
                     case .retry: break  // 5xx and network errors say nothing about the budget

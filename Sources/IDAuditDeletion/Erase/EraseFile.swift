@@ -210,6 +210,7 @@ public struct InsiderAttributeTarget: DeletionTarget {
     }
 
     public var name: String { "insider-attributes" }
+    public var secretValues: [String] { identity.secretValues }
     public var destination: String { Self.destination(partner: partner, baseURL: identity.baseURL).key }
 
     /// The destination an erase file for `partner` at `baseURL` is approved and journaled under.

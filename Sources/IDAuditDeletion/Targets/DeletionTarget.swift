@@ -168,10 +168,40 @@ public protocol DeletionTarget: Sendable {
     func profileKey(_ entry: PlanEntry) -> String
     /// What a response means.
     func classify(_ response: WireResponse) -> AttemptResult
+    /// The run's secrets as they may appear in an answer (a token, its Basic form, a partner name): masked in every
+    /// message the journal and the report keep.
+    var secretValues: [String] { get }
 }
 
 extension DeletionTarget {
     public func preflight(_ entries: [PlanEntry]) throws -> [Int: String] { [:] }
+    public var secretValues: [String] { [] }
+}
+
+extension AttemptResult {
+    /// The result with every `secrets` value in its messages replaced by `<redacted>`.
+    func redacted(_ secrets: [String]) -> AttemptResult {
+        let secrets = secrets.filter { $0.count >= 4 }
+        guard !secrets.isEmpty else { return self }
+        func mask(_ f: AttemptFailure) -> AttemptFailure {
+            var f = f
+            for secret in secrets {
+                f.message = f.message.replacing(secret, with: "<redacted>")
+                f.code = f.code.replacing(secret, with: "<redacted>")
+                f.requestID = f.requestID.replacing(secret, with: "<redacted>")
+            }
+            return f
+        }
+        switch self {
+        case .done, .skipped: return self
+        case .notFound(let f): return .notFound(mask(f))
+        case .absentBeforeApply(let f): return .absentBeforeApply(mask(f))
+        case .retry(let f, let after): return .retry(mask(f), after: after)
+        case .unconfirmed(let f): return .unconfirmed(mask(f))
+        case .failed(let f): return .failed(mask(f))
+        case .stop(let f): return .stop(mask(f))
+        }
+    }
 }
 
 // MARK: - Helpers shared by adapters

@@ -40,6 +40,7 @@ public struct InsiderTarget: DeletionTarget {
     }
 
     public var name: String { "insider" }
+    public var secretValues: [String] { [token.value, partner] }
     /// The partner name is kept out of the journal: a short hash stands for it. A type map that changes what is
     /// sent is part of the destination too, so lines done under another map are sent again under this one.
     public var destination: String { Self.destination(partner: partner, baseURL: baseURL, typeMap: typeMap).key }

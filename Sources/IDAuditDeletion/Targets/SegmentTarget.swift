@@ -26,15 +26,20 @@ public struct SegmentTarget: DeletionTarget {
     /// Scheme and host, without a trailing slash.
     public var baseURL: String
     private let authorization: String
+    private let token: String
 
     /// Creates the adapter for one space.
     public init(space: String, baseURL: String, token: Secret) {
         self.space = space
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         authorization = "Basic " + Data((token.value + ":").utf8).base64EncodedString()
+        self.token = token.value
     }
 
     public var name: String { "segment" }
+    public var secretValues: [String] {
+        [authorization, String(authorization.dropFirst("Basic ".count)), token]
+    }
     /// `segment/<endpoint>/<space>`: a rehearsal against the emulator and the real apply are journaled apart.
     public var destination: String { Self.destination(space: space, baseURL: baseURL).key }
 
