@@ -411,8 +411,9 @@ private struct Builder {
         // The time of a row: its TIMESTAMP, or when empty its RECEIVED_AT; each read when present, as an ingest
         // reads them, so a malformed one stops the script even beside a good one.
         // (Read once into columns of their own, so that the checks and the arithmetic below name a column.)
-        let times = "\(emptyAsNull(timeCol)) AS idaudit_ts, "
-            + (o.hasReceivedAt ? emptyAsNull("received_at") : "CAST(NULL AS \(d.text))") + " AS idaudit_ra"
+        let receivedAt = o.hasReceivedAt ? emptyAsNull("received_at") : "CAST(NULL AS \(d.text))"
+        let times = "\(emptyAsNull(timeCol)) AS idaudit_ts, \(receivedAt) AS idaudit_ra, "
+            + "COALESCE(\(emptyAsNull(timeCol)), \(receivedAt)) AS idaudit_t"
         let (ts, ra) = ("idaudit_ts", "idaudit_ra")
         // The operation: empty, CREATED or REMOVED in any case, as an ingest takes it (anything else is refused below).
         let operation = text("__operation")
@@ -444,7 +445,7 @@ private struct Builder {
         }
         let empty = o.hasReceivedAt ? "timestamp and received_at are both empty" : "timestamp is empty"
         refusals.append(("\(ts) IS NULL AND \(ra) IS NULL", "\(row) has no time: \(empty)"))
-        let t = refuse(refusals, else: micros("COALESCE(\(ts), \(ra))"))
+        let t = refuse(refusals, else: micros("idaudit_t"))
         // One statement, no intermediate table: the copies of a row (one kept per ID), then each identifier's rows
         // in rule 2's order (SEQ, ID bytes), read once in that order for the last row and the last REMOVED one.
         let order = "seq, \(d.bytes("id"))"

@@ -69,7 +69,33 @@ struct ApprovalTests {
         #expect(SegmentTarget.destination(space: "s", baseURL: "http://127.0.0.1:9/gw").key == "segment/http://127.0.0.1:9/gw/s")
     }
 
-    @Test(arguments: ["https://x.example/?a=1", "https://x.example/#f", "https://x.example/a/../b", "https://x.example/./a"])
+    /// A review's findings: an old key of a host stood for any of its paths, so only the platforms' own hosts keep
+    /// that form; a space holding `/` cannot make another endpoint's key; the request goes where the key says.
+    @Test func keysOfOtherHostsAndSpacesCannotStandForAnotherEndpoint() throws {
+        #expect(SegmentTarget.destination(space: "s", baseURL: "https://gw.example.com").key == "segment/https://gw.example.com/s")
+        #expect(InsiderTarget.destination(partner: "p", baseURL: "https://unification.useinsider.com", typeMap: InsiderTypeMap())
+            .key.hasPrefix("insider/unification.useinsider.com/"))
+        #expect(SegmentTarget.destination(space: "spa_1", baseURL: "http://127.0.0.1:9/x").key
+                != SegmentTarget.destination(space: "x/spa_1", baseURL: "http://127.0.0.1:9").key)
+        let target = SegmentTarget(space: "spa_1", baseURL: "http://127.0.0.1:9/staging///", token: Secret("t"))
+        #expect(target.baseURL == "http://127.0.0.1:9/staging")
+        #expect(target.destination == SegmentTarget.destination(space: "spa_1", baseURL: "http://127.0.0.1:9/staging").key)
+        #expect(Endpoint("https://x.example/caf%C3%A9").description == "https://x.example/caf%C3%A9")
+    }
+
+    @Test func anApprovalOfTheEarlierFormatIsRefused() throws {
+        let f = try ApplyFixture("approve-old-format")
+        _ = try Approval.approve(plan: try f.plan(), for: Self.segment, by: "dana", at: ApplyFixture.now)
+        let path = Approval.path(forPlan: try f.plan().path)
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacing("idaudit-approval/3", with: "idaudit-approval/2")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try check(f) } throws: { "\($0)".contains("approve it again") }
+    }
+
+    @Test(arguments: [
+        "https://x.example/?a=1", "https://x.example/#f", "https://x.example/a/../b", "https://x.example/./a",
+        "https://http%3A%2F%2F127.0.0.1:8080", "https://x.example:99999", "https://x.example/a//b",
+    ])
     func anEndpointWithAQueryOrDotSegmentsIsRefused(_ url: String) {
         #expect(throws: EndpointError.self) { try EndpointPolicy.check(url, allowInsecure: false) }
     }

@@ -12,7 +12,11 @@ import IDAuditCore
 /// from the `generated_at` stamped in its own records, never from a neighbouring file or the file's mtime.
 public struct Approval: Codable, Sendable, Equatable {
     /// The format tag.
-    public var format = "idaudit-approval/2"
+    public var format = Approval.currentFormat
+
+    /// The format this version writes and reads: `/3` binds the whole endpoint; a `/2` approval named a host only,
+    /// which could stand for any of its paths, and is refused.
+    public static let currentFormat = "idaudit-approval/3"
     /// The file's name (for people; the sha256 is what binds).
     public var plan: String
     /// `plan` (a plan.csv) or `erase` (an erase JSONL file).
@@ -115,6 +119,12 @@ public struct Approval: Codable, Sendable, Equatable {
         } catch {
             throw ApprovalError(
                 message: "\(file): not an idaudit approval of this version (\(error)); approve the plan again")
+        }
+        guard approval.format == currentFormat else {
+            throw ApprovalError(
+                message: "\(file) is an approval of format \(approval.format), made by an earlier idaudit whose "
+                    + "approvals named a host, not the whole endpoint (scheme, port and path): review \(path) and "
+                    + "approve it again")
         }
         guard approval.planSHA256 == sha256 else {
             throw ApprovalError(

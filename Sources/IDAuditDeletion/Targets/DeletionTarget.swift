@@ -221,6 +221,17 @@ public enum EndpointPolicy {
         guard scheme == "https" || scheme == "http" else {
             throw EndpointError(message: "--endpoint \(url): expected an http:// or https:// URL")
         }
+        guard !(parts.percentEncodedHost ?? "").contains("%"),
+            (parts.percentEncodedHost ?? "").unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0 != "/" })
+        else {
+            throw EndpointError(message: "--endpoint \(url): a percent-encoded host names no one machine")
+        }
+        if let port = parts.port, !(1...65_535).contains(port) {
+            throw EndpointError(message: "--endpoint \(url): port \(port) is not a port (1 to 65535)")
+        }
+        guard !parts.percentEncodedPath.dropFirst().contains("//") else {
+            throw EndpointError(message: "--endpoint \(url): an empty path segment (//) names no one destination")
+        }
         guard parts.query == nil, parts.fragment == nil else {
             throw EndpointError(message: "--endpoint \(url): a query or fragment has no place in a base URL")
         }
@@ -293,10 +304,16 @@ public struct Endpoint: Sendable, Equatable {
     /// `https://profiles.segment.com`, `http://127.0.0.1:8080/staging-gateway`: for people.
     public var description: String { scheme.isEmpty ? authority : "\(scheme)://\(authority)\(path)" }
 
-    /// The endpoint's part of a destination key: the authority alone for `https` with no path (the form keys had
-    /// before paths and schemes were bound, so the journals of real Segment and Insider One applies keep their
-    /// keys), the whole endpoint otherwise.
-    public var key: String { scheme == "https" && path.isEmpty ? authority : description }
+    /// The endpoint's part of a destination key: the host alone for the platforms' own hosts over `https` with no
+    /// path (the form keys had before paths and schemes were bound, so the journals of real Segment and Insider One
+    /// applies keep their keys), the whole endpoint for every other. An old key of any other host may have stood for
+    /// one of its paths: it never matches a key of this form.
+    public var key: String {
+        scheme == "https" && path.isEmpty && Self.platformHosts.contains(authority) ? authority : description
+    }
+
+    /// The platforms' own hosts: Segment's regions and Insider One's.
+    static let platformHosts: Set<String> = ["profiles.segment.com", "profiles.euw1.segment.com", "unification.useinsider.com"]
 
     /// `%7e` -> `~`, `%2f` -> `%2F`: one spelling for each path.
     static func normalisedPercentEncoding(_ path: String) -> String {
@@ -323,7 +340,8 @@ public struct Endpoint: Sendable, Equatable {
                 {
                     out.unicodeScalars.append(decoded)
                 } else {
-                    out += URLText.encodeSegment(String(decoded))
+                    let hex = Array("0123456789ABCDEF".unicodeScalars)
+                    out += "%" + String(hex[Int(value >> 4)]) + String(hex[Int(value & 15)])
                 }
             } else {
                 out.unicodeScalars.append(Unicode.Scalar(b))

@@ -33,7 +33,9 @@ public struct InsiderTarget: DeletionTarget {
                     + "\"Partner is invalid.\" otherwise); copy it from InOne Settings > Account Settings")
         }
         self.partner = partner
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
         self.token = token
         self.typeMap = typeMap
         self.identifierCounts = identifierCounts

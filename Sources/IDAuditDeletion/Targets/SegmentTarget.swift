@@ -31,7 +31,10 @@ public struct SegmentTarget: DeletionTarget {
     /// Creates the adapter for one space.
     public init(space: String, baseURL: String, token: Secret) {
         self.space = space
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        // Every trailing slash, as the destination's key drops them: the key names where requests go.
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
         authorization = "Basic " + Data((token.value + ":").utf8).base64EncodedString()
         self.token = token.value
     }
@@ -48,7 +51,7 @@ public struct SegmentTarget: DeletionTarget {
     public static func destination(space: String, baseURL: String) -> ApprovedDestination {
         let endpoint = Endpoint(baseURL)
         return ApprovedDestination(
-            key: "segment/\(endpoint.key)/\(space)",
+            key: "segment/\(endpoint.key)/\(URLText.encodeSegment(space))",
             details: ["target": "segment", "endpoint": endpoint.description, "space": space])
     }
     /// The message of Segment's documented success (domain notes §2b).

@@ -38,6 +38,13 @@ struct DestinationOptions: ParsableArguments {
     func validate() throws {
         if target == .segment && space == nil { throw ValidationError("--target segment needs --space (spa_...)") }
         if target == .insider && space != nil { throw ValidationError("--space is for --target segment") }
+        if let space, space.isEmpty || !space.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic
+            || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") })
+        {
+            throw ValidationError("--space \(space): a space id is letters, digits, _ and - (spa_...)")
+        }
+        // Approving an endpoint apply would refuse would only mislead.
+        try checkEndpoint()
         if partnerOnArgv != nil {
             throw ValidationError(
                 "--partner is not taken on the command line (it would show in ps and shell history): set "
