@@ -33,7 +33,7 @@ $BIN scan --store "$STORE" --rules rules/segment-recommended.yaml --out "$WORK/s
 # Insider One's copy of the profiles does not see Segment's deletions: it gets a store of its own.
 INSIDER_STORE=$WORK/insider-store.sqlite
 cp "$STORE" "$INSIDER_STORE"
-export IDAUDIT_EMULATOR_TOKEN=bench IDAUDIT_SEGMENT_TOKEN=bench IDAUDIT_INSIDER_TOKEN=bench IDAUDIT_INSIDER_PARTNER=bench
+export IDAUDIT_EMULATOR_TOKEN=bench-token IDAUDIT_SEGMENT_TOKEN=bench-token IDAUDIT_INSIDER_TOKEN=bench-token IDAUDIT_INSIDER_PARTNER=bench
 PORT=18931
 
 start_emulator() {  # $1: log file, $2: store; extra args follow

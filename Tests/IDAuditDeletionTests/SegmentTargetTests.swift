@@ -43,7 +43,8 @@ struct SegmentTargetTests {
     }
 
     @Test(arguments: [
-        (200, #"{"code":"success"}"#, "done"),
+        (200, #"{"code":"success","message":"External identifier has been deleted."}"#, "done"),
+        (200, #" { "message" : "External identifier has been deleted." , "code" : "success" } "#, "done"),
         (404, #"{"error":{"code":"eid_not_found","message":"External identifier not found."}}"#, "notFound"),
         (404, #"{"error":{"code":"not_found","message":"The resource was not found."}}"#, "failed"),
         (400, #"{"error":{"code":"bad_request","message":"Profiles must have at least one user_id."}}"#, "failed"),
@@ -51,15 +52,21 @@ struct SegmentTargetTests {
         (403, #"{"error":{"code":"forbidden","message":"Deleted identifier not activated for space_id `s`."}}"#, "stop"),
         (429, #"{"error":{"code":"rate_limit_error","message":"..."}}"#, "retry"),
         (503, "upstream down", "retry"),
-        // Issue 19: a 2xx is done only when it is the success Segment documents; any other is unconfirmed.
-        (200, #"{"message":"External identifier has been deleted."}"#, "done"),
+        // Issue 19: a 2xx is done only when it is exactly the success Segment documents; any other is unconfirmed.
+        (200, #"{"code":"success"}"#, "unconfirmed"),
+        (200, #"{"message":"External identifier has been deleted."}"#, "unconfirmed"),
+        (202, #"{"code":"success","message":"External identifier has been deleted."}"#, "unconfirmed"),
+        (200, #"{"code":"success","message":"External identifier has been deleted.","errors":[]}"#, "unconfirmed"),
+        (200, #"{"code":"error","code":"success","message":"External identifier has been deleted."}"#, "unconfirmed"),
+        (200, #"{"code":"success","error":{"code":"eid_not_found"},"message":"External identifier has been deleted."}"#,
+         "unconfirmed"),
         (200, #"{"errors":[{"message":"not deleted"}]}"#, "unconfirmed"),
         (200, "", "unconfirmed"),
         (204, "", "unconfirmed"),
         (200, "<html><body>OK</body></html>", "unconfirmed"),
         (200, #"{"data":{}}"#, "unconfirmed"),
         (200, #"{"code":"succeeded"}"#, "unconfirmed"),
-        (200, #"{"error":{"code":"bad_request","message":"no"}}"#, "failed"),
+        (200, #"{"error":{"code":"bad_request","message":"no"}}"#, "unconfirmed"),
     ])
     func answersMapToOutcomes(_ status: Int, _ body: String, _ expected: String) {
         let result = target.classify(

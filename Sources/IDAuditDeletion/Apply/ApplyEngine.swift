@@ -136,7 +136,8 @@ public final class ApplyEngine: Sendable {
                 let clean = await state.isClean()
                 if !clean {
                     stopped =
-                        "canary: some of the first \(options.canary ?? 0) lines failed or found nothing to delete; "
+                        "canary: some of the first \(options.canary ?? 0) lines failed, were unconfirmed or found "
+                        + "nothing to delete; "
                         + "review them before going on"
                     break
                 }
@@ -193,6 +194,7 @@ public final class ApplyEngine: Sendable {
     /// One of the concurrent senders: takes lines until none are left or the run stops.
     private func worker(run: Int64, state: RunState, pacer: Pacer) async {
         var random = SystemRandomNumberGenerator()
+        let redactor = Redactor(secrets: target.secretValues)
         let backoff = Backoff(base: options.backoffBaseSeconds, cap: options.backoffCapSeconds)
         while let (entry, request) = await state.take() {
             var attempt = 0
@@ -213,14 +215,15 @@ public final class ApplyEngine: Sendable {
                         attempt: attempt, at: WallClock.now())
                     await state.sent()
                     do {
-                        let response = try await transport.send(request)
+                        // An answer may echo a secret (a proxy's page, an error text): masked in the whole body
+                        // before anything reads or cuts it, so no part of one reaches the journal or the report.
+                        let response = redactor.redact(try await transport.send(request))
                         result = await state.settle(target.classify(response), line: entry.line)
                     } catch {
                         result = .retry(
                             AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
                     }
-                    // An answer may echo a secret (a proxy's page, an error text): none reaches the journal or report.
-                    result = result.redacted(target.secretValues)
+                    result = result.redacted(redactor)
                     switch result {
                     case .retry(let failure, _) where failure.status == 429: await pacer.throttled()
                     case .retry: break  // 5xx and network errors say nothing about the budget
@@ -380,7 +383,7 @@ actor RunState {
         }
         if stopReasonText == nil, window.count >= ApplyOptions.breakerMinimum, window.rate > maxErrorRate {
             stop(
-                "circuit breaker: \(window.errors) of the last \(window.count) attempts failed "
+                "circuit breaker: \(window.errors) of the last \(window.count) attempts failed or were unconfirmed "
                     + "(more than \(Int((maxErrorRate * 100).rounded()))%)")
         }
     }

@@ -213,10 +213,14 @@ public final class Journal: Sendable {
                     INSERT INTO lines (plan_sha256, destination, line, state, attempts, updated_at)
                     VALUES (?, ?, ?, 'sending', 1, ?)
                     ON CONFLICT (plan_sha256, destination, line)
-                    DO UPDATE SET state = 'sending', attempts = attempts + 1, updated_at = excluded.updated_at
+                    DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at,
+                        state = CASE WHEN lines.state IN ('unconfirmed', 'failed') THEN lines.state ELSE 'sending' END
                     WHERE lines.state <> 'done'
                     """,
                 arguments: [plan, destination, line, time.microseconds])
+            // (A line sent again with --retry-unconfirmed or --retry-failed keeps that state until an answer settles
+            // it: a stop, a retry left unfinished or a kill leaves it where the flag is needed to send it again; its
+            // attempt without an answer still makes a later not-found count as gone.)
             return id
         }
     }

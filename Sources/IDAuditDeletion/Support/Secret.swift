@@ -1,4 +1,5 @@
 import Foundation
+import IDAuditCore
 
 /// A token: read from an environment variable or a file, never from argv; prints as `<redacted>`.
 public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
@@ -27,6 +28,7 @@ public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConver
             let first = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
             let secret = first.trimmingCharacters(in: .whitespaces)
             guard !secret.isEmpty else { throw SecretError(message: "\(fileOption) \(file): the file is empty") }
+            try check(secret, source: "\(fileOption) \(file)", what: what)
             return Secret(secret)
         }
         guard let value = ProcessInfo.processInfo.environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines),
@@ -36,7 +38,22 @@ public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConver
                 message: "no \(what): set \(variable) in the environment, or pass \(fileOption) FILE "
                     + "(secrets are never taken from the command line)")
         }
+        try check(value, source: variable, what: what)
         return Secret(value)
+    }
+
+    /// Refuses a secret that could leak or break a request, naming where it came from, never the value: a character
+    /// outside printable ASCII (a header cannot hold it; the HTTP client's error would print it), or a token too short
+    /// to be a platform's (and to be masked in an answer that echoes it).
+    static func check(_ value: String, source: String, what: String) throws(SecretError) {
+        guard value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
+            throw SecretError(
+                message: "the \(what) in \(source) holds a control character or a character outside printable ASCII: "
+                    + "refused before anything is sent (a request header cannot carry it)")
+        }
+        if what == "token", value.count < 8 {
+            throw SecretError(message: "the token in \(source) has fewer than 8 characters: not a platform's token")
+        }
     }
 }
 
@@ -45,4 +62,51 @@ public struct SecretError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
     public var message: String
     public var description: String { message }
+}
+
+/// Masks a run's secrets wherever an answer may echo them: as they are, in any case, percent-encoded or JSON-escaped,
+/// and in HTTP Basic's base64 (with or without padding, standard or URL-safe). Values shorter than 4 characters are
+/// left alone (masking them would garble every message).
+public struct Redactor: Sendable {
+    private let variants: [String]
+
+    /// A redactor for `secrets` (tokens, partner names).
+    public init(secrets: [String]) {
+        var all = Set<String>()
+        for secret in secrets where secret.count >= 4 {
+            let basic = Data((secret + ":").utf8).base64EncodedString()
+            let forms = [
+                secret, URLText.encodeSegment(secret), secret.replacing("/", with: "\\/"),
+                String(JSONText.quote(secret).dropFirst().dropLast()), basic,
+                basic.trimmingCharacters(in: CharacterSet(charactersIn: "=")),
+                basic.replacing("+", with: "-").replacing("/", with: "_").trimmingCharacters(in: CharacterSet(charactersIn: "=")),
+            ]
+            for form in forms where form.count >= 4 { all.insert(form) }
+        }
+        // Longest first, so a form holding another is masked whole.
+        variants = all.sorted { $0.count > $1.count }
+    }
+
+    /// `text` with every secret masked as `<redacted>`.
+    public func redact(_ text: String) -> String {
+        var out = text
+        // Every answer passes here: a plain search first, a pattern only for a value that is there.
+        let lower = text.lowercased()
+        for variant in variants where lower.contains(variant.lowercased()) {
+            guard let pattern = try? Regex(NSRegularExpression.escapedPattern(for: variant)).ignoresCase() else { continue }
+            out = out.replacing(pattern, with: "<redacted>")
+        }
+        return out
+    }
+
+    /// An answer with every secret masked in its body and headers (before anything reads or cuts it).
+    func redact(_ response: WireResponse) -> WireResponse {
+        guard !variants.isEmpty else { return response }
+        var out = response
+        let text = String(decoding: response.body, as: UTF8.self)
+        let masked = redact(text)
+        if masked != text { out.body = Array(masked.utf8) }
+        out.headers = response.headers.map { ($0.name, redact($0.value)) }
+        return out
+    }
 }

@@ -179,17 +179,13 @@ extension DeletionTarget {
 }
 
 extension AttemptResult {
-    /// The result with every `secrets` value in its messages replaced by `<redacted>`.
-    func redacted(_ secrets: [String]) -> AttemptResult {
-        let secrets = secrets.filter { $0.count >= 4 }
-        guard !secrets.isEmpty else { return self }
+    /// The result with every secret in its messages masked (a network error's text may quote a header).
+    func redacted(_ redactor: Redactor) -> AttemptResult {
         func mask(_ f: AttemptFailure) -> AttemptFailure {
             var f = f
-            for secret in secrets {
-                f.message = f.message.replacing(secret, with: "<redacted>")
-                f.code = f.code.replacing(secret, with: "<redacted>")
-                f.requestID = f.requestID.replacing(secret, with: "<redacted>")
-            }
+            f.message = redactor.redact(f.message)
+            f.code = redactor.redact(f.code)
+            f.requestID = redactor.redact(f.requestID)
             return f
         }
         switch self {
@@ -380,9 +376,24 @@ enum JSONBody {
         return (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
     }
 
-    /// The body's text with no surrounding whitespace.
+    /// The body's text without the whitespace JSON allows around it (space, tab, LF, CR: nothing else).
     static func text(_ body: [UInt8]) -> String {
-        String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        String(decoding: body, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: " \t\n\r"))
+    }
+
+    /// Whether the body is exactly the JSON object `expected` (keys and string values), with JSON whitespace around
+    /// its tokens at most: no other key, no key twice, no byte order mark, nothing after it.
+    static func isExactly(_ body: [UInt8], _ expected: [String: String]) -> Bool {
+        let text = self.text(body)
+        guard text.hasPrefix("{"), text.hasSuffix("}"), let object = JSONBody.object(Array(text.utf8)),
+            object.count == expected.count
+        else { return false }
+        for (key, value) in expected {
+            guard object[key] as? String == value, text.components(separatedBy: "\"\(key)\"").count == 2 else {
+                return false
+            }
+        }
+        return true
     }
 
     /// An unconfirmed 2xx: its status and the first 200 bytes of its body, for the report and the journal.

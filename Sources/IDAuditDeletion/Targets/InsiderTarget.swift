@@ -131,10 +131,11 @@ public struct InsiderTarget: DeletionTarget {
 
     /// The Insider One endpoints idaudit calls, whose documented successes differ.
     enum InsiderEndpoint {
-        /// `DELETE /api/user/v1/identity`: a 200 with an empty body or `{}` (domain notes §5).
+        /// `DELETE /api/user/v1/identity`: a 200 with an empty body or `{}` (domain notes §5: the collection shows
+        /// no body; Update Identifiers, its sibling, answers `{}`).
         case identity
-        /// `POST /api/user/v1/attribute/delete`: a 200 with `{}` (seed 004), or the Upsert envelope with
-        /// `successful.count` above 0 and no failure (the API collection's example).
+        /// `POST /api/user/v1/attribute/delete`: a 200 with `{}` (seed 004: "accepted and processed"). The envelope
+        /// the collection also shows counts users, not which: never a confirmation of a whole batch.
         case attribute
     }
 
@@ -154,7 +155,11 @@ public struct InsiderTarget: DeletionTarget {
             requestID: response.header("Request-Id") ?? response.header("X-Request-Id") ?? "")
         switch response.status {
         case 200..<300:
-            if isDocumentedSuccess(response.body, object, endpoint) { return .done(alreadyAbsent: false) }
+            let text = JSONBody.text(response.body)
+            if response.status == 200, text == "{}" || (endpoint == .identity && text.isEmpty) {
+                return .done(alreadyAbsent: false)
+            }
+            // Per-record failures in Insider One's documented envelope are refusals; any other 2xx is unconfirmed.
             if let problem = bodyFailure(response.body, object) {
                 var reported = failure
                 reported.code = "failed_in_2xx"
@@ -163,8 +168,8 @@ public struct InsiderTarget: DeletionTarget {
             }
             return JSONBody.unconfirmed(
                 response, requestID: failure.requestID,
-                "a \(response.status) whose body is not Insider One's documented success "
-                    + (endpoint == .identity ? "(an empty body or {})" : "({} or successful.count above 0, fail empty)"))
+                "a \(response.status) that is not Insider One's documented success "
+                    + (endpoint == .identity ? "(200, an empty body or {})" : "(200, {})"))
         case 400 where message.contains("sole identifier"):
             return .skipped("sole identifier: Insider One refused (\(message))")
         case 400 where message.contains("Partner is invalid"):
@@ -183,31 +188,10 @@ public struct InsiderTarget: DeletionTarget {
 }
 
 extension InsiderTarget {
-    /// Whether a 2xx body is the success Insider One documents for `endpoint`.
-    static func isDocumentedSuccess(_ body: [UInt8], _ object: [String: Any]?, _ endpoint: InsiderEndpoint) -> Bool {
-        let text = JSONBody.text(body)
-        if text == "{}" || (endpoint == .identity && text.isEmpty) { return true }
-        guard endpoint == .attribute, let object, object.count == 1, let data = object["data"] as? [String: Any] else {
-            return false
-        }
-        // Numbers as numbers: a count written as text ("1") is not a count Insider One documents.
-        let successful = ((data["successful"] as? [String: Any])?["count"] as? NSNumber)?.intValue ?? 0
-        guard successful > 0, let fail = data["fail"] as? [String: Any] else { return false }
-        return fail.allSatisfy { key, value in
-            (key == "count" && (value as? NSNumber)?.intValue == 0 && !(value is String))
-                || (key == "errors" && (value as? [String: Any])?.isEmpty == true)
-        }
-    }
-
-    /// Why a 2xx body reports a failure, or nil when it reports none.
+    /// Why a 2xx body reports failed records in Insider One's documented envelope (`{"data":{"fail":{"count":M,
+    /// "errors":{...}}}}`), or nil when it does not (any other body is unconfirmed, not failed: it may have deleted).
     static func bodyFailure(_ body: [UInt8], _ object: [String: Any]?) -> String? {
-        let text = JSONBody.text(body)
-        guard let object else { return nil }
-        if let error = object["error"], !(error is NSNull) { return "the answer holds an error: \(error)" }
-        if let success = object["success"], "\(success)".lowercased() == "false" || "\(success)" == "0" {
-            return "the answer says success false: \(object["message"] as? String ?? text.prefix(200).description)"
-        }
-        guard let data = object["data"] as? [String: Any] else { return nil }
+        guard let data = object?["data"] as? [String: Any] else { return nil }
         let fail = data["fail"] as? [String: Any] ?? [:]
         let count = (fail["count"] as? NSNumber)?.intValue ?? 0
         let errors = fail["errors"] as? [String: Any] ?? [:]

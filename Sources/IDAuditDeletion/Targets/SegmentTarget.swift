@@ -96,24 +96,16 @@ public struct SegmentTarget: DeletionTarget {
             requestID: response.header("Request-Id") ?? "")
         switch response.status {
         case 200..<300:
-            // Done only when the answer is the success Segment documents (code `success`, "External identifier has
-            // been deleted."); Segment's error envelope in a 2xx is a refusal; any other 2xx (a proxy's page,
-            // `{"errors":[...]}`, an empty body) is unconfirmed, never inferred to be a deletion.
-            if let object = JSONBody.object(response.body) {
-                if object["code"] as? String == "success" || object["message"] as? String == Self.deletedMessage {
-                    return .done(alreadyAbsent: false)
-                }
-                if let error = object["error"] as? [String: Any], error["code"] is String {
-                    return .failed(
-                        AttemptFailure(
-                            status: response.status, code: "failed_in_2xx",
-                            message: "the answer holds an error: \(error["code"] ?? ""): \(error["message"] ?? "")",
-                            requestID: failure.requestID))
-                }
+            // Done only for a 200 whose body is exactly Segment's success (its response table: 200, code `success`,
+            // "External identifier has been deleted."); any other 2xx (a 202 accepted, a proxy's page, an error in
+            // a 200, `{"errors":[...]}`, an empty body, extra keys) is unconfirmed, never inferred to be a deletion.
+            if response.status == 200, JSONBody.isExactly(response.body, ["code": "success", "message": Self.deletedMessage]) {
+                return .done(alreadyAbsent: false)
             }
             return JSONBody.unconfirmed(
                 response, requestID: failure.requestID,
-                "a \(response.status) whose body is not Segment's success (code success, \"\(Self.deletedMessage)\")")
+                "a \(response.status) that is not Segment's success (200, exactly {\"code\":\"success\",\"message\":"
+                    + "\"\(Self.deletedMessage)\"})")
         case 404 where failure.code == "eid_not_found":
             // The engine decides what this means: gone through an earlier attempt of ours, or never there.
             return .notFound(failure)

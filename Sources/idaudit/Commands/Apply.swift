@@ -242,7 +242,7 @@ struct Apply: AsyncParsableCommand {
             out += "\n  skipped \(Terminal.count(count)): \(reason)"
         }
         for failure in r.failures.prefix(5) {
-            out += "\n  failed line \(failure.line) (\(failure.type)): \(failure.failure.summary)"
+            out += "\n  failed line \(failure.line) (\(failure.type)): \(Terminal.inert(failure.failure.summary))"
         }
         if r.failures.count > 5 { out += "\n  ... \(r.failures.count - 5) more failures in \(reportPath)" }
         if r.unconfirmed > 0 {
@@ -250,7 +250,7 @@ struct Apply: AsyncParsableCommand {
             out += "platform's documented success (listed in unconfirmed_lines, first 200 bytes each): perhaps deleted, "
             out += "never counted so; check them, then --retry-unconfirmed sends them again"
             for line in r.unconfirmedLines.prefix(3) {
-                out += "\n    line \(line.line) (\(line.type)): \(line.failure.summary)"
+                out += "\n    line \(line.line) (\(line.type)): \(Terminal.inert(line.failure.summary))"
             }
         }
         if r.absentBeforeApply > 0 {
@@ -262,7 +262,7 @@ struct Apply: AsyncParsableCommand {
             out += "\n  429s slowed the run \(r.rateDecreases) times, down to "
             out += "\(String(format: "%.1f", r.lowestRate)) req/s"
         }
-        if let stopped = r.stopped { out += "\n  STOPPED: \(stopped)" }
+        if let stopped = r.stopped { out += "\n  STOPPED: \(Terminal.inert(stopped))" }
         out += "\n  report: \(reportPath)"
         return out
     }

@@ -27,11 +27,11 @@ struct Emulate: AsyncParsableCommand {
 
             Example:
               cp idaudit.sqlite rehearsal.sqlite
-              IDAUDIT_EMULATOR_TOKEN=t idaudit emulate --port 8080 \\
+              IDAUDIT_EMULATOR_TOKEN=rehearsal-token idaudit emulate --port 8080 \\
                   --store rehearsal.sqlite --write-store &
               idaudit approve plan.csv --by me --target segment --space spa_1 \\
                   --endpoint http://127.0.0.1:8080
-              IDAUDIT_SEGMENT_TOKEN=t idaudit apply plan.csv --target segment \\
+              IDAUDIT_SEGMENT_TOKEN=rehearsal-token idaudit apply plan.csv --target segment \\
                   --space spa_1 --endpoint http://127.0.0.1:8080 --store rehearsal.sqlite
             """)
 
@@ -62,7 +62,9 @@ struct Emulate: AsyncParsableCommand {
     @Option(help: "Share of requests answered 429 whatever the budget (0 to 1): a throttling storm.")
     var throttleRate = 0.0
 
-    @Option(help: "Share of deletions answered 200 with a body that is not the documented success (0 to 1), deleting nothing: apply must call them unconfirmed.")
+    @Option(
+        name: .customLong("odd-2xx-rate"),
+        help: "Share of deletions answered 200 with a body that is not the documented success (0 to 1), deleting nothing: apply must call them unconfirmed.")
     var odd2xxRate = 0.0
 
     @Option(help: "Seed of the fault generator.")

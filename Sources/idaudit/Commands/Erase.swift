@@ -52,6 +52,12 @@ struct Erase: AsyncParsableCommand {
     @Flag(help: "Print the batches that would be sent, send nothing (needs no approval and no token).")
     var dryRun = false
 
+    @Flag(help: "Send again the requests that failed in an earlier run.")
+    var retryFailed = false
+
+    @Flag(help: "Send again the requests an earlier run's 2xx did not confirm (a body other than {}).")
+    var retryUnconfirmed = false
+
     func run() async throws {
         try await reportingFailuresAsync {
             let (sha, list) = try EraseFile.read(path: users)
@@ -78,6 +84,8 @@ struct Erase: AsyncParsableCommand {
                 Terminal.progress("requests done \(p.done)  failed \(p.failed)  left \(p.left)")
             }
             options.timeoutSeconds = 60
+            options.retryFailed = retryFailed
+            options.retryUnconfirmed = retryUnconfirmed
             guard deletionTarget.destination == approval.destination else {
                 throw ApprovalError(
                     message: "the destination changed while erase started (\(approval.destination) was checked, "
@@ -94,9 +102,10 @@ struct Erase: AsyncParsableCommand {
             try OutputFile.write(report.json, to: reportPath)
             print(
                 "\(Terminal.count(report.done)) requests done (\(Terminal.count(report.doneEarlier)) in earlier runs), "
-                    + "\(Terminal.count(report.failed)) failed; report: \(reportPath)")
-            for failure in report.failures.prefix(5) {
-                print("  failed request \(failure.line): \(failure.failure.summary)")
+                    + "\(Terminal.count(report.failed)) failed, \(Terminal.count(report.unconfirmed)) unconfirmed (a 2xx "
+                    + "other than {}: perhaps done; --retry-unconfirmed sends them again); report: \(reportPath)")
+            for failure in (report.failures + report.unconfirmedLines).prefix(5) {
+                print("  request \(failure.line): \(Terminal.inert(failure.failure.summary))")
             }
             if report.notSent > 0 { print("  \(Terminal.count(report.notSent)) requests not sent") }
             if let stopped = report.stopped { print("  STOPPED: \(stopped)") }

@@ -17,6 +17,20 @@ enum Terminal {
         writeError("\r\u{1B}[2K")
     }
 
+    /// Text a server sent, made inert for a terminal: control characters (C0, DEL, C1) shown as `\u{..}`, so an
+    /// answer cannot move the cursor, rewrite a line or reach the clipboard.
+    static func inert(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     static func warn(_ text: String) {
         writeError(text + "\n")
     }
