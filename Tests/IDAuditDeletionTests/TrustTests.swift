@@ -430,35 +430,49 @@ struct TrustTests {
         #expect(runs == 0)
     }
 
-    /// A body over the limit used to lose its status (a network error, retried); it is cut and the status stands.
-    @Test func aHugeBodyKeepsItsStatus() async throws {
+    /// A hostile server on 127.0.0.1 (Python's http.server) answering `requests` POSTs: `handler` reads the request
+    /// and sets `body` and the status; the server sends the length and the body. Returns it and its port.
+    static func pythonServer(_ handler: String, requests: Int) throws -> (Process, Int) {
+        let indented = handler.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n")
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         server.arguments = [
             "python3", "-c",
             """
-            import http.server, sys
+            import http.server
             class H(http.server.BaseHTTPRequestHandler):
                 def do_POST(self):
                     # Read the request first: a socket closed with unread bytes is reset, and a reset can cut
                     # the response short on the client's side.
-                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                    body = b"x" * (3 * 1024 * 1024)
-                    self.send_response(404)
+            \(indented)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
                 def log_message(self, *a): pass
             s = http.server.HTTPServer(("127.0.0.1", 0), H)
             print(s.server_address[1], flush=True)
-            s.handle_request()
+            for _ in range(\(requests)): s.handle_request()
             """,
         ]
         let out = Pipe()
         server.standardOutput = out
         try server.run()
         let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            server.terminate()
+            throw EndpointError(message: "the test server did not start")
+        }
+        return (server, port)
+    }
+
+    /// A body over the limit used to lose its status (a network error, retried); it is cut and the status stands.
+    @Test func aHugeBodyKeepsItsStatus() async throws {
+        let (server, port) = try Self.pythonServer(
+            """
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b"x" * (3 * 1024 * 1024)
+            self.send_response(404)
+            """, requests: 1)
         let response = try await HTTPTransport.with(connections: 1, timeoutSeconds: 10) { transport in
             try await transport.send(
                 WireRequest(method: "POST", url: "http://127.0.0.1:\(port)/x", headers: [], body: Array("{}".utf8)))
@@ -472,32 +486,13 @@ struct TrustTests {
     /// line is unconfirmed, and neither the token nor its Basic form reaches the journal or the report.
     @Test func anAnswerEchoingTheTokenIsUnconfirmedAndRedacted() async throws {
         let f = try ApplyFixture("trust-echo")
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = [
-            "python3", "-c",
+        let (server, port) = try Self.pythonServer(
             """
-            import http.server
-            class H(http.server.BaseHTTPRequestHandler):
-                def do_POST(self):
-                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                    body = ("OK " + self.headers.get("Authorization", "")).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                def log_message(self, *a): pass
-            s = http.server.HTTPServer(("127.0.0.1", 0), H)
-            print(s.server_address[1], flush=True)
-            for _ in range(4): s.handle_request()
-            """,
-        ]
-        let out = Pipe()
-        server.standardOutput = out
-        try server.run()
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = ("OK " + self.headers.get("Authorization", "")).encode()
+            self.send_response(200)
+            """, requests: 4)
         defer { server.terminate() }
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
         let token = "s3cret-token-value"
         let target = SegmentTarget(space: "spa_test", baseURL: "http://127.0.0.1:\(port)", token: Secret(token))
         let journalPath = f.dir.file("echo-journal.sqlite")
