@@ -67,6 +67,12 @@ public struct ProcessEngine: PlanEngine {
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : "spark-submit"
     }
 
+    /// The heap of a local run's JVM: a quarter of the machine's memory, from 2 to 16 GB.
+    static var localDriverMemory: String {
+        let gigabytes = Int(ProcessInfo.processInfo.physicalMemory >> 30) / 4
+        return "\(min(16, max(2, gigabytes)))g"
+    }
+
     /// A path made absolute (an engine resolves relative paths against its own folders).
     static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
@@ -85,6 +91,10 @@ public struct ProcessEngine: PlanEngine {
         if master.hasPrefix("local") {
             // A local run keeps its tables in the run's folder, not in a spark-warehouse/ wherever it was started.
             sparkConf["spark.sql.warehouse.dir"] = work + "/warehouse"
+            // In local mode the driver's JVM runs the executors too, and Spark's default heap is 1 GB: at 1 M profiles
+            // with heavy excess it ran out of heap (issue 18: a stall in the result fetch, then OutOfMemoryError
+            // reading a work table). A quarter of the machine's memory, 2 to 16 GB, unless --spark-conf says.
+            sparkConf["spark.driver.memory"] = Self.localDriverMemory
         }
         for (key, value) in conf { sparkConf[key] = value }
         var arguments: [String: Any] = [
