@@ -43,15 +43,17 @@ enum EngineRunner {
             return gzip.open(path, "rb")
         return open(path, "rb")
 
-    def csv_header(path):
+    def csv_head(path):
         """The columns as the store names them: the header record (RFC 4180, a UTF-8 byte order mark skipped), each
-        name trimmed and lower-cased; a name that comes again is renamed, so the first one is the one read."""
+        name trimmed and lower-cased, a name that comes again renamed so the first one is the one read; and how that
+        record ends, CRLF or LF (stated to Spark, which reads one or the other)."""
         with open_bytes(path) as f:
             head = f.read(1 << 20)
         if head.startswith(b"\xef\xbb\xbf"):
             head = head[3:]
         end = head.find(b"\n")
         line = head if end < 0 else head[:end]
+        separator = "\r\n" if line.endswith(b"\r") else "\n"
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
@@ -65,14 +67,7 @@ enum EngineRunner {
                 name = "idaudit_repeated_%d_%s" % (index, name)
             seen.add(name)
             names.append(name)
-        return names
-
-    def line_separator(path):
-        """How the file's first record ends: CRLF or LF (stated to Spark, which reads one or the other)."""
-        with open_bytes(path) as f:
-            head = f.read(1 << 20)
-        end = head.find(b"\n")
-        return "\r\n" if end > 0 and head[end - 1:end] == b"\r" else "\n"
+        return names, separator
 
     def sql_text(value):
         """A Spark SQL string literal."""
@@ -116,7 +111,7 @@ enum EngineRunner {
                     # quoted empty field is empty, not NULL). The line ending is left to DuckDB, which reads LF and
                     # CRLF as the store does (and refuses a file that mixes them); stating either one makes DuckDB
                     # read a file of the other kind as no rows at all.
-                    names = csv_header(path)
+                    names, _ = csv_head(path)
                     columns = "{" + ", ".join("'%s': 'VARCHAR'" % n.replace("'", "''") for n in names) + "}"
                     reader = (
                         "read_csv('%s', auto_detect = false, header = true, delim = ',', quote = '\"', "
@@ -165,7 +160,7 @@ enum EngineRunner {
                 # Every option stated, nothing sniffed or inferred: the store's reading (RFC 4180, every field
                 # text, whitespace kept, a malformed record stops the run). Spark reads one line separator, the
                 # one the file's first record ends with.
-                separator = line_separator(path)
+                columns, separator = csv_head(path)
                 options = {
                     "path": path, "header": "true", "sep": ",", "quote": '"', "escape": '"', "multiLine": "true",
                     "lineSep": separator, "mode": "FAILFAST", "inferSchema": "false", "enforceSchema": "true",
@@ -175,7 +170,6 @@ enum EngineRunner {
                 }
                 listed = ", ".join("`%s` %s" % (k, sql_text(v)) for k, v in options.items())
                 # The columns named as the store names them (the header record is skipped, not read for names).
-                columns = csv_header(path)
                 schema_text = ", ".join("`%s` STRING" % c.replace("`", "``") for c in columns)
                 spark.sql("CREATE TABLE `%s`.%s_idaudit_file (%s) USING csv OPTIONS (%s)"
                           % (schema, table, schema_text, listed))
@@ -201,8 +195,7 @@ enum EngineRunner {
             return spark.sql(sql).collect()
         def fetch(sql, table):
             # The driver holds one partition at a time (toLocalIterator), so the sort's partitions are kept small
-            # (about 50,000 rows, never coalesced): a plan of any size streams to its file through a driver of the
-            # default 1 GB, where 8 partitions of a 1.5 M-line plan exhausted it and stalled the fetch.
+            # (about 50,000 rows, never coalesced): the driver's memory does not grow with the plan.
             total = spark.table(table).count()
             spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
             spark.conf.set("spark.sql.shuffle.partitions", str(max(1, total // 50000 + 1)))

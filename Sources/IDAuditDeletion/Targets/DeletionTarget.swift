@@ -348,6 +348,13 @@ public struct Endpoint: Sendable, Equatable {
 }
 
 enum URLText {
+    /// A base URL without its trailing slashes, every one, as ``Endpoint`` drops them: the destination's key names
+    /// where requests go.
+    static func withoutTrailingSlashes(_ url: String) -> String {
+        var base = url
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
 
     /// Percent-encodes everything but RFC 3986's unreserved characters: `+` becomes `%2B`, `/` becomes `%2F`.
     static func encodeSegment(_ text: String) -> String {

@@ -33,9 +33,7 @@ public struct InsiderTarget: DeletionTarget {
                     + "\"Partner is invalid.\" otherwise); copy it from InOne Settings > Account Settings")
         }
         self.partner = partner
-        var base = baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        self.baseURL = base
+        self.baseURL = URLText.withoutTrailingSlashes(baseURL)
         self.token = token
         self.typeMap = typeMap
         self.identifierCounts = identifierCounts
@@ -141,10 +139,10 @@ public struct InsiderTarget: DeletionTarget {
 
     /// Insider One's answers, shared by identifier and attribute deletion.
     ///
-    /// A 2xx is done only when its body is the success Insider One documents for the endpoint. One that reports a
-    /// failure (per-record failures inside a 200, `{"data":{"successful":{...},"fail":{"count":M,"errors":
-    /// {"users.0.<path>":["..."]}}}}`, domain notes §5; an error; `"success":false`) is failed; any other 2xx is
-    /// unconfirmed, never inferred to be a deletion.
+    /// A 2xx is done only when it is a 200 whose body is the success Insider One documents for the endpoint. One
+    /// that reports per-record failures in its documented envelope (`{"data":{"successful":{...},"fail":{"count":M,
+    /// "errors":{"users.0.<path>":["..."]}}}}`, domain notes §5) is failed; any other 2xx (an error or
+    /// `"success":false` in a 200 included: it may have deleted) is unconfirmed, never inferred to be a deletion.
     static func classifyInsider(_ response: WireResponse, endpoint: InsiderEndpoint) -> AttemptResult {
         let object = JSONBody.object(response.body)
         let message =
@@ -160,7 +158,7 @@ public struct InsiderTarget: DeletionTarget {
                 return .done(alreadyAbsent: false)
             }
             // Per-record failures in Insider One's documented envelope are refusals; any other 2xx is unconfirmed.
-            if let problem = bodyFailure(response.body, object) {
+            if let problem = bodyFailure(object) {
                 var reported = failure
                 reported.code = "failed_in_2xx"
                 reported.message = problem
@@ -190,7 +188,7 @@ public struct InsiderTarget: DeletionTarget {
 extension InsiderTarget {
     /// Why a 2xx body reports failed records in Insider One's documented envelope (`{"data":{"fail":{"count":M,
     /// "errors":{...}}}}`), or nil when it does not (any other body is unconfirmed, not failed: it may have deleted).
-    static func bodyFailure(_ body: [UInt8], _ object: [String: Any]?) -> String? {
+    static func bodyFailure(_ object: [String: Any]?) -> String? {
         guard let data = object?["data"] as? [String: Any] else { return nil }
         let fail = data["fail"] as? [String: Any] ?? [:]
         let count = (fail["count"] as? NSNumber)?.intValue ?? 0

@@ -31,10 +31,7 @@ public struct SegmentTarget: DeletionTarget {
     /// Creates the adapter for one space.
     public init(space: String, baseURL: String, token: Secret) {
         self.space = space
-        // Every trailing slash, as the destination's key drops them: the key names where requests go.
-        var base = baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        self.baseURL = base
+        self.baseURL = URLText.withoutTrailingSlashes(baseURL)
         authorization = "Basic " + Data((token.value + ":").utf8).base64EncodedString()
         self.token = token.value
     }
