@@ -120,8 +120,15 @@ public struct ProcessEngine: PlanEngine {
         }
         let (timeout, description) = (timeout, description)
         let progress = progress.map { report in { @Sendable (line: String) in report("\(description): \(line)") } }
-        // The child's output is read on a thread of its own until it ends (a full pipe would block the child).
-        let run = try await Task.detached { try EngineProcess.run(command, timeout: timeout, progress: progress) }.value
+        // The child's output is read until it ends (a full pipe would block the child) on a thread of its own, not
+        // the concurrency pool's: a run of minutes blocking one of a 2-core machine's two pool threads stalled every
+        // other task (three Spark runs at once stalled the test suite's HTTP tests for 200 s).
+        let commandLine = command
+        let run = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<EngineProcess.Outcome, any Error>) in
+            Thread {
+                continuation.resume(with: Result { try EngineProcess.run(commandLine, timeout: timeout, progress: progress) })
+            }.start()
+        }
         if trace { FileHandle.standardError.write(Data(run.log.joined(separator: "\n").utf8)) }
         if run.timedOut {
             throw EngineError(

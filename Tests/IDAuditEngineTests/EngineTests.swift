@@ -31,6 +31,14 @@ enum TestEngines {
         return process.terminationStatus == 0
     }
 
+    /// Spark in local mode with the 1 GB heap these small fixtures need: three suites start a JVM each at once, and
+    /// the default for real runs (a quarter of the machine's memory each) starved the other suites' timing tests.
+    static func sparkEngine() -> ProcessEngine {
+        var engine = ProcessEngine(kind: .spark)
+        engine.conf["spark.driver.memory"] = "1g"
+        return engine
+    }
+
     static func pg(schema: String) throws -> WarehouseConfiguration {
         try WarehouseConfiguration.parse(url: pgURL ?? "", schema: schema, statementTimeoutSeconds: 300)
     }
@@ -271,12 +279,12 @@ struct EngineParityTests {
         let dir = try TemporaryDirectory("engine-spark")
         let export = try Self.export(in: dir)
         _ = try Self.storeScans(dir, export: export)
-        var csv = ProcessEngine(kind: .spark)
+        var csv = TestEngines.sparkEngine()
         csv.exportDirectory = export
         try await compare(csv, dir, label: "spark-csv", schema: "profiles_sync")
         guard TestEngines.duckdb else { return }
         try TestEngines.parquet(from: export, to: dir.file("parquet"))
-        var parquet = ProcessEngine(kind: .spark)
+        var parquet = TestEngines.sparkEngine()
         parquet.exportDirectory = dir.file("parquet")
         try await compare(parquet, dir, label: "spark-parquet", schema: "profiles_sync", ruleFiles: [Self.ruleTexts[2]])
     }

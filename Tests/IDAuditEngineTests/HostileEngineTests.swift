@@ -240,7 +240,7 @@ struct HostileExportTests {
         for (name, rows, crlf) in [("all", all, false), ("crlf", Self.values(nul: false), true)] {
             let export = try Self.write(rows, in: dir, name, crlf: crlf)
             _ = try Self.storeScan(dir, export: export, name: name, rules: Self.rules)
-            var engine = ProcessEngine(kind: .spark)
+            var engine = TestEngines.sparkEngine()
             engine.exportDirectory = export
             try await EngineParityTests().compare(
                 engine, dir, label: "spark", schema: "profiles_sync", ruleFiles: [(name, Self.rules)])
@@ -319,7 +319,7 @@ struct HostileExportTests {
         let dir = try TemporaryDirectory("hostile-columns-spark")
         let export = try Self.oddColumns(in: dir)
         _ = try Self.storeScan(dir, export: export, name: "odd", rules: Self.emailOnce)
-        var engine = ProcessEngine(kind: .spark)
+        var engine = TestEngines.sparkEngine()
         engine.exportDirectory = export
         try await EngineParityTests().compare(
             engine, dir, label: "spark", schema: "profiles_sync", ruleFiles: [("odd", Self.emailOnce)])
@@ -438,7 +438,7 @@ struct HostilePropertyTests {
         }
         let export = try HostileExportTests.write(rows, in: dir, "spark")
         _ = try HostileExportTests.storeScan(dir, export: export, name: "spark", rules: HostileExportTests.rules)
-        var engine = ProcessEngine(kind: .spark)
+        var engine = TestEngines.sparkEngine()
         engine.exportDirectory = export
         try await EngineParityTests().compare(
             engine, dir, label: "spark", schema: "profiles_sync", ruleFiles: [("spark", HostileExportTests.rules)])
