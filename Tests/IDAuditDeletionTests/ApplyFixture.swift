@@ -72,7 +72,7 @@ final class ApplyFixture: Sendable {
         try Approval.approve(plan: try plan(), for: destination, by: "dana", at: time)
     }
 
-    func journal() throws -> Journal { try Journal(path: Journal.path(besideStore: store.path)) }
+    func journal() throws -> Journal { try Journal(path: Journal.legacyPath(besideStore: store.path)) }
 
     /// Options for fast tests: a high budget, short backoffs.
     static func fastOptions() -> ApplyOptions {

@@ -42,7 +42,7 @@ struct RequestPlanApplyTests {
         #expect(report.skipped == 1)
         #expect(try f.store.identifier(type: "email", value: "c@x.com")?.active == false)
 
-        let verified = try Verifier.verify(plan: plan, store: f.store, journal: try f.journal())
+        let verified = try Verifier.verify(plan: plan, store: f.store, journals: [try f.journal()])
         #expect(verified.confirmed == 1)
         #expect(verified.cameBack.isEmpty)
         #expect(verified.notYetReflected.isEmpty)

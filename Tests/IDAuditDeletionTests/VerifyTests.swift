@@ -18,7 +18,7 @@ struct VerifyTests {
         let plan = try f.plan()
 
         // Right after the apply, the emulator's REMOVED rows are in the store: all 4 confirmed.
-        let first = try Verifier.verify(plan: plan, store: f.store, journal: try f.journal())
+        let first = try Verifier.verify(plan: plan, store: f.store, journals: [try f.journal()])
         #expect(first.confirmed == 4)
         #expect(first.cameBack.isEmpty)
         #expect(first.notYetReflected.isEmpty)
@@ -28,14 +28,14 @@ struct VerifyTests {
             in: f.dir, "replay", graph: [],
             mapping: ["r1,use_A,email,a@x.com,2099-01-01 00:00:00,2099-01-01 00:00:00,999,CREATED"])
         _ = try f.store.ingest(directory: replay)
-        let second = try Verifier.verify(plan: plan, store: f.store, journal: try f.journal())
+        let second = try Verifier.verify(plan: plan, store: f.store, journals: [try f.journal()])
         #expect(second.confirmed == 3)
         #expect(second.cameBack.map(\.value) == ["a@x.com"])
 
         // A store that never received the REMOVED rows (the sync has not run yet): not yet reflected.
         let stale = try ProfileStore(path: f.dir.file("stale.sqlite"))
         _ = try stale.ingest(directory: f.dir.file("export"))
-        let third = try Verifier.verify(plan: plan, store: stale, journal: try f.journal())
+        let third = try Verifier.verify(plan: plan, store: stale, journals: [try f.journal()])
         #expect(third.confirmed == 0)
         #expect(third.notYetReflected.map(\.line) == [1, 2, 3, 5])
     }

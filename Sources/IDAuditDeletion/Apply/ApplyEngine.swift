@@ -63,42 +63,13 @@ public final class ApplyEngine: Sendable {
         // Lines an earlier attempt may have carried out without its answer being recorded (not a line merely left
         // `sending` by a 401, 403 or 429: those answers say nothing was done).
         let uncertain = try journal.uncertainLines(plan: plan.sha256, destination: destination)
-        let preflight = try target.preflight(plan.entries)
-
-        // Sort the plan's lines: done earlier, skipped (recorded now), failed earlier, to send.
-        var work: [(entry: PlanEntry, request: WireRequest)] = []
-        var skips: [(line: Int, reason: String)] = []
-        var doneEarlier = 0
-        var failedEarlier: [ApplyReport.FailedLine] = []
-        var absentEarlier: [ApplyReport.FailedLine] = []
-        var unconfirmedEarlier: [ApplyReport.FailedLine] = []
-        for entry in plan.entries {
-            let state = states[entry.line]
-            if state?.state == .done {
-                doneEarlier += 1
-                continue
-            }
-            if let state, state.state == .absentBeforeApply {
-                absentEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
-                continue
-            }
-            if let state, state.state == .unconfirmed && !options.retryUnconfirmed {
-                unconfirmedEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
-                continue
-            }
-            if let state, state.state == .failed && !options.retryFailed {
-                failedEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
-                continue
-            }
-            if let reason = preflight[entry.line] {
-                skips.append((entry.line, reason))
-                continue
-            }
-            switch target.prepare(entry) {
-            case .skip(let reason): skips.append((entry.line, reason))
-            case .send(let request): work.append((entry, request))
-            }
-        }
+        let sorted = try Self.sort(plan: plan, target: target, states: states, options: options)
+        var work = sorted.work
+        let skips = sorted.skips
+        let doneEarlier = sorted.doneEarlier
+        let failedEarlier = sorted.failedEarlier
+        let absentEarlier = sorted.absentEarlier
+        let unconfirmedEarlier = sorted.unconfirmedEarlier
         let run = try await journal.startRun(plan: plan.sha256, destination: destination, at: started)
         try await journal.recordSkips(plan: plan.sha256, destination: destination, skips, at: started)
 
@@ -111,7 +82,7 @@ public final class ApplyEngine: Sendable {
         }
         let state = RunState(
             total: work.count, window: ErrorWindow(size: ApplyOptions.breakerWindow), maxErrorRate: options.maxErrorRate,
-            maxAbsentRate: options.maxAbsentRate, uncertain: uncertain)
+            maxAbsentRate: options.maxAbsentRate, uncertain: uncertain, stopRequest: options.stopRequest)
         let pacer = Pacer(requestsPerSecond: requestsPerSecond, perProfile: target.perProfileRequestsPerSecond)
         let concurrency = options.concurrency ?? min(1024, max(8, Int(requestsPerSecond * 4)))
 
@@ -147,9 +118,26 @@ public final class ApplyEngine: Sendable {
                 }
             }
             await state.enqueue(Array(phase))
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<min(concurrency, phase.count) {
-                    group.addTask { await self.worker(run: run, state: state, pacer: pacer) }
+            let workers = min(concurrency, phase.count)
+            if workers > 0 {
+                await withTaskGroup(of: Bool.self) { group in
+                    for _ in 0..<workers {
+                        group.addTask {
+                            await self.worker(run: run, state: state, pacer: pacer)
+                            return false
+                        }
+                    }
+                    // On a stop, the workers waiting for a rate slot or a backoff are cancelled at once (an attempt in
+                    // flight is not: it runs in a task of its own, see `attempt`).
+                    group.addTask {
+                        while !Task.isCancelled, await !state.isStopped() { try? await Task.sleep(for: .milliseconds(50)) }
+                        return true
+                    }
+                    var running = workers
+                    while let watcher = await group.next() {
+                        if watcher { group.cancelAll() } else { running -= 1 }
+                        if running == 0 { group.cancelAll() }
+                    }
                 }
             }
             if let reason = await state.stopReason() {
@@ -170,10 +158,16 @@ public final class ApplyEngine: Sendable {
         let absent = absentEarlier + counts.absentBeforeApply
         let unconfirmed = unconfirmedEarlier + counts.unconfirmed
         let skipped = skips.count + counts.skipReasons.count
+        if stopped == nil, let reason = options.stopRequest?.reason { stopped = reason }
         let exitCode: Int32 =
-            stopped != nil ? 2 : (failures.isEmpty && absent.isEmpty && unconfirmed.isEmpty && skipped == 0 ? 0 : 1)
+            if let signal = options.stopRequest?.signal { 128 + signal } else if stopped != nil { 2 } else {
+                // Skips are by design (not remediable, group_id, sole identifier, the type map) and listed: not an
+                // error, or a clean run would break `set -e`.
+                failures.isEmpty && absent.isEmpty && unconfirmed.isEmpty ? 0 : 1
+            }
         let report = ApplyReport(
             plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
+            outcome: stopped == nil ? "finished" : "stopped", journal: journal.path,
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
             lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: doneEarlier,
             absentBeforeApply: absent.count, skipped: skipped, failed: failures.count, unconfirmed: unconfirmed.count,
@@ -186,15 +180,67 @@ public final class ApplyEngine: Sendable {
             stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)),
             absentLines: Array(absent.prefix(1000)), unconfirmedLines: Array(unconfirmed.prefix(1000)),
             exitCode: exitCode)
-        try await journal.finishRun(
-            run, outcome: stopped == nil ? "finished" : "stopped", report: report.json, at: finished)
+        try await journal.finishRun(run, outcome: report.outcome, report: report.json, at: finished)
         return report
+    }
+
+    /// A plan's lines sorted by what a run does with them.
+    public struct SortedLines: Sendable {
+        /// Lines to send, with their requests, in plan order.
+        public var work: [(entry: PlanEntry, request: WireRequest)] = []
+        /// Lines not sent, by design, and why.
+        public var skips: [(line: Int, reason: String)] = []
+        /// Lines done in earlier runs.
+        public var doneEarlier = 0
+        /// Lines that failed earlier and are not sent again (no `--retry-failed`).
+        public var failedEarlier: [ApplyReport.FailedLine] = []
+        /// Lines an earlier run found not there.
+        public var absentEarlier: [ApplyReport.FailedLine] = []
+        /// Lines an earlier run's 2xx did not confirm, not sent again (no `--retry-unconfirmed`).
+        public var unconfirmedEarlier: [ApplyReport.FailedLine] = []
+    }
+
+    /// Sorts the plan's lines by the journal's `states`: done earlier, not there, unconfirmed or failed earlier,
+    /// skipped, to send. One place for `apply` and `apply --dry-run`.
+    public static func sort(
+        plan: PlanFile, target: any DeletionTarget, states: [Int: LineState], options: ApplyOptions
+    ) throws -> SortedLines {
+        let preflight = try target.preflight(plan.entries)
+        var out = SortedLines()
+        for entry in plan.entries {
+            let state = states[entry.line]
+            if state?.state == .done {
+                out.doneEarlier += 1
+                continue
+            }
+            if let state, state.state == .absentBeforeApply {
+                out.absentEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
+                continue
+            }
+            if let state, state.state == .unconfirmed && !options.retryUnconfirmed {
+                out.unconfirmedEarlier.append(
+                    ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
+                continue
+            }
+            if let state, state.state == .failed && !options.retryFailed {
+                out.failedEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
+                continue
+            }
+            if let reason = preflight[entry.line] {
+                out.skips.append((entry.line, reason))
+                continue
+            }
+            switch target.prepare(entry) {
+            case .skip(let reason): out.skips.append((entry.line, reason))
+            case .send(let request): out.work.append((entry, request))
+            }
+        }
+        return out
     }
 
     /// One of the concurrent senders: takes lines until none are left or the run stops.
     private func worker(run: Int64, state: RunState, pacer: Pacer) async {
         var random = SystemRandomNumberGenerator()
-        let redactor = Redactor(secrets: target.secretValues)
         let backoff = Backoff(base: options.backoffBaseSeconds, cap: options.backoffCapSeconds)
         while let (entry, request) = await state.take() {
             var attempt = 0
@@ -208,45 +254,12 @@ public final class ApplyEngine: Sendable {
                 }
                 // Slots are handed out seconds ahead: a stop (401, 403, breaker) may have come while this one waited.
                 if await state.isStopped() { break }
-                var result: AttemptResult
-                do {
-                    let id = try await journal.beginAttempt(
-                        run: run, plan: plan.sha256, destination: target.destination, line: entry.line,
-                        attempt: attempt, at: WallClock.now())
-                    await state.sent()
-                    do {
-                        // An answer may echo a secret (a proxy's page, an error text): masked in the whole body
-                        // before anything reads or cuts it, so no part of one reaches the journal or the report.
-                        let response = redactor.redact(try await transport.send(request))
-                        result = await state.settle(target.classify(response), line: entry.line)
-                    } catch {
-                        result = .retry(
-                            AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
-                    }
-                    result = result.redacted(redactor)
-                    switch result {
-                    case .retry(let failure, _) where failure.status == 429: await pacer.throttled()
-                    case .retry: break  // 5xx and network errors say nothing about the budget
-                    default: await pacer.answered()
-                    }
-                    if case .retry(let failure, _) = result, failure.status == 0 || failure.status >= 500 {
-                        // The request may have been carried out: a not-found on the next attempt is ours.
-                        await state.markUncertain(entry.line)
-                    }
-                    if case .unconfirmed = result { await state.markUncertain(entry.line) }
-                    if case .retry(let failure, _) = result, attempt >= options.maxAttempts {
-                        var last = failure
-                        last.message = "gave up after \(attempt) attempts; last answer: " + failure.message
-                        result = .failed(last)
-                    }
-                    try await journal.finishAttempt(
-                        id, plan: plan.sha256, destination: target.destination, line: entry.line, result: result,
-                        at: WallClock.now())
-                } catch {
-                    // The journal cannot be written: stop rather than send what cannot be recorded.
-                    await state.stop("the journal cannot be written: \(error)")
-                    break
-                }
+                // Its own task, not a child of the worker: a stop cancels the worker's waits, never a request between
+                // its journaling and its answer's.
+                let result = await Task { [attempt] in
+                    await self.attempt(entry: entry, request: request, attempt: attempt, run: run, state: state, pacer: pacer)
+                }.value
+                guard let result else { break }
                 await state.record(result, entry: entry)
                 guard case .retry(let failure, let after) = result else { break }
                 let delay = backoff.delay(
@@ -254,6 +267,54 @@ public final class ApplyEngine: Sendable {
                 try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             }
         }
+    }
+
+    /// Sends one attempt of a line, journaled before and after; nil when the journal cannot be written (the run is
+    /// then stopped).
+    private func attempt(
+        entry: PlanEntry, request: WireRequest, attempt: Int, run: Int64, state: RunState, pacer: Pacer
+    ) async -> AttemptResult? {
+        let redactor = Redactor(secrets: target.secretValues)
+        var result: AttemptResult
+        do {
+            let id = try await journal.beginAttempt(
+                run: run, plan: plan.sha256, destination: target.destination, line: entry.line,
+                attempt: attempt, at: WallClock.now())
+            await state.sent()
+            do {
+                // An answer may echo a secret (a proxy's page, an error text): masked in the whole body
+                // before anything reads or cuts it, so no part of one reaches the journal or the report.
+                let response = redactor.redact(try await transport.send(request))
+                result = await state.settle(target.classify(response), line: entry.line)
+            } catch {
+                result = .retry(
+                    AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
+            }
+            result = result.redacted(redactor)
+            switch result {
+            case .retry(let failure, _) where failure.status == 429: await pacer.throttled()
+            case .retry: break  // 5xx and network errors say nothing about the budget
+            default: await pacer.answered()
+            }
+            if case .retry(let failure, _) = result, failure.status == 0 || failure.status >= 500 {
+                // The request may have been carried out: a not-found on the next attempt is ours.
+                await state.markUncertain(entry.line)
+            }
+            if case .unconfirmed = result { await state.markUncertain(entry.line) }
+            if case .retry(let failure, _) = result, attempt >= options.maxAttempts {
+                var last = failure
+                last.message = "gave up after \(attempt) attempts; last answer: " + failure.message
+                result = .failed(last)
+            }
+            try await journal.finishAttempt(
+                id, plan: plan.sha256, destination: target.destination, line: entry.line, result: result,
+                at: WallClock.now())
+        } catch {
+            // The journal cannot be written: stop rather than send what cannot be recorded.
+            await state.stop("the journal cannot be written: \(error)")
+            return nil
+        }
+        return result
     }
 }
 
@@ -289,7 +350,13 @@ actor RunState {
     private var c = Counts()
     private var finished = 0
 
-    init(total: Int, window: ErrorWindow, maxErrorRate: Double, maxAbsentRate: Double, uncertain: Set<Int>) {
+    private let stopRequest: StopRequest?
+
+    init(
+        total: Int, window: ErrorWindow, maxErrorRate: Double, maxAbsentRate: Double, uncertain: Set<Int>,
+        stopRequest: StopRequest?
+    ) {
+        self.stopRequest = stopRequest
         self.total = total
         self.window = window
         self.maxErrorRate = maxErrorRate
@@ -319,7 +386,7 @@ actor RunState {
     }
 
     func take() -> (PlanEntry, WireRequest)? {
-        guard stopReasonText == nil, position < queue.count else { return nil }
+        guard !isStopped(), position < queue.count else { return nil }
         defer { position += 1 }
         return (queue[position].entry, queue[position].request)
     }
@@ -392,8 +459,15 @@ actor RunState {
         if stopReasonText == nil { stopReasonText = reason }
     }
 
-    func isStopped() -> Bool { stopReasonText != nil }
-    func stopReason() -> String? { stopReasonText }
+    func isStopped() -> Bool {
+        if stopReasonText == nil, let reason = stopRequest?.reason { stopReasonText = reason }
+        return stopReasonText != nil
+    }
+
+    func stopReason() -> String? {
+        _ = isStopped()
+        return stopReasonText
+    }
     func isClean() -> Bool { c.failures.isEmpty && c.absentBeforeApply.isEmpty && c.unconfirmed.isEmpty }
 
     func counts() -> Counts {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// How `apply` runs: budget, concurrency, retries and the blast-radius limits.
 public struct ApplyOptions: Sendable {
     /// Requests per second for the destination (nil: the platform's documented budget).
@@ -30,25 +32,45 @@ public struct ApplyOptions: Sendable {
     public var timeoutSeconds = 30.0
     /// Called about once a second with the run's progress.
     public var progress: (@Sendable (ApplyProgress) -> Void)?
+    /// Set from outside the run (a signal handler) to stop it gracefully.
+    public var stopRequest: StopRequest?
 
     /// Default options.
     public init() {}
 
-    /// Checks the options before anything is sent or written.
+    /// Checks the options before anything is sent or written: every number within its range (a rate of 1e300 or a
+    /// timeout of a million years would trap converting to a clock, not fail).
     public func validate() throws(ApplyOptionsError) {
-        if let requestsPerSecond, !(requestsPerSecond > 0 && requestsPerSecond.isFinite) {
-            throw ApplyOptionsError(message: "the request rate must be a number above 0")
+        if let requestsPerSecond, !(requestsPerSecond > 0 && requestsPerSecond <= Self.rateLimit) {
+            throw ApplyOptionsError(message: "--max-rps must be above 0 and at most \(Int(Self.rateLimit))")
         }
-        if let concurrency, concurrency < 1 { throw ApplyOptionsError(message: "concurrency must be at least 1") }
-        if maxAttempts < 1 { throw ApplyOptionsError(message: "--max-attempts must be at least 1") }
+        if let concurrency, !Self.concurrencyRange.contains(concurrency) {
+            throw ApplyOptionsError(message: "--concurrency must be within 1-\(Self.concurrencyRange.upperBound)")
+        }
+        if !Self.attemptsRange.contains(maxAttempts) {
+            throw ApplyOptionsError(message: "--max-attempts must be within 1-\(Self.attemptsRange.upperBound)")
+        }
         if let maxDeletes, maxDeletes < 1 { throw ApplyOptionsError(message: "--max-deletes must be at least 1") }
         if let canary, canary < 1 { throw ApplyOptionsError(message: "--canary must be at least 1") }
         if !(0...1).contains(maxErrorRate) { throw ApplyOptionsError(message: "--max-error-rate must be within 0-100%") }
         if !(0...1).contains(maxAbsentRate) { throw ApplyOptionsError(message: "--max-absent-rate must be within 0-100%") }
-        if !(timeoutSeconds > 0 && timeoutSeconds.isFinite) {
-            throw ApplyOptionsError(message: "--timeout must be a number of seconds above 0")
+        if !(timeoutSeconds > 0 && timeoutSeconds <= Self.timeoutRange.upperBound) {
+            throw ApplyOptionsError(
+                message: "--timeout must be above 0 and at most \(Int(Self.timeoutRange.upperBound)) seconds")
+        }
+        if !(backoffBaseSeconds > 0 && backoffBaseSeconds <= backoffCapSeconds && backoffCapSeconds <= 3600) {
+            throw ApplyOptionsError(message: "the backoff must be above 0 and at most an hour")
         }
     }
+
+    /// The highest request rate accepted (no platform's budget comes near it).
+    public static let rateLimit = 100_000.0
+    /// Requests in flight: 1 to 1,024.
+    public static let concurrencyRange = 1...1024
+    /// Attempts per line: 1 to 1,000 (a long 429 storm at a shared budget takes hundreds).
+    public static let attemptsRange = 1...1000
+    /// A request's time limit: above 0, at most an hour.
+    public static let timeoutRange = 0.0...3600.0
 
     /// The circuit breaker's window.
     static let breakerWindow = 200
@@ -56,6 +78,27 @@ public struct ApplyOptions: Sendable {
     static let breakerMinimum = 50
     /// Lines answered before the share of absent-before-apply lines is judged.
     static let absentMinimum = 20
+}
+
+/// A request from outside a run (SIGINT, SIGTERM) to stop it: no new request leaves, the requests in flight get
+/// their answers (each within the time limit) and are journaled, and the run ends with its report. Safe to call from
+/// any thread, any number of times (the first reason stands).
+public final class StopRequest: Sendable {
+    private let state = Mutex<(reason: String, signal: Int32?)?>(nil)
+
+    /// A request not yet made.
+    public init() {}
+
+    /// Asks the run to stop, for `reason`; `signal` makes the run's exit code 128 + signal.
+    public func stop(reason: String, signal: Int32? = nil) {
+        state.withLock { if $0 == nil { $0 = (reason, signal) } }
+    }
+
+    /// Why the run was asked to stop, or nil.
+    public var reason: String? { state.withLock { $0?.reason } }
+
+    /// The signal that asked, or nil.
+    public var signal: Int32? { state.withLock { $0?.signal } }
 }
 
 /// Options that make no sense (a negative cap, a zero rate).

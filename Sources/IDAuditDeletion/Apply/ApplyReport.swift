@@ -10,6 +10,10 @@ public struct ApplyReport: Sendable, Codable {
     public var target: String
     /// The destination, without secrets.
     public var destination: String
+    /// `finished`, or `stopped` (see ``stopped``); a report of a run still going (or killed) says `running`.
+    public var outcome: String
+    /// The journal that records every attempt (what `verify` and the next run read).
+    public var journal: String
     /// When the run started (UTC).
     public var startedAt: String
     /// When it ended.
@@ -61,7 +65,9 @@ public struct ApplyReport: Sendable, Codable {
     public var absentLines: [FailedLine]
     /// The unconfirmed lines (the first 1,000): their status and the first 200 bytes of the answer.
     public var unconfirmedLines: [FailedLine]
-    /// 0 all done, 1 some lines failed, were unconfirmed, skipped or absent before the apply, 2 stopped.
+    /// 0 every line done or skipped by design, 1 some lines failed, were unconfirmed or absent before the apply, 2
+    /// stopped, 128 + n
+    /// stopped by signal n.
     public var exitCode: Int32
 
     /// One failed line.
@@ -75,7 +81,7 @@ public struct ApplyReport: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case plan, target, destination, seconds, lines, done, skipped, failed, requests, throttled, retried, stopped
+        case plan, target, destination, outcome, journal, seconds, lines, done, skipped, failed, requests, throttled, retried, stopped
         case failures, unconfirmed
         case unconfirmedLines = "unconfirmed_lines"
         case planSHA256 = "plan_sha256"

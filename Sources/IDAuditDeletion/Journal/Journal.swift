@@ -6,7 +6,7 @@ import GRDB
 import IDAuditCore
 
 /// The apply journal: every attempt, recorded before and after it is sent, keyed by plan sha256, destination and
-/// line, in a SQLite file beside the store (`idaudit-journal.sqlite` for `idaudit.sqlite`).
+/// line, in a SQLite file: one per destination in the user's state folder (``JournalHome``).
 ///
 /// It is what makes `apply` resumable and idempotent: a line whose state is `done` is never sent again, and a line
 /// whose attempt was recorded as sent but never finished (a `kill -9` mid-flight) is sent again, which is safe
@@ -19,8 +19,9 @@ public final class Journal: Sendable {
     public let path: String
     private let queue: DatabaseQueue
 
-    /// The journal beside a store: `dir/name.sqlite` -> `dir/name-journal.sqlite`.
-    public static func path(besideStore store: String) -> String {
+    /// Where idaudit before 0.19 kept the journal, beside the store: `dir/name.sqlite` -> `dir/name-journal.sqlite`
+    /// (``JournalHome`` refuses to start a new journal while this one holds runs to the destination).
+    public static func legacyPath(besideStore store: String) -> String {
         let base = store.hasSuffix(".sqlite") ? String(store.dropLast(7)) : store
         return base + "-journal.sqlite"
     }
@@ -298,27 +299,24 @@ extension Journal {
     /// however it exits: a crashed holder never blocks the next run.
     public func lock(holder: String) throws(JournalError) -> JournalLock {
         // The real path: a journal reached through a symlink or another spelling is the same journal.
-        let lockPath = (realpath(path, nil).map { p in defer { free(p) }; return String(cString: p) } ?? path) + ".lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw JournalError(message: "\(lockPath): cannot open the lock file: \(String(cString: strerror(errno)))")
+        try JournalLock.take(
+            path: JournalHome.absolute(path) + ".lock", holder: holder,
+            busy: { other in
+                "another apply holds \(path): \(other); wait for it to finish (two runs on one journal would send "
+                    + "lines twice)"
+            })
+    }
+
+    /// Whether any run to `destination` is recorded.
+    public func hasRuns(destination: String) throws(JournalError) -> Bool {
+        do {
+            return try queue.read { db in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE destination = ?)", arguments: [destination])
+                    ?? false
+            }
+        } catch {
+            throw JournalError(message: "\(path): cannot read the journal: \(error)")
         }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let busy = errno == EWOULDBLOCK
-            var buffer = [UInt8](repeating: 0, count: 512)
-            let n = pread(fd, &buffer, buffer.count, 0)
-            close(fd)
-            let other = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : "another process"
-            throw JournalError(
-                message: busy
-                    ? "another apply holds \(path): \(other.trimmingCharacters(in: .whitespacesAndNewlines)); wait "
-                        + "for it to finish (two runs on one journal would send lines twice)"
-                    : "\(lockPath): cannot lock: \(String(cString: strerror(errno)))")
-        }
-        let text = Array("pid \(getpid()), \(holder)\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = pwrite(fd, text, text.count, 0)
-        return JournalLock(fd: fd)
     }
 }
 
@@ -327,6 +325,31 @@ public final class JournalLock: Sendable {
     private let fd: Int32
 
     init(fd: Int32) { self.fd = fd }
+
+    /// Takes the advisory `flock` on `path` (created when missing) and writes `holder` into it; when another
+    /// process holds it, throws `busy(what that process wrote)`.
+    static func take(path: String, holder: String, busy: (String) -> String) throws(JournalError) -> JournalLock {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw JournalError(message: "\(path): cannot open the lock file: \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let held = errno == EWOULDBLOCK
+            let reason = String(cString: strerror(errno))
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            let other = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : "another process"
+            throw JournalError(
+                message: held
+                    ? busy(other.trimmingCharacters(in: .whitespacesAndNewlines))
+                    : "\(path): cannot lock: \(reason)")
+        }
+        let text = Array("pid \(getpid()), \(holder)\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        return JournalLock(fd: fd)
+    }
 
     deinit { close(fd) }
 

@@ -100,8 +100,8 @@ public struct Approval: Codable, Sendable, Equatable {
         return approval
     }
 
-    /// The approval of a file, checked: it must exist, name these exact bytes and this destination, and a plan must
-    /// be younger than `maxAgeSeconds` (nil: an erase file, which has no age).
+    /// The approval of a file, checked: it must exist, name these exact bytes and this destination, and be younger
+    /// than `maxAgeSeconds`: a plan by the stamp in its lines, a file without one (an erase file) by its approval.
     public static func check(
         path: String, sha256: String, stamp: PlanStamp?, destination: ApprovedDestination, now: Instant,
         maxAgeSeconds: Int64?
@@ -146,6 +146,18 @@ public struct Approval: Codable, Sendable, Equatable {
                     message: "\(path) was made \(describe(seconds: age)) ago (\(stamp.generatedAt)), more than "
                         + "--max-plan-age \(describe(seconds: maxAgeSeconds)): profiles move, so scan again and "
                         + "approve the new plan")
+            }
+        } else if let maxAgeSeconds {
+            // A file without a stamp (an erase file) ages from its approval: a request approved months ago is not
+            // what anyone reviewed for today.
+            guard let approved = Instant(parsing: approval.approvedAt) else {
+                throw ApprovalError(message: "\(file): approved_at \(approval.approvedAt) is not a time; approve again")
+            }
+            let age = (now.microseconds - approved.microseconds) / 1_000_000
+            if age > maxAgeSeconds || age < -300 {
+                throw ApprovalError(
+                    message: "\(path) was approved \(describe(seconds: age)) ago (\(approval.approvedAt)), more than "
+                        + "--max-approval-age \(describe(seconds: maxAgeSeconds)): review it and approve it again")
             }
         }
         return approval
@@ -202,11 +214,19 @@ public struct ApprovalError: Error, Sendable, CustomStringConvertible {
 /// Parses a duration such as `7d`, `36h`, `90m`, `600s` or a bare number of days.
 public func parseDuration(_ text: String) -> Int64? {
     let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-    let units: [(String, Int64)] = [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)]
-    for (suffix, factor) in units where t.hasSuffix(suffix) {
-        guard let n = Int64(t.dropLast(suffix.count)), n >= 0 else { return nil }
-        return n * factor
+    var digits = Substring(t)
+    var factor: Int64 = 86_400
+    for (suffix, seconds) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] as [(String, Int64)]
+    where t.hasSuffix(suffix) {
+        digits = t.dropLast(suffix.count)
+        factor = seconds
+        break
     }
-    guard let days = Int64(t), days >= 0 else { return nil }
-    return days * 86_400
+    guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = Int64(digits), n >= 0 else { return nil }
+    let (total, overflow) = n.multipliedReportingOverflow(by: factor)
+    guard !overflow, total <= maxDurationSeconds else { return nil }
+    return total
 }
+
+/// The longest age limit accepted: ten years, in seconds (more is a typo; past it, arithmetic on times overflows).
+public let maxDurationSeconds: Int64 = 3650 * 86_400

@@ -5,11 +5,14 @@ import NIOHTTP1
 /// Sends ``WireRequest``s over AsyncHTTPClient: HTTP/1.1 or HTTP/2 (over TLS), pooled connections.
 public final class HTTPTransport: Sendable {
     private let client: HTTPClient
-    private let timeout: TimeAmount
+    private let timeoutNanoseconds: Int64
+    private let timeoutSeconds: Double
 
-    /// A transport allowing `connections` concurrent connections per host, each request bounded by
-    /// `timeoutSeconds`.
-    public init(connections: Int, timeoutSeconds: Double) {
+    /// A transport allowing `connections` concurrent connections per host, each exchange (connection, request,
+    /// response head and body) bounded by `timeoutSeconds` (at most ``ApplyOptions/timeoutRange``).
+    public init(connections: Int, timeoutSeconds requested: Double) {
+        // Options are validated before a transport is made; the clamp keeps a library caller's nonsense from trapping.
+        let timeoutSeconds = requested.isNaN ? 30 : min(max(requested, 0.001), ApplyOptions.timeoutRange.upperBound)
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = HTTPClient.Configuration.ConnectionPool(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections))
@@ -20,22 +23,41 @@ public final class HTTPTransport: Sendable {
         // would queue behind the server's stream limit on one connection.
         configuration.httpVersion = .http1Only
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        timeout = .milliseconds(Int64(timeoutSeconds * 1000))
+        timeoutNanoseconds = Int64(timeoutSeconds * 1e9)
+        self.timeoutSeconds = timeoutSeconds
     }
 
     /// The most of a response body kept; the rest is read and dropped, and the status stands.
     public static let maxBodyBytes = 1 << 20
 
     /// Sends one request and reads its response (bodies over ``maxBodyBytes`` are cut, never an error: the status
-    /// is what decides a line).
+    /// is what decides a line), all within the transport's time limit: a server that sends its headers and then
+    /// trickles the body is cut off at the deadline like one that never answers.
     ///
-    /// - Throws: a network error (refused, reset, timed out): the caller retries those.
+    /// - Throws: a network error (refused, reset, timed out, ``TransportDeadline``): the caller retries those.
     public func send(_ request: WireRequest) async throws -> WireResponse {
+        // AsyncHTTPClient's deadline ends at the response head; the race below covers the body too. Cancelling the
+        // exchange closes its connection, so the losing task ends at once.
+        try await withThrowingTaskGroup(of: WireResponse?.self) { group in
+            group.addTask { try await self.exchange(request) }
+            group.addTask {
+                try await Task.sleep(for: .nanoseconds(self.timeoutNanoseconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else {
+                throw TransportDeadline(seconds: timeoutSeconds)
+            }
+            return response
+        }
+    }
+
+    private func exchange(_ request: WireRequest) async throws -> WireResponse {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         outgoing.body = .bytes(ByteBuffer(bytes: request.body))
-        let response = try await client.execute(outgoing, timeout: timeout)
+        let response = try await client.execute(outgoing, deadline: .now() + .nanoseconds(timeoutNanoseconds))
         var bytes: [UInt8] = []
         for try await var chunk in response.body {
             let room = Self.maxBodyBytes - bytes.count
@@ -64,5 +86,14 @@ public final class HTTPTransport: Sendable {
             await transport.shutdown()
             throw error
         }
+    }
+}
+
+/// An exchange that did not finish within the time limit (the request may have been carried out).
+public struct TransportDeadline: Error, Sendable, CustomStringConvertible {
+    /// The limit, in seconds.
+    public var seconds: Double
+    public var description: String {
+        "no complete answer within --timeout \(seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)) s (the request may have been carried out)"
     }
 }

@@ -14,17 +14,21 @@ public enum Verifier {
     /// Allowed clock skew between idaudit's journal and the platform's REMOVED rows.
     public static let skewSeconds: Int64 = 300
 
-    /// Verifies the `done` lines of `plan` at every Segment destination in the journal (only space `space`'s,
+    /// Verifies the `done` lines of `plan` at every Segment destination in `journals` (only space `space`'s,
     /// when given).
-    public static func verify(plan: PlanFile, store: ProfileStore, journal: Journal, space: String? = nil) throws
+    public static func verify(plan: PlanFile, store: ProfileStore, journals: [Journal], space: String? = nil) throws
         -> VerifyReport
     {
-        let destinations = try journal.destinations(plan: plan.sha256).filter { destination in
-            destination.hasPrefix("segment/") && (space.map { destination.hasSuffix("/" + $0) } ?? true)
+        var pairs: [(journal: Journal, destination: String)] = []
+        for journal in journals {
+            for destination in try journal.destinations(plan: plan.sha256)
+            where destination.hasPrefix("segment/") && (space.map { destination.hasSuffix("/" + $0) } ?? true) {
+                pairs.append((journal, destination))
+            }
         }
-        var report = VerifyReport(plan: plan.path, planSHA256: plan.sha256, destinations: destinations)
+        var report = VerifyReport(plan: plan.path, planSHA256: plan.sha256, destinations: pairs.map(\.destination))
         let byLine = Dictionary(uniqueKeysWithValues: plan.entries.map { ($0.line, $0) })
-        for destination in destinations {
+        for (journal, destination) in pairs {
             let states = try journal.lineStates(plan: plan.sha256, destination: destination)
             let firstSent = try journal.firstSent(plan: plan.sha256, destination: destination)
             for (line, state) in states.sorted(by: { $0.key < $1.key }) where state.state == .done {

@@ -26,20 +26,31 @@ struct Apply: AsyncParsableCommand {
             space or partner, type map) and be younger than --max-plan-age, judged by the generated_at stamped \
             in the plan's own lines.
 
-            Safe to run again: every attempt is journaled (beside the store) before and after it is sent; a line \
-            already done is never sent twice; one apply at a time holds the journal (a second one exits 3). A run \
+            Safe to run again: every attempt is journaled before and after it is sent, in the destination's \
+            journal in $XDG_STATE_HOME/idaudit (else ~/.local/state/idaudit), whatever --store is; a line \
+            already done is never sent twice; one run per destination at a time (a second one exits 3). A run \
             killed mid-flight resends only what was in flight; if that answers not-found, our earlier attempt \
             deleted it (done, already gone). A not-found on a line no attempt of ours can have deleted is \
             absent_before_apply: nothing was deleted, the run exits 1 and says to scan again; when more than \
             --max-absent-rate of the answers are such lines, the plan does not match the destination and the run \
             stops. 429, 5xx and network errors are retried with exponential backoff and jitter (Retry-After \
             honoured, up to 60 s) up to --max-attempts; a 429 also cuts the whole run's rate to 70%, which then \
-            climbs back. 401 and 403 stop the run at once. --endpoint takes plain http:// only on this machine.
+            climbs back. 401 and 403 stop the run at once. --timeout bounds each whole exchange, body included. \
+            --endpoint takes plain http:// only on this machine.
 
-            Exit codes: 0 every line done; 1 some lines failed, were skipped or were not there; 2 stopped \
-            (circuit breaker, token or space refused, --max-deletes, canary); 3 could not start (no approval, \
-            approved for another destination, plan changed or too old, no token, another apply running). \
-            apply-report.json is written beside the plan.
+            Done means confirmed: a 2xx counts as deleted only when its body is the platform's documented success; \
+            any other 2xx is unconfirmed (perhaps deleted, never counted so; --retry-unconfirmed sends it again).
+
+            SIGINT or SIGTERM: no new request leaves, those in flight get their answers (each within --timeout), \
+            the report is written, exit 130 or 143; a second signal exits at once (the journal stays consistent; \
+            apply-report.json then says "running").
+
+            Exit codes: 0 every line done or skipped by design (not remediable, group_id, sole identifier); 1 some \
+            lines failed, were unconfirmed or were not there; 2 stopped (circuit breaker, token or space refused, \
+            --max-deletes, canary); 3 could not start (no approval, approved for another destination, plan changed \
+            or too old, no token, another run to this destination); 64 bad options; 130/143 stopped by a signal. \
+            apply-report.json is written beside the plan (a failure to write it is a warning: the journal keeps \
+            the report too).
 
             Examples:
               export IDAUDIT_SEGMENT_TOKEN=...
@@ -60,10 +71,10 @@ struct Apply: AsyncParsableCommand {
     @Option(help: "Read the token from this file instead of the environment.")
     var tokenFile: String?
 
-    @Option(help: "The SQLite store (Insider One's sole-identifier check; the journal goes beside it).")
+    @Option(help: "The SQLite store (Insider One's sole-identifier check; Segment: records what was deleted).")
     var store = "idaudit.sqlite"
 
-    @Option(help: "The journal (default: beside the store, NAME-journal.sqlite).")
+    @Option(help: "The journal (default: the destination's, in $XDG_STATE_HOME/idaudit, else ~/.local/state/idaudit).")
     var journal: String?
 
     @OptionGroup(title: "Pace and limits")
@@ -94,22 +105,36 @@ struct Apply: AsyncParsableCommand {
     var dryRun = false
 
     func validate() throws {
-        guard parseDuration(maxPlanAge) != nil else { throw ValidationError("--max-plan-age: expected 7d, 36h, 90m or 600s") }
+        guard parseDuration(maxPlanAge) != nil else {
+            throw ValidationError("--max-plan-age: expected 7d, 36h, 90m or 600s, at most 3650d")
+        }
         guard parseShare(maxErrorRate) != nil else {
             throw ValidationError("--max-error-rate: expected a percent (5%) or a share (0.05)")
         }
         guard parseShare(maxAbsentRate) != nil else {
             throw ValidationError("--max-absent-rate: expected a percent (10%) or a share (0.1)")
         }
-        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be above 0 seconds") }
+        do { try options().validate() } catch { throw ValidationError(error.message) }
+    }
+
+    /// The engine's options from the command line (validated by `validate`).
+    private func options() -> ApplyOptions {
+        var options = ApplyOptions()
+        sending.apply(to: &options)
+        options.concurrency = concurrency
+        options.maxErrorRate = parseShare(maxErrorRate) ?? options.maxErrorRate
+        options.maxAbsentRate = parseShare(maxAbsentRate) ?? options.maxAbsentRate
+        options.retryFailed = retryFailed
+        options.retryUnconfirmed = retryUnconfirmed
+        options.timeoutSeconds = timeout
+        return options
     }
 
     func run() async throws {
         try await reportingFailuresAsync {
             let planFile = try PlanFile.read(path: plan)
             if dryRun {
-                printDryRun(planFile, try makeTarget(planFile: planFile, token: Secret("dry-run")))
+                try printDryRun(planFile, try makeTarget(planFile: planFile, token: Secret("dry-run")))
                 return
             }
             try destination.checkEndpoint()
@@ -133,14 +158,7 @@ struct Apply: AsyncParsableCommand {
                     "warning: --max-rps \(maxRps) is above \(deletionTarget.name)'s documented budget of "
                         + "\(deletionTarget.defaultRequestsPerSecond)/s; expect 429s unless your limit was raised")
             }
-            var options = ApplyOptions()
-            sending.apply(to: &options)
-            options.concurrency = concurrency
-            options.maxErrorRate = parseShare(maxErrorRate)!
-            options.maxAbsentRate = parseShare(maxAbsentRate)!
-            options.retryFailed = retryFailed
-            options.retryUnconfirmed = retryUnconfirmed
-            options.timeoutSeconds = timeout
+            var options = options()
             options.progress = { p in
                 var text = "done \(Terminal.count(p.done))  failed \(Terminal.count(p.failed))  "
                 text += "skipped \(Terminal.count(p.skipped))  left \(Terminal.count(p.left))  "
@@ -148,16 +166,14 @@ struct Apply: AsyncParsableCommand {
                 if let eta = p.etaSeconds { text += "  ETA " + Approval.describe(seconds: Int64(eta)) }
                 Terminal.progress(text)
             }
-            let journalFile = try Journal(path: journal ?? Journal.path(besideStore: store))
-            // Held until the report is written and the store records the deletions, not only while sending.
-            let lock = try journalFile.lock(
-                holder: "idaudit apply \(plan) to \(deletionTarget.destination), started \(Clock.now())")
-            defer { lock.release() }
-            let report = try await ApplyEngine.run(
-                plan: planFile, target: deletionTarget, journal: journalFile, options: options, heldLock: lock)
-            Terminal.endProgress()
             let reportPath = folder(of: plan) + "apply-report.json"
-            try OutputFile.write(report.json, to: reportPath)
+            let (report, journalFile, locks) = try await DeletionRun(
+                plan: planFile, target: deletionTarget, home: try JournalHome(), journal: journal,
+                legacyJournal: Journal.legacyPath(besideStore: store), reportPath: reportPath, command: "apply",
+                warn: { Terminal.warn($0) }
+            ).runHandlingSignals(options: options)
+            // Held until the store records the deletions, not only while sending.
+            defer { for lock in locks { lock.release() } }
             print(summary(report, reportPath: reportPath))
             if destination.target == .segment, destination.endpoint == nil, FileManager.default.fileExists(atPath: store) {
                 // The store remembers what was deleted, so later scans tell reintroduced identifiers from new ones.
@@ -200,29 +216,41 @@ struct Apply: AsyncParsableCommand {
         }
     }
 
-    private func printDryRun(_ planFile: PlanFile, _ target: any DeletionTarget) {
-        let skips = (try? target.preflight(planFile.entries)) ?? [:]
-        var sent = 0
-        var skipped: [String: Int] = [:]
-        for entry in planFile.entries {
-            if let reason = skips[entry.line] {
-                skipped[reason, default: 0] += 1
-                continue
-            }
-            switch target.prepare(entry) {
-            case .send(let request):
-                sent += 1
-                print("line \(entry.line): \(request.redactedDescription)")
-            case .skip(let reason):
-                skipped[reason, default: 0] += 1
-            }
+    /// What a run would send now: the plan's lines less what the destination's journal has done (or, without
+    /// --retry-*, failed or left unconfirmed).
+    private func printDryRun(_ planFile: PlanFile, _ target: any DeletionTarget) throws {
+        let journalPath = try journal ?? JournalHome().recordedJournal(for: target.destination)
+        var states: [Int: LineState] = [:]
+        if let journalPath, FileManager.default.fileExists(atPath: journalPath) {
+            states = try Journal(path: journalPath).lineStates(plan: planFile.sha256, destination: target.destination)
         }
-        print("dry run: \(Terminal.count(sent)) requests would be sent to \(target.destination); nothing was sent")
+        let sorted = try ApplyEngine.sort(plan: planFile, target: target, states: states, options: options())
+        for (entry, request) in sorted.work { print("line \(entry.line): \(request.redactedDescription)") }
+        print(
+            "dry run: \(Terminal.count(sorted.work.count)) requests would be sent to \(target.destination); nothing "
+                + "was sent")
+        if let journalPath, !states.isEmpty {
+            print("  journal \(journalPath): \(Terminal.count(sorted.doneEarlier)) lines done in earlier runs")
+            if !sorted.failedEarlier.isEmpty {
+                print("  \(Terminal.count(sorted.failedEarlier.count)) failed earlier (--retry-failed sends them)")
+            }
+            if !sorted.unconfirmedEarlier.isEmpty {
+                print("  \(Terminal.count(sorted.unconfirmedEarlier.count)) unconfirmed earlier (--retry-unconfirmed sends them)")
+            }
+            if !sorted.absentEarlier.isEmpty {
+                print("  \(Terminal.count(sorted.absentEarlier.count)) were not there (never sent again)")
+            }
+        } else {
+            print("  no journal for \(target.destination) yet: nothing of this plan was sent there")
+        }
+        var skipped: [String: Int] = [:]
+        for skip in sorted.skips { skipped[skip.reason, default: 0] += 1 }
         for (reason, count) in skipped.sorted(by: { $0.value > $1.value }) {
             print("  skipped \(Terminal.count(count)): \(reason)")
         }
         let rate = sending.maxRps ?? target.defaultRequestsPerSecond
-        print("  at \(rate) requests/s: about \(Approval.describe(seconds: Int64((Double(sent) / rate).rounded(.up))))")
+        let seconds = Int64((Double(sorted.work.count) / rate).rounded(.up))
+        print("  at \(rate) requests/s: about \(Approval.describe(seconds: seconds))")
     }
 
     private func summary(_ r: ApplyReport, reportPath: String) -> String {

@@ -43,14 +43,30 @@ struct Erase: AsyncParsableCommand {
     @Option(help: "Read the token from this file instead of IDAUDIT_INSIDER_TOKEN.")
     var tokenFile: String?
 
-    @Option(help: "The journal.")
-    var journal = "idaudit-journal.sqlite"
+    @Option(help: "The journal (default: the destination's, in $XDG_STATE_HOME/idaudit, else ~/.local/state/idaudit).")
+    var journal: String?
+
+    @Option(help: "Refuse an approval older than this (7d, 36h, 90m): a request is reviewed for now, not for good.")
+    var maxApprovalAge = "7d"
 
     @OptionGroup(title: "Pace and limits (the budget, 25,000 requests/min, is shared with Upsert)")
     var sending: SendingOptions
 
     @Flag(help: "Print the batches that would be sent, send nothing (needs no approval and no token).")
     var dryRun = false
+
+    @Option(help: "A request's time limit, in seconds (the whole exchange, body included).")
+    var timeout = 60.0
+
+    func validate() throws {
+        guard parseDuration(maxApprovalAge) != nil else {
+            throw ValidationError("--max-approval-age: expected 7d, 36h, 90m or 600s, at most 3650d")
+        }
+        var options = ApplyOptions()
+        sending.apply(to: &options)
+        options.timeoutSeconds = timeout
+        do { try options.validate() } catch { throw ValidationError(error.message) }
+    }
 
     @Flag(help: "Send again the requests that failed in an earlier run.")
     var retryFailed = false
@@ -73,7 +89,7 @@ struct Erase: AsyncParsableCommand {
             try destination.checkEndpoint()
             let approval = try Approval.check(
                 path: users, sha256: sha, stamp: nil, destination: try destination.attributeDestination(),
-                now: Clock.now(), maxAgeSeconds: nil)
+                now: Clock.now(), maxAgeSeconds: parseDuration(maxApprovalAge)!)
             Terminal.warn("erasing \(users) (approved by \(approval.approvedBy) at \(approval.approvedAt)) at \(approval.destination)")
             let token = try Secret.load(variable: "IDAUDIT_INSIDER_TOKEN", file: tokenFile)
             let deletionTarget = try InsiderAttributeTarget(
@@ -83,7 +99,7 @@ struct Erase: AsyncParsableCommand {
             options.progress = { p in
                 Terminal.progress("requests done \(p.done)  failed \(p.failed)  left \(p.left)")
             }
-            options.timeoutSeconds = 60
+            options.timeoutSeconds = timeout
             options.retryFailed = retryFailed
             options.retryUnconfirmed = retryUnconfirmed
             guard deletionTarget.destination == approval.destination else {
@@ -91,15 +107,13 @@ struct Erase: AsyncParsableCommand {
                     message: "the destination changed while erase started (\(approval.destination) was checked, "
                         + "\(deletionTarget.destination) would be used): run again")
             }
-            let journalFile = try Journal(path: journal)
-            let lock = try journalFile.lock(holder: "idaudit erase \(users), started \(Clock.now())")
-            defer { lock.release() }
-            let report = try await ApplyEngine.run(
-                plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget,
-                journal: journalFile, options: options, heldLock: lock)
-            Terminal.endProgress()
             let reportPath = users + ".erase-report.json"
-            try OutputFile.write(report.json, to: reportPath)
+            let (report, _, locks) = try await DeletionRun(
+                plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget, home: try JournalHome(), journal: journal,
+                legacyJournal: "idaudit-journal.sqlite", reportPath: reportPath, command: "erase",
+                warn: { Terminal.warn($0) }
+            ).runHandlingSignals(options: options)
+            defer { for lock in locks { lock.release() } }
             print(
                 "\(Terminal.count(report.done)) requests done (\(Terminal.count(report.doneEarlier)) in earlier runs), "
                     + "\(Terminal.count(report.failed)) failed, \(Terminal.count(report.unconfirmed)) unconfirmed (a 2xx "
@@ -108,7 +122,7 @@ struct Erase: AsyncParsableCommand {
                 print("  request \(failure.line): \(Terminal.inert(failure.failure.summary))")
             }
             if report.notSent > 0 { print("  \(Terminal.count(report.notSent)) requests not sent") }
-            if let stopped = report.stopped { print("  STOPPED: \(stopped)") }
+            if let stopped = report.stopped { print("  STOPPED: \(Terminal.inert(stopped))") }
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }
     }

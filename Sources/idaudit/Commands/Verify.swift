@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import IDAuditCSV
 import IDAuditDeletion
 import IDAuditStore
@@ -26,7 +27,7 @@ struct Verify: ParsableCommand {
     @Option(help: "The SQLite store, with an export newer than the apply ingested.")
     var store = "idaudit.sqlite"
 
-    @Option(help: "The journal (default: beside the store).")
+    @Option(help: "The journal its apply used (default: every destination's journal in the state folder).")
     var journal: String?
 
     @Option(help: "Only this Segment space (default: every space the plan was applied to).")
@@ -35,12 +36,28 @@ struct Verify: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let planFile = try PlanFile.read(path: plan)
+            guard FileManager.default.fileExists(atPath: store) else {
+                throw CommandError(
+                    "no store at \(store): verify looks the deleted identifiers up in the store that ingested a newer "
+                        + "export; pass --store with the store `idaudit ingest` wrote (for a rehearsal, the store the "
+                        + "emulator serves)")
+            }
             let db = try ProfileStore.openExisting(path: store)
-            let journalFile = try Journal(path: journal ?? Journal.path(besideStore: store))
-            let report = try Verifier.verify(
-                plan: planFile, store: db, journal: journalFile, space: space)
+            var paths: [String] = []
+            if let journal {
+                paths = [journal]
+            } else {
+                paths = try JournalHome().recordedJournals()
+                let legacy = Journal.legacyPath(besideStore: store)
+                if FileManager.default.fileExists(atPath: legacy) { paths.append(legacy) }
+            }
+            let journals = try paths.map { try Journal(path: $0) }
+            let report = try Verifier.verify(plan: planFile, store: db, journals: journals, space: space)
             guard !report.destinations.isEmpty else {
-                throw ValidationError("\(plan) was not applied to Segment according to \(journalFile.path)")
+                throw CommandError(
+                    "\(plan) was not applied to Segment according to "
+                        + (paths.isEmpty ? "any journal (none yet in the state folder)" : paths.joined(separator: ", "))
+                        + ": pass --journal with the journal its apply used (apply-report.json names it)")
             }
             let reportPath = folder(of: plan) + "verify-report.json"
             try OutputFile.write(report.json, to: reportPath)

@@ -30,3 +30,9 @@ func reportingFailuresAsync<T>(_ body: () async throws -> T) async throws -> T {
         throw ExitCode(3)
     }
 }
+
+/// A command that cannot run, for a reason the message gives in full (printed without the usage text, exit 3).
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}

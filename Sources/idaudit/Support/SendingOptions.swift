@@ -19,10 +19,9 @@ struct SendingOptions: ParsableArguments {
     var yes = false
 
     func validate() throws {
-        if let maxRps, !(maxRps > 0 && maxRps.isFinite) { throw ValidationError("--max-rps must be above 0") }
-        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
-        if let maxDeletes, maxDeletes < 1 { throw ValidationError("--max-deletes must be at least 1") }
-        if let canary, canary < 1 { throw ValidationError("--canary must be at least 1") }
+        var options = ApplyOptions()
+        apply(to: &options)
+        do { try options.validate() } catch { throw ValidationError(error.message) }
     }
 
     /// Sets these on `options`.

@@ -1,0 +1,292 @@
+import Foundation
+import GRDB
+import IDAuditCore
+import IDAuditDeletion
+import IDAuditEmulator
+import IDAuditStore
+import IDAuditTestSupport
+import Testing
+
+/// Issue 19, items 4, 5, 8 and 9: every wait bounded, one journal per destination, a run an operator can stop.
+struct OperatorTests {
+    // MARK: - Every wait is bounded
+
+    /// A server that sends its headers, then one byte a second, used to hang the run for good: the deadline covers
+    /// the body, and the line is a network error (it may have been carried out).
+    @Test func aTricklingBodyIsCutAtTheDeadline() async throws {
+        let f = try ApplyFixture("trickle")
+        let (server, port) = try TrustTests.pythonServer(
+            """
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            import time
+            for _ in range(100):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(1)
+            return
+            """, requests: 1)
+        defer { server.terminate() }
+        var options = ApplyFixture.fastOptions()
+        options.maxAttempts = 1
+        options.maxDeletes = 1
+        options.timeoutSeconds = 1
+        let started = ContinuousClock().now
+        let report = try await ApplyEngine.run(
+            plan: try f.plan(),
+            target: SegmentTarget(space: "spa_test", baseURL: "http://127.0.0.1:\(port)", token: Secret(ApplyFixture.token)),
+            journal: try f.journal(), options: options)
+        #expect(ContinuousClock().now - started < .seconds(8))
+        #expect(report.done == 0)
+        #expect(report.failed == 1)
+        let failure = try #require(report.failures.first?.failure)
+        #expect(failure.code == "network")
+        #expect(failure.message.contains("no complete answer within --timeout 1 s"))
+        #expect(report.inDoubt == 0)  // answered (failed) in this run; the journal still marks it uncertain
+        #expect(try f.journal().uncertainLines(plan: try f.plan().sha256, destination: report.destination).count == 1)
+    }
+
+    /// `--max-rps 1e300`, `--timeout 1e300` and a plan age of 200,000,000,000,000 days trapped (SIGILL); they are
+    /// refused by validation, naming the option.
+    @Test func outOfRangeNumbersAreRefused() {
+        var cases: [(String, ApplyOptions)] = []
+        var o = ApplyOptions()
+        o.requestsPerSecond = 1e300
+        cases.append(("--max-rps", o))
+        o = ApplyOptions()
+        o.requestsPerSecond = .nan
+        cases.append(("--max-rps", o))
+        o = ApplyOptions()
+        o.timeoutSeconds = 1e300
+        cases.append(("--timeout", o))
+        o = ApplyOptions()
+        o.timeoutSeconds = .infinity
+        cases.append(("--timeout", o))
+        o = ApplyOptions()
+        o.concurrency = 1_000_000
+        cases.append(("--concurrency", o))
+        o = ApplyOptions()
+        o.maxAttempts = Int.max
+        cases.append(("--max-attempts", o))
+        for (option, options) in cases {
+            do {
+                try options.validate()
+                Issue.record("\(option): accepted")
+            } catch {
+                #expect(error.message.hasPrefix(option))
+            }
+        }
+        #expect(throws: Never.self) { try ApplyOptions().validate() }
+    }
+
+    @Test func durationsBeyondTenYearsAreRefusedNotOverflowed() {
+        #expect(parseDuration("200000000000000d") == nil)
+        #expect(parseDuration("9223372036854775807s") == nil)
+        #expect(parseDuration("3651d") == nil)
+        #expect(parseDuration("3650d") == Int64(3650 * 86_400))
+        #expect(parseDuration("36h") == Int64(36 * 3600))
+        #expect(parseDuration("7") == Int64(7 * 86_400))
+        #expect(parseDuration("-1d") == nil)
+        #expect(parseDuration("d") == nil)
+        #expect(parseDuration("٣d") == nil)  // digits of another script
+    }
+
+    /// SIGINT/SIGTERM: the CLI asks the run to stop; no new request leaves, the requests in flight are answered and
+    /// journaled, the report says why and the exit code is 128 + the signal. Workers waiting for rate slots stop at
+    /// once (they used to sleep through them: 4 s to wind down at 20 lines).
+    @Test func aStopRequestEndsTheRunPromptlyWithItsReport() async throws {
+        let f = try ApplyFixture("stop-request")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let plan = try Self.longPlan(f, lines: 400)
+        var options = ApplyFixture.fastOptions()
+        options.requestsPerSecond = 20
+        let stop = StopRequest()
+        options.stopRequest = stop
+        Task {
+            try await Task.sleep(for: .milliseconds(600))
+            stop.stop(reason: "stopped by SIGTERM", signal: SIGTERM)
+        }
+        let started = ContinuousClock().now
+        let target = SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let report = try await ApplyEngine.run(plan: plan, target: target, journal: try f.journal(), options: options)
+        let elapsed = ContinuousClock().now - started
+        try await emulator.stop()
+        #expect(elapsed < .seconds(2))
+        #expect(report.stopped == "stopped by SIGTERM")
+        #expect(report.outcome == "stopped")
+        #expect(report.exitCode == 143)
+        #expect(report.requests > 0 && report.requests < 40)
+        // Every request sent was answered and journaled: nothing is left `sending`, nothing in doubt.
+        #expect(report.inDoubt == 0)
+        let states = try f.journal().lineStates(plan: plan.sha256, destination: report.destination)
+        #expect(!states.values.contains { $0.state == .sending })
+        #expect(await emulator.emulator.statistics().requests == report.requests)
+    }
+
+    /// A plan of `lines` lines, each deleting one of use_A's identifiers (the emulator answers not-found after the
+    /// first, which is what the stop test needs: requests, not deletions).
+    static func longPlan(_ f: ApplyFixture, lines: Int) throws -> PlanFile {
+        let original = try String(contentsOfFile: f.planPath, encoding: .utf8)
+        var rows = original.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let header = rows.removeFirst()
+        let line = rows[0]
+        let path = f.dir.file("plan/long-plan.csv")
+        try ([header] + Array(repeating: line, count: lines)).joined(separator: "\n").appending("\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return try PlanFile.read(path: path)
+    }
+
+    // MARK: - One journal per destination
+
+    /// Two runs with different `--store` values used to get two journals and send every line twice: the journal and
+    /// the lock now belong to the destination, in the state folder.
+    @Test func aSecondRunToTheSameDestinationIsRefusedWhateverItsStore() throws {
+        let dir = try TemporaryDirectory("journal-home")
+        let home = JournalHome(folder: dir.file("state"))
+        let first = try home.claim(destination: "segment/https://x/spa_1", journal: nil, legacy: dir.file("a-journal.sqlite"), holder: "first")
+        #expect(first.journal.hasPrefix(dir.file("state/journals/")) || first.journal.contains("/state/journals/"))
+        #expect(throws: JournalError.self) {
+            _ = try home.claim(destination: "segment/https://x/spa_1", journal: nil, legacy: dir.file("b-journal.sqlite"), holder: "second")
+        }
+        // Another destination runs beside it.
+        let other = try home.claim(destination: "segment/https://x/spa_2", journal: nil, legacy: nil, holder: "other")
+        #expect(other.journal != first.journal)
+        first.lock.release()
+        other.lock.release()
+        // Released: the next run gets the same journal, from any folder and any store.
+        let again = try home.claim(destination: "segment/https://x/spa_1", journal: nil, legacy: nil, holder: "again")
+        #expect(again.journal == first.journal)
+        again.lock.release()
+    }
+
+    @Test func anotherJournalForAJournaledDestinationIsRefused() throws {
+        let dir = try TemporaryDirectory("journal-home-other")
+        let home = JournalHome(folder: dir.file("state"))
+        let first = try home.claim(destination: "insider/https://x/p", journal: nil, legacy: nil, holder: "first")
+        _ = try Journal(path: first.journal)
+        first.lock.release()
+        do {
+            _ = try home.claim(destination: "insider/https://x/p", journal: dir.file("mine.sqlite"), legacy: nil, holder: "2")
+            Issue.record("a second journal was accepted")
+        } catch {
+            #expect(error.message.contains(first.journal))
+            #expect(error.message.contains(dir.file("mine.sqlite")))
+        }
+        // The recorded journal passed explicitly is the same journal.
+        let same = try home.claim(destination: "insider/https://x/p", journal: first.journal, legacy: nil, holder: "3")
+        #expect(same.journal == first.journal)
+    }
+
+    /// An upgrade must not start a fresh journal while the old one (beside the store) holds this destination's runs.
+    @Test func aLegacyJournalWithRunsMustBeNamed() async throws {
+        let f = try ApplyFixture("journal-legacy")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let report = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        let home = JournalHome(folder: f.dir.file("state"))
+        let legacy = Journal.legacyPath(besideStore: f.store.path)
+        do {
+            _ = try home.claim(destination: report.destination, journal: nil, legacy: legacy, holder: "upgrade")
+            Issue.record("a fresh journal was started beside a legacy one")
+        } catch {
+            #expect(error.message.contains("--journal \(legacy)"))
+        }
+        let named = try home.claim(destination: report.destination, journal: legacy, legacy: legacy, holder: "named")
+        named.lock.release()
+        // Remembered: the next run without --journal uses it.
+        let next = try home.claim(destination: report.destination, journal: nil, legacy: legacy, holder: "next")
+        #expect(next.journal == JournalHomeTestPaths.real(legacy))
+    }
+
+    // MARK: - The run around the engine
+
+    /// The report says `running` while a run goes (a killed run never leaves the previous report looking current);
+    /// a report that cannot be written is a warning, never a lost run.
+    @Test func anUnwritableReportIsAWarningAndTheRunStands() async throws {
+        let f = try ApplyFixture("report-unwritable")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let target = SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let warnings = Warnings()
+        let run = DeletionRun(
+            plan: try f.plan(), target: target, home: JournalHome(folder: f.dir.file("state")), journal: nil,
+            legacyJournal: nil, reportPath: f.dir.file("no-such-folder/apply-report.json"), command: "apply",
+            warn: { warnings.add($0) })
+        let (report, journal, locks) = try await run.run(options: ApplyFixture.fastOptions())
+        try await emulator.stop()
+        for lock in locks { lock.release() }
+        #expect(report.done == 4)
+        #expect(report.exitCode == 0)
+        #expect(warnings.all.contains { $0.contains("report could not be written") && $0.contains(journal.path) })
+        #expect(journal.path.hasPrefix(f.dir.file("state")) || journal.path.contains("/state/journals/"))
+
+        let running = DeletionRun(
+            plan: try f.plan(), target: target, home: JournalHome(folder: f.dir.file("state")), journal: nil,
+            legacyJournal: nil, reportPath: f.dir.file("plan/apply-report.json"), command: "apply", warn: { _ in })
+        // A run that ends before the emulator answers: the marker is replaced by the final report.
+        let again = try await running.run(options: ApplyFixture.fastOptions())
+        for lock in again.locks { lock.release() }
+        let text = try String(contentsOfFile: f.dir.file("plan/apply-report.json"), encoding: .utf8)
+        #expect(text.contains("\"outcome\" : \"finished\""))
+        #expect(again.report.doneEarlier == 4)
+    }
+
+    /// `--dry-run` reads the journal: a plan already done sends nothing.
+    @Test func theSortOfADoneRunLeavesNothingToSend() async throws {
+        let f = try ApplyFixture("dry-run-journal")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let report = try await f.applySegment(endpoint: emulator.endpoint)
+        try await emulator.stop()
+        let target = SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret("dry-run"))
+        let before = try ApplyEngine.sort(plan: try f.plan(), target: target, states: [:], options: ApplyOptions())
+        #expect(before.work.count == 4)
+        let states = try f.journal().lineStates(plan: try f.plan().sha256, destination: report.destination)
+        let after = try ApplyEngine.sort(plan: try f.plan(), target: target, states: states, options: ApplyOptions())
+        #expect(after.work.isEmpty)
+        #expect(after.doneEarlier == 4)
+    }
+
+    // MARK: - Erase
+
+    /// Erase approvals used to never expire: a file without a stamp ages from its approval.
+    @Test func anOldEraseApprovalIsRefused() throws {
+        let dir = try TemporaryDirectory("erase-age")
+        let path = dir.file("users.jsonl")
+        try #"{"identifiers":{"email":"a@x.com"},"whole":["name"]}"#.appending("\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let (sha, users) = try EraseFile.read(path: path)
+        let destination = InsiderAttributeTarget.destination(partner: "mybrand", baseURL: "https://unification.useinsider.com")
+        let approvedAt = Instant(parsing: "2026-11-01 00:00:00")!
+        _ = try Approval.approveErase(
+            path: path, sha256: sha, users: users.count, for: destination, by: "dana", at: approvedAt)
+        let week = Int64(7 * 86_400)
+        _ = try Approval.check(
+            path: path, sha256: sha, stamp: nil, destination: destination,
+            now: Instant(parsing: "2026-11-07 00:00:00")!, maxAgeSeconds: week)
+        do {
+            _ = try Approval.check(
+                path: path, sha256: sha, stamp: nil, destination: destination,
+                now: Instant(parsing: "2026-11-09 00:00:00")!, maxAgeSeconds: week)
+            Issue.record("an approval older than a week was accepted")
+        } catch {
+            #expect(error.message.contains("--max-approval-age"))
+        }
+    }
+}
+
+/// Warnings a run printed, gathered for a test.
+final class Warnings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ text: String) { lock.withLock { items.append(text) } }
+    var all: [String] { lock.withLock { items } }
+}
+
+enum JournalHomeTestPaths {
+    static func real(_ path: String) -> String {
+        guard let r = realpath(path, nil) else { return path }
+        defer { free(r) }
+        return String(cString: r)
+    }
+}
