@@ -12,8 +12,12 @@ public struct EmulatorOptions: Sendable {
     public var segmentPerSpace = 100.0
     /// Segment deletions per second per profile (documented: 100).
     public var segmentPerProfile = 100.0
-    /// Insider One requests per minute per partner (documented: 25,000).
-    public var insiderPerMinute = 25_000.0
+    /// Insider One `DELETE /api/user/v1/identity` requests per minute per partner (1,000 per key: domain notes §5).
+    public var insiderIdentityPerMinute = 1_000.0
+    /// Insider One attribute-delete requests per minute per partner (25,000, shared with Upsert: seed 004).
+    public var insiderAttributePerMinute = 25_000.0
+    /// Answer Insider One's throttling as 403 `Request Limit Exceeded` (which Insider One also sends) instead of 429.
+    public var insiderThrottleAs403 = false
     /// Added to every answer, in milliseconds.
     public var latencyMilliseconds = 0
     /// Share of requests answered with a 500 (0 to 1), drawn from a generator seeded with ``seed``.

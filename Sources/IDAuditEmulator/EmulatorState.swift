@@ -38,7 +38,8 @@ actor EmulatorState {
     private let options: EmulatorOptions
     private var spaceBuckets: BucketSet
     private var profileBuckets: BucketSet
-    private var partnerBuckets: BucketSet
+    private var identityBuckets: BucketSet
+    private var attributeBuckets: BucketSet
     private var random: SeededRandom
     private var statistics = EmulatorStatistics()
 
@@ -62,7 +63,11 @@ actor EmulatorState {
         self.options = options
         spaceBuckets = BucketSet(rate: options.segmentPerSpace, capacity: max(1, options.segmentPerSpace))
         profileBuckets = BucketSet(rate: options.segmentPerProfile, capacity: max(1, options.segmentPerProfile))
-        partnerBuckets = BucketSet(rate: options.insiderPerMinute / 60, capacity: max(1, options.insiderPerMinute / 60))
+        // Per endpoint, as Insider One counts them; a burst of at most one second's worth.
+        identityBuckets = BucketSet(
+            rate: options.insiderIdentityPerMinute / 60, capacity: max(1, options.insiderIdentityPerMinute / 60))
+        attributeBuckets = BucketSet(
+            rate: options.insiderAttributePerMinute / 60, capacity: max(1, options.insiderAttributePerMinute / 60))
         random = SeededRandom(state: options.seed)
     }
 
@@ -267,8 +272,11 @@ actor EmulatorState {
 
     private func insiderError(_ status: Int, _ body: String) -> Answer { answer(status, body) }
 
-    /// Checks Insider One's headers and budget; nil when the request may go on.
-    private func insiderGate(partner: String?, token: String?) -> Answer? {
+    /// Insider One's endpoints with a budget of their own.
+    enum InsiderEndpoint { case identity, attribute }
+
+    /// Checks Insider One's headers and the endpoint's budget; nil when the request may go on.
+    private func insiderGate(partner: String?, token: String?, endpoint: InsiderEndpoint) -> Answer? {
         guard let partner, !partner.isEmpty, partner == partner.lowercased(), !partner.contains(where: \.isWhitespace)
         else {
             return insiderError(400, "{\"success\":false,\"message\":\"Partner is invalid.\"}")
@@ -279,8 +287,16 @@ actor EmulatorState {
                 "{\"success\":false,\"message\":\"Access Denied. You do not have sufficient access to perform this action.\"}"
             )
         }
-        guard !injectThrottle(), partnerBuckets.take(partner, now: ContinuousClock().now) else {
-            return insiderError(429, "{\"error\":\"rejected: too many requests\"}")
+        let now = ContinuousClock().now
+        let within =
+            switch endpoint {
+            case .identity: identityBuckets.take(partner, now: now)
+            case .attribute: attributeBuckets.take(partner, now: now)
+            }
+        guard !injectThrottle(), within else {
+            return options.insiderThrottleAs403
+                ? insiderError(403, "{\"success\":false,\"message\":\"Request Limit Exceeded\"}")
+                : insiderError(429, "{\"error\":\"rejected: too many requests\"}")
         }
         if injectFault() {
             return insiderError(
@@ -335,7 +351,7 @@ actor EmulatorState {
 
     /// `DELETE /api/user/v1/identity`.
     func insiderDeleteIdentity(partner: String?, token: String?, body: [UInt8]) -> Answer {
-        if let refusal = insiderGate(partner: partner, token: token) { return refusal }
+        if let refusal = insiderGate(partner: partner, token: token, endpoint: .identity) { return refusal }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
             let ids = object["identifiers"] as? [String: Any], let pairs = identifiers(ids), pairs.count == 1
         else {
@@ -357,7 +373,7 @@ actor EmulatorState {
 
     /// `POST /api/user/v1/attribute/delete`.
     func insiderDeleteAttributes(partner: String?, token: String?, body: [UInt8]) -> Answer {
-        if let refusal = insiderGate(partner: partner, token: token) { return refusal }
+        if let refusal = insiderGate(partner: partner, token: token, endpoint: .attribute) { return refusal }
         loadUsers()
         guard body.count <= 5_000_000 else {
             return insiderError(413, "{\"success\":false,\"message\":\"The entire request must not exceed 5 MB.\"}")

@@ -88,7 +88,8 @@ final class ApplyFixture: Sendable {
         options.port = 0
         options.segmentPerSpace = 10_000
         options.segmentPerProfile = 10_000
-        options.insiderPerMinute = 600_000
+        options.insiderIdentityPerMinute = 600_000
+        options.insiderAttributePerMinute = 600_000
         options.flushMilliseconds = 50
         options.writeToStore = true  // each fixture's store is its own copy
         return options

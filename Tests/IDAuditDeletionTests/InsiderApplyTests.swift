@@ -9,7 +9,7 @@ import Testing
 struct InsiderApplyTests {
     func apply(
         _ f: ApplyFixture, endpoint: String, counts: Bool = true, typeMap: InsiderTypeMap = InsiderTypeMap(),
-        knownCounts: [String: [String: Int]]? = nil
+        knownCounts: [String: [String: Int]]? = nil, options: ApplyOptions = ApplyFixture.fastOptions()
     ) async throws -> ApplyReport {
         let plan = try f.plan()
         let target = try InsiderTarget(
@@ -18,8 +18,7 @@ struct InsiderApplyTests {
                 ? try knownCounts ?? f.store.activeTypeCounts(onProfiles: Set(plan.entries.map(\.segmentID))) : nil)
         let report = try await HTTPTransport.with(connections: 8, timeoutSeconds: 5) { transport in
             try await ApplyEngine(
-                plan: plan, target: target, transport: transport, journal: try f.journal(),
-                options: ApplyFixture.fastOptions()
+                plan: plan, target: target, transport: transport, journal: try f.journal(), options: options
             ).run()
         }
         return report
@@ -39,6 +38,55 @@ struct InsiderApplyTests {
         #expect(await emulator.emulator.statistics().insiderDeletions == 5)
         // Insider's deletions do not touch the Segment store.
         #expect(try f.store.identifier(type: "email", value: "a@x.com")?.active == true)
+    }
+
+    /// Issue 19 item 7: Insider One's budgets are per endpoint; identity delete gets 1,000/min per key (not the
+    /// 25,000/min pool of upsert and attribute delete).
+    @Test func eachInsiderEndpointHasItsOwnDocumentedBudget() throws {
+        let identity = try InsiderTarget(partner: "mybrand", token: Secret(ApplyFixture.token))
+        #expect(identity.defaultRequestsPerSecond == 1_000.0 / 60)
+        let attributes = try InsiderAttributeTarget(partner: "mybrand", token: Secret(ApplyFixture.token))
+        #expect(attributes.defaultRequestsPerSecond == 25_000.0 / 60)
+    }
+
+    /// Throttling can come as 403 "Request Limit Exceeded": backed off and retried like a 429, never a stop; any
+    /// other 403 still stops the run.
+    @Test func a403RequestLimitExceededIsAThrottleNotAStop() throws {
+        let target = try InsiderTarget(partner: "mybrand", token: Secret(ApplyFixture.token))
+        let throttle = WireResponse(
+            status: 403, headers: [], body: Array(#"{"success":false,"message":"Request Limit Exceeded"}"#.utf8))
+        guard case .retry(let failure, _) = target.classify(throttle) else {
+            Issue.record("a 403 Request Limit Exceeded was not retried")
+            return
+        }
+        #expect(failure.isThrottle)
+        let denied = WireResponse(
+            status: 403, headers: [],
+            body: Array(#"{"success":false,"message":"Access Denied. You do not have sufficient access."}"#.utf8))
+        guard case .stop = target.classify(denied) else {
+            Issue.record("another 403 did not stop the run")
+            return
+        }
+    }
+
+    /// The emulator enforces the identity endpoint's budget apart from the attribute endpoint's, and throttles as a
+    /// 403: a client sending far above it is slowed, retries, and deletes every line; nothing stops.
+    @Test func theEmulatorsPerEndpointBudgetThrottlesWith403sAndTheRunRidesItOut() async throws {
+        let f = try ApplyFixture("insider-403-throttle")
+        var emulatorOptions = ApplyFixture.emulatorOptions()
+        emulatorOptions.insiderIdentityPerMinute = 120  // 2/s, a burst of 2
+        emulatorOptions.insiderThrottleAs403 = true
+        let emulator = try await RunningEmulator.start(store: f.store, options: emulatorOptions)
+        var options = ApplyFixture.fastOptions()
+        options.maxAttempts = 200
+        let report = try await apply(f, endpoint: emulator.endpoint, options: options)
+        try await emulator.stop()
+        #expect(report.stopped == nil)
+        #expect(report.done == 5)
+        #expect(report.throttled > 0)
+        #expect(report.failed == 0)
+        #expect(report.rateDecreases > 0)
+        #expect(await emulator.emulator.statistics().byStatus[403, default: 0] == report.throttled)
     }
 
     @Test func insidersCopyStillHoldsWhatSegmentDeleted() async throws {

@@ -263,7 +263,7 @@ public final class ApplyEngine: Sendable {
                 await state.record(result, entry: entry)
                 guard case .retry(let failure, let after) = result else { break }
                 let delay = backoff.delay(
-                    afterAttempt: attempt, retryAfter: after, throttled: failure.status == 429, random: &random)
+                    afterAttempt: attempt, retryAfter: after, throttled: failure.isThrottle, random: &random)
                 try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             }
         }
@@ -292,7 +292,7 @@ public final class ApplyEngine: Sendable {
             }
             result = result.redacted(redactor)
             switch result {
-            case .retry(let failure, _) where failure.status == 429: await pacer.throttled()
+            case .retry(let failure, _) where failure.isThrottle: await pacer.throttled()
             case .retry: break  // 5xx and network errors say nothing about the budget
             default: await pacer.answered()
             }
@@ -418,7 +418,7 @@ actor RunState {
             window.add(error: false)
         case .retry(let failure, _):
             c.retried += 1
-            if failure.status == 429 {
+            if failure.isThrottle {
                 c.throttled += 1
             } else {
                 window.add(error: true)

@@ -220,7 +220,9 @@ public struct InsiderAttributeTarget: DeletionTarget {
         destination.details["target"] = "insider-attributes"
         return destination
     }
-    public var defaultRequestsPerSecond: Double { identity.defaultRequestsPerSecond }
+    /// 25,000 requests/min, shared with the User Upsert API (seed 004; domain notes §5).
+    public static let requestsPerMinute = 25_000.0
+    public var defaultRequestsPerSecond: Double { Self.requestsPerMinute / 60 }
     public var perProfileRequestsPerSecond: Double? { nil }
     public func profileKey(_ entry: PlanEntry) -> String { "" }
 

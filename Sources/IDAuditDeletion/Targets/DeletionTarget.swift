@@ -108,6 +108,13 @@ public struct AttemptFailure: Sendable, Equatable, Codable {
         case requestID = "request_id"
     }
 
+    /// The code of a throttle that is not a 429 (Insider One's 403 "Request Limit Exceeded").
+    public static let rateLimited = "rate_limited"
+
+    /// The platform asked us to slow down (a 429, or a throttle in another status): back off, cut the rate, never
+    /// an error to the breaker.
+    public var isThrottle: Bool { status == 429 || code == Self.rateLimited }
+
     /// `403 forbidden: Deleted identifier not activated ... (Request-Id r-1)`.
     public var summary: String {
         var out = status > 0 ? "\(status)" : "network"

@@ -57,7 +57,11 @@ public struct InsiderTarget: DeletionTarget {
         }
         return ApprovedDestination(key: key, details: details)
     }
-    public var defaultRequestsPerSecond: Double { 25_000.0 / 60.0 }
+    /// 1,000 requests/min per key for `DELETE /api/user/v1/identity`: Insider One's rate limits are per endpoint
+    /// (its "API rate limits" page, as compiled publicly by api-evangelist/insider; domain notes §5); the 25,000/min
+    /// pool belongs to upsert and attribute delete only. `--max-rpm` sets another.
+    public static let identityRequestsPerMinute = 1_000.0
+    public var defaultRequestsPerSecond: Double { Self.identityRequestsPerMinute / 60 }
     public var perProfileRequestsPerSecond: Double? { nil }
 
     public func profileKey(_ entry: PlanEntry) -> String { entry.segmentID }
@@ -175,6 +179,11 @@ public struct InsiderTarget: DeletionTarget {
         case 404 where message.contains("no such user"):
             // No user holds the identifier: the engine decides whether an earlier attempt of ours removed it.
             return .notFound(failure)
+        case 403 where message.localizedCaseInsensitiveContains("request limit exceeded"):
+            // Insider One's throttling can come as a 403 with this text: a throttle (back off, retry), not a refusal.
+            var throttled = failure
+            throttled.code = AttemptFailure.rateLimited
+            return .retry(throttled, after: response.retryAfterSeconds)
         case 401, 403:
             return .stop(failure)
         case 429, 500..<600:

@@ -19,7 +19,9 @@ struct Apply: AsyncParsableCommand {
             addresses the user), except one that would leave the profile, as the store knows it, with no \
             identifier. Types map to Insider keys: email -> email, phone -> phone_number (E.164), user_id -> uuid, \
             anything else -> a custom identifier of that name; --type-map FILE (`type: key` lines; key email, \
-            phone_number, uuid, custom, custom:<name> or skip) overrides. Budget: 25,000 requests/min. Token: \
+            phone_number, uuid, custom, custom:<name> or skip) overrides. Budget: 1,000 requests/min per key, \
+            Insider One's limit for this endpoint (its rate limits are per endpoint; --max-rpm sets another); a \
+            403 "Request Limit Exceeded" is throttling (backed off and retried), any other 403 stops. Token: \
             IDAUDIT_INSIDER_TOKEN or --token-file; partner name: IDAUDIT_INSIDER_PARTNER or --partner-file.
 
             Approval: the plan must be approved (`idaudit approve`) for exactly this destination (target, host, \
@@ -153,10 +155,11 @@ struct Apply: AsyncParsableCommand {
             Terminal.warn(
                 "applying \(plan) (approved by \(approval.approvedBy) at \(approval.approvedAt)) to "
                     + "\(deletionTarget.destination)")
-            if let maxRps = sending.maxRps, maxRps > deletionTarget.defaultRequestsPerSecond {
+            if let rate = sending.requestsPerSecond, rate > deletionTarget.defaultRequestsPerSecond * 1.0001 {
                 Terminal.warn(
-                    "warning: --max-rps \(maxRps) is above \(deletionTarget.name)'s documented budget of "
-                        + "\(deletionTarget.defaultRequestsPerSecond)/s; expect 429s unless your limit was raised")
+                    "warning: \(Self.describe(rate: rate)) is above \(deletionTarget.name)'s documented budget of "
+                        + "\(Self.describe(rate: deletionTarget.defaultRequestsPerSecond)); expect throttling unless "
+                        + "your limit was raised")
             }
             var options = options()
             options.progress = { p in
@@ -189,6 +192,12 @@ struct Apply: AsyncParsableCommand {
             }
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }
+    }
+
+    /// `100 requests/s`, or `1,000 requests/min` for a rate below 20/s.
+    static func describe(rate: Double) -> String {
+        rate >= 20
+            ? "\(Terminal.count(Int(rate.rounded()))) requests/s" : "\(Terminal.count(Int((rate * 60).rounded()))) requests/min"
     }
 
     private var tokenVariable: String {
@@ -248,9 +257,9 @@ struct Apply: AsyncParsableCommand {
         for (reason, count) in skipped.sorted(by: { $0.value > $1.value }) {
             print("  skipped \(Terminal.count(count)): \(reason)")
         }
-        let rate = sending.maxRps ?? target.defaultRequestsPerSecond
+        let rate = sending.requestsPerSecond ?? target.defaultRequestsPerSecond
         let seconds = Int64((Double(sorted.work.count) / rate).rounded(.up))
-        print("  at \(rate) requests/s: about \(Approval.describe(seconds: seconds))")
+        print("  at \(Self.describe(rate: rate)): about \(Approval.describe(seconds: seconds))")
     }
 
     private func summary(_ r: ApplyReport, reportPath: String) -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IDAuditCore
+import IDAuditDeletion
 import IDAuditEmulator
 import IDAuditStore
 
@@ -22,7 +23,9 @@ struct Emulate: AsyncParsableCommand {
 
             The one token accepted (Segment's Basic user, Insider One's X-REQUEST-TOKEN) comes from \
             IDAUDIT_EMULATOR_TOKEN, never the command line. Any space id and partner name are accepted. Budgets \
-            (429 beyond them): --segment-rps per space and per profile, --insider-rpm per partner. Faults: \
+            (429 beyond them): --segment-rps per space and per profile; per partner and per endpoint, as \
+            Insider One counts them, --insider-identity-rpm (1,000) and --insider-attribute-rpm (25,000); \
+            --insider-throttle-403 answers Insider One's throttling as 403 "Request Limit Exceeded". Faults: \
             --latency-ms on every answer, --fail-rate of answers are 500s, --throttle-rate are 429s (--seed).
 
             Example:
@@ -50,8 +53,14 @@ struct Emulate: AsyncParsableCommand {
     @Option(help: "Segment deletions per second, per space and per profile.")
     var segmentRps = 100.0
 
-    @Option(help: "Insider One requests per minute per partner.")
-    var insiderRpm = 25_000.0
+    @Option(help: "Insider One DELETE /api/user/v1/identity requests per minute per partner (documented: 1,000).")
+    var insiderIdentityRpm = InsiderTarget.identityRequestsPerMinute
+
+    @Option(help: "Insider One attribute-delete requests per minute per partner (documented: 25,000, shared with Upsert).")
+    var insiderAttributeRpm = InsiderAttributeTarget.requestsPerMinute
+
+    @Flag(help: "Answer Insider One's throttling as 403 \"Request Limit Exceeded\" instead of 429 (it does both).")
+    var insiderThrottle403 = false
 
     @Option(help: "Milliseconds added to every answer.")
     var latencyMs = 0
@@ -83,7 +92,7 @@ struct Emulate: AsyncParsableCommand {
         guard (0...1).contains(failRate) else { throw ValidationError("--fail-rate must be between 0 and 1") }
         guard (0...1).contains(throttleRate) else { throw ValidationError("--throttle-rate must be between 0 and 1") }
         guard (0...1).contains(odd2xxRate) else { throw ValidationError("--odd-2xx-rate must be between 0 and 1") }
-        guard segmentRps > 0, insiderRpm > 0 else { throw ValidationError("budgets must be above 0") }
+        guard segmentRps > 0, insiderIdentityRpm > 0, insiderAttributeRpm > 0 else { throw ValidationError("budgets must be above 0") }
     }
 
     func run() async throws {
@@ -96,7 +105,9 @@ struct Emulate: AsyncParsableCommand {
             options.port = port
             options.segmentPerSpace = segmentRps
             options.segmentPerProfile = segmentRps
-            options.insiderPerMinute = insiderRpm
+            options.insiderIdentityPerMinute = insiderIdentityRpm
+            options.insiderAttributePerMinute = insiderAttributeRpm
+            options.insiderThrottleAs403 = insiderThrottle403
             options.latencyMilliseconds = latencyMs
             options.failRate = failRate
             options.throttleRate = throttleRate
