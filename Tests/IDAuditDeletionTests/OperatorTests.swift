@@ -247,6 +247,52 @@ struct OperatorTests {
         #expect(after.doneEarlier == 4)
     }
 
+    /// Duplicate lines used to be approved silently, the second copy then reported "not there".
+    @Test func aPlanNamingAnIdentifierTwiceIsNotApproved() throws {
+        let f = try ApplyFixture("duplicates")
+        let original = try String(contentsOfFile: f.planPath, encoding: .utf8)
+        var rows = original.split(separator: "\n").map(String.init)
+        rows.append(rows[1])  // line 1 again, as line 6
+        let path = f.dir.file("plan/dup-plan.csv")
+        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let plan = try PlanFile.read(path: path)
+        #expect(plan.duplicates().map(\.line) == [6])
+        do {
+            _ = try Approval.approve(
+                plan: plan, for: ApplyFixture.segmentDestination(endpoint: "http://127.0.0.1:9"), by: "dana",
+                at: ApplyFixture.now)
+            Issue.record("a plan with a repeated line was approved")
+        } catch {
+            #expect("\(error)".contains("line 6 repeats line 1"))
+            #expect(!"\(error)".contains("a@x.com"))  // lines and types, never values
+        }
+        #expect(!FileManager.default.fileExists(atPath: Approval.path(forPlan: path)))
+    }
+
+    /// The canary stops for review: the lines it sent are listed, with what each became, in canary.csv.
+    @Test func theCanaryListsTheLinesItSent() async throws {
+        let f = try ApplyFixture("canary-csv")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let target = SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        var options = ApplyFixture.fastOptions()
+        options.canary = 2
+        let run = DeletionRun(
+            plan: try f.plan(), target: target, home: JournalHome(folder: f.dir.file("state")), journal: nil,
+            legacyJournal: nil, reportPath: f.dir.file("plan/apply-report.json"), command: "apply", warn: { _ in })
+        let (report, _, locks) = try await run.run(options: options)
+        for lock in locks { lock.release() }
+        try await emulator.stop()
+        #expect(report.canaryLines == [1, 2])
+        #expect(report.exitCode == 2)
+        let csv = try String(contentsOfFile: run.canaryPath, encoding: .utf8)
+        #expect(run.canaryPath == f.dir.file("plan/canary.csv"))
+        let lines = csv.split(separator: "\n").map(String.init)
+        #expect(lines.first == "line,segment_id,type,value,state,answer")
+        #expect(lines.count == 3)
+        #expect(lines[1] == "1,use_A,email,a@x.com,done,deleted")
+        #expect(lines[2] == "2,use_A,email,b@x.com,done,deleted")
+    }
+
     // MARK: - Erase
 
     /// Erase approvals used to never expire: a file without a stamp ages from its approval.

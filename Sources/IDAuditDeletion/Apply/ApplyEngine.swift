@@ -100,6 +100,7 @@ public final class ApplyEngine: Sendable {
         if let canary = options.canary, canary < work.count {
             phases = [work[..<canary], work[canary...]]
         }
+        let canaryLines = options.canary == nil ? [] : phases[0].prefix(options.canary ?? 0).map(\.entry.line)
         for (index, phase) in phases.enumerated() {
             if index == 1 {
                 // The canary is sent: go on only when it went cleanly and the user said so.
@@ -179,7 +180,7 @@ public final class ApplyEngine: Sendable {
             rateDecreases: await pacer.decreases, lowestRate: await pacer.lowestRate,
             stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)),
             absentLines: Array(absent.prefix(1000)), unconfirmedLines: Array(unconfirmed.prefix(1000)),
-            exitCode: exitCode)
+            canaryLines: canaryLines, exitCode: exitCode)
         try await journal.finishRun(run, outcome: report.outcome, report: report.json, at: finished)
         return report
     }

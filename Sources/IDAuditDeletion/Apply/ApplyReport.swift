@@ -65,6 +65,8 @@ public struct ApplyReport: Sendable, Codable {
     public var absentLines: [FailedLine]
     /// The unconfirmed lines (the first 1,000): their status and the first 200 bytes of the answer.
     public var unconfirmedLines: [FailedLine]
+    /// The lines the canary sent (`--canary`), for review; empty without a canary.
+    public var canaryLines: [Int] = []
     /// 0 every line done or skipped by design, 1 some lines failed, were unconfirmed or absent before the apply, 2
     /// stopped, 128 + n
     /// stopped by signal n.
@@ -84,6 +86,7 @@ public struct ApplyReport: Sendable, Codable {
         case plan, target, destination, outcome, journal, seconds, lines, done, skipped, failed, requests, throttled, retried, stopped
         case failures, unconfirmed
         case unconfirmedLines = "unconfirmed_lines"
+        case canaryLines = "canary_lines"
         case planSHA256 = "plan_sha256"
         case startedAt = "started_at"
         case finishedAt = "finished_at"

@@ -56,7 +56,45 @@ public struct DeletionRun: Sendable {
             warn(
                 "warning: the report could not be written (\(error)); the run's report is in the journal \(journalPath)")
         }
+        if !report.canaryLines.isEmpty { writeCanary(report, journal: journalFile) }
         return (report, journalFile, [lock, destinationLock])
+    }
+
+    /// Where the canary's lines are listed for review: `canary.csv` beside the report.
+    public var canaryPath: String {
+        guard let slash = reportPath.lastIndex(of: "/") else { return "canary.csv" }
+        return String(reportPath[...slash]) + "canary.csv"
+    }
+
+    /// What a line's state says, in words.
+    private static func answer(_ state: LineState) -> String {
+        switch state.state {
+        case .done: state.alreadyAbsent ? "deleted (already gone after an earlier attempt of ours)" : "deleted"
+        case .skipped: state.message ?? ""
+        case .sending: "sent, no answer recorded"
+        case .failed, .unconfirmed, .absentBeforeApply: state.answer.summary
+        }
+    }
+
+    /// Lists the lines the canary sent with what each became, for the review the canary stops for.
+    private func writeCanary(_ report: ApplyReport, journal: Journal) {
+        do {
+            let states = try journal.lineStates(plan: plan.sha256, destination: target.destination)
+            let byLine = Dictionary(plan.entries.map { ($0.line, $0) }, uniquingKeysWith: { first, _ in first })
+            let out = try OutputFile(path: canaryPath)
+            try out.writeCSVRecord(["line", "segment_id", "type", "value", "state", "answer"])
+            for line in report.canaryLines {
+                guard let entry = byLine[line] else { continue }
+                let state = states[line]
+                try out.writeCSVRecord([
+                    String(line), entry.segmentID, entry.type, entry.value, state?.state.rawValue ?? "not_sent",
+                    state.map(Self.answer) ?? "",
+                ])
+            }
+            try out.commit()
+        } catch {
+            warn("warning: the canary's lines could not be listed in \(canaryPath) (\(error))")
+        }
     }
 
     /// Replaces the previous report with one that says a run is going: a run killed before its end never leaves the

@@ -59,6 +59,7 @@ public struct Approval: Codable, Sendable, Equatable {
         plan: PlanFile, for destination: ApprovedDestination, by person: String, at now: Instant
     ) throws -> Approval {
         if let stamp = plan.stamp { try checkNotInTheFuture(stamp, path: plan.path, now: now) }
+        try plan.checkNoDuplicates()
         return try write(
             Approval(
                 plan: fileName(plan.path), kind: "plan", planSHA256: plan.sha256, approvedBy: try who(person),

@@ -55,6 +55,40 @@ public struct PlanFile: Sendable {
         self.stamp = stamp
     }
 
+    /// Lines that name an identifier (type and value) an earlier line already names, with that earlier line: the
+    /// second request would be answered not-found (Segment) or address the same user again (Insider One).
+    public func duplicates() -> [(line: Int, first: Int, type: String)] {
+        var seen: [PlanKey: Int] = [:]
+        var out: [(line: Int, first: Int, type: String)] = []
+        for entry in entries {
+            let key = PlanKey(type: entry.type, value: entry.value)
+            if let first = seen[key] {
+                out.append((entry.line, first, entry.type))
+            } else {
+                seen[key] = entry.line
+            }
+        }
+        return out
+    }
+
+    /// Refuses a plan that names an identifier twice, naming the lines (never the values: they are personal data).
+    public func checkNoDuplicates() throws(PlanFileError) {
+        let repeated = duplicates()
+        guard let one = repeated.first else { return }
+        let listed = repeated.prefix(10).map { "line \($0.line) repeats line \($0.first) (\($0.type))" }
+        throw PlanFileError(
+            file: path, line: one.line,
+            message: "\(repeated.count) line(s) name an identifier an earlier line names: "
+                + listed.joined(separator: ", ") + (repeated.count > 10 ? ", ..." : "")
+                + "; a plan names each identifier once (the second request would find it gone): write the plan "
+                + "again without them")
+    }
+
+    private struct PlanKey: Hashable {
+        var type: String
+        var value: String
+    }
+
     /// Reads and checks a plan. The file is read once: the sha256 an approval names and the lines that are sent
     /// come from the same bytes, so a file replaced between the two can never slip new lines under an approval.
     ///

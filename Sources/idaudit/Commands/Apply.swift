@@ -135,6 +135,7 @@ struct Apply: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailuresAsync {
             let planFile = try PlanFile.read(path: plan)
+            try planFile.checkNoDuplicates()
             if dryRun {
                 try printDryRun(planFile, try makeTarget(planFile: planFile, token: Secret("dry-run")))
                 return
@@ -300,6 +301,10 @@ struct Apply: AsyncParsableCommand {
             out += "\(String(format: "%.1f", r.lowestRate)) req/s"
         }
         if let stopped = r.stopped { out += "\n  STOPPED: \(Terminal.inert(stopped))" }
+        if !r.canaryLines.isEmpty {
+            out += "\n  canary: the \(Terminal.count(r.canaryLines.count)) lines it sent, with what each became: "
+            out += folder(of: reportPath) + "canary.csv"
+        }
         out += "\n  report: \(reportPath)"
         return out
     }
