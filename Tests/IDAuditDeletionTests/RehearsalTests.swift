@@ -1,0 +1,82 @@
+import Foundation
+import IDAuditTestSupport
+import Testing
+
+/// Issue 19 item 8: the README's rehearsal is one block that works when pasted: this runs its exact lines (the port
+/// aside) with the idaudit binary this build made.
+struct RehearsalTests {
+    /// The repository's root, from this file's path.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The `idaudit` executable beside the test bundle (`swift build --build-tests`, which `swift test` runs, builds
+    /// it).
+    static func binary() throws -> String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [bundle, bundle.deletingLastPathComponent()] {
+            let path = dir.appendingPathComponent("idaudit").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        let fallback = root + "/.build/debug/idaudit"
+        guard FileManager.default.isExecutableFile(atPath: fallback) else {
+            throw RehearsalError(message: "no idaudit binary beside \(bundle.path) or at \(fallback)")
+        }
+        return fallback
+    }
+
+    /// The lines between `<!-- rehearsal -->` and `<!-- /rehearsal -->`, without the code fence.
+    static func readmeBlock() throws -> String {
+        let readme = try String(contentsOfFile: root + "/README.md", encoding: .utf8)
+        guard let start = readme.range(of: "<!-- rehearsal -->\n"), let end = readme.range(of: "<!-- /rehearsal -->")
+        else { throw RehearsalError(message: "README.md has no rehearsal block") }
+        return readme[start.upperBound..<end.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("```") }.joined(separator: "\n")
+    }
+
+    @Test func theReadmesRehearsalWorksWhenPasted() throws {
+        let dir = try TemporaryDirectory("readme-rehearsal")
+        let idaudit = try Self.binary()
+        let block = try Self.readmeBlock()
+        #expect(block.contains("--endpoint http://127.0.0.1:8080"))
+        #expect(!block.contains("IDAUDIT_SEGMENT_TOKEN=...")) // every secret set, every line pointed at the emulator
+        let port = 20_000 + Int(getpid() % 20_000)
+        // What the README's earlier lines made: a store and a plan in reports/2026-11-23/.
+        let setup = """
+            set -e
+            idaudit sample --profiles 1500 --seed 7 --out export/ >/dev/null
+            idaudit ingest export/ --store idaudit.sqlite >/dev/null
+            idaudit scan --store idaudit.sqlite --rules '\(Self.root)/rules/segment-recommended.yaml' \
+                --out reports/2026-11-23/ >/dev/null || test -s reports/2026-11-23/plan.csv
+            """
+        // Each line of the block must succeed; the emulator is stopped whatever happens.
+        let script =
+            setup + "\ntrap 'kill $EMULATOR 2>/dev/null || true' EXIT\n"
+            + block.replacingOccurrences(of: "8080", with: String(port)) + "\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = URL(fileURLWithPath: idaudit).deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "")
+        environment["XDG_STATE_HOME"] = dir.file("state")
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("canary: the 20 lines it sent"))
+        #expect(text.contains("0 failed"))
+        #expect(text.contains("verified rehearsal/plan.csv"))
+        #expect(FileManager.default.fileExists(atPath: dir.file("rehearsal/canary.csv")))
+        // The store it was copied from is untouched: the rehearsal wrote its deletions into its own copy.
+        #expect(!text.contains("came back: "))
+    }
+}
+
+struct RehearsalError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
