@@ -33,7 +33,7 @@ struct RehearsalTests {
             .filter { !$0.hasPrefix("```") }.joined(separator: "\n")
     }
 
-    @Test func theReadmesRehearsalWorksWhenPasted() throws {
+    @Test func theReadmesRehearsalWorksWhenPasted() async throws {
         let dir = try TemporaryDirectory("readme-rehearsal")
         let idaudit = try Self.binary()
         let block = try Self.readmeBlock()
@@ -64,8 +64,15 @@ struct RehearsalTests {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        // Read on a thread of its own: a test blocking one of the concurrency pool's two threads for seconds stalls
+        // every other test's HTTP exchanges.
+        let text = await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
+            Thread {
+                let bytes = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                done.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }.start()
+        }
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("canary: the 20 lines it sent"))
         #expect(text.contains("0 failed"))

@@ -41,8 +41,10 @@ public struct ApplyOptions: Sendable {
     /// Checks the options before anything is sent or written: every number within its range (a rate of 1e300 or a
     /// timeout of a million years would trap converting to a clock, not fail).
     public func validate() throws(ApplyOptionsError) {
-        if let requestsPerSecond, !(requestsPerSecond > 0 && requestsPerSecond <= Self.rateLimit) {
-            throw ApplyOptionsError(message: "--max-rps must be above 0 and at most \(Int(Self.rateLimit))")
+        if let requestsPerSecond, !(requestsPerSecond >= Self.slowestRate && requestsPerSecond <= Self.rateLimit) {
+            throw ApplyOptionsError(
+                message: "--max-rps must be within 0.001 and \(Int(Self.rateLimit)) (--max-rpm within 0.06 and "
+                    + "\(Int(Self.rateLimit * 60)))")
         }
         if let concurrency, !Self.concurrencyRange.contains(concurrency) {
             throw ApplyOptionsError(message: "--concurrency must be within 1-\(Self.concurrencyRange.upperBound)")
@@ -54,9 +56,10 @@ public struct ApplyOptions: Sendable {
         if let canary, canary < 1 { throw ApplyOptionsError(message: "--canary must be at least 1") }
         if !(0...1).contains(maxErrorRate) { throw ApplyOptionsError(message: "--max-error-rate must be within 0-100%") }
         if !(0...1).contains(maxAbsentRate) { throw ApplyOptionsError(message: "--max-absent-rate must be within 0-100%") }
-        if !(timeoutSeconds > 0 && timeoutSeconds <= Self.timeoutRange.upperBound) {
+        if !Self.timeoutRange.contains(timeoutSeconds) {
             throw ApplyOptionsError(
-                message: "--timeout must be above 0 and at most \(Int(Self.timeoutRange.upperBound)) seconds")
+                message: "--timeout must be within \(Int(Self.timeoutRange.lowerBound)) and "
+                    + "\(Int(Self.timeoutRange.upperBound)) seconds")
         }
         if !(backoffBaseSeconds > 0 && backoffBaseSeconds <= backoffCapSeconds && backoffCapSeconds <= 3600) {
             throw ApplyOptionsError(message: "the backoff must be above 0 and at most an hour")
@@ -65,12 +68,15 @@ public struct ApplyOptions: Sendable {
 
     /// The highest request rate accepted (no platform's budget comes near it).
     public static let rateLimit = 100_000.0
+    /// The lowest: one request in 1,000 seconds (below it, a run's estimates overflow).
+    public static let slowestRate = 0.001
     /// Requests in flight: 1 to 1,024.
     public static let concurrencyRange = 1...1024
     /// Attempts per line: 1 to 1,000 (a long 429 storm at a shared budget takes hundreds).
     public static let attemptsRange = 1...1000
-    /// A request's time limit: above 0, at most an hour.
-    public static let timeoutRange = 0.0...3600.0
+    /// A request's time limit: a second to an hour (below a second, every exchange on a real network would fail
+    /// after it may have executed).
+    public static let timeoutRange = 1.0...3600.0
 
     /// The circuit breaker's window.
     static let breakerWindow = 200

@@ -42,10 +42,16 @@ public struct DeletionRun: Sendable {
     /// released (the caller's record of the deletions in the store follows the run).
     public func run(options: ApplyOptions) async throws -> (report: ApplyReport, journal: Journal, locks: [JournalLock]) {
         let holder = "idaudit \(command) \(plan.path) to \(target.destination), started \(WallClock.now())"
+        // The plan's own lock and record, beside it: runs under two state folders (sudo, cron, another operator's
+        // HOME) would each have a journal of their own and send every line twice; the plan is what they share.
+        let planLock = try lockPlan(holder: holder)
         let (journalPath, destinationLock) = try home.claim(
             destination: target.destination, journal: journal, legacy: legacyJournal, holder: holder)
+        try checkPlanRecord(journal: journalPath)
         let journalFile = try Journal(path: journalPath)
+        try home.remember(journalPath, for: target.destination)
         let lock = try journalFile.lock(holder: holder)
+        writePlanRecord(journal: journalPath)
         writeRunning(journal: journalPath)
 
         let report = try await ApplyEngine.run(
@@ -57,7 +63,7 @@ public struct DeletionRun: Sendable {
                 "warning: the report could not be written (\(error)); the run's report is in the journal \(journalPath)")
         }
         if !report.canaryLines.isEmpty { writeCanary(report, journal: journalFile) }
-        return (report, journalFile, [lock, destinationLock])
+        return (report, journalFile, [lock, destinationLock] + (planLock.map { [$0] } ?? []))
     }
 
     /// Where the canary's lines are listed for review: `canary.csv` beside the report.
@@ -94,6 +100,61 @@ public struct DeletionRun: Sendable {
             try out.commit()
         } catch {
             warn("warning: the canary's lines could not be listed in \(canaryPath) (\(error))")
+        }
+    }
+
+    /// `plan.csv.lock`: one run of a plan at a time, whatever the state folder. A plan folder that cannot hold it
+    /// (read-only) is a warning: the destination's lock still holds.
+    private func lockPlan(holder: String) throws(JournalError) -> JournalLock? {
+        let path = plan.path + ".lock"
+        let planPath = plan.path
+        let result: Result<JournalLock, JournalError>
+        do {
+            result = .success(
+                try JournalLock.take(
+                    path: path, holder: holder,
+                    busy: { other in
+                        "another run of \(planPath) is going: \(other); wait for it to finish (two runs of one plan "
+                            + "would send its lines twice)"
+                    }))
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let lock): return lock
+        case .failure(let error) where error.message.contains("cannot open the lock file"):
+            warn("warning: \(error.message); going on with the destination's lock only")
+            return nil
+        case .failure(let error): throw error
+        }
+    }
+
+    /// `plan.csv.journal`: the destination this plan was applied to and the journal that recorded it.
+    private var planRecordPath: String { plan.path + ".journal" }
+
+    /// Refuses a journal other than the one that recorded this plan's runs to this destination (another user's, or
+    /// another HOME's, state folder): it would send every done line again.
+    private func checkPlanRecord(journal: String) throws(JournalError) {
+        guard let text = try? String(contentsOfFile: planRecordPath, encoding: .utf8) else { return }
+        let fields = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count >= 2, fields[0] == target.destination else { return }
+        let recorded = fields[1]
+        guard FileManager.default.fileExists(atPath: recorded),
+            JournalHome.absolute(recorded) != JournalHome.absolute(journal)
+        else { return }
+        throw JournalError(
+            message: "\(plan.path) was applied to \(target.destination) with the journal \(recorded) (\(planRecordPath)); "
+                + "this run would use \(journal), from another state folder (XDG_STATE_HOME or HOME differ: another "
+                + "user, sudo, cron?), and would send every done line again. Run as the same user, or pass "
+                + "--journal \(recorded)")
+    }
+
+    private func writePlanRecord(journal: String) {
+        do {
+            try OutputFile.write(target.destination + "\n" + JournalHome.absolute(journal) + "\n", to: planRecordPath)
+        } catch {
+            warn("warning: \(planRecordPath) cannot be written (\(error)): a run from another state folder would not "
+                + "find this journal")
         }
     }
 

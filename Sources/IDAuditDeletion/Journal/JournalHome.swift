@@ -24,8 +24,8 @@ public struct JournalHome: Sendable {
             folder = home + "/.local/state/idaudit"
         } else {
             throw JournalError(
-                message: "no state folder for the journal: set XDG_STATE_HOME or HOME to an absolute path, or pass "
-                    + "--journal")
+                message: "no state folder for journals and destination locks: set XDG_STATE_HOME or HOME to an "
+                    + "absolute path")
         }
     }
 
@@ -62,7 +62,8 @@ public struct JournalHome: Sendable {
     }
 
     /// Takes `destination` for one run and says which journal it uses: `given` (`--journal`), else the recorded
-    /// one, else the default. The lock is held until released or the process exits.
+    /// one, else the default; once the journal is open, ``remember(_:for:)`` records it. The lock is held until
+    /// released or the process exits.
     ///
     /// - Parameter legacy: where an earlier idaudit kept the journal (beside the store, or in the working folder):
     ///   when it holds runs to this destination and no journal is recorded, the run is refused rather than starting
@@ -80,30 +81,40 @@ public struct JournalHome: Sendable {
                 "another run is sending to \(destination): \(other); wait for it to finish (two runs to one "
                     + "destination would send lines twice)"
             })
-        let recorded = recordedJournal(for: destination).flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+        if let given, given.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw JournalError(message: "--journal: a path with control characters is refused (it cannot be recorded)")
+        }
+        let legacyRuns =
+            legacy.map { FileManager.default.fileExists(atPath: $0) && (try? Journal(path: $0).hasRuns(destination: destination)) == true }
+            ?? false
         let chosen: String
-        if let given {
-            let real = Self.absolute(given)
-            if let recorded, recorded != real {
+        if let recorded = recordedJournal(for: destination) {
+            // A recorded journal that is missing may be on an unmounted volume, or moved: starting afresh would send
+            // every done line again.
+            guard FileManager.default.fileExists(atPath: recorded) else {
                 throw JournalError(
-                    message: "\(destination) is journaled in \(recorded); this run would use \(real): a second "
-                        + "journal would send its done lines again. Drop --journal, or pass --journal \(recorded)")
+                    message: "\(destination) is journaled in \(recorded), which is missing (an unmounted volume? a moved "
+                        + "file?): restore it. To start a fresh journal (every line done there would be sent again), "
+                        + "remove \(recordPath(key))")
             }
-            chosen = real
-        } else if let recorded {
-            chosen = recorded
+            if let given, Self.absolute(given) != Self.absolute(recorded) {
+                throw JournalError(
+                    message: "\(destination) is journaled in \(recorded); this run would use \(Self.absolute(given)): a "
+                        + "second journal would send its done lines again. Drop --journal, or pass --journal \(recorded)")
+            }
+            chosen = Self.absolute(recorded)
+        } else if let legacy, legacyRuns, given.map({ Self.absolute($0) != Self.absolute(legacy) }) ?? true {
+            // An upgrade must not start a fresh journal (or take another one) while the old one holds this
+            // destination's runs.
+            throw JournalError(
+                message: "an earlier idaudit journaled \(destination) in \(Self.absolute(legacy)); pass "
+                    + "--journal \(legacy) once to go on with it (it is then remembered for this destination)")
+        } else if let given {
+            chosen = Self.absolute(given)
         } else {
-            if let legacy, FileManager.default.fileExists(atPath: legacy),
-                (try? Journal(path: legacy).hasRuns(destination: destination)) == true
-            {
-                throw JournalError(
-                    message: "an earlier idaudit journaled \(destination) in \(Self.absolute(legacy)); pass "
-                        + "--journal \(legacy) once to go on with it (it is then remembered for this destination)")
-            }
             // Resolved like a given path, so that passing it as --journal later is the same journal.
             chosen = Self.absolute(folder + "/journals") + "/" + key + ".sqlite"
         }
-        if recorded != chosen { try record(chosen, for: key) }
         return (chosen, lock)
     }
 
@@ -118,9 +129,18 @@ public struct JournalHome: Sendable {
         }
     }
 
+    private func recordPath(_ key: String) -> String { folder + "/destinations/" + key + ".journal" }
+
+    /// Records `journal` as the destination's, once it exists (``claim(destination:journal:legacy:holder:)`` chose
+    /// it): a record never names a journal that was never made.
+    public func remember(_ journal: String, for destination: String) throws(JournalError) {
+        let real = Self.absolute(journal)
+        if recordedJournal(for: destination) != real { try record(real, for: Self.key(destination)) }
+    }
+
     /// Records `journal` for the destination whose key is `key`, atomically (a rename).
     private func record(_ journal: String, for key: String) throws(JournalError) {
-        let path = folder + "/destinations/" + key + ".journal"
+        let path = recordPath(key)
         do {
             try Data((journal + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
@@ -128,13 +148,21 @@ public struct JournalHome: Sendable {
         }
     }
 
-    /// `path` made absolute and resolved (symlinks, `..`) as far as it exists.
-    static func absolute(_ path: String) -> String {
+    /// `path` made absolute and resolved (symlinks, `..`): the file's real path, else its folder's real path and its
+    /// name (a journal not created yet is named as it will be found once it is).
+    public static func absolute(_ path: String) -> String {
         if let real = realpath(path, nil) {
             defer { free(real) }
             return String(cString: real)
         }
         let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return URL(fileURLWithPath: full).standardizedFileURL.path
+        let url = URL(fileURLWithPath: full).standardizedFileURL
+        let parent = url.deletingLastPathComponent().path
+        if let real = realpath(parent, nil) {
+            defer { free(real) }
+            let dir = String(cString: real)
+            return (dir == "/" ? "" : dir) + "/" + url.lastPathComponent
+        }
+        return url.path
     }
 }

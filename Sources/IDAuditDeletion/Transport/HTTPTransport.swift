@@ -45,10 +45,15 @@ public final class HTTPTransport: Sendable {
                 return nil
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let response = first else {
+            do {
+                guard let first = try await group.next(), let response = first else {
+                    throw TransportDeadline(seconds: timeoutSeconds)
+                }
+                return response
+            } catch let error as HTTPClientError where error == .deadlineExceeded {
+                // The client's own deadline (no response head in time): the same outcome, told the same way.
                 throw TransportDeadline(seconds: timeoutSeconds)
             }
-            return response
         }
     }
 

@@ -22,7 +22,10 @@ public enum Verifier {
         var pairs: [(journal: Journal, destination: String)] = []
         for journal in journals {
             for destination in try journal.destinations(plan: plan.sha256)
-            where destination.hasPrefix("segment/") && (space.map { destination.hasSuffix("/" + $0) } ?? true) {
+            where destination.hasPrefix("segment/") && (space.map { destination.hasSuffix("/" + $0) } ?? true)
+                // One journal per destination: the first that has it (a legacy copy after it is left out).
+                && !pairs.contains(where: { $0.destination == destination })
+            {
                 pairs.append((journal, destination))
             }
         }

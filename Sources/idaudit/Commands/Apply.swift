@@ -229,7 +229,13 @@ struct Apply: AsyncParsableCommand {
     /// What a run would send now: the plan's lines less what the destination's journal has done (or, without
     /// --retry-*, failed or left unconfirmed).
     private func printDryRun(_ planFile: PlanFile, _ target: any DeletionTarget) throws {
-        let journalPath = try journal ?? JournalHome().recordedJournal(for: target.destination)
+        let recorded = try JournalHome().recordedJournal(for: target.destination)
+        if let journal, let recorded, JournalHome.absolute(journal) != JournalHome.absolute(recorded) {
+            Terminal.warn(
+                "warning: \(target.destination) is journaled in \(recorded): a real run with --journal \(journal) "
+                    + "would be refused; this dry run reads \(recorded)")
+        }
+        let journalPath = recorded ?? journal
         var states: [Int: LineState] = [:]
         if let journalPath, FileManager.default.fileExists(atPath: journalPath) {
             states = try Journal(path: journalPath).lineStates(plan: planFile.sha256, destination: target.destination)
@@ -272,7 +278,10 @@ struct Apply: AsyncParsableCommand {
         out += ", \(Terminal.count(r.failed)) failed, \(Terminal.count(r.skipped)) skipped"
         if r.doneEarlier > 0 { out += ", \(Terminal.count(r.doneEarlier)) done in earlier runs" }
         if r.notSent > 0 { out += ", \(Terminal.count(r.notSent)) not done" }
-        if r.inDoubt > 0 { out += " (\(Terminal.count(r.inDoubt)) in doubt: sent, answer lost; resent next run)" }
+        if r.inDoubt > 0 {
+            out += " (\(Terminal.count(r.inDoubt)) in doubt: sent, perhaps carried out (no answer, or a 5xx); resent next "
+            out += "run, where a not-found counts as gone)"
+        }
         out += "\n  \(Terminal.count(r.requests)) requests in \(Terminal.seconds(r.seconds))"
         out += " (\(String(format: "%.1f", r.requestsPerSecond)) req/s, \(Terminal.count(r.throttled)) answered 429,"
         out += " \(Terminal.count(r.retried)) retried)"

@@ -3,7 +3,7 @@ import Foundation
 import IDAuditDeletion
 
 extension DeletionRun {
-    /// Runs with SIGINT/SIGTERM handled: the first stops the run gracefully (exit 128 + n, with its report), the
+    /// Runs with SIGINT/SIGTERM/SIGHUP handled: the first stops the run gracefully (exit 128 + n, with its report), the
     /// second exits at once.
     func runHandlingSignals(options: ApplyOptions) async throws -> (
         report: ApplyReport, journal: Journal, locks: [JournalLock]
@@ -25,7 +25,7 @@ extension DeletionRun {
 }
 
 
-/// SIGINT and SIGTERM while deleting: the first calls `first(signal, name)`, the second exits at once with 128 + n.
+/// SIGINT, SIGTERM and SIGHUP (an ssh session dropped) while deleting: the first calls `first(signal, name)`, the second exits at once with 128 + n.
 enum SignalHandling {
     struct Installed {
         fileprivate let sources: [any DispatchSourceSignal]
@@ -33,12 +33,13 @@ enum SignalHandling {
             for source in sources { source.cancel() }
             signal(SIGINT, SIG_DFL)
             signal(SIGTERM, SIG_DFL)
+            signal(SIGHUP, SIG_DFL)
         }
     }
 
     static func install(_ first: @escaping @Sendable (Int32, String) -> Void) -> Installed {
         let seen = SeenSignal()
-        let sources = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")].map { number, name -> any DispatchSourceSignal in
+        let sources = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")].map { number, name -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
