@@ -14,6 +14,8 @@ public struct ApplyReport: Sendable, Codable {
     public var outcome: String
     /// The journal that records every attempt (what `verify` and the next run read).
     public var journal: String
+    /// What the approval's signature says: `signed by ...`, or `unsigned (...)` (set by the caller that checked it).
+    public var approval: String?
     /// When the run started (UTC).
     public var startedAt: String
     /// When it ended.
@@ -83,7 +85,7 @@ public struct ApplyReport: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case plan, target, destination, outcome, journal, seconds, lines, done, skipped, failed, requests, throttled, retried, stopped
+        case plan, target, destination, outcome, journal, approval, seconds, lines, done, skipped, failed, requests, throttled, retried, stopped
         case failures, unconfirmed
         case unconfirmedLines = "unconfirmed_lines"
         case canaryLines = "canary_lines"

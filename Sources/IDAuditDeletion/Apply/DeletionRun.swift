@@ -21,12 +21,15 @@ public struct DeletionRun: Sendable {
     public var command: String
     /// Where warnings go (the terminal's standard error).
     public var warn: @Sendable (String) -> Void
+    /// What the approval's signature check said, for the report.
+    public var approval: String?
 
     /// A run of `plan` to `target`.
     public init(
         plan: PlanFile, target: any DeletionTarget, home: JournalHome, journal: String?, legacyJournal: String?,
-        reportPath: String, command: String, warn: @escaping @Sendable (String) -> Void
+        reportPath: String, command: String, warn: @escaping @Sendable (String) -> Void, approval: String? = nil
     ) {
+        self.approval = approval
         self.plan = plan
         self.target = target
         self.home = home
@@ -54,8 +57,9 @@ public struct DeletionRun: Sendable {
         writePlanRecord(journal: journalPath)
         writeRunning(journal: journalPath)
 
-        let report = try await ApplyEngine.run(
+        var report = try await ApplyEngine.run(
             plan: plan, target: target, journal: journalFile, options: options, heldLock: lock)
+        report.approval = approval
         do {
             try OutputFile.write(report.json, to: reportPath)
         } catch {

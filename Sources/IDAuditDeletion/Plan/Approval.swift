@@ -40,6 +40,9 @@ public struct Approval: Codable, Sendable, Equatable {
     public var lines: Int
     /// How many of them Segment's API can address (plans).
     public var remediable: Int
+    /// What ``check(path:sha256:stamp:destination:now:maxAgeSeconds:allowedSigners:)`` found of its signature (not
+    /// stored in the file).
+    public var signature = "unsigned (no allowed-signers file)"
 
     enum CodingKeys: String, CodingKey {
         case format, plan, kind, lines, remediable, destination
@@ -97,15 +100,20 @@ public struct Approval: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(approval)
-        try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: Self.path(forPlan: path))
+        let file = Self.path(forPlan: path)
+        // A signature of the approval this one replaces would not verify: it goes with it.
+        try? FileManager.default.removeItem(atPath: ApprovalSignature.path(forApproval: file))
+        try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: file)
         return approval
     }
 
     /// The approval of a file, checked: it must exist, name these exact bytes and this destination, and be younger
     /// than `maxAgeSeconds`: a plan by the stamp in its lines, a file without one (an erase file) by its approval.
+    /// With an allowed-signers file (`allowedSigners`, else the configured one), it must be signed by a key listed
+    /// for its `approved_by` (``ApprovalSignature``).
     public static func check(
         path: String, sha256: String, stamp: PlanStamp?, destination: ApprovedDestination, now: Instant,
-        maxAgeSeconds: Int64?
+        maxAgeSeconds: Int64?, allowedSigners: String? = nil
     ) throws(ApprovalError) -> Approval {
         let file = Self.path(forPlan: path)
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -114,7 +122,7 @@ public struct Approval: Codable, Sendable, Equatable {
                     + "\(path) --by you@example.com` with the same destination options (or use --dry-run to see "
                     + "what would be sent)")
         }
-        let approval: Approval
+        var approval: Approval
         do {
             approval = try JSONDecoder().decode(Approval.self, from: data)
         } catch {
@@ -161,6 +169,9 @@ public struct Approval: Codable, Sendable, Equatable {
                         + "--max-approval-age \(describe(seconds: maxAgeSeconds)): review it and approve it again")
             }
         }
+        // The bytes just decoded are the bytes verified: a file swapped between two reads cannot pass.
+        approval.signature = try ApprovalSignature.check(
+            approvalBytes: data, approvedBy: approval.approvedBy, approvalPath: file, allowedSigners: allowedSigners)
         return approval
     }
 

@@ -70,6 +70,9 @@ struct Apply: AsyncParsableCommand {
     @OptionGroup(title: "Destination (must be the one the plan was approved for)")
     var destination: DestinationOptions
 
+    @OptionGroup(title: "Who may approve")
+    var signers: SignerOptions
+
     @Option(help: "Read the token from this file instead of the environment.")
     var tokenFile: String?
 
@@ -144,7 +147,8 @@ struct Apply: AsyncParsableCommand {
             let approval = try Approval.check(
                 path: planFile.path, sha256: planFile.sha256, stamp: planFile.stamp,
                 destination: try destination.identifierDestination(), now: Clock.now(),
-                maxAgeSeconds: parseDuration(maxPlanAge)!)
+                maxAgeSeconds: parseDuration(maxPlanAge)!, allowedSigners: signers.allowedSigners)
+            Terminal.warn("approval: \(Terminal.inert(approval.signature))")
             let deletionTarget = try makeTarget(
                 planFile: planFile, token: try Secret.load(variable: tokenVariable, file: tokenFile))
             guard deletionTarget.destination == approval.destination else {
@@ -174,7 +178,7 @@ struct Apply: AsyncParsableCommand {
             let (report, journalFile, locks) = try await DeletionRun(
                 plan: planFile, target: deletionTarget, home: try JournalHome(), journal: journal,
                 legacyJournal: Journal.legacyPath(besideStore: store), reportPath: reportPath, command: "apply",
-                warn: { Terminal.warn($0) }
+                warn: { Terminal.warn($0) }, approval: approval.signature
             ).runHandlingSignals(options: options)
             // Held until the store records the deletions, not only while sending.
             defer { for lock in locks { lock.release() } }

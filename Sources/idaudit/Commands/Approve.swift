@@ -13,10 +13,17 @@ struct Approve: ParsableCommand {
             also refuses a plan older than --max-plan-age (default 7 days), judged by the generated_at the scan \
             stamped in every line of the plan.
 
+            Signed approvals: --sign-with KEY signs the approval with an SSH key (ssh-keygen -Y sign, namespace \
+            idaudit-approval; a key in ssh-agent works). apply and erase with --allowed-signers FILE (or the file \
+            at ~/.config/idaudit/allowed_signers) refuse an approval whose signature does not verify for its \
+            approved_by: an edited approval, one signed by an unlisted key, an unsigned one. An allowed-signers \
+            line: `dana@acme.io ssh-ed25519 AAAA...` (as for git's gpg.ssh.allowedSignersFile).
+
             No token is needed. The Insider One partner name comes from IDAUDIT_INSIDER_PARTNER or --partner-file.
 
             Examples:
               idaudit approve reports/2026-11-23/plan.csv --by "dana@acme.io" --target segment --space spa_123
+              idaudit approve plan.csv --by "dana@acme.io" --target segment --space spa_123 --sign-with ~/.ssh/id_ed25519
               idaudit approve reports/2026-11-23/plan.csv --by "dana@acme.io" --target segment --space spa_9 --region eu
               IDAUDIT_INSIDER_PARTNER=mybrand idaudit approve plan.csv --by dana --target insider --type-map map.yaml
               IDAUDIT_INSIDER_PARTNER=mybrand idaudit approve users.jsonl --by dana --target insider   # for erase
@@ -27,6 +34,13 @@ struct Approve: ParsableCommand {
 
     @Option(help: "Who approves it (a name or an email address), recorded in the approval.")
     var by: String
+
+    @Option(
+        help: """
+            Sign the approval with this SSH key (a private key file, or a public key whose private half is in \
+            ssh-agent): FILE.approval.json.sig, which apply --allowed-signers checks.
+            """)
+    var signWith: String?
 
     @OptionGroup(title: "Destination (the one apply will be allowed to send to)")
     var destination: DestinationOptions
@@ -42,6 +56,7 @@ struct Approve: ParsableCommand {
                 print("approved \(plan) (sha256 \(approval.planSHA256.prefix(16))…) by \(approval.approvedBy)")
                 print("  \(Terminal.count(approval.lines)) users, for \(approval.destination)")
                 print("  written \(Approval.path(forPlan: plan))")
+                try sign()
                 return
             }
             let file = try PlanFile.read(path: plan)
@@ -51,7 +66,19 @@ struct Approve: ParsableCommand {
             print("  \(Terminal.count(approval.lines)) lines, \(Terminal.count(approval.remediable)) remediable")
             print("  for \(approval.destination)")
             print("  plan made \(approval.planCreatedAt ?? "(no lines)"); written \(Approval.path(forPlan: plan))")
+            try sign()
         }
+    }
+
+    /// Signs the approval just written, with --sign-with.
+    private func sign() throws {
+        guard let signWith else {
+            print("  unsigned: where apply requires signed approvals (--allowed-signers), approve with --sign-with KEY")
+            return
+        }
+        let approvalPath = Approval.path(forPlan: plan)
+        try ApprovalSignature.sign(approvalPath: approvalPath, key: signWith)
+        print("  signed with \(signWith): \(ApprovalSignature.path(forApproval: approvalPath))")
     }
 
     /// An erase file is JSONL: its first non-blank byte opens an object.

@@ -40,6 +40,9 @@ struct Erase: AsyncParsableCommand {
     @OptionGroup(title: "Destination (must be the one the file was approved for)")
     var destination: DestinationOptions
 
+    @OptionGroup(title: "Who may approve")
+    var signers: SignerOptions
+
     @Option(help: "Read the token from this file instead of IDAUDIT_INSIDER_TOKEN.")
     var tokenFile: String?
 
@@ -89,7 +92,9 @@ struct Erase: AsyncParsableCommand {
             try destination.checkEndpoint()
             let approval = try Approval.check(
                 path: users, sha256: sha, stamp: nil, destination: try destination.attributeDestination(),
-                now: Clock.now(), maxAgeSeconds: parseDuration(maxApprovalAge)!)
+                now: Clock.now(), maxAgeSeconds: parseDuration(maxApprovalAge)!,
+                allowedSigners: signers.allowedSigners)
+            Terminal.warn("approval: \(Terminal.inert(approval.signature))")
             Terminal.warn("erasing \(users) (approved by \(approval.approvedBy) at \(approval.approvedAt)) at \(approval.destination)")
             let token = try Secret.load(variable: "IDAUDIT_INSIDER_TOKEN", file: tokenFile)
             let deletionTarget = try InsiderAttributeTarget(
@@ -111,7 +116,7 @@ struct Erase: AsyncParsableCommand {
             let (report, _, locks) = try await DeletionRun(
                 plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget, home: try JournalHome(), journal: journal,
                 legacyJournal: "idaudit-journal.sqlite", reportPath: reportPath, command: "erase",
-                warn: { Terminal.warn($0) }
+                warn: { Terminal.warn($0) }, approval: approval.signature
             ).runHandlingSignals(options: options)
             defer { for lock in locks { lock.release() } }
             print(
