@@ -74,4 +74,42 @@ struct EraseTests {
         #expect(statistics.attributeUsers == 1501)
         #expect(after == #"{"custom":{"tags":["b"]},"static_segment_id":[3],"surname":"Lee"}"#)
     }
+
+    /// Issue 19 item 9: the journal is keyed by user, not batch index: a run resumed with another batching (another
+    /// version, another limit) never sends a done user again.
+    @Test func aResumedEraseIsKeyedByUserWhateverTheBatching() async throws {
+        let f = try ApplyFixture("erase-by-user")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let lines = (1...2500).map { #"{"insider_id":"nobody-\#($0)","whole":["name"]}"# }
+        let path = try f.dir.write("users.jsonl", lines.joined(separator: "\n") + "\n")
+        let (sha, users) = try EraseFile.read(path: path)
+        let target = try InsiderAttributeTarget(
+            partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        func run(maxUsers: Int, maxDeletes: Int?) async throws -> ApplyReport {
+            var options = ApplyFixture.fastOptions()
+            options.maxDeletes = maxDeletes
+            let run = DeletionRun(
+                plan: EraseFile.plan(path: path, sha256: sha, batches: EraseFile.batches(users)), target: target,
+                home: JournalHome(folder: f.dir.file("state")), journal: nil, legacyJournal: nil,
+                reportPath: path + ".erase-report.json", command: "erase", warn: { _ in },
+                refine: { states in
+                    EraseFile.plan(
+                        path: path, sha256: sha,
+                        batches: EraseFile.batches(EraseFile.pending(users, states: states), maxUsers: maxUsers))
+                })
+            let (report, _, locks) = try await run.run(options: options)
+            for lock in locks { lock.release() }
+            return report
+        }
+        // 1,000 users per request; stopped after the first.
+        let first = try await run(maxUsers: 1000, maxDeletes: 1)
+        #expect(first.done == 1)
+        // Resumed with 700 per request: the 1,500 users left, in 3 requests; none of the first 1,000 again.
+        let second = try await run(maxUsers: 700, maxDeletes: nil)
+        let statistics = await emulator.emulator.statistics()
+        try await emulator.stop()
+        #expect(second.done == 3)
+        #expect(statistics.attributeUsers == 2500)
+        #expect(statistics.requests == 4)
+    }
 }

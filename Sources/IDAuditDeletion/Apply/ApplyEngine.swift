@@ -279,7 +279,7 @@ public final class ApplyEngine: Sendable {
         var result: AttemptResult
         do {
             let id = try await journal.beginAttempt(
-                run: run, plan: plan.sha256, destination: target.destination, line: entry.line,
+                run: run, plan: plan.sha256, destination: target.destination, line: entry.line, covers: entry.covers,
                 attempt: attempt, at: WallClock.now())
             await state.sent()
             do {
@@ -308,8 +308,8 @@ public final class ApplyEngine: Sendable {
                 result = .failed(last)
             }
             try await journal.finishAttempt(
-                id, plan: plan.sha256, destination: target.destination, line: entry.line, result: result,
-                at: WallClock.now())
+                id, plan: plan.sha256, destination: target.destination, line: entry.line, covers: entry.covers,
+                result: result, at: WallClock.now())
         } catch {
             // The journal cannot be written: stop rather than send what cannot be recorded.
             await state.stop("the journal cannot be written: \(error)")

@@ -23,13 +23,18 @@ public struct DeletionRun: Sendable {
     public var warn: @Sendable (String) -> Void
     /// What the approval's signature check said, for the report.
     public var approval: String?
+    /// Remakes the plan from the journal's line states, once the journal is held (erase: batches of the users not
+    /// done yet, so that a resumed run is keyed by user); nil: the plan as given.
+    public var refine: (@Sendable ([Int: LineState]) -> PlanFile)?
 
     /// A run of `plan` to `target`.
     public init(
         plan: PlanFile, target: any DeletionTarget, home: JournalHome, journal: String?, legacyJournal: String?,
-        reportPath: String, command: String, warn: @escaping @Sendable (String) -> Void, approval: String? = nil
+        reportPath: String, command: String, warn: @escaping @Sendable (String) -> Void, approval: String? = nil,
+        refine: (@Sendable ([Int: LineState]) -> PlanFile)? = nil
     ) {
         self.approval = approval
+        self.refine = refine
         self.plan = plan
         self.target = target
         self.home = home
@@ -57,6 +62,9 @@ public struct DeletionRun: Sendable {
         writePlanRecord(journal: journalPath)
         writeRunning(journal: journalPath)
 
+        let plan =
+            try refine.map { $0(try journalFile.lineStates(plan: self.plan.sha256, destination: target.destination)) }
+            ?? self.plan
         var report = try await ApplyEngine.run(
             plan: plan, target: target, journal: journalFile, options: options, heldLock: lock)
         report.approval = approval
@@ -66,7 +74,7 @@ public struct DeletionRun: Sendable {
             warn(
                 "warning: the report could not be written (\(error)); the run's report is in the journal \(journalPath)")
         }
-        if !report.canaryLines.isEmpty { writeCanary(report, journal: journalFile) }
+        if !report.canaryLines.isEmpty { writeCanary(report, plan: plan, journal: journalFile) }
         return (report, journalFile, [lock, destinationLock] + (planLock.map { [$0] } ?? []))
     }
 
@@ -87,7 +95,7 @@ public struct DeletionRun: Sendable {
     }
 
     /// Lists the lines the canary sent with what each became, for the review the canary stops for.
-    private func writeCanary(_ report: ApplyReport, journal: Journal) {
+    private func writeCanary(_ report: ApplyReport, plan: PlanFile, journal: Journal) {
         do {
             let states = try journal.lineStates(plan: plan.sha256, destination: target.destination)
             let byLine = Dictionary(plan.entries.map { ($0.line, $0) }, uniquingKeysWith: { first, _ in first })

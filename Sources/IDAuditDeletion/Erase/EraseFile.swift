@@ -184,15 +184,25 @@ public enum EraseFile {
         "{\"users\":[" + batch.map(\.json).joined(separator: ",") + "]}"
     }
 
-    /// The batches as a plan the engine applies: one entry per request, keyed by the file's sha256.
+    /// The batches as a plan the engine applies: one entry per request, keyed by the file's sha256 and its first
+    /// user's line in the file, and covering its other users' lines: the journal records every user, so a resumed
+    /// run is keyed by user, never by a batch index that another batching would shift.
     public static func plan(path: String, sha256: String, batches: [[EraseUser]]) -> PlanFile {
         PlanFile(
             path: path, sha256: sha256,
-            entries: batches.enumerated().map { index, batch in
-                PlanEntry(
-                    line: index + 1, segmentID: "", type: "attributes", value: body(batch),
+            entries: batches.map { batch in
+                var entry = PlanEntry(
+                    line: batch.first!.line, segmentID: "", type: "attributes", value: body(batch),
                     reason: "lines \(batch.first!.line)-\(batch.last!.line)", lookupUserID: "", remediable: true)
+                entry.covers = batch.dropFirst().map(\.line)
+                return entry
             })
+    }
+
+    /// The users still to erase: those the journal's `states` (by file line) do not record as done, so that a run
+    /// resumed with another batching never sends a done user again.
+    public static func pending(_ users: [EraseUser], states: [Int: LineState]) -> [EraseUser] {
+        users.filter { states[$0.line]?.state != .done }
     }
 }
 

@@ -198,9 +198,9 @@ public final class Journal: Sendable {
     }
 
     /// Records that an attempt is about to be sent (committed before the request leaves); returns its id.
-    func beginAttempt(run: Int64, plan: String, destination: String, line: Int, attempt: Int, at time: Instant)
-        async throws -> Int64
-    {
+    func beginAttempt(
+        run: Int64, plan: String, destination: String, line: Int, covers: [Int] = [], attempt: Int, at time: Instant
+    ) async throws -> Int64 {
         try await queue.write { db in
             try db.execute(
                 sql: """
@@ -209,16 +209,18 @@ public final class Journal: Sendable {
                     """,
                 arguments: [run, plan, destination, line, attempt, time.microseconds])
             let id = db.lastInsertedRowID
-            try db.execute(
-                sql: """
-                    INSERT INTO lines (plan_sha256, destination, line, state, attempts, updated_at)
-                    VALUES (?, ?, ?, 'sending', 1, ?)
-                    ON CONFLICT (plan_sha256, destination, line)
-                    DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at,
-                        state = CASE WHEN lines.state IN ('unconfirmed', 'failed') THEN lines.state ELSE 'sending' END
-                    WHERE lines.state <> 'done'
-                    """,
-                arguments: [plan, destination, line, time.microseconds])
+            for covered in [line] + covers {
+                try db.execute(
+                    sql: """
+                        INSERT INTO lines (plan_sha256, destination, line, state, attempts, updated_at)
+                        VALUES (?, ?, ?, 'sending', 1, ?)
+                        ON CONFLICT (plan_sha256, destination, line)
+                        DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at,
+                            state = CASE WHEN lines.state IN ('unconfirmed', 'failed') THEN lines.state ELSE 'sending' END
+                        WHERE lines.state <> 'done'
+                        """,
+                    arguments: [plan, destination, covered, time.microseconds])
+            }
             // (A line sent again with --retry-unconfirmed or --retry-failed keeps that state until an answer settles
             // it: a stop, a retry left unfinished or a kill leaves it where the flag is needed to send it again; its
             // attempt without an answer still makes a later not-found count as gone.)
@@ -228,7 +230,8 @@ public final class Journal: Sendable {
 
     /// Records an attempt's answer and the line's resulting state, in one transaction.
     func finishAttempt(
-        _ attempt: Int64, plan: String, destination: String, line: Int, result: AttemptResult, at time: Instant
+        _ attempt: Int64, plan: String, destination: String, line: Int, covers: [Int] = [], result: AttemptResult,
+        at time: Instant
     ) async throws {
         let (outcome, lineState, failure, absent) = Self.describe(result)
         try await queue.write { db in
@@ -238,16 +241,18 @@ public final class Journal: Sendable {
                     time.microseconds, failure?.status ?? 200, outcome, failure?.code, failure?.requestID, attempt,
                 ])
             if let lineState {
-                try db.execute(
-                    sql: """
-                        UPDATE lines SET state = ?, already_absent = ?, status = ?, code = ?, message = ?,
-                        request_id = ?, updated_at = ?
-                        WHERE plan_sha256 = ? AND destination = ? AND line = ? AND state <> 'done'
-                        """,
-                    arguments: [
-                        lineState, absent, failure?.status, failure?.code, failure?.message, failure?.requestID,
-                        time.microseconds, plan, destination, line,
-                    ])
+                for covered in [line] + covers {
+                    try db.execute(
+                        sql: """
+                            UPDATE lines SET state = ?, already_absent = ?, status = ?, code = ?, message = ?,
+                            request_id = ?, updated_at = ?
+                            WHERE plan_sha256 = ? AND destination = ? AND line = ? AND state <> 'done'
+                            """,
+                        arguments: [
+                            lineState, absent, failure?.status, failure?.code, failure?.message, failure?.requestID,
+                            time.microseconds, plan, destination, covered,
+                        ])
+                }
             }
         }
     }

@@ -17,6 +17,9 @@ public struct PlanEntry: Sendable, Equatable {
     public var lookupUserID: String
     /// Whether Segment's delete API can address the line.
     public var remediable: Bool
+    /// Other lines of the file this entry's request stands for (an erase batch: its users after the first), which
+    /// the journal records with it, so that a resumed run is keyed by user, whatever the batching.
+    public var covers: [Int] = []
 
     /// Creates an entry.
     public init(

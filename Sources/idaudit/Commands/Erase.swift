@@ -113,14 +113,20 @@ struct Erase: AsyncParsableCommand {
                         + "\(deletionTarget.destination) would be used): run again")
             }
             let reportPath = users + ".erase-report.json"
+            let path = users
             let (report, _, locks) = try await DeletionRun(
-                plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget, home: try JournalHome(), journal: journal,
+                plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget,
+                home: try JournalHome(), journal: journal,
                 legacyJournal: "idaudit-journal.sqlite", reportPath: reportPath, command: "erase",
-                warn: { Terminal.warn($0) }, approval: approval.signature
+                warn: { Terminal.warn($0) }, approval: approval.signature,
+                refine: { states in
+                    EraseFile.plan(
+                        path: path, sha256: sha, batches: EraseFile.batches(EraseFile.pending(list, states: states)))
+                }
             ).runHandlingSignals(options: options)
             defer { for lock in locks { lock.release() } }
             print(
-                "\(Terminal.count(report.done)) requests done (\(Terminal.count(report.doneEarlier)) in earlier runs), "
+                "\(Terminal.count(report.done)) requests done (users done in earlier runs are not sent again), "
                     + "\(Terminal.count(report.failed)) failed, \(Terminal.count(report.unconfirmed)) unconfirmed (a 2xx "
                     + "other than {}: perhaps done; --retry-unconfirmed sends them again); report: \(reportPath)")
             for failure in (report.failures + report.unconfirmedLines).prefix(5) {
