@@ -487,9 +487,11 @@ actor RunState {
             rate = Double(last.1 - first.1) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
         }
         let left = total - finished
-        return ApplyProgress(
+        var progress = ApplyProgress(
             done: c.done, failed: c.failures.count, skipped: c.skipReasons.count, left: left, rate: rate,
             etaSeconds: rate > 0 ? Double(left) / rate : nil)
+        progress.unconfirmed = c.unconfirmed.count
+        return progress
     }
 }
 

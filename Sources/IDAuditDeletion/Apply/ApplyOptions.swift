@@ -120,6 +120,8 @@ public struct ApplyProgress: Sendable {
     public var done: Int
     /// Lines failed in this run.
     public var failed: Int
+    /// Lines answered by a 2xx that was not the documented success, in this run.
+    public var unconfirmed = 0
     /// Lines skipped in this run.
     public var skipped: Int
     /// Lines still to send.

@@ -34,6 +34,7 @@ public enum Verifier {
         for (journal, destination) in pairs {
             let states = try journal.lineStates(plan: plan.sha256, destination: destination)
             let firstSent = try journal.firstSent(plan: plan.sha256, destination: destination)
+            report.unconfirmed += states.values.count { $0.state == .unconfirmed }
             for (line, state) in states.sorted(by: { $0.key < $1.key }) where state.state == .done {
                 guard let entry = byLine[line] else { continue }
                 let item = VerifyReport.Item(line: line, type: entry.type, value: entry.value, destination: destination)
@@ -82,9 +83,12 @@ public struct VerifyReport: Sendable, Codable {
     public var cameBack: [Item] = []
     /// Deleted, still active, no REMOVED row yet.
     public var notYetReflected: [Item] = []
+    /// Lines answered by a 2xx that was not the documented success: not verified (never counted as deleted); look
+    /// them up, then `apply --retry-unconfirmed`.
+    public var unconfirmed = 0
 
     enum CodingKeys: String, CodingKey {
-        case plan, destinations, confirmed
+        case plan, destinations, confirmed, unconfirmed
         case planSHA256 = "plan_sha256"
         case cameBack = "came_back"
         case notYetReflected = "not_yet_reflected"

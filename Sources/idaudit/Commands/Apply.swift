@@ -169,6 +169,7 @@ struct Apply: AsyncParsableCommand {
             var options = options()
             options.progress = { p in
                 var text = "done \(Terminal.count(p.done))  failed \(Terminal.count(p.failed))  "
+                if p.unconfirmed > 0 { text += "UNCONFIRMED \(Terminal.count(p.unconfirmed))  " }
                 text += "skipped \(Terminal.count(p.skipped))  left \(Terminal.count(p.left))  "
                 text += String(Int(p.rate.rounded())) + " req/s"
                 if let eta = p.etaSeconds { text += "  ETA " + Approval.describe(seconds: Int64(eta)) }

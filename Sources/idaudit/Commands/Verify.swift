@@ -69,6 +69,11 @@ struct Verify: ParsableCommand {
                 print("  came back: line \(item.line) \(item.type):\(item.value)")
             }
             if report.cameBack.count > 20 { print("  ... \(report.cameBack.count - 20) more in \(reportPath)") }
+            if report.unconfirmed > 0 {
+                print(
+                    "  \(Terminal.count(report.unconfirmed)) unconfirmed (a 2xx that was not the documented success): "
+                        + "not verified, never counted as deleted; apply --retry-unconfirmed sends them again")
+            }
             if !report.notYetReflected.isEmpty {
                 print("  not yet reflected: ingest a newer export and verify again")
             }
