@@ -67,6 +67,14 @@ struct InsiderApplyTests {
             Issue.record("another 403 did not stop the run")
             return
         }
+        // A refusal that merely mentions the phrase is a refusal.
+        let mention = WireResponse(
+            status: 403, headers: [],
+            body: Array(#"{"message":"Forbidden: token revoked. Request Limit Exceeded is not the reason"}"#.utf8))
+        guard case .stop = target.classify(mention) else {
+            Issue.record("a 403 mentioning the phrase was retried")
+            return
+        }
     }
 
     /// The emulator enforces the identity endpoint's budget apart from the attribute endpoint's, and throttles as a

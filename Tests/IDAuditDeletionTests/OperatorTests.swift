@@ -371,6 +371,25 @@ struct OperatorTests {
         #expect(lines[2] == "2,use_A,email,b@x.com,done,deleted")
     }
 
+    /// A plan.csv.lock planted as a symlink in a shared folder used to be followed, and its target truncated.
+    @Test func aSymlinkedPlanLockIsRefusedAndItsTargetUntouched() async throws {
+        let f = try ApplyFixture("lock-symlink")
+        let victim = f.dir.file("victim")
+        try "important\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: f.planPath + ".lock", withDestinationPath: victim)
+        let target = SegmentTarget(space: "spa_test", baseURL: "http://127.0.0.1:9", token: Secret(ApplyFixture.token))
+        let run = DeletionRun(
+            plan: try f.plan(), target: target, home: JournalHome(folder: f.dir.file("state")), journal: nil,
+            legacyJournal: nil, reportPath: f.dir.file("plan/apply-report.json"), command: "apply", warn: { _ in })
+        do {
+            _ = try await run.run(options: ApplyFixture.fastOptions())
+            Issue.record("a symlinked lock file was used")
+        } catch let error as JournalError {
+            #expect(error.message.contains("symbolic link"))
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "important\n")
+    }
+
     // MARK: - Erase
 
     /// Erase approvals used to never expire: a file without a stamp ages from its approval.

@@ -98,4 +98,15 @@ struct SignedApprovalTests {
         try s.approve(signWith: nil)
         #expect(!FileManager.default.fileExists(atPath: ApprovalSignature.path(forApproval: Approval.path(forPlan: s.f.planPath))))
     }
+
+    /// A configured allowed-signers file that is a dangling link (an unmounted volume) fails closed.
+    @Test func aDanglingConfiguredAllowedSignersFileIsStillRequired() throws {
+        let dir = try TemporaryDirectory("signers-dangling")
+        try FileManager.default.createDirectory(atPath: dir.file("config/idaudit"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.file("config/idaudit/allowed_signers"), withDestinationPath: dir.file("unmounted/allowed"))
+        let found = ApprovalSignature.configuredAllowedSigners(environment: ["XDG_CONFIG_HOME": dir.file("config")])
+        #expect(found == dir.file("config/idaudit/allowed_signers"))
+        #expect(ApprovalSignature.configuredAllowedSigners(environment: ["XDG_CONFIG_HOME": dir.file("none")]) == nil)
+    }
 }

@@ -61,6 +61,8 @@ public struct DeletionRun: Sendable {
         let lock = try journalFile.lock(holder: holder)
         writePlanRecord(journal: journalPath)
         writeRunning(journal: journalPath)
+        // A canary list from an earlier run must not read as this run's.
+        try? FileManager.default.removeItem(atPath: canaryPath)
 
         let plan =
             try refine.map { $0(try journalFile.lineStates(plan: self.plan.sha256, destination: target.destination)) }
@@ -84,6 +86,13 @@ public struct DeletionRun: Sendable {
         return String(reportPath[...slash]) + "canary.csv"
     }
 
+    /// A value a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading `'`, as OWASP
+    /// advises for CSV meant to be opened by people; plan.csv keeps the value as it is.
+    private static func inert(_ value: String) -> String {
+        guard let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return value }
+        return "'" + value
+    }
+
     /// What a line's state says, in words.
     private static func answer(_ state: LineState) -> String {
         switch state.state {
@@ -105,7 +114,7 @@ public struct DeletionRun: Sendable {
                 guard let entry = byLine[line] else { continue }
                 let state = states[line]
                 try out.writeCSVRecord([
-                    String(line), entry.segmentID, entry.type, entry.value, state?.state.rawValue ?? "not_sent",
+                    String(line), entry.segmentID, entry.type, Self.inert(entry.value), state?.state.rawValue ?? "not_sent",
                     state.map(Self.answer) ?? "",
                 ])
             }
@@ -134,11 +143,19 @@ public struct DeletionRun: Sendable {
         }
         switch result {
         case .success(let lock): return lock
-        case .failure(let error) where error.message.contains("cannot open the lock file"):
+        case .failure(let error)
+        where error.message.contains("cannot open the lock file") && !FileManager.default.fileExists(atPath: path)
+            && !Self.isLink(path):
+            // A plan folder nobody can write (no lock file made there, by anyone): the destination's lock holds.
             warn("warning: \(error.message); going on with the destination's lock only")
             return nil
         case .failure(let error): throw error
         }
+    }
+
+    private static func isLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
     }
 
     /// `plan.csv.journal`: the destination this plan was applied to and the journal that recorded it.
@@ -151,14 +168,23 @@ public struct DeletionRun: Sendable {
         let fields = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard fields.count >= 2, fields[0] == target.destination else { return }
         let recorded = fields[1]
-        guard FileManager.default.fileExists(atPath: recorded),
-            JournalHome.absolute(recorded) != JournalHome.absolute(journal)
-        else { return }
+        guard JournalHome.absolute(recorded) != JournalHome.absolute(journal) else { return }
+        // A journal this user cannot even see (another user's private state folder) is another run's: refused. One
+        // that is gone, or is not a journal (a record pointed elsewhere), is not.
+        if access(recorded, F_OK) != 0 && errno == ENOENT { return }
+        if let handle = FileHandle(forReadingAtPath: recorded) {
+            let head = (try? handle.read(upToCount: 16)) ?? Data()
+            try? handle.close()
+            if head != Data("SQLite format 3\0".utf8) {
+                warn("warning: \(planRecordPath) names \(recorded), which is not a journal: ignored")
+                return
+            }
+        }
         throw JournalError(
             message: "\(plan.path) was applied to \(target.destination) with the journal \(recorded) (\(planRecordPath)); "
                 + "this run would use \(journal), from another state folder (XDG_STATE_HOME or HOME differ: another "
-                + "user, sudo, cron?), and would send every done line again. Run as the same user, or pass "
-                + "--journal \(recorded)")
+                + "user, sudo, cron?), and would send every done line again. Run as the user and environment of that "
+                + "run (or pass --journal \(recorded)); if that run was not a real one, remove \(planRecordPath)")
     }
 
     private func writePlanRecord(journal: String) {

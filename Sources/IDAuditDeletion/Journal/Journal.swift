@@ -334,9 +334,22 @@ public final class JournalLock: Sendable {
     /// Takes the advisory `flock` on `path` (created when missing) and writes `holder` into it; when another
     /// process holds it, throws `busy(what that process wrote)`.
     static func take(path: String, holder: String, busy: (String) -> String) throws(JournalError) -> JournalLock {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // Never through a symlink (a link planted in a shared folder would have us truncate whatever it points at);
+        // a lock file another user made is locked read-only (flock needs no write access), never skipped.
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        var writable = true
+        if fd < 0 && errno == EACCES {
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            writable = false
+        }
         guard fd >= 0 else {
-            throw JournalError(message: "\(path): cannot open the lock file: \(String(cString: strerror(errno)))")
+            let reason = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
+            throw JournalError(message: "\(path): cannot open the lock file: \(reason)")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw JournalError(message: "\(path): cannot open the lock file: it is not a regular file")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let held = errno == EWOULDBLOCK
@@ -350,9 +363,11 @@ public final class JournalLock: Sendable {
                     ? busy(other.trimmingCharacters(in: .whitespacesAndNewlines))
                     : "\(path): cannot lock: \(reason)")
         }
-        let text = Array("pid \(getpid()), \(holder)\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = pwrite(fd, text, text.count, 0)
+        if writable {
+            let text = Array("pid \(getpid()), \(holder)\n".utf8)
+            _ = ftruncate(fd, 0)
+            _ = pwrite(fd, text, text.count, 0)
+        }
         return JournalLock(fd: fd)
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 
 /// SSH signatures of approvals: `ssh-keygen -Y sign` over the approval file's bytes, namespace `idaudit-approval`,
@@ -25,7 +28,10 @@ public enum ApprovalSignature {
             return nil
         }
         let path = base + "/idaudit/allowed_signers"
-        return FileManager.default.fileExists(atPath: path) ? path : nil
+        // lstat, not fileExists: a configured file that is a dangling link (an unmounted volume) must fail closed,
+        // never read as "no allowed-signers file".
+        var info = stat()
+        return lstat(path, &info) == 0 ? path : nil
     }
 
     /// Checks an approval's signature when an allowed-signers file is set (`given`, else the configured one): what
@@ -69,14 +75,15 @@ public enum ApprovalSignature {
         let signature = path(forApproval: approvalPath)
         guard FileManager.default.fileExists(atPath: signature) else {
             throw ApprovalError(
-                message: "\(approvalPath) is not signed, and --allowed-signers \(allowedSigners) requires a signed "
-                    + "approval: approve again with --sign-with KEY")
+                message: "\(approvalPath) is not signed, and the allowed-signers file \(allowedSigners) requires a "
+                    + "signed approval: approve again with --sign-with KEY")
         }
         guard FileManager.default.isReadableFile(atPath: allowedSigners) else {
-            throw ApprovalError(message: "--allowed-signers \(allowedSigners): cannot read it")
+            throw ApprovalError(message: "the allowed-signers file \(allowedSigners): cannot read it")
         }
         let result = run(
             ["-Y", "verify", "-f", allowedSigners, "-I", principal, "-n", namespace, "-s", signature], input: bytes)
+        guard result.status != 127 else { throw ApprovalError(message: "\(approvalPath): \(result.message)") }
         guard result.status == 0 else {
             throw ApprovalError(
                 message: "\(approvalPath): its signature does not verify for \(principal) against \(allowedSigners) "
@@ -102,9 +109,12 @@ public enum ApprovalSignature {
             return (127, "cannot run ssh-keygen (install openssh-client): \(error)")
         }
         if let input {
+            // A reader that exited early (ssh-keygen missing, `env` failing) must not kill idaudit with SIGPIPE: the
+            // write then fails with EPIPE, and the exit status tells what happened.
+            signal(SIGPIPE, SIG_IGN)
             // Written on a thread of its own: an input larger than the pipe's buffer must not block the read.
             Thread {
-                stdin.fileHandleForWriting.write(input)
+                try? stdin.fileHandleForWriting.write(contentsOf: input)
                 try? stdin.fileHandleForWriting.close()
             }.start()
         }
@@ -114,6 +124,9 @@ public enum ApprovalSignature {
         let message = text.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars.map { scalar in
             scalar.value < 0x20 || scalar.value == 0x7F ? " " : String(scalar)
         }.joined()
-        return (status == 127 ? 127 : status, message.isEmpty ? "exit \(status)" : message)
+        if status == 127 {
+            return (127, "cannot run ssh-keygen (install openssh-client): \(message)")
+        }
+        return (status, message.isEmpty ? "exit \(status)" : message)
     }
 }

@@ -179,7 +179,7 @@ public struct InsiderTarget: DeletionTarget {
         case 404 where message.contains("no such user"):
             // No user holds the identifier: the engine decides whether an earlier attempt of ours removed it.
             return .notFound(failure)
-        case 403 where message.localizedCaseInsensitiveContains("request limit exceeded"):
+        case 403 where Self.isRequestLimit(message):
             // Insider One's throttling can come as a 403 with this text: a throttle (back off, retry), not a refusal.
             var throttled = failure
             throttled.code = AttemptFailure.rateLimited
@@ -195,6 +195,14 @@ public struct InsiderTarget: DeletionTarget {
 }
 
 extension InsiderTarget {
+    /// Insider One's throttling message, exactly (any case, a final period): a 403 whose message merely mentions it
+    /// is a refusal, and stops the run.
+    static func isRequestLimit(_ message: String) -> Bool {
+        var text = message.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if text.hasSuffix(".") { text.removeLast() }
+        return text == "request limit exceeded"
+    }
+
     /// Why a 2xx body reports failed records in Insider One's documented envelope (`{"data":{"fail":{"count":M,
     /// "errors":{...}}}}`), or nil when it does not (any other body is unconfirmed, not failed: it may have deleted).
     static func bodyFailure(_ object: [String: Any]?) -> String? {

@@ -288,7 +288,7 @@ struct Apply: AsyncParsableCommand {
             out += "run, where a not-found counts as gone)"
         }
         out += "\n  \(Terminal.count(r.requests)) requests in \(Terminal.seconds(r.seconds))"
-        out += " (\(String(format: "%.1f", r.requestsPerSecond)) req/s, \(Terminal.count(r.throttled)) answered 429,"
+        out += " (\(String(format: "%.1f", r.requestsPerSecond)) req/s, \(Terminal.count(r.throttled)) throttled,"
         out += " \(Terminal.count(r.retried)) retried)"
         for (reason, count) in r.skipReasons.sorted(by: { $0.value > $1.value }) {
             out += "\n  skipped \(Terminal.count(count)): \(reason)"
@@ -311,7 +311,7 @@ struct Apply: AsyncParsableCommand {
             out += "meant for another destination"
         }
         if r.rateDecreases > 0 {
-            out += "\n  429s slowed the run \(r.rateDecreases) times, down to "
+            out += "\n  throttling slowed the run \(r.rateDecreases) times, down to "
             out += "\(String(format: "%.1f", r.lowestRate)) req/s"
         }
         if let stopped = r.stopped { out += "\n  STOPPED: \(Terminal.inert(stopped))" }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import IDAuditCSV
 import IDAuditDeletion
 
@@ -47,6 +48,9 @@ struct Approve: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
+            if let signWith, !FileManager.default.isReadableFile(atPath: signWith) {
+                throw ValidationError("--sign-with \(signWith): cannot read the key")
+            }
             let now = Clock.now()
             if Self.isEraseFile(plan) {
                 let (sha, users) = try EraseFile.read(path: plan)
@@ -77,7 +81,14 @@ struct Approve: ParsableCommand {
             return
         }
         let approvalPath = Approval.path(forPlan: plan)
-        try ApprovalSignature.sign(approvalPath: approvalPath, key: signWith)
+        do {
+            try ApprovalSignature.sign(approvalPath: approvalPath, key: signWith)
+        } catch {
+            // Never leave an unsigned approval behind a signing that failed: it would pass wherever signatures are
+            // not checked.
+            try? FileManager.default.removeItem(atPath: approvalPath)
+            throw error
+        }
         print("  signed with \(signWith): \(ApprovalSignature.path(forApproval: approvalPath))")
     }
 

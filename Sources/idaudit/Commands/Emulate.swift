@@ -59,7 +59,9 @@ struct Emulate: AsyncParsableCommand {
     @Option(help: "Insider One attribute-delete requests per minute per partner (documented: 25,000, shared with Upsert).")
     var insiderAttributeRpm = InsiderAttributeTarget.requestsPerMinute
 
-    @Flag(help: "Answer Insider One's throttling as 403 \"Request Limit Exceeded\" instead of 429 (it does both).")
+    @Flag(
+        name: .customLong("insider-throttle-403"),
+        help: "Answer Insider One's throttling as 403 \"Request Limit Exceeded\" instead of 429 (it does both).")
     var insiderThrottle403 = false
 
     @Option(help: "Milliseconds added to every answer.")
