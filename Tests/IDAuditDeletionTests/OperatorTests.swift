@@ -390,6 +390,30 @@ struct OperatorTests {
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "important\n")
     }
 
+    /// Item 10: approve reads the plan once in constant memory; what it approves is what a whole read gives.
+    @Test func aStreamedApprovalEqualsAWholeReadsAndRefusesRepeats() throws {
+        let f = try ApplyFixture("stream-approve")
+        let whole = try f.plan()
+        let destination = ApplyFixture.segmentDestination(endpoint: "http://127.0.0.1:9")
+        let streamed = try Approval.approve(planAt: f.planPath, for: destination, by: "dana", at: ApplyFixture.now)
+        #expect(streamed.planSHA256 == whole.sha256)
+        #expect(streamed.lines == whole.entries.count)
+        #expect(streamed.remediable == whole.entries.count { $0.remediable })
+        #expect(streamed.planCreatedAt == whole.stamp?.generatedAt.description)
+        var seen = 0
+        let summary = try PlanFile.stream(path: f.planPath) { _ in seen += 1 }
+        #expect(summary.sha256 == whole.sha256)
+        #expect(seen == 5)
+        // A repeated line is refused by the streamed approval too.
+        let original = try String(contentsOfFile: f.planPath, encoding: .utf8)
+        let path = f.dir.file("plan/dup.csv")
+        let rows = original.split(separator: "\n").map(String.init)
+        try ((rows + [rows[2]]).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: PlanFileError.self) {
+            _ = try Approval.approve(planAt: path, for: destination, by: "dana", at: ApplyFixture.now)
+        }
+    }
+
     // MARK: - Erase
 
     /// Erase approvals used to never expire: a file without a stamp ages from its approval.

@@ -61,16 +61,35 @@ public struct Approval: Codable, Sendable, Equatable {
     public static func approve(
         plan: PlanFile, for destination: ApprovedDestination, by person: String, at now: Instant
     ) throws -> Approval {
-        if let stamp = plan.stamp { try checkNotInTheFuture(stamp, path: plan.path, now: now) }
         try plan.checkNoDuplicates()
+        let summary = PlanSummary(
+            sha256: plan.sha256, lines: plan.entries.count, remediable: plan.entries.count { $0.remediable },
+            stamp: plan.stamp)
+        return try approve(summary, path: plan.path, for: destination, by: person, at: now)
+    }
+
+    /// Approves the plan at `path` reading it once, in constant memory (a 1 M-line plan is never held): checks every
+    /// line, refuses repeated identifiers, and writes the approval of the bytes read.
+    public static func approve(
+        planAt path: String, for destination: ApprovedDestination, by person: String, at now: Instant
+    ) throws -> Approval {
+        var finder = DuplicateFinder()
+        let summary = try PlanFile.stream(path: path) { finder.add($0) }
+        try finder.check(path: path)
+        return try approve(summary, path: path, for: destination, by: person, at: now)
+    }
+
+    private static func approve(
+        _ plan: PlanSummary, path: String, for destination: ApprovedDestination, by person: String, at now: Instant
+    ) throws -> Approval {
+        if let stamp = plan.stamp { try checkNotInTheFuture(stamp, path: path, now: now) }
         return try write(
             Approval(
-                plan: fileName(plan.path), kind: "plan", planSHA256: plan.sha256, approvedBy: try who(person),
+                plan: fileName(path), kind: "plan", planSHA256: plan.sha256, approvedBy: try who(person),
                 approvedAt: now.description, planCreatedAt: plan.stamp?.generatedAt.description,
                 rulesSHA256: plan.stamp?.rulesSHA256, destination: destination.key,
-                destinationDetails: destination.details, lines: plan.entries.count,
-                remediable: plan.entries.count { $0.remediable }),
-            path: plan.path)
+                destinationDetails: destination.details, lines: plan.lines, remediable: plan.remediable),
+            path: path)
     }
 
     /// Approves an erase file (its sha256 and user count) for one destination.

@@ -61,35 +61,16 @@ public struct PlanFile: Sendable {
     /// Lines that name an identifier (type and value) an earlier line already names, with that earlier line: the
     /// second request would be answered not-found (Segment) or address the same user again (Insider One).
     public func duplicates() -> [(line: Int, first: Int, type: String)] {
-        var seen: [PlanKey: Int] = [:]
-        var out: [(line: Int, first: Int, type: String)] = []
-        for entry in entries {
-            let key = PlanKey(type: entry.type, value: entry.value)
-            if let first = seen[key] {
-                out.append((entry.line, first, entry.type))
-            } else {
-                seen[key] = entry.line
-            }
-        }
-        return out
+        var finder = DuplicateFinder()
+        for entry in entries { finder.add(entry) }
+        return finder.repeated
     }
 
     /// Refuses a plan that names an identifier twice, naming the lines (never the values: they are personal data).
     public func checkNoDuplicates() throws(PlanFileError) {
-        let repeated = duplicates()
-        guard let one = repeated.first else { return }
-        let listed = repeated.prefix(10).map { "line \($0.line) repeats line \($0.first) (\($0.type))" }
-        throw PlanFileError(
-            file: path, line: one.line,
-            message: "\(repeated.count) line(s) name an identifier an earlier line names: "
-                + listed.joined(separator: ", ") + (repeated.count > 10 ? ", ..." : "")
-                + "; a plan names each identifier once (the second request would find it gone): write the plan "
-                + "again without them")
-    }
-
-    private struct PlanKey: Hashable {
-        var type: String
-        var value: String
+        var finder = DuplicateFinder()
+        for entry in entries { finder.add(entry) }
+        try finder.check(path: path)
     }
 
     /// Reads and checks a plan. The file is read once: the sha256 an approval names and the lines that are sent
@@ -99,19 +80,39 @@ public struct PlanFile: Sendable {
     /// fields, a type, a value, `remediable` of `true` or `false`, and the same `generated_at` and `rules_sha256`
     /// as every other record.
     public static func read(path: String) throws(PlanFileError) -> PlanFile {
-        let bytes: [UInt8]
+        var entries: [PlanEntry] = []
+        let summary = try stream(path: path) { entries.append($0) }
+        return PlanFile(path: path, sha256: summary.sha256, entries: entries, stamp: summary.stamp)
+    }
+
+    /// Reads and checks a plan as ``read(path:)`` does, in constant memory: each entry goes to `visit` and is not
+    /// kept; the sha256 is of the very bytes parsed (hashed as they are read).
+    public static func stream(path: String, visit: (PlanEntry) throws(PlanFileError) -> Void) throws(PlanFileError)
+        -> PlanSummary
+    {
+        let source: HashingByteSource
         do {
-            bytes = try readWholeFile(path: path)
+            source = HashingByteSource(try FileByteSource(path: path))
         } catch {
             throw PlanFileError(file: path, line: 0, message: error.message)
         }
-        return try parse(bytes: bytes, path: path)
+        var summary = try parse(source: source, path: path, visit: visit)
+        summary.sha256 = source.finalizeHex()
+        return summary
     }
 
     /// Parses a plan's bytes (see ``read(path:)``).
     public static func parse(bytes: [UInt8], path: String) throws(PlanFileError) -> PlanFile {
-        let sha256 = SHA256Digest.hex(of: bytes)
-        let reader = CSVReader(source: MemoryByteSource(bytes), path: path)
+        var entries: [PlanEntry] = []
+        var summary = try parse(source: MemoryByteSource(bytes), path: path) { entries.append($0) }
+        summary.sha256 = SHA256Digest.hex(of: bytes)
+        return PlanFile(path: path, sha256: summary.sha256, entries: entries, stamp: summary.stamp)
+    }
+
+    private static func parse(
+        source: any ByteSource, path: String, visit: (PlanEntry) throws(PlanFileError) -> Void
+    ) throws(PlanFileError) -> PlanSummary {
+        let reader = CSVReader(source: source, path: path)
         func next() throws(PlanFileError) -> Bool {
             do {
                 return try reader.next()
@@ -138,7 +139,7 @@ public struct PlanFile: Sendable {
             }
             columns.append(index)
         }
-        var entries: [PlanEntry] = []
+        var summary = PlanSummary()
         var stamp: PlanStamp?
         while try next() {
             let line = reader.line
@@ -173,11 +174,99 @@ public struct PlanFile: Sendable {
                         + "were put together")
             }
             stamp = lineStamp
-            entries.append(
+            summary.lines += 1
+            if remediable { summary.remediable += 1 }
+            try visit(
                 PlanEntry(
-                    line: entries.count + 1, segmentID: field(0), type: type, value: value, reason: field(3),
+                    line: summary.lines, segmentID: field(0), type: type, value: value, reason: field(3),
                     lookupUserID: field(5), remediable: remediable))
         }
-        return PlanFile(path: path, sha256: sha256, entries: entries, stamp: stamp)
+        summary.stamp = stamp
+        return summary
     }
+}
+
+/// What one pass over a plan found.
+public struct PlanSummary: Sendable {
+    /// The sha256 of the bytes parsed.
+    public var sha256 = ""
+    /// Lines in the plan.
+    public var lines = 0
+    /// Of those, remediable.
+    public var remediable = 0
+    /// The plan's stamp (nil for a plan with no lines).
+    public var stamp: PlanStamp?
+
+    /// An empty summary.
+    public init() {}
+
+    /// A summary of known parts.
+    public init(sha256: String, lines: Int, remediable: Int, stamp: PlanStamp?) {
+        self.sha256 = sha256
+        self.lines = lines
+        self.remediable = remediable
+        self.stamp = stamp
+    }
+}
+
+/// Finds lines that name an identifier (type and value) an earlier line names, in one pass, keeping 128 bits per
+/// line (two differently salted hashes), not the values: a 1 M-line plan costs tens of MB, not its size.
+public struct DuplicateFinder {
+    private struct Key: Hashable {
+        var a: Int
+        var b: Int
+    }
+    private var seen: [Key: Int32] = [:]
+    /// The repeated lines, with the line they repeat and their type, in plan order.
+    public private(set) var repeated: [(line: Int, first: Int, type: String)] = []
+
+    /// An empty finder.
+    public init() {}
+
+    /// Adds one entry.
+    public mutating func add(_ entry: PlanEntry) {
+        var h1 = Hasher()
+        h1.combine(0x5EED_0001)
+        h1.combine(entry.type)
+        h1.combine(entry.value)
+        var h2 = Hasher()
+        h2.combine(0x5EED_0002)
+        h2.combine(entry.value)
+        h2.combine(entry.type)
+        let key = Key(a: h1.finalize(), b: h2.finalize())
+        if let first = seen[key] {
+            if repeated.count < 1000 { repeated.append((entry.line, Int(first), entry.type)) }
+        } else {
+            seen[key] = Int32(truncatingIfNeeded: entry.line)
+        }
+    }
+
+    /// Refuses a plan with repeated lines, naming them (never the values: they are personal data).
+    public func check(path: String) throws(PlanFileError) {
+        guard let one = repeated.first else { return }
+        let listed = repeated.prefix(10).map { "line \($0.line) repeats line \($0.first) (\($0.type))" }
+        throw PlanFileError(
+            file: path, line: one.line,
+            message: "\(repeated.count >= 1000 ? "1,000 or more" : String(repeated.count)) line(s) name an identifier "
+                + "an earlier line names: " + listed.joined(separator: ", ") + (repeated.count > 10 ? ", ..." : "")
+                + "; a plan names each identifier once (the second request would find it gone): write the plan "
+                + "again without them")
+    }
+}
+
+/// A byte source that hashes every byte it hands out: the sha256 of exactly the bytes parsed.
+final class HashingByteSource: ByteSource {
+    private let inner: any ByteSource
+    private var digest = SHA256Digest()
+
+    init(_ inner: any ByteSource) { self.inner = inner }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        let n = try inner.read(into: buffer)
+        if n > 0 { digest.update(UnsafeRawBufferPointer(rebasing: buffer[..<n])) }
+        return n
+    }
+
+    /// The sha256 so far, hex.
+    func finalizeHex() -> String { digest.finalizeHex() }
 }

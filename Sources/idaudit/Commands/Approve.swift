@@ -63,9 +63,8 @@ struct Approve: ParsableCommand {
                 try sign()
                 return
             }
-            let file = try PlanFile.read(path: plan)
             let approval = try Approval.approve(
-                plan: file, for: try destination.identifierDestination(), by: by, at: now)
+                planAt: plan, for: try destination.identifierDestination(), by: by, at: now)
             print("approved \(plan) (sha256 \(approval.planSHA256.prefix(16))…) by \(approval.approvedBy)")
             print("  \(Terminal.count(approval.lines)) lines, \(Terminal.count(approval.remediable)) remediable")
             print("  for \(approval.destination)")
