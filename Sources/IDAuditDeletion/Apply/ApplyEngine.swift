@@ -96,11 +96,11 @@ public final class ApplyEngine: Sendable {
         }
         defer { progressTask?.cancel() }
 
-        var phases: [ArraySlice<(entry: PlanEntry, request: WireRequest)>] = [work[...]]
+        var phases: [ArraySlice<PlanEntry>] = [work[...]]
         if let canary = options.canary, canary < work.count {
             phases = [work[..<canary], work[canary...]]
         }
-        let canaryLines = options.canary == nil ? [] : phases[0].prefix(options.canary ?? 0).map(\.entry.line)
+        let canaryLines = options.canary == nil ? [] : phases[0].prefix(options.canary ?? 0).map(\.line)
         for (index, phase) in phases.enumerated() {
             if index == 1 {
                 // The canary is sent: go on only when it went cleanly and the user said so.
@@ -187,8 +187,9 @@ public final class ApplyEngine: Sendable {
 
     /// A plan's lines sorted by what a run does with them.
     public struct SortedLines: Sendable {
-        /// Lines to send, with their requests, in plan order.
-        public var work: [(entry: PlanEntry, request: WireRequest)] = []
+        /// Lines to send, in plan order (each request is built when it is sent: a 1 M-line plan never holds a
+        /// million requests).
+        public var work: [PlanEntry] = []
         /// Lines not sent, by design, and why.
         public var skips: [(line: Int, reason: String)] = []
         /// Lines done in earlier runs.
@@ -233,7 +234,7 @@ public final class ApplyEngine: Sendable {
             }
             switch target.prepare(entry) {
             case .skip(let reason): out.skips.append((entry.line, reason))
-            case .send(let request): out.work.append((entry, request))
+            case .send: out.work.append(entry)
             }
         }
         return out
@@ -243,7 +244,9 @@ public final class ApplyEngine: Sendable {
     private func worker(run: Int64, state: RunState, pacer: Pacer) async {
         var random = SystemRandomNumberGenerator()
         let backoff = Backoff(base: options.backoffBaseSeconds, cap: options.backoffCapSeconds)
-        while let (entry, request) = await state.take() {
+        while let entry = await state.take() {
+            // Sorted as sent, so prepared as sent again: adapters are pure.
+            guard case .send(let request) = target.prepare(entry) else { continue }
             var attempt = 0
             while true {
                 attempt += 1
@@ -321,7 +324,7 @@ public final class ApplyEngine: Sendable {
 
 /// The shared state of one run's workers: the queue, the counts, the breaker, and why it stopped.
 actor RunState {
-    private var queue: [(entry: PlanEntry, request: WireRequest)] = []
+    private var queue: [PlanEntry] = []
     private var position = 0
     private var stopReasonText: String?
     private var window: ErrorWindow
@@ -381,15 +384,15 @@ actor RunState {
     /// Lines whose last attempt in this run may have been carried out, with no final answer since.
     func inDoubtCount() -> Int { inDoubt.count }
 
-    func enqueue(_ work: [(entry: PlanEntry, request: WireRequest)]) {
+    func enqueue(_ work: [PlanEntry]) {
         queue = work
         position = 0
     }
 
-    func take() -> (PlanEntry, WireRequest)? {
+    func take() -> PlanEntry? {
         guard !isStopped(), position < queue.count else { return nil }
         defer { position += 1 }
-        return (queue[position].entry, queue[position].request)
+        return queue[position]
     }
 
     func sent() {

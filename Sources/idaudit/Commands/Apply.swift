@@ -246,7 +246,9 @@ struct Apply: AsyncParsableCommand {
             states = try Journal(path: journalPath).lineStates(plan: planFile.sha256, destination: target.destination)
         }
         let sorted = try ApplyEngine.sort(plan: planFile, target: target, states: states, options: options())
-        for (entry, request) in sorted.work { print("line \(entry.line): \(request.redactedDescription)") }
+        for entry in sorted.work {
+            if case .send(let request) = target.prepare(entry) { print("line \(entry.line): \(request.redactedDescription)") }
+        }
         print(
             "dry run: \(Terminal.count(sorted.work.count)) requests would be sent to \(target.destination); nothing "
                 + "was sent")
