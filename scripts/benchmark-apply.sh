@@ -10,15 +10,18 @@
 # 4. kill -9 three times at random points of one apply, resumed each time: every line deleted exactly once according
 #    to the emulator, none absent before the apply.
 # 5. Two applies of one plan started together: one runs, the other is refused (exit 3).
+# 6. big: a synthetic plan of BIG_LINES=1,000,000 lines (257 MB): approve (time, peak memory) and apply up to its
+#    first request (--max-deletes 1: time and peak memory until the run ends), median of 3 (issue 19 item 10: first
+#    request within 5 s, under 200 MB).
 #
 # usage: scripts/benchmark-apply.sh [LINES=20000] [PROFILES=100000] [REPEATS=3]
-#        ONLY="segment insider storm kill twice" (a subset of the sections), STORM_LINES=600
+#        ONLY="segment insider storm kill twice big" (a subset of the sections), STORM_LINES=600, BIG_LINES
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-20000}
 PROFILES=${2:-100000}
 REPEATS=${3:-3}
-ONLY=${ONLY:-"segment insider storm kill twice"}
+ONLY=${ONLY:-"segment insider storm kill twice big"}
 STORM_LINES=${STORM_LINES:-600}
 section() { [[ " $ONLY " == *" $1 "* ]]; }
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}/apply
@@ -188,4 +191,31 @@ stop_emulator
 echo "  exit codes: $RA and $RB"
 grep -h "another apply holds" "$WORK/twice/a.out" "$WORK/twice/b.out" | sed 's/^/  /'
 tail -1 "$WORK/emulator-twice.log"
+fi
+
+if section big; then
+BIG_LINES=${BIG_LINES:-1000000}
+echo "== a plan of $BIG_LINES lines: approve, and apply up to its first request (median of 3)"
+mkdir -p "$WORK/big"
+python3 Benchmarks/big_plan.py "$WORK/big/plan.csv" "$BIG_LINES"
+start_emulator "$WORK/emulator-big.log" "$STORE"
+: >"$WORK/big/approve.times"
+: >"$WORK/big/apply.times"
+for i in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$WORK/big/t" $BIN approve "$WORK/big/plan.csv" --by bench "${SEGMENT[@]}" \
+        --space spa_big >/dev/null
+    cat "$WORK/big/t" >>"$WORK/big/approve.times"
+    rm -rf "$XDG_STATE_HOME" "$WORK/big/plan.csv.journal"
+    /usr/bin/time -f "%e %M" -o "$WORK/big/t" $BIN apply "$WORK/big/plan.csv" "${SEGMENT[@]}" --space spa_big \
+        --store "$WORK/none.sqlite" --max-deletes 1 >/dev/null 2>&1 || true
+    cat "$WORK/big/t" >>"$WORK/big/apply.times"
+done
+stop_emulator
+python3 - "$WORK/big/approve.times" "$WORK/big/apply.times" <<'PY'
+import sys, statistics
+for name, path in (("approve", sys.argv[1]), ("apply to its first request", sys.argv[2])):
+    rows = [l.split() for l in open(path) if l.strip() and not l.startswith("Command")]
+    print(f"  {name}: {statistics.median(float(r[0]) for r in rows):.2f} s, "
+          f"peak {statistics.median(int(r[1]) for r in rows) / 1024:.0f} MB (median of {len(rows)})")
+PY
 fi

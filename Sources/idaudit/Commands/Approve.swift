@@ -93,7 +93,10 @@ struct Approve: ParsableCommand {
 
     /// An erase file is JSONL: its first non-blank byte opens an object.
     static func isEraseFile(_ path: String) -> Bool {
-        guard let bytes = try? readWholeFile(path: path) else { return false }
-        return bytes.first { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 } == UInt8(ascii: "{")
+        // The first 64 KB, never the whole file: a plan can be gigabytes.
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 1 << 16) else { return false }
+        return head.first { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 } == UInt8(ascii: "{")
     }
 }
