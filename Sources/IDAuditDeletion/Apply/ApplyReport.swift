@@ -47,7 +47,7 @@ public struct ApplyReport: Sendable, Codable {
     public var inDoubt: Int
     /// Requests sent in this run.
     public var requests: Int
-    /// Of those, answered 429.
+    /// Of those, throttled (a 429, or Insider One's 403 "Request Limit Exceeded").
     public var throttled: Int
     /// Of those, retried (429, 5xx, network).
     public var retried: Int
