@@ -11,7 +11,7 @@ func reportingFailures<T>(_ body: () throws -> T) throws -> T {
         throw error
     } catch {
         Terminal.endProgress()
-        Terminal.warn("idaudit: error: \(error)")
+        Terminal.warn("idaudit: error: " + Terminal.inertLines("\(error)"))
         throw ExitCode(3)
     }
 }
@@ -26,7 +26,7 @@ func reportingFailuresAsync<T>(_ body: () async throws -> T) async throws -> T {
         throw error
     } catch {
         Terminal.endProgress()
-        Terminal.warn("idaudit: error: \(error)")
+        Terminal.warn("idaudit: error: " + Terminal.inertLines("\(error)"))
         throw ExitCode(3)
     }
 }

@@ -31,6 +31,12 @@ enum Terminal {
         return out
     }
 
+    /// ``inert(_:)`` line by line: an error's own line breaks stay (an engine's last log lines), anything else an
+    /// input put in it (a file's value, an approval's approved_by) cannot drive the terminal.
+    static func inertLines(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { inert(String($0)) }.joined(separator: "\n")
+    }
+
     static func warn(_ text: String) {
         writeError(text + "\n")
     }
