@@ -334,7 +334,10 @@ struct OperatorTests {
         let path = f.dir.file("plan/dup-plan.csv")
         try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let plan = try PlanFile.read(path: path)
-        #expect(plan.duplicates().map(\.line) == [6])
+        var finder = DuplicateFinder()
+        for entry in plan.entries { finder.add(entry) }
+        #expect(finder.repeated.map(\.line) == [6])
+        #expect(finder.repeated.map(\.first) == [1])
         do {
             _ = try Approval.approve(
                 plan: plan, for: ApplyFixture.segmentDestination(endpoint: "http://127.0.0.1:9"), by: "dana",

@@ -66,10 +66,6 @@ public final class ApplyEngine: Sendable {
         let sorted = try Self.sort(plan: plan, target: target, states: states, options: options)
         var work = sorted.work
         let skips = sorted.skips
-        let doneEarlier = sorted.doneEarlier
-        let failedEarlier = sorted.failedEarlier
-        let absentEarlier = sorted.absentEarlier
-        let unconfirmedEarlier = sorted.unconfirmedEarlier
         let run = try await journal.startRun(plan: plan.sha256, destination: destination, at: started)
         try await journal.recordSkips(plan: plan.sha256, destination: destination, skips, at: started)
 
@@ -155,9 +151,9 @@ public final class ApplyEngine: Sendable {
         var skipReasons: [String: Int] = [:]
         for skip in skips { skipReasons[skip.reason, default: 0] += 1 }
         for reason in counts.skipReasons { skipReasons[reason, default: 0] += 1 }
-        let failures = failedEarlier + counts.failures
-        let absent = absentEarlier + counts.absentBeforeApply
-        let unconfirmed = unconfirmedEarlier + counts.unconfirmed
+        let failures = sorted.failedEarlier + counts.failures
+        let absent = sorted.absentEarlier + counts.absentBeforeApply
+        let unconfirmed = sorted.unconfirmedEarlier + counts.unconfirmed
         let skipped = skips.count + counts.skipReasons.count
         if stopped == nil, let reason = options.stopRequest?.reason { stopped = reason }
         let exitCode: Int32 =
@@ -170,7 +166,7 @@ public final class ApplyEngine: Sendable {
             plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
             outcome: stopped == nil ? "finished" : "stopped", journal: journal.path,
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
-            lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: doneEarlier,
+            lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: sorted.doneEarlier,
             absentBeforeApply: absent.count, skipped: skipped, failed: failures.count, unconfirmed: unconfirmed.count,
             notSent: capped + work.count - counts.done - counts.failures.count - counts.skipReasons.count
                 - counts.absentBeforeApply.count - counts.unconfirmed.count,

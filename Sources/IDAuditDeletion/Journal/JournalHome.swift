@@ -35,11 +35,6 @@ public struct JournalHome: Sendable {
     /// The destination's key in file names: its sha256 (destinations hold slashes and colons).
     static func key(_ destination: String) -> String { String(SHA256Digest.hex(of: Array(destination.utf8)).prefix(32)) }
 
-    /// The journal a destination gets when none is recorded.
-    public func defaultJournal(for destination: String) -> String {
-        folder + "/journals/" + Self.key(destination) + ".sqlite"
-    }
-
     /// The journal recorded for `destination`, if any.
     public func recordedJournal(for destination: String) -> String? {
         let path = folder + "/destinations/" + Self.key(destination) + ".journal"

@@ -58,14 +58,6 @@ public struct PlanFile: Sendable {
         self.stamp = stamp
     }
 
-    /// Lines that name an identifier (type and value) an earlier line already names, with that earlier line: the
-    /// second request would be answered not-found (Segment) or address the same user again (Insider One).
-    public func duplicates() -> [(line: Int, first: Int, type: String)] {
-        var finder = DuplicateFinder()
-        for entry in entries { finder.add(entry) }
-        return finder.repeated
-    }
-
     /// Refuses a plan that names an identifier twice, naming the lines (never the values: they are personal data).
     public func checkNoDuplicates() throws(PlanFileError) {
         var finder = DuplicateFinder()
