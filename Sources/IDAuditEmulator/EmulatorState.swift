@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Foundation
 import IDAuditCSV
 import IDAuditCore
 import IDAuditStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An answer: status and JSON body (the route adds `Request-Id`).
 struct Answer: Sendable {
@@ -145,7 +146,9 @@ actor EmulatorState {
     }
 
     /// `POST /v1/spaces/{space}/collections/{collection}/profiles/{lookup}/external_ids/delete`.
-    func segmentDelete(space: String, collection: String, lookup rawLookup: String, authorization: String?, body: [UInt8])
+    func segmentDelete(
+        space: String, collection: String, lookup rawLookup: String, authorization: String?, body: [UInt8]
+    )
         -> Answer
     {
         guard let authorization, authorization.hasPrefix("Basic "),
@@ -300,7 +303,8 @@ actor EmulatorState {
         }
         if injectFault() {
             return insiderError(
-                500, "{\"success\":false,\"message\":\"The request processing has failed because of an unknown error.\"}")
+                500,
+                "{\"success\":false,\"message\":\"The request processing has failed because of an unknown error.\"}")
         }
         if let odd = injectOdd2xx(Self.oddInsider2xx) { return odd }
         return nil

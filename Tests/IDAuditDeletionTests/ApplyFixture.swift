@@ -104,7 +104,8 @@ final class ApplyFixture: Sendable {
         let plan = try plan()
         let journal = try journal()
         return try await HTTPTransport.with(connections: 16, timeoutSeconds: timeoutSeconds) { transport in
-            try await ApplyEngine(plan: plan, target: target, transport: transport, journal: journal, options: options).run()
+            try await ApplyEngine(plan: plan, target: target, transport: transport, journal: journal, options: options)
+                .run()
         }
     }
 }

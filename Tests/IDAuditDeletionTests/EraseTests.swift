@@ -10,8 +10,10 @@ import Testing
 struct EraseTests {
     @Test(arguments: [
         (#"{"identifiers":{"email":"a@x.com"},"whole":["email"]}"#, "whole names \"email\", an identifier attribute"),
-        (#"{"identifiers":{"custom":{"loyalty_id":"L1"}},"custom":{"whole":["loyalty_id"]}}"#,
-         "custom.whole names \"loyalty_id\", an identifier attribute"),
+        (
+            #"{"identifiers":{"custom":{"loyalty_id":"L1"}},"custom":{"whole":["loyalty_id"]}}"#,
+            "custom.whole names \"loyalty_id\", an identifier attribute"
+        ),
         (#"{"identifiers":{"email":"a@x.com"},"partial":{"phone_number":["+1"]}}"#, "partial names \"phone_number\""),
         (#"{"identifiers":{"email":"a@x.com"},"insider_id":"i1","whole":["name"]}"#, "both identifiers and insider_id"),
         (#"{"whole":["name"]}"#, "no identifiers and no insider_id"),
@@ -59,7 +61,8 @@ struct EraseTests {
         let (sha, users) = try EraseFile.read(path: path)
         let batches = EraseFile.batches(users)
         #expect(batches.map(\.count) == [1000, 501])
-        let target = try InsiderAttributeTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let target = try InsiderAttributeTarget(
+            partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
         let report = try await HTTPTransport.with(connections: 4, timeoutSeconds: 10) { transport in
             try await ApplyEngine(
                 plan: EraseFile.plan(path: path, sha256: sha, batches: batches), target: target, transport: transport,

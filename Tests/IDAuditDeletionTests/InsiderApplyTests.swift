@@ -116,7 +116,8 @@ struct InsiderApplyTests {
 
     @Test func a404OtherThanNoSuchUserIsAFailure() throws {
         let target = try InsiderTarget(partner: "mybrand", token: Secret("t"))
-        let gone = WireResponse(status: 404, headers: [], body: Array(#"{"error":"no such user for these identifiers: no data"}"#.utf8))
+        let gone = WireResponse(
+            status: 404, headers: [], body: Array(#"{"error":"no such user for these identifiers: no data"}"#.utf8))
         guard case .notFound = target.classify(gone) else {
             Issue.record("Insider One's no such user is a not-found answer")
             return

@@ -36,7 +36,8 @@ struct OperatorTests {
         let started = ContinuousClock().now
         let report = try await ApplyEngine.run(
             plan: try f.plan(),
-            target: SegmentTarget(space: "spa_test", baseURL: "http://127.0.0.1:\(port)", token: Secret(ApplyFixture.token)),
+            target: SegmentTarget(
+                space: "spa_test", baseURL: "http://127.0.0.1:\(port)", token: Secret(ApplyFixture.token)),
             journal: try f.journal(), options: options)
         // The server trickles for 100 s; the run ends at the 1 s deadline (the bound leaves room for a loaded CI).
         #expect(ContinuousClock().now - started < .seconds(30))
@@ -152,12 +153,15 @@ struct OperatorTests {
     @Test func aSecondRunToTheSameDestinationIsRefusedWhateverItsStore() throws {
         let dir = try TemporaryDirectory("journal-home")
         let home = JournalHome(folder: dir.file("state"))
-        let first = try home.claim(destination: "segment/https://x/spa_1", journal: nil, legacy: dir.file("a-journal.sqlite"), holder: "first")
+        let first = try home.claim(
+            destination: "segment/https://x/spa_1", journal: nil, legacy: dir.file("a-journal.sqlite"), holder: "first")
         _ = try Journal(path: first.journal)
         try home.remember(first.journal, for: "segment/https://x/spa_1")
         #expect(first.journal.hasPrefix(dir.file("state/journals/")) || first.journal.contains("/state/journals/"))
         #expect(throws: JournalError.self) {
-            _ = try home.claim(destination: "segment/https://x/spa_1", journal: nil, legacy: dir.file("b-journal.sqlite"), holder: "second")
+            _ = try home.claim(
+                destination: "segment/https://x/spa_1", journal: nil, legacy: dir.file("b-journal.sqlite"),
+                holder: "second")
         }
         // Another destination runs beside it.
         let other = try home.claim(destination: "segment/https://x/spa_2", journal: nil, legacy: nil, holder: "other")
@@ -178,7 +182,8 @@ struct OperatorTests {
         try home.remember(first.journal, for: "insider/https://x/p")
         first.lock.release()
         do {
-            _ = try home.claim(destination: "insider/https://x/p", journal: dir.file("mine.sqlite"), legacy: nil, holder: "2")
+            _ = try home.claim(
+                destination: "insider/https://x/p", journal: dir.file("mine.sqlite"), legacy: nil, holder: "2")
             Issue.record("a second journal was accepted")
         } catch {
             #expect(error.message.contains(first.journal))
@@ -426,7 +431,8 @@ struct OperatorTests {
         try #"{"identifiers":{"email":"a@x.com"},"whole":["name"]}"#.appending("\n")
             .write(toFile: path, atomically: true, encoding: .utf8)
         let (sha, users) = try EraseFile.read(path: path)
-        let destination = InsiderAttributeTarget.destination(partner: "mybrand", baseURL: "https://unification.useinsider.com")
+        let destination = InsiderAttributeTarget.destination(
+            partner: "mybrand", baseURL: "https://unification.useinsider.com")
         let approvedAt = Instant(parsing: "2026-11-01 00:00:00")!
         _ = try Approval.approveErase(
             path: path, sha256: sha, users: users.count, for: destination, by: "dana", at: approvedAt)

@@ -38,7 +38,7 @@ struct RehearsalTests {
         let idaudit = try Self.binary()
         let block = try Self.readmeBlock()
         #expect(block.contains("--endpoint http://127.0.0.1:8080"))
-        #expect(!block.contains("IDAUDIT_SEGMENT_TOKEN=...")) // every secret set, every line pointed at the emulator
+        #expect(!block.contains("IDAUDIT_SEGMENT_TOKEN=..."))  // every secret set, every line pointed at the emulator
         let port = 20_000 + Int(getpid() % 20_000)
         // What the README's earlier lines made: a store and a plan in reports/2026-11-23/.
         let setup = """
@@ -57,7 +57,8 @@ struct RehearsalTests {
         process.arguments = ["-c", script]
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
         var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] = URL(fileURLWithPath: idaudit).deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "")
+        environment["PATH"] =
+            URL(fileURLWithPath: idaudit).deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "")
         environment["XDG_STATE_HOME"] = dir.file("state")
         process.environment = environment
         let output = Pipe()

@@ -16,7 +16,8 @@ struct RequestPlanApplyTests {
             "type,value\nemail,c@x.com\nemail,x2@x.com\nuser_id,d1\nemail,nobody@x.com\n")
         let result = try RequestPlanner.run(
             store: f.store,
-            options: RequestPlanOptions(requestsPath: requests, outDirectory: f.dir.file("cleanup"), rules: nil, rejectsPath: nil),
+            options: RequestPlanOptions(
+                requestsPath: requests, outDirectory: f.dir.file("cleanup"), rules: nil, rejectsPath: nil),
             now: ApplyFixture.now)
         // c@x.com (use_A, lookup u2) and x2@x.com (use_C: no user_id, not remediable) are planned; d1 is use_D's
         // last user_id and nobody@x.com is not in the store.
@@ -33,7 +34,8 @@ struct RequestPlanApplyTests {
 
         let report = try await HTTPTransport.with(connections: 4, timeoutSeconds: 5) { transport in
             try await ApplyEngine(
-                plan: plan, target: SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+                plan: plan,
+                target: SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
                 transport: transport, journal: try f.journal(), options: ApplyFixture.fastOptions()
             ).run()
         }

@@ -203,7 +203,8 @@ struct SegmentApplyTests {
         let report = try await f.applySegment(endpoint: "http://127.0.0.1:9", options: options, timeoutSeconds: 0.5)
         #expect(report.failed == 4)
         #expect(report.requests == 8)
-        #expect(report.failures.allSatisfy { $0.failure.status == 0 && $0.failure.message.hasPrefix("gave up after 2") })
+        #expect(
+            report.failures.allSatisfy { $0.failure.status == 0 && $0.failure.message.hasPrefix("gave up after 2") })
         #expect(report.exitCode == 1)
     }
 
@@ -234,7 +235,8 @@ func rewriteLineState(_ path: String, plan: String, line: Int, to state: String)
         if state == "sending" {
             // As a kill -9 between send and record leaves it: the attempt has no answer.
             try db.execute(
-                sql: "UPDATE attempts SET outcome = NULL, status = NULL, finished_at = NULL WHERE plan_sha256 = ? AND line = ?",
+                sql:
+                    "UPDATE attempts SET outcome = NULL, status = NULL, finished_at = NULL WHERE plan_sha256 = ? AND line = ?",
                 arguments: [plan, line])
         }
     }

@@ -22,7 +22,8 @@ struct SignedApprovalTests {
             for key in [dana, eve] { try Self.keygen(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", key]) }
             let danaPublic = try String(contentsOfFile: dana + ".pub", encoding: .utf8).split(separator: " ")
             allowed = f.dir.file("allowed_signers")
-            try "dana@acme.io \(danaPublic[0]) \(danaPublic[1])\n".write(toFile: allowed, atomically: true, encoding: .utf8)
+            try "dana@acme.io \(danaPublic[0]) \(danaPublic[1])\n".write(
+                toFile: allowed, atomically: true, encoding: .utf8)
         }
 
         static func keygen(_ arguments: [String]) throws {
@@ -96,7 +97,9 @@ struct SignedApprovalTests {
         let s = try Setup("signed-again")
         try s.approve(signWith: s.dana)
         try s.approve(signWith: nil)
-        #expect(!FileManager.default.fileExists(atPath: ApprovalSignature.path(forApproval: Approval.path(forPlan: s.f.planPath))))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: ApprovalSignature.path(forApproval: Approval.path(forPlan: s.f.planPath))))
     }
 
     /// A configured allowed-signers file that is a dangling link (an unmounted volume) fails closed.

@@ -47,7 +47,7 @@ struct TrustTests {
         #expect(wrong.done == 0)
         #expect(wrong.alreadyAbsent == 0)
         #expect(wrong.absentBeforeApply == 4)
-        #expect(wrong.absentLines.map(\.line) .sorted() == [1, 2, 3, 5])
+        #expect(wrong.absentLines.map(\.line).sorted() == [1, 2, 3, 5])
         #expect(wrong.absentLines.allSatisfy { $0.failure.code == "eid_not_found" })
         #expect(wrong.exitCode == 1)
         #expect(wrong.json.contains("\"absent_before_apply\" : 4"))
@@ -55,7 +55,8 @@ struct TrustTests {
         let journal = try f.journal()
         let destination = ApplyFixture.segmentDestination(endpoint: emulator.endpoint, space: "spa_b").key
         #expect(try journal.successfulAttempts(plan: try f.plan().sha256, destination: destination).isEmpty)
-        #expect(try journal.lineStates(plan: try f.plan().sha256, destination: destination)[1]?.state == .absentBeforeApply)
+        #expect(
+            try journal.lineStates(plan: try f.plan().sha256, destination: destination)[1]?.state == .absentBeforeApply)
         let again = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_b")
         try await emulator.stop()
         #expect(again.requests == 0)
@@ -108,11 +109,15 @@ struct TrustTests {
         let dir = try TemporaryDirectory("trust-downgrade")
         let journal = try Journal(path: dir.file("j.sqlite"))
         let run = try await journal.startRun(plan: "p", destination: "d", at: ApplyFixture.now)
-        let first = try await journal.beginAttempt(run: run, plan: "p", destination: "d", line: 1, attempt: 1, at: ApplyFixture.now)
-        try await journal.finishAttempt(first, plan: "p", destination: "d", line: 1, result: .done(alreadyAbsent: false), at: ApplyFixture.now)
-        let late = try await journal.beginAttempt(run: run, plan: "p", destination: "d", line: 1, attempt: 2, at: ApplyFixture.now)
+        let first = try await journal.beginAttempt(
+            run: run, plan: "p", destination: "d", line: 1, attempt: 1, at: ApplyFixture.now)
+        try await journal.finishAttempt(
+            first, plan: "p", destination: "d", line: 1, result: .done(alreadyAbsent: false), at: ApplyFixture.now)
+        let late = try await journal.beginAttempt(
+            run: run, plan: "p", destination: "d", line: 1, attempt: 2, at: ApplyFixture.now)
         let notFound = AttemptFailure(status: 404, code: "eid_not_found", message: "", requestID: "")
-        try await journal.finishAttempt(late, plan: "p", destination: "d", line: 1, result: .absentBeforeApply(notFound), at: ApplyFixture.now)
+        try await journal.finishAttempt(
+            late, plan: "p", destination: "d", line: 1, result: .absentBeforeApply(notFound), at: ApplyFixture.now)
         #expect(try journal.lineStates(plan: "p", destination: "d")[1]?.state == .done)
     }
 
@@ -146,7 +151,8 @@ struct TrustTests {
         options.concurrency = 1
         func apply(_ space: String) async throws -> ApplyReport {
             try await ApplyEngine.run(
-                plan: plan, target: SegmentTarget(space: space, baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+                plan: plan,
+                target: SegmentTarget(space: space, baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
                 journal: journal, options: options)
         }
         #expect(try await apply("spa_a").done == 30)
@@ -167,7 +173,8 @@ struct TrustTests {
         let journalPath = dir.file("journal.sqlite")
         func apply() async throws -> ApplyReport {
             try await ApplyEngine.run(
-                plan: plan, target: SegmentTarget(space: "spa_c", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+                plan: plan,
+                target: SegmentTarget(space: "spa_c", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
                 journal: try Journal(path: journalPath), options: ApplyFixture.fastOptions())
         }
         #expect(try await apply().done == 30)
@@ -297,7 +304,8 @@ struct TrustTests {
     ])
     func insiderTwoHundredsAreRead(_ body: String, _ expected: String) throws {
         let target = try InsiderTarget(partner: "mybrand", token: Secret("t"))
-        #expect(Self.outcome(target.classify(WireResponse(status: 200, headers: [], body: Array(body.utf8)))) == expected)
+        #expect(
+            Self.outcome(target.classify(WireResponse(status: 200, headers: [], body: Array(body.utf8)))) == expected)
     }
 
     /// The attribute delete's documented success: `{}` (seed 004). The envelope counts users, not which: one
@@ -372,7 +380,8 @@ struct TrustTests {
             #"{"identifiers":{"email":"c@x.com"},"whole":["name"]}"# + "\n"
                 + #"{"identifiers":{"email":"not-an-email"},"whole":["name"]}"# + "\n")
         let (sha, users) = try EraseFile.read(path: path)
-        let target = try InsiderAttributeTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let target = try InsiderAttributeTarget(
+            partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
         let report = try await ApplyEngine.run(
             plan: EraseFile.plan(path: path, sha256: sha, batches: EraseFile.batches(users)), target: target,
             journal: try f.journal(), options: ApplyFixture.fastOptions())
@@ -391,18 +400,22 @@ struct TrustTests {
         let mine = InsiderAttributeTarget.destination(partner: "mybrand", baseURL: InsiderTarget.defaultBaseURL)
         let other = InsiderAttributeTarget.destination(partner: "otherbrand", baseURL: InsiderTarget.defaultBaseURL)
         #expect(mine.key.hasPrefix("insider-attributes/unification.useinsider.com/"))
-        _ = try Approval.approveErase(path: path, sha256: sha, users: users.count, for: mine, by: "dana", at: ApplyFixture.now)
-        _ = try Approval.check(path: path, sha256: sha, stamp: nil, destination: mine, now: ApplyFixture.now, maxAgeSeconds: nil)
+        _ = try Approval.approveErase(
+            path: path, sha256: sha, users: users.count, for: mine, by: "dana", at: ApplyFixture.now)
+        _ = try Approval.check(
+            path: path, sha256: sha, stamp: nil, destination: mine, now: ApplyFixture.now, maxAgeSeconds: nil)
         #expect(throws: ApprovalError.self) {
-            try Approval.check(path: path, sha256: sha, stamp: nil, destination: other, now: ApplyFixture.now, maxAgeSeconds: nil)
+            try Approval.check(
+                path: path, sha256: sha, stamp: nil, destination: other, now: ApplyFixture.now, maxAgeSeconds: nil)
         }
     }
 
     // MARK: - Numbers and inputs
 
-    @Test(arguments: [
-        ("1e400", nil), ("3600", 60.0), ("-5", nil), ("abc", nil), ("nan", nil), ("2.5", 2.5), ("inf", nil),
-    ] as [(String, Double?)])
+    @Test(
+        arguments: [
+            ("1e400", nil), ("3600", 60.0), ("-5", nil), ("abc", nil), ("nan", nil), ("2.5", 2.5), ("inf", nil),
+        ] as [(String, Double?)])
     func retryAfterIsBounded(_ header: String, _ expected: Double?) {
         let response = WireResponse(status: 429, headers: [("Retry-After", header)], body: [])
         #expect(response.retryAfterSeconds(now: Date()) == expected)
@@ -413,12 +426,15 @@ struct TrustTests {
         #expect(response.retryAfterSeconds(now: Date()) == 60)
     }
 
-    @Test(arguments: [
-        { (o: inout ApplyOptions) in o.maxDeletes = -1 }, { (o: inout ApplyOptions) in o.canary = -1 },
-        { (o: inout ApplyOptions) in o.maxDeletes = 0 }, { (o: inout ApplyOptions) in o.maxAttempts = 0 },
-        { (o: inout ApplyOptions) in o.requestsPerSecond = 0 },
-    ] as [@Sendable (inout ApplyOptions) -> Void])
-    func senselessOptionsAreRefusedBeforeAnythingIsWritten(_ change: @Sendable (inout ApplyOptions) -> Void) async throws {
+    @Test(
+        arguments: [
+            { (o: inout ApplyOptions) in o.maxDeletes = -1 }, { (o: inout ApplyOptions) in o.canary = -1 },
+            { (o: inout ApplyOptions) in o.maxDeletes = 0 }, { (o: inout ApplyOptions) in o.maxAttempts = 0 },
+            { (o: inout ApplyOptions) in o.requestsPerSecond = 0 },
+        ] as [@Sendable (inout ApplyOptions) -> Void])
+    func senselessOptionsAreRefusedBeforeAnythingIsWritten(_ change: @Sendable (inout ApplyOptions) -> Void)
+        async throws
+    {
         let f = try ApplyFixture("trust-options")
         var options = ApplyFixture.fastOptions()
         change(&options)
@@ -497,12 +513,15 @@ struct TrustTests {
         let target = SegmentTarget(space: "spa_test", baseURL: "http://127.0.0.1:\(port)", token: Secret(token))
         let journalPath = f.dir.file("echo-journal.sqlite")
         let report = try await ApplyEngine.run(
-            plan: try f.plan(), target: target, journal: try Journal(path: journalPath), options: ApplyFixture.fastOptions())
+            plan: try f.plan(), target: target, journal: try Journal(path: journalPath),
+            options: ApplyFixture.fastOptions())
         #expect(report.done == 0)
         #expect(report.unconfirmed == 4)
         let basic = Data((token + ":").utf8).base64EncodedString()
         #expect(report.unconfirmedLines.allSatisfy { $0.failure.message.hasSuffix(": OK <redacted>") })
-        for text in [report.json, String(decoding: try Data(contentsOf: URL(fileURLWithPath: journalPath)), as: UTF8.self)] {
+        for text in [
+            report.json, String(decoding: try Data(contentsOf: URL(fileURLWithPath: journalPath)), as: UTF8.self),
+        ] {
             #expect(!text.contains(token) && !text.contains(basic))
         }
     }
@@ -516,7 +535,8 @@ struct TrustTests {
         let echoes = [
             token, token.uppercased(), "tok%2B%2F%3D123%20x", "tok+\\/=123 x", basic,
             basic.trimmingCharacters(in: CharacterSet(charactersIn: "=")),
-            basic.replacing("+", with: "-").replacing("/", with: "_").trimmingCharacters(in: CharacterSet(charactersIn: "=")),
+            basic.replacing("+", with: "-").replacing("/", with: "_").trimmingCharacters(
+                in: CharacterSet(charactersIn: "=")),
             "MYBRAND",
         ]
         for echo in echoes {
@@ -550,10 +570,13 @@ struct TrustTests {
         let f = try ApplyFixture("trust-unconfirmed-state")
         let journal = try f.journal()
         let run = try await journal.startRun(plan: "p", destination: "d", at: ApplyFixture.now)
-        let first = try await journal.beginAttempt(run: run, plan: "p", destination: "d", line: 2, attempt: 1, at: ApplyFixture.now)
+        let first = try await journal.beginAttempt(
+            run: run, plan: "p", destination: "d", line: 2, attempt: 1, at: ApplyFixture.now)
         let odd = AttemptFailure(status: 200, code: "unconfirmed_2xx", message: "x", requestID: "")
-        try await journal.finishAttempt(first, plan: "p", destination: "d", line: 2, result: .unconfirmed(odd), at: ApplyFixture.now)
-        _ = try await journal.beginAttempt(run: run, plan: "p", destination: "d", line: 2, attempt: 2, at: ApplyFixture.now)
+        try await journal.finishAttempt(
+            first, plan: "p", destination: "d", line: 2, result: .unconfirmed(odd), at: ApplyFixture.now)
+        _ = try await journal.beginAttempt(
+            run: run, plan: "p", destination: "d", line: 2, attempt: 2, at: ApplyFixture.now)
         #expect(try journal.lineStates(plan: "p", destination: "d")[2]?.state == .unconfirmed)
         #expect(try journal.uncertainLines(plan: "p", destination: "d") == [2])
     }
@@ -568,7 +591,8 @@ struct TrustTests {
         options.canary = 1
         let report = try await ApplyEngine.run(
             plan: EraseFile.plan(path: path, sha256: sha, batches: EraseFile.batches(users)),
-            target: try InsiderAttributeTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
+            target: try InsiderAttributeTarget(
+                partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token)),
             journal: try f.journal(), options: options)
         try await emulator.stop()
         #expect(report.exitCode == 2)
@@ -581,8 +605,10 @@ struct TrustTests {
         let dir = try TemporaryDirectory("trust-skips")
         let journal = try Journal(path: dir.file("j.sqlite"))
         let run = try await journal.startRun(plan: "p", destination: "d", at: ApplyFixture.now)
-        _ = try await journal.beginAttempt(run: run, plan: "p", destination: "d", line: 1, attempt: 1, at: ApplyFixture.now)
-        try await journal.recordSkips(plan: "p", destination: "d", [(1, "sole identifier"), (2, "sole identifier")], at: ApplyFixture.now)
+        _ = try await journal.beginAttempt(
+            run: run, plan: "p", destination: "d", line: 1, attempt: 1, at: ApplyFixture.now)
+        try await journal.recordSkips(
+            plan: "p", destination: "d", [(1, "sole identifier"), (2, "sole identifier")], at: ApplyFixture.now)
         let states = try journal.lineStates(plan: "p", destination: "d")
         #expect(states[1]?.state == .sending)
         #expect(states[2]?.state == .skipped)

@@ -1,7 +1,8 @@
+import IDAuditCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import IDAuditCore
 
 /// Applies a plan to one destination: the machinery every adapter shares.
 ///
@@ -18,7 +19,9 @@ public final class ApplyEngine: Sendable {
     private let options: ApplyOptions
 
     /// An engine for one plan and one destination.
-    public init(plan: PlanFile, target: any DeletionTarget, transport: HTTPTransport, journal: Journal, options: ApplyOptions) {
+    public init(
+        plan: PlanFile, target: any DeletionTarget, transport: HTTPTransport, journal: Journal, options: ApplyOptions
+    ) {
         self.plan = plan
         self.target = target
         self.transport = transport
@@ -77,7 +80,8 @@ public final class ApplyEngine: Sendable {
             stopped = "--max-deletes \(cap) reached"
         }
         let state = RunState(
-            total: work.count, window: ErrorWindow(size: ApplyOptions.breakerWindow), maxErrorRate: options.maxErrorRate,
+            total: work.count, window: ErrorWindow(size: ApplyOptions.breakerWindow),
+            maxErrorRate: options.maxErrorRate,
             maxAbsentRate: options.maxAbsentRate, uncertain: uncertain, stopRequest: options.stopRequest)
         let pacer = Pacer(requestsPerSecond: requestsPerSecond, perProfile: target.perProfileRequestsPerSecond)
         let concurrency = options.concurrency ?? min(1024, max(8, Int(requestsPerSecond * 4)))
@@ -100,7 +104,10 @@ public final class ApplyEngine: Sendable {
         for (index, phase) in phases.enumerated() {
             if index == 1 {
                 // The canary is sent: go on only when it went cleanly and the user said so.
-                if let reason = await state.stopReason() { stopped = reason; break }
+                if let reason = await state.stopReason() {
+                    stopped = reason
+                    break
+                }
                 let clean = await state.isClean()
                 if !clean {
                     stopped =
@@ -127,7 +134,9 @@ public final class ApplyEngine: Sendable {
                     // On a stop, the workers waiting for a rate slot or a backoff are cancelled at once (an attempt in
                     // flight is not: it runs in a task of its own, see `attempt`).
                     group.addTask {
-                        while !Task.isCancelled, await !state.isStopped() { try? await Task.sleep(for: .milliseconds(50)) }
+                        while !Task.isCancelled, await !state.isStopped() {
+                            try? await Task.sleep(for: .milliseconds(50))
+                        }
                         return true
                     }
                     var running = workers
@@ -166,7 +175,8 @@ public final class ApplyEngine: Sendable {
             plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
             outcome: stopped == nil ? "finished" : "stopped", journal: journal.path,
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
-            lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent, doneEarlier: sorted.doneEarlier,
+            lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent,
+            doneEarlier: sorted.doneEarlier,
             absentBeforeApply: absent.count, skipped: skipped, failed: failures.count, unconfirmed: unconfirmed.count,
             notSent: capped + work.count - counts.done - counts.failures.count - counts.skipReasons.count
                 - counts.absentBeforeApply.count - counts.unconfirmed.count,
@@ -212,7 +222,8 @@ public final class ApplyEngine: Sendable {
                 continue
             }
             if let state, state.state == .absentBeforeApply {
-                out.absentEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
+                out.absentEarlier.append(
+                    ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
                 continue
             }
             if let state, state.state == .unconfirmed && !options.retryUnconfirmed {
@@ -221,7 +232,8 @@ public final class ApplyEngine: Sendable {
                 continue
             }
             if let state, state.state == .failed && !options.retryFailed {
-                out.failedEarlier.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
+                out.failedEarlier.append(
+                    ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
                 continue
             }
             if let reason = preflight[entry.line] {
@@ -257,7 +269,8 @@ public final class ApplyEngine: Sendable {
                 // Its own task, not a child of the worker: a stop cancels the worker's waits, never a request between
                 // its journaling and its answer's.
                 let result = await Task { [attempt] in
-                    await self.attempt(entry: entry, request: request, attempt: attempt, run: run, state: state, pacer: pacer)
+                    await self.attempt(
+                        entry: entry, request: request, attempt: attempt, run: run, state: state, pacer: pacer)
                 }.value
                 guard let result else { break }
                 await state.record(result, entry: entry)
@@ -396,7 +409,9 @@ actor RunState {
         if firstSend == nil { firstSend = now }
         c.requests += 1
         recent.append((now, c.requests))
-        if recent.count > 64, let first = recent.first, now - first.0 > .seconds(5) { recent.removeFirst(recent.count / 2) }
+        if recent.count > 64, let first = recent.first, now - first.0 > .seconds(5) {
+            recent.removeFirst(recent.count / 2)
+        }
     }
 
     func record(_ result: AttemptResult, entry: PlanEntry) {

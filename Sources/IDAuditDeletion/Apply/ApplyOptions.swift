@@ -54,8 +54,12 @@ public struct ApplyOptions: Sendable {
         }
         if let maxDeletes, maxDeletes < 1 { throw ApplyOptionsError(message: "--max-deletes must be at least 1") }
         if let canary, canary < 1 { throw ApplyOptionsError(message: "--canary must be at least 1") }
-        if !(0...1).contains(maxErrorRate) { throw ApplyOptionsError(message: "--max-error-rate must be within 0-100%") }
-        if !(0...1).contains(maxAbsentRate) { throw ApplyOptionsError(message: "--max-absent-rate must be within 0-100%") }
+        if !(0...1).contains(maxErrorRate) {
+            throw ApplyOptionsError(message: "--max-error-rate must be within 0-100%")
+        }
+        if !(0...1).contains(maxAbsentRate) {
+            throw ApplyOptionsError(message: "--max-absent-rate must be within 0-100%")
+        }
         if !Self.timeoutRange.contains(timeoutSeconds) {
             throw ApplyOptionsError(
                 message: "--timeout must be within \(Int(Self.timeoutRange.lowerBound)) and "

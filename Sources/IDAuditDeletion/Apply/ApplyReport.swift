@@ -85,7 +85,8 @@ public struct ApplyReport: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case plan, target, destination, outcome, journal, approval, seconds, lines, done, skipped, failed, requests, throttled, retried, stopped
+        case plan, target, destination, outcome, journal, approval, seconds, lines, done, skipped, failed, requests,
+            throttled, retried, stopped
         case failures, unconfirmed
         case unconfirmedLines = "unconfirmed_lines"
         case canaryLines = "canary_lines"

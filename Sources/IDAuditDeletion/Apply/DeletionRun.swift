@@ -48,7 +48,8 @@ public struct DeletionRun: Sendable {
     /// Runs the plan. The report is written at `reportPath` (a failure to write it is a warning: the run's report
     /// is also in the journal); returns the report and the journal, still locked until the returned locks are
     /// released (the caller's record of the deletions in the store follows the run).
-    public func run(options: ApplyOptions) async throws -> (report: ApplyReport, journal: Journal, locks: [JournalLock]) {
+    public func run(options: ApplyOptions) async throws -> (report: ApplyReport, journal: Journal, locks: [JournalLock])
+    {
         let holder = "idaudit \(command) \(plan.path) to \(target.destination), started \(WallClock.now())"
         // The plan's own lock and record, beside it: runs under two state folders (sudo, cron, another operator's
         // HOME) would each have a journal of their own and send every line twice; the plan is what they share.
@@ -74,7 +75,8 @@ public struct DeletionRun: Sendable {
             try OutputFile.write(report.json, to: reportPath)
         } catch {
             warn(
-                "warning: the report could not be written (\(error)); the run's report is in the journal \(journalPath)")
+                "warning: the report could not be written (\(error)); the run's report is in the journal \(journalPath)"
+            )
         }
         if !report.canaryLines.isEmpty { writeCanary(report, plan: plan, journal: journalFile) }
         return (report, journalFile, [lock, destinationLock] + (planLock.map { [$0] } ?? []))
@@ -114,7 +116,8 @@ public struct DeletionRun: Sendable {
                 guard let entry = byLine[line] else { continue }
                 let state = states[line]
                 try out.writeCSVRecord([
-                    String(line), entry.segmentID, entry.type, Self.inert(entry.value), state?.state.rawValue ?? "not_sent",
+                    String(line), entry.segmentID, entry.type, Self.inert(entry.value),
+                    state?.state.rawValue ?? "not_sent",
                     state.map(Self.answer) ?? "",
                 ])
             }
@@ -181,7 +184,8 @@ public struct DeletionRun: Sendable {
             }
         }
         throw JournalError(
-            message: "\(plan.path) was applied to \(target.destination) with the journal \(recorded) (\(planRecordPath)); "
+            message:
+                "\(plan.path) was applied to \(target.destination) with the journal \(recorded) (\(planRecordPath)); "
                 + "this run would use \(journal), from another state folder (XDG_STATE_HOME or HOME differ: another "
                 + "user, sudo, cron?), and would send every done line again. Run as the user and environment of that "
                 + "run (or pass --journal \(recorded)); if that run was not a real one, remove \(planRecordPath)")
@@ -191,8 +195,9 @@ public struct DeletionRun: Sendable {
         do {
             try OutputFile.write(target.destination + "\n" + JournalHome.absolute(journal) + "\n", to: planRecordPath)
         } catch {
-            warn("warning: \(planRecordPath) cannot be written (\(error)): a run from another state folder would not "
-                + "find this journal")
+            warn(
+                "warning: \(planRecordPath) cannot be written (\(error)): a run from another state folder would not "
+                    + "find this journal")
         }
     }
 
@@ -225,4 +230,3 @@ public struct DeletionRun: Sendable {
         return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
 }
-

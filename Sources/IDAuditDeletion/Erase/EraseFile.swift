@@ -68,7 +68,8 @@ public enum EraseFile {
             }
             if envelopeBytes + trimmed.utf8.count > maxRequestBytes {
                 throw EraseFileError(
-                    file: path, line: line, message: "this user alone weighs more than Insider One's 5 MB request limit")
+                    file: path, line: line, message: "this user alone weighs more than Insider One's 5 MB request limit"
+                )
             }
             users.append(EraseUser(line: line, json: trimmed))
         }
@@ -102,7 +103,9 @@ public enum EraseFile {
             for (key, value) in ids {
                 switch key {
                 case "email", "uuid":
-                    guard let v = value as? String, !v.isEmpty else { throw Problem("identifiers.\(key) must be a non-empty string") }
+                    guard let v = value as? String, !v.isEmpty else {
+                        throw Problem("identifiers.\(key) must be a non-empty string")
+                    }
                 case "phone_number":
                     guard let v = value as? String, InsiderTarget.isE164(v) else {
                         throw Problem("identifiers.phone_number must be in E.164 (+6598765432)")
@@ -121,7 +124,9 @@ public enum EraseFile {
         deletes += try names(object["whole"], field: "whole", refused: identifierAttributes)
         deletes += try partial(object["partial"], field: "partial", refused: identifierAttributes)
         if let custom = object["custom"] {
-            guard let custom = custom as? [String: Any] else { throw Problem("custom must be an object with whole and partial") }
+            guard let custom = custom as? [String: Any] else {
+                throw Problem("custom must be an object with whole and partial")
+            }
             if let unknown = custom.keys.sorted().first(where: { $0 != "whole" && $0 != "partial" }) {
                 throw Problem("unknown field custom.\(unknown); expected custom.whole or custom.partial")
             }
@@ -159,7 +164,9 @@ public enum EraseFile {
     static let envelopeBytes = 12
 
     /// Splits users into requests of at most `maxUsers` users and `maxBytes` bytes of body, in file order.
-    public static func batches(_ users: [EraseUser], maxUsers: Int = maxUsersPerRequest, maxBytes: Int = maxRequestBytes)
+    public static func batches(
+        _ users: [EraseUser], maxUsers: Int = maxUsersPerRequest, maxBytes: Int = maxRequestBytes
+    )
         -> [[EraseUser]]
     {
         var out: [[EraseUser]] = []
@@ -214,7 +221,9 @@ public struct InsiderAttributeTarget: DeletionTarget {
     private let partner: String
 
     /// Creates the adapter (the partner name is checked as for identifier deletion).
-    public init(partner: String, baseURL: String = InsiderTarget.defaultBaseURL, token: Secret) throws(InsiderPartnerError) {
+    public init(partner: String, baseURL: String = InsiderTarget.defaultBaseURL, token: Secret)
+        throws(InsiderPartnerError)
+    {
         identity = try InsiderTarget(partner: partner, baseURL: baseURL, token: token)
         self.partner = partner
     }
@@ -237,8 +246,10 @@ public struct InsiderAttributeTarget: DeletionTarget {
     public func profileKey(_ entry: PlanEntry) -> String { "" }
 
     public func prepare(_ entry: PlanEntry) -> Preparation {
-        guard case .send(let template) = identity.prepare(
-            PlanEntry(line: 0, segmentID: "", type: "email", value: "x", reason: "", lookupUserID: "", remediable: true))
+        guard
+            case .send(let template) = identity.prepare(
+                PlanEntry(
+                    line: 0, segmentID: "", type: "email", value: "x", reason: "", lookupUserID: "", remediable: true))
         else { return .skip("cannot build the request") }
         return .send(
             WireRequest(

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Foundation
 import GRDB
 import IDAuditCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The apply journal: every attempt, recorded before and after it is sent, keyed by plan sha256, destination and
 /// line, in a SQLite file: one per destination in the user's state folder (``JournalHome``).
@@ -216,7 +217,8 @@ public final class Journal: Sendable {
                         VALUES (?, ?, ?, 'sending', 1, ?)
                         ON CONFLICT (plan_sha256, destination, line)
                         DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at,
-                            state = CASE WHEN lines.state IN ('unconfirmed', 'failed') THEN lines.state ELSE 'sending' END
+                            state = CASE WHEN lines.state IN ('unconfirmed', 'failed') THEN lines.state
+                                ELSE 'sending' END
                         WHERE lines.state <> 'done'
                         """,
                     arguments: [plan, destination, covered, time.microseconds])
@@ -236,7 +238,8 @@ public final class Journal: Sendable {
         let (outcome, lineState, failure, absent) = Self.describe(result)
         try await queue.write { db in
             try db.execute(
-                sql: "UPDATE attempts SET finished_at = ?, status = ?, outcome = ?, code = ?, request_id = ? WHERE id = ?",
+                sql:
+                    "UPDATE attempts SET finished_at = ?, status = ?, outcome = ?, code = ?, request_id = ? WHERE id = ?",
                 arguments: [
                     time.microseconds, failure?.status ?? 200, outcome, failure?.code, failure?.requestID, attempt,
                 ])
@@ -316,7 +319,8 @@ extension Journal {
     public func hasRuns(destination: String) throws(JournalError) -> Bool {
         do {
             return try queue.read { db in
-                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE destination = ?)", arguments: [destination])
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE destination = ?)", arguments: [destination])
                     ?? false
             }
         } catch {

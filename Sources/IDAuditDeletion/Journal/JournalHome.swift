@@ -1,8 +1,9 @@
+import Foundation
+import IDAuditCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
-import IDAuditCore
 
 /// Where journals live: one per destination, in the user's state folder (`$XDG_STATE_HOME/idaudit`, else
 /// `~/.local/state/idaudit`), whatever `--store` or the working folder is.
@@ -33,7 +34,9 @@ public struct JournalHome: Sendable {
     public init(folder: String) { self.folder = folder }
 
     /// The destination's key in file names: its sha256 (destinations hold slashes and colons).
-    static func key(_ destination: String) -> String { String(SHA256Digest.hex(of: Array(destination.utf8)).prefix(32)) }
+    static func key(_ destination: String) -> String {
+        String(SHA256Digest.hex(of: Array(destination.utf8)).prefix(32))
+    }
 
     /// The journal recorded for `destination`, if any.
     public func recordedJournal(for destination: String) -> String? {
@@ -80,7 +83,10 @@ public struct JournalHome: Sendable {
             throw JournalError(message: "--journal: a path with control characters is refused (it cannot be recorded)")
         }
         let legacyRuns =
-            legacy.map { FileManager.default.fileExists(atPath: $0) && (try? Journal(path: $0).hasRuns(destination: destination)) == true }
+            legacy.map {
+                FileManager.default.fileExists(atPath: $0)
+                    && (try? Journal(path: $0).hasRuns(destination: destination)) == true
+            }
             ?? false
         let chosen: String
         if let recorded = recordedJournal(for: destination) {
@@ -88,14 +94,17 @@ public struct JournalHome: Sendable {
             // every done line again.
             guard FileManager.default.fileExists(atPath: recorded) else {
                 throw JournalError(
-                    message: "\(destination) is journaled in \(recorded), which is missing (an unmounted volume? a moved "
+                    message:
+                        "\(destination) is journaled in \(recorded), which is missing (an unmounted volume? a moved "
                         + "file?): restore it. To start a fresh journal (every line done there would be sent again), "
                         + "remove \(recordPath(key))")
             }
             if let given, Self.absolute(given) != Self.absolute(recorded) {
                 throw JournalError(
-                    message: "\(destination) is journaled in \(recorded); this run would use \(Self.absolute(given)): a "
-                        + "second journal would send its done lines again. Drop --journal, or pass --journal \(recorded)")
+                    message:
+                        "\(destination) is journaled in \(recorded); this run would use \(Self.absolute(given)): a "
+                        + "second journal would send its done lines again. Drop --journal, or pass --journal \(recorded)"
+                )
             }
             chosen = Self.absolute(recorded)
         } else if let legacy, legacyRuns, given.map({ Self.absolute($0) != Self.absolute(legacy) }) ?? true {

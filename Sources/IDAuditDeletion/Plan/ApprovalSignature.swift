@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
 
 /// SSH signatures of approvals: `ssh-keygen -Y sign` over the approval file's bytes, namespace `idaudit-approval`,
 /// written beside it as `FILE.approval.json.sig`; checked with `ssh-keygen -Y verify` against an allowed-signers file

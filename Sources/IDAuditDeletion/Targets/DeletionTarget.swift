@@ -316,7 +316,9 @@ public struct Endpoint: Sendable, Equatable {
     }
 
     /// The platforms' own hosts: Segment's regions and Insider One's.
-    static let platformHosts: Set<String> = ["profiles.segment.com", "profiles.euw1.segment.com", "unification.useinsider.com"]
+    static let platformHosts: Set<String> = [
+        "profiles.segment.com", "profiles.euw1.segment.com", "unification.useinsider.com",
+    ]
 
     /// `%7e` -> `~`, `%2f` -> `%2F`: one spelling for each path.
     static func normalisedPercentEncoding(_ path: String) -> String {

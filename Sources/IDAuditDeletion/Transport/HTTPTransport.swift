@@ -99,6 +99,7 @@ public struct TransportDeadline: Error, Sendable, CustomStringConvertible {
     /// The limit, in seconds.
     public var seconds: Double
     public var description: String {
-        "no complete answer within --timeout \(seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)) s (the request may have been carried out)"
+        let limit = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+        return "no complete answer within --timeout \(limit) s (the request may have been carried out)"
     }
 }

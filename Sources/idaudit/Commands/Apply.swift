@@ -97,7 +97,10 @@ struct Apply: AsyncParsableCommand {
     @Flag(help: "Send again the lines that failed in an earlier run.")
     var retryFailed = false
 
-    @Flag(help: "Send again the lines an earlier run's 2xx did not confirm (a body that is not the platform's documented success).")
+    @Flag(
+        help:
+            "Send again the lines an earlier run's 2xx did not confirm (a body that is not the platform's documented success)."
+    )
     var retryUnconfirmed = false
 
     @Option(help: "Refuse a plan older than this (7d, 36h, 90m).")
@@ -184,7 +187,9 @@ struct Apply: AsyncParsableCommand {
             // Held until the store records the deletions, not only while sending.
             defer { for lock in locks { lock.release() } }
             print(summary(report, reportPath: reportPath))
-            if destination.target == .segment, destination.endpoint == nil, FileManager.default.fileExists(atPath: store) {
+            if destination.target == .segment, destination.endpoint == nil,
+                FileManager.default.fileExists(atPath: store)
+            {
                 // The store remembers what was deleted, so later scans tell reintroduced identifiers from new ones.
                 // Not for a rehearsal against another endpoint: nothing was deleted at Segment.
                 do {
@@ -192,8 +197,9 @@ struct Apply: AsyncParsableCommand {
                         plan: planFile, journal: journalFile, destination: deletionTarget.destination,
                         store: try ProfileStore.openExisting(path: store), at: Clock.now())
                 } catch {
-                    Terminal.warn("warning: the deletions could not be recorded in \(store) (\(error)); later scans "
-                        + "will count a reintroduced identifier as new")
+                    Terminal.warn(
+                        "warning: the deletions could not be recorded in \(store) (\(error)); later scans "
+                            + "will count a reintroduced identifier as new")
                 }
             }
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
@@ -203,7 +209,8 @@ struct Apply: AsyncParsableCommand {
     /// `100 requests/s`, or `1,000 requests/min` for a rate below 20/s.
     static func describe(rate: Double) -> String {
         rate >= 20
-            ? "\(Terminal.count(Int(rate.rounded()))) requests/s" : "\(Terminal.count(Int((rate * 60).rounded()))) requests/min"
+            ? "\(Terminal.count(Int(rate.rounded()))) requests/s"
+            : "\(Terminal.count(Int((rate * 60).rounded()))) requests/min"
     }
 
     private var tokenVariable: String {
@@ -247,7 +254,9 @@ struct Apply: AsyncParsableCommand {
         }
         let sorted = try ApplyEngine.sort(plan: planFile, target: target, states: states, options: options())
         for entry in sorted.work {
-            if case .send(let request) = target.prepare(entry) { print("line \(entry.line): \(request.redactedDescription)") }
+            if case .send(let request) = target.prepare(entry) {
+                print("line \(entry.line): \(request.redactedDescription)")
+            }
         }
         print(
             "dry run: \(Terminal.count(sorted.work.count)) requests would be sent to \(target.destination); nothing "
@@ -258,7 +267,9 @@ struct Apply: AsyncParsableCommand {
                 print("  \(Terminal.count(sorted.failedEarlier.count)) failed earlier (--retry-failed sends them)")
             }
             if !sorted.unconfirmedEarlier.isEmpty {
-                print("  \(Terminal.count(sorted.unconfirmedEarlier.count)) unconfirmed earlier (--retry-unconfirmed sends them)")
+                print(
+                    "  \(Terminal.count(sorted.unconfirmedEarlier.count)) unconfirmed earlier (--retry-unconfirmed sends them)"
+                )
             }
             if !sorted.absentEarlier.isEmpty {
                 print("  \(Terminal.count(sorted.absentEarlier.count)) were not there (never sent again)")
@@ -286,7 +297,8 @@ struct Apply: AsyncParsableCommand {
         if r.doneEarlier > 0 { out += ", \(Terminal.count(r.doneEarlier)) done in earlier runs" }
         if r.notSent > 0 { out += ", \(Terminal.count(r.notSent)) not done" }
         if r.inDoubt > 0 {
-            out += " (\(Terminal.count(r.inDoubt)) in doubt: sent, perhaps carried out (no answer, or a 5xx); resent next "
+            out +=
+                " (\(Terminal.count(r.inDoubt)) in doubt: sent, perhaps carried out (no answer, or a 5xx); resent next "
             out += "run, where a not-found counts as gone)"
         }
         out += "\n  \(Terminal.count(r.requests)) requests in \(Terminal.seconds(r.seconds))"
@@ -300,15 +312,18 @@ struct Apply: AsyncParsableCommand {
         }
         if r.failures.count > 5 { out += "\n  ... \(r.failures.count - 5) more failures in \(reportPath)" }
         if r.unconfirmed > 0 {
-            out += "\n  UNCONFIRMED: \(Terminal.count(r.unconfirmed)) lines were answered 2xx with a body that is not the "
-            out += "platform's documented success (listed in unconfirmed_lines, first 200 bytes each): perhaps deleted, "
+            out +=
+                "\n  UNCONFIRMED: \(Terminal.count(r.unconfirmed)) lines were answered 2xx with a body that is not the "
+            out +=
+                "platform's documented success (listed in unconfirmed_lines, first 200 bytes each): perhaps deleted, "
             out += "never counted so; check them, then --retry-unconfirmed sends them again"
             for line in r.unconfirmedLines.prefix(3) {
                 out += "\n    line \(line.line) (\(line.type)): \(Terminal.inert(line.failure.summary))"
             }
         }
         if r.absentBeforeApply > 0 {
-            out += "\n  NOT THERE: \(Terminal.count(r.absentBeforeApply)) lines were not at \(r.destination) before this "
+            out +=
+                "\n  NOT THERE: \(Terminal.count(r.absentBeforeApply)) lines were not at \(r.destination) before this "
             out += "apply (nothing was deleted for them; listed in absent_lines): scan again, the plan is stale or "
             out += "meant for another destination"
         }

@@ -56,7 +56,8 @@ struct Emulate: AsyncParsableCommand {
     @Option(help: "Insider One DELETE /api/user/v1/identity requests per minute per partner (documented: 1,000).")
     var insiderIdentityRpm = InsiderTarget.identityRequestsPerMinute
 
-    @Option(help: "Insider One attribute-delete requests per minute per partner (documented: 25,000, shared with Upsert).")
+    @Option(
+        help: "Insider One attribute-delete requests per minute per partner (documented: 25,000, shared with Upsert).")
     var insiderAttributeRpm = InsiderAttributeTarget.requestsPerMinute
 
     @Flag(
@@ -75,7 +76,9 @@ struct Emulate: AsyncParsableCommand {
 
     @Option(
         name: .customLong("odd-2xx-rate"),
-        help: "Share of deletions answered 200 with a body that is not the documented success (0 to 1), deleting nothing: apply must call them unconfirmed.")
+        help:
+            "Share of deletions answered 200 with a body that is not the documented success (0 to 1), deleting nothing: apply must call them unconfirmed."
+    )
     var odd2xxRate = 0.0
 
     @Option(help: "Seed of the fault generator.")
@@ -94,13 +97,16 @@ struct Emulate: AsyncParsableCommand {
         guard (0...1).contains(failRate) else { throw ValidationError("--fail-rate must be between 0 and 1") }
         guard (0...1).contains(throttleRate) else { throw ValidationError("--throttle-rate must be between 0 and 1") }
         guard (0...1).contains(odd2xxRate) else { throw ValidationError("--odd-2xx-rate must be between 0 and 1") }
-        guard segmentRps > 0, insiderIdentityRpm > 0, insiderAttributeRpm > 0 else { throw ValidationError("budgets must be above 0") }
+        guard segmentRps > 0, insiderIdentityRpm > 0, insiderAttributeRpm > 0 else {
+            throw ValidationError("budgets must be above 0")
+        }
     }
 
     func run() async throws {
         try await reportingFailuresAsync {
             guard let token = ProcessInfo.processInfo.environment["IDAUDIT_EMULATOR_TOKEN"], !token.isEmpty else {
-                throw ValidationError("no token: set IDAUDIT_EMULATOR_TOKEN (tokens are never taken from the command line)")
+                throw ValidationError(
+                    "no token: set IDAUDIT_EMULATOR_TOKEN (tokens are never taken from the command line)")
             }
             var options = EmulatorOptions(token: token)
             options.host = host

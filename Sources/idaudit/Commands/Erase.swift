@@ -81,11 +81,14 @@ struct Erase: AsyncParsableCommand {
         try await reportingFailuresAsync {
             let (sha, list) = try EraseFile.read(path: users)
             let batches = EraseFile.batches(list)
-            print("\(Terminal.count(list.count)) users in \(Terminal.count(batches.count)) requests (≤ 1,000 users, ≤ 5 MB each)")
+            print(
+                "\(Terminal.count(list.count)) users in \(Terminal.count(batches.count)) requests (≤ 1,000 users, ≤ 5 MB each)"
+            )
             if dryRun {
                 for (index, batch) in batches.enumerated() {
-                    print("request \(index + 1): lines \(batch.first!.line)-\(batch.last!.line), \(batch.count) users, "
-                        + "\(EraseFile.body(batch).utf8.count) bytes")
+                    print(
+                        "request \(index + 1): lines \(batch.first!.line)-\(batch.last!.line), \(batch.count) users, "
+                            + "\(EraseFile.body(batch).utf8.count) bytes")
                 }
                 return
             }
@@ -95,7 +98,9 @@ struct Erase: AsyncParsableCommand {
                 now: Clock.now(), maxAgeSeconds: parseDuration(maxApprovalAge)!,
                 allowedSigners: signers.allowedSigners)
             Terminal.warn("approval: \(Terminal.inert(approval.signature))")
-            Terminal.warn("erasing \(users) (approved by \(approval.approvedBy) at \(approval.approvedAt)) at \(approval.destination)")
+            Terminal.warn(
+                "erasing \(users) (approved by \(approval.approvedBy) at \(approval.approvedAt)) at \(approval.destination)"
+            )
             let token = try Secret.load(variable: "IDAUDIT_INSIDER_TOKEN", file: tokenFile)
             let deletionTarget = try InsiderAttributeTarget(
                 partner: try destination.partner(), baseURL: destination.baseURL, token: token)

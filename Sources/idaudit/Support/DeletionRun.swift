@@ -24,7 +24,6 @@ extension DeletionRun {
     }
 }
 
-
 /// SIGINT, SIGTERM and SIGHUP (an ssh session dropped) while deleting: the first calls `first(signal, name)`, the second exits at once with 128 + n.
 enum SignalHandling {
     struct Installed {
@@ -39,7 +38,8 @@ enum SignalHandling {
 
     static func install(_ first: @escaping @Sendable (Int32, String) -> Void) -> Installed {
         let seen = SeenSignal()
-        let sources = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")].map { number, name -> any DispatchSourceSignal in
+        let sources = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")].map {
+            number, name -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {

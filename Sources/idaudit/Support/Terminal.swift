@@ -1,7 +1,8 @@
+import IDAuditCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import IDAuditCore
 
 /// Output helpers: messages on stdout, progress and errors on stderr, progress only on a terminal.
 enum Terminal {
