@@ -23,8 +23,9 @@ struct Erase: AsyncParsableCommand {
 
             Budget: 25,000 requests/min, SHARED WITH INSIDER ONE'S USER UPSERT API: if your pipelines upsert at \
             the same time, lower --max-rps. Like apply: the file must be approved for this destination \
-            (`idaudit approve FILE --by NAME --target insider`); journaled and resumable (keyed by the file's \
-            sha256); --canary, --yes and --max-deletes count requests. A 200 that reports failed users inside \
+            (`idaudit approve FILE --by NAME --target insider`), approved less than --max-approval-age ago; \
+            journaled and resumable, keyed by the file's sha256 and each user's line (a resumed run batches only \
+            the users not done); --canary, --yes and --max-deletes count requests. A 200 that reports failed users inside \
             its body is a failed request, never done. Token: IDAUDIT_INSIDER_TOKEN or --token-file; partner \
             name: IDAUDIT_INSIDER_PARTNER or --partner-file. Exit codes as apply.
 
