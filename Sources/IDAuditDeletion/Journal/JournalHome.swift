@@ -82,12 +82,6 @@ public struct JournalHome: Sendable {
         if let given, given.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             throw JournalError(message: "--journal: a path with control characters is refused (it cannot be recorded)")
         }
-        let legacyRuns =
-            legacy.map {
-                FileManager.default.fileExists(atPath: $0)
-                    && (try? Journal(path: $0).hasRuns(destination: destination)) == true
-            }
-            ?? false
         let chosen: String
         if let recorded = recordedJournal(for: destination) {
             // A recorded journal that is missing may be on an unmounted volume, or moved: starting afresh would send
@@ -107,7 +101,9 @@ public struct JournalHome: Sendable {
                 )
             }
             chosen = Self.absolute(recorded)
-        } else if let legacy, legacyRuns, given.map({ Self.absolute($0) != Self.absolute(legacy) }) ?? true {
+        } else if let legacy, given.map({ Self.absolute($0) != Self.absolute(legacy) }) ?? true,
+            Self.holdsRuns(legacy, to: destination)
+        {
             // An upgrade must not start a fresh journal (or take another one) while the old one holds this
             // destination's runs.
             throw JournalError(
@@ -120,6 +116,12 @@ public struct JournalHome: Sendable {
             chosen = Self.absolute(folder + "/journals") + "/" + key + ".sqlite"
         }
         return (chosen, lock)
+    }
+
+    /// Whether the journal at `path` exists and records runs to `destination` (read only when no journal is recorded
+    /// for it: the legacy check of an upgrade).
+    private static func holdsRuns(_ path: String, to destination: String) -> Bool {
+        FileManager.default.fileExists(atPath: path) && (try? Journal(path: path).hasRuns(destination: destination)) == true
     }
 
     private func makeFolders() throws(JournalError) {
