@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // The warehouse reader (PostgreSQL).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // SHA-256 of plans and rules (BoringSSL's; PostgresNIO builds it anyway).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
@@ -43,6 +45,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "IDAuditCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/IDAuditCore",
             swiftSettings: hotPathSettings
         ),

@@ -330,12 +330,18 @@ struct OperatorTests {
         let report = try await f.applySegment(endpoint: emulator.endpoint)
         try await emulator.stop()
         let target = SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret("dry-run"))
-        let before = try ApplyEngine.sort(plan: try f.plan(), target: target, states: [:], options: ApplyOptions())
-        #expect(before.work.count == 4)
-        let states = try f.journal().lineStates(plan: try f.plan().sha256, destination: report.destination)
-        let after = try ApplyEngine.sort(plan: try f.plan(), target: target, states: states, options: ApplyOptions())
-        #expect(after.work.isEmpty)
+        var sent: [Int] = []
+        let before = try ApplyEngine.linesToSend(
+            plan: try f.plan(), target: target, journal: nil, options: ApplyOptions()
+        ) { sent.append($0.line) }
+        #expect(before.sendable == 4 && sent.count == 4)
+        sent = []
+        let after = try ApplyEngine.linesToSend(
+            plan: try f.plan(), target: target, journal: try f.journal(), options: ApplyOptions()
+        ) { sent.append($0.line) }
+        #expect(sent.isEmpty && after.sendable == 0)
         #expect(after.doneEarlier == 4)
+        #expect(report.done == 4)
     }
 
     /// Duplicate lines used to be approved silently, the second copy then reported "not there".

@@ -12,7 +12,7 @@ import IDAuditCore
 /// ``ApplyOptions/maxAttempts``. 401 and 403 stop the run at once; so does the circuit breaker, the cap on
 /// deletions, and a canary awaiting review.
 public final class ApplyEngine: Sendable {
-    private let plan: PlanFile
+    private let plan: any PlanLines
     private let target: any DeletionTarget
     private let transport: HTTPTransport
     private let journal: Journal
@@ -20,7 +20,8 @@ public final class ApplyEngine: Sendable {
 
     /// An engine for one plan and one destination.
     public init(
-        plan: PlanFile, target: any DeletionTarget, transport: HTTPTransport, journal: Journal, options: ApplyOptions
+        plan: any PlanLines, target: any DeletionTarget, transport: HTTPTransport, journal: Journal,
+        options: ApplyOptions
     ) {
         self.plan = plan
         self.target = target
@@ -34,7 +35,7 @@ public final class ApplyEngine: Sendable {
     /// - Parameter heldLock: the journal's lock when the caller holds it already (to keep it until it has written
     ///   what follows the run); nil: the run takes it and releases it when it ends.
     public static func run(
-        plan: PlanFile, target: any DeletionTarget, journal: Journal, options: ApplyOptions,
+        plan: any PlanLines, target: any DeletionTarget, journal: Journal, options: ApplyOptions,
         heldLock: JournalLock? = nil
     ) async throws -> ApplyReport {
         let rate = options.requestsPerSecond ?? target.defaultRequestsPerSecond
@@ -62,52 +63,52 @@ public final class ApplyEngine: Sendable {
             heldLock == nil
             ? try journal.lock(holder: "started \(started), plan \(plan.sha256.prefix(12)) to \(destination)") : nil
         defer { lock?.release() }
-        let states = try journal.lineStates(plan: plan.sha256, destination: destination)
         // Lines an earlier attempt may have carried out without its answer being recorded (not a line merely left
         // `sending` by a 401, 403 or 429: those answers say nothing was done).
         let uncertain = try journal.uncertainLines(plan: plan.sha256, destination: destination)
-        let sorted = try Self.sort(plan: plan, target: target, states: states, options: options)
-        var work = sorted.work
-        let skips = sorted.skips
+        let feed = try Self.feed(plan: plan, target: target, journal: journal, options: options, recording: true)
+        // Lines earlier runs settled, for the progress line's estimate of what is left (the plan is read as sent).
+        let earlier = try journal.stateCounts(plan: plan.sha256, destination: destination)
+        let settledStates: [LineState.State] =
+            [.done, .absentBeforeApply] + (options.retryFailed ? [] : [.failed])
+            + (options.retryUnconfirmed ? [] : [.unconfirmed])
+        let settled = settledStates.reduce(0) { sum, state in sum + (earlier[state] ?? 0) }
         let run = try await journal.startRun(plan: plan.sha256, destination: destination, at: started)
-        try await journal.recordSkips(plan: plan.sha256, destination: destination, skips, at: started)
 
         var stopped: String?
-        var capped = 0
-        if let cap = options.maxDeletes, work.count > cap {
-            capped = work.count - cap
-            work.removeLast(capped)
-            stopped = "--max-deletes \(cap) reached"
-        }
         let state = RunState(
-            total: work.count, window: ErrorWindow(size: ApplyOptions.breakerWindow),
-            maxErrorRate: options.maxErrorRate,
+            window: ErrorWindow(size: ApplyOptions.breakerWindow), maxErrorRate: options.maxErrorRate,
             maxAbsentRate: options.maxAbsentRate, uncertain: uncertain, stopRequest: options.stopRequest)
         let pacer = Pacer(requestsPerSecond: requestsPerSecond, perProfile: target.perProfileRequestsPerSecond)
         let concurrency = options.concurrency ?? min(1024, max(8, Int(requestsPerSecond * 4)))
+        let lineCount = plan.lineCount
 
         let progressTask = options.progress.map { report in
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
-                    report(await state.progress())
+                    report(await state.progress(planLeft: lineCount - settled - feed.tally.skipped))
                 }
             }
         }
         defer { progressTask?.cancel() }
 
-        var phases: [ArraySlice<PlanEntry>] = [work[...]]
-        if let canary = options.canary, canary < work.count {
-            phases = [work[..<canary], work[canary...]]
+        // A canary first (the first lines sent, then a review), then the rest; --max-deletes caps both.
+        let cap = options.maxDeletes ?? .max
+        var phases = [cap]
+        if let canary = options.canary, canary < cap {
+            phases = [canary, cap]
+            feed.keepTakenLines(canary)
         }
-        let canaryLines = options.canary == nil ? [] : phases[0].prefix(options.canary ?? 0).map(\.line)
-        for (index, phase) in phases.enumerated() {
+        for (index, limit) in phases.enumerated() {
             if index == 1 {
                 // The canary is sent: go on only when it went cleanly and the user said so.
                 if let reason = await state.stopReason() {
                     stopped = reason
                     break
                 }
+                // No line after the canary: the run is done, with nothing to review before going on.
+                if try !feed.hasMore() { break }
                 let clean = await state.isClean()
                 if !clean {
                     stopped =
@@ -121,29 +122,26 @@ public final class ApplyEngine: Sendable {
                     break
                 }
             }
-            await state.enqueue(Array(phase))
-            let workers = min(concurrency, phase.count)
-            if workers > 0 {
-                await withTaskGroup(of: Bool.self) { group in
-                    for _ in 0..<workers {
-                        group.addTask {
-                            await self.worker(run: run, state: state, pacer: pacer)
-                            return false
-                        }
-                    }
-                    // On a stop, the workers waiting for a rate slot or a backoff are cancelled at once (an attempt in
-                    // flight is not: it runs in a task of its own, see `attempt`).
+            feed.setLimit(limit)
+            await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<concurrency {
                     group.addTask {
-                        while !Task.isCancelled, await !state.isStopped() {
-                            try? await Task.sleep(for: .milliseconds(50))
-                        }
-                        return true
+                        await self.worker(run: run, state: state, pacer: pacer, feed: feed)
+                        return false
                     }
-                    var running = workers
-                    while let watcher = await group.next() {
-                        if watcher { group.cancelAll() } else { running -= 1 }
-                        if running == 0 { group.cancelAll() }
+                }
+                // On a stop, the workers waiting for a rate slot or a backoff are cancelled at once (an attempt in
+                // flight is not: it runs in a task of its own, see `attempt`).
+                group.addTask {
+                    while !Task.isCancelled, await !state.isStopped() {
+                        try? await Task.sleep(for: .milliseconds(50))
                     }
+                    return true
+                }
+                var running = concurrency
+                while let watcher = await group.next() {
+                    if watcher { group.cancelAll() } else { running -= 1 }
+                    if running == 0 { group.cancelAll() }
                 }
             }
             if let reason = await state.stopReason() {
@@ -151,34 +149,42 @@ public final class ApplyEngine: Sendable {
                 break
             }
         }
+        // The lines not read yet are sorted too, for the counts (and their skips journaled).
+        try feed.drain()
+        let tally = feed.tally
+        if stopped == nil, tally.sendable > tally.taken, let cap = options.maxDeletes {
+            stopped = "--max-deletes \(cap) reached"
+        }
         progressTask?.cancel()
 
         let finished = WallClock.now()
         let elapsed = ContinuousClock().now - startedMonotonic
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let counts = await state.counts()
-        var skipReasons: [String: Int] = [:]
-        for skip in skips { skipReasons[skip.reason, default: 0] += 1 }
+        var skipReasons = tally.skipReasons
         for reason in counts.skipReasons { skipReasons[reason, default: 0] += 1 }
-        let failures = sorted.failedEarlier + counts.failures
-        let absent = sorted.absentEarlier + counts.absentBeforeApply
-        let unconfirmed = sorted.unconfirmedEarlier + counts.unconfirmed
-        let skipped = skips.count + counts.skipReasons.count
+        let failures = tally.failedEarlier + counts.failures
+        let absent = tally.absentEarlier + counts.absentBeforeApply
+        let unconfirmed = tally.unconfirmedEarlier + counts.unconfirmed
+        let failedCount = tally.failedEarlierCount + counts.failures.count
+        let absentCount = tally.absentEarlierCount + counts.absentBeforeApply.count
+        let unconfirmedCount = tally.unconfirmedEarlierCount + counts.unconfirmed.count
+        let skipped = tally.skipped + counts.skipReasons.count
         if stopped == nil, let reason = options.stopRequest?.reason { stopped = reason }
         let exitCode: Int32 =
             if let signal = options.stopRequest?.signal { 128 + signal } else if stopped != nil { 2 } else {
                 // Skips are by design (not remediable, group_id, sole identifier, the type map) and listed: not an
                 // error, or a clean run would break `set -e`.
-                failures.isEmpty && absent.isEmpty && unconfirmed.isEmpty ? 0 : 1
+                failedCount == 0 && absentCount == 0 && unconfirmedCount == 0 ? 0 : 1
             }
         let report = ApplyReport(
             plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
             outcome: stopped == nil ? "finished" : "stopped", journal: journal.path,
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
-            lines: plan.entries.count, done: counts.done, alreadyAbsent: counts.alreadyAbsent,
-            doneEarlier: sorted.doneEarlier,
-            absentBeforeApply: absent.count, skipped: skipped, failed: failures.count, unconfirmed: unconfirmed.count,
-            notSent: capped + work.count - counts.done - counts.failures.count - counts.skipReasons.count
+            lines: lineCount, done: counts.done, alreadyAbsent: counts.alreadyAbsent,
+            doneEarlier: tally.doneEarlier,
+            absentBeforeApply: absentCount, skipped: skipped, failed: failedCount, unconfirmed: unconfirmedCount,
+            notSent: tally.sendable - counts.done - counts.failures.count - counts.skipReasons.count
                 - counts.absentBeforeApply.count - counts.unconfirmed.count,
             inDoubt: await state.inDoubtCount(),
             requests: counts.requests, throttled: counts.throttled, retried: counts.retried,
@@ -186,73 +192,57 @@ public final class ApplyEngine: Sendable {
             rateDecreases: await pacer.decreases, lowestRate: await pacer.lowestRate,
             stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)),
             absentLines: Array(absent.prefix(1000)), unconfirmedLines: Array(unconfirmed.prefix(1000)),
-            canaryLines: canaryLines, exitCode: exitCode)
+            canaryLines: options.canary == nil ? [] : feed.takenLines, exitCode: exitCode)
         try await journal.finishRun(run, outcome: report.outcome, report: report.json, at: finished)
         return report
     }
 
-    /// A plan's lines sorted by what a run does with them.
-    public struct SortedLines: Sendable {
-        /// Lines to send, in plan order (each request is built when it is sent: a 1 M-line plan never holds a
-        /// million requests).
-        public var work: [PlanEntry] = []
-        /// Lines not sent, by design, and why.
-        public var skips: [(line: Int, reason: String)] = []
-        /// Lines done in earlier runs.
-        public var doneEarlier = 0
-        /// Lines that failed earlier and are not sent again (no `--retry-failed`).
-        public var failedEarlier: [ApplyReport.FailedLine] = []
-        /// Lines an earlier run found not there.
-        public var absentEarlier: [ApplyReport.FailedLine] = []
-        /// Lines an earlier run's 2xx did not confirm, not sent again (no `--retry-unconfirmed`).
-        public var unconfirmedEarlier: [ApplyReport.FailedLine] = []
-    }
-
-    /// Sorts the plan's lines by the journal's `states`: done earlier, not there, unconfirmed or failed earlier,
-    /// skipped, to send. One place for `apply` and `apply --dry-run`.
-    public static func sort(
-        plan: PlanFile, target: any DeletionTarget, states: [Int: LineState], options: ApplyOptions
-    ) throws -> SortedLines {
-        let preflight = try target.preflight(plan.entries)
-        var out = SortedLines()
-        for entry in plan.entries {
-            let state = states[entry.line]
-            if state?.state == .done {
-                out.doneEarlier += 1
-                continue
-            }
-            if let state, state.state == .absentBeforeApply {
-                out.absentEarlier.append(
-                    ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
-                continue
-            }
-            if let state, state.state == .unconfirmed && !options.retryUnconfirmed {
-                out.unconfirmedEarlier.append(
-                    ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
-                continue
-            }
-            if let state, state.state == .failed && !options.retryFailed {
-                out.failedEarlier.append(
-                    ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: state.answer))
-                continue
-            }
-            if let reason = preflight[entry.line] {
-                out.skips.append((entry.line, reason))
-                continue
-            }
-            switch target.prepare(entry) {
-            case .skip(let reason): out.skips.append((entry.line, reason))
-            case .send: out.work.append(entry)
+    /// A feed of `plan`'s lines to send, sorted by `journal`'s states (none: a plan never run), its skips journaled
+    /// when `recording`.
+    static func feed(
+        plan: any PlanLines, target: any DeletionTarget, journal: Journal?, options: ApplyOptions, recording: Bool
+    ) throws -> LineFeed {
+        let sha = plan.sha256
+        let destination = target.destination
+        let states: @Sendable (ClosedRange<Int>) throws -> [Int: LineState] = { lines in
+            guard let journal else { return [:] }
+            return try journal.lineStates(plan: sha, destination: destination, lines: lines)
+        }
+        var record: (@Sendable ([(line: Int, reason: String)]) throws -> Void)?
+        if recording, let journal {
+            record = { skips in
+                try journal.recordSkipsNow(plan: sha, destination: destination, skips, at: WallClock.now())
             }
         }
-        return out
+        return try LineFeed(plan: plan, target: target, options: options, states: states, recordSkips: record)
+    }
+
+    /// The lines a run would send now, in plan order, with what `journal` (nil: none) recorded; nothing is written.
+    /// One place for `apply --dry-run` and tests.
+    @discardableResult
+    public static func linesToSend(
+        plan: any PlanLines, target: any DeletionTarget, journal: Journal?, options: ApplyOptions,
+        visit: (PlanEntry) -> Void
+    ) throws -> PlanTally {
+        let feed = try feed(plan: plan, target: target, journal: journal, options: options, recording: false)
+        try feed.drain(visit: visit)
+        return feed.tally
     }
 
     /// One of the concurrent senders: takes lines until none are left or the run stops.
-    private func worker(run: Int64, state: RunState, pacer: Pacer) async {
+    private func worker(run: Int64, state: RunState, pacer: Pacer, feed: LineFeed) async {
         var random = SystemRandomNumberGenerator()
         let backoff = Backoff(base: options.backoffBaseSeconds, cap: options.backoffCapSeconds)
-        while let entry = await state.take() {
+        while await !state.isStopped() {
+            let entry: PlanEntry
+            do {
+                guard let next = try feed.next() else { break }
+                entry = next
+            } catch {
+                // The plan's private copy or the journal cannot be read: stop rather than guess.
+                await state.stop("the plan's lines cannot be read: \(error)")
+                break
+            }
             // Sorted as sent, so prepared as sent again: adapters are pure.
             guard case .send(let request) = target.prepare(entry) else { continue }
             var attempt = 0
@@ -331,17 +321,14 @@ public final class ApplyEngine: Sendable {
     }
 }
 
-/// The shared state of one run's workers: the queue, the counts, the breaker, and why it stopped.
+/// The shared state of one run's workers: the counts, the breaker, and why it stopped.
 actor RunState {
-    private var queue: [PlanEntry] = []
-    private var position = 0
     private var stopReasonText: String?
     private var window: ErrorWindow
     private let maxErrorRate: Double
     private var firstSend: ContinuousClock.Instant?
     private var lastAnswer: ContinuousClock.Instant?
     private var recent: [(ContinuousClock.Instant, Int)] = []
-    private var total: Int
     private let maxAbsentRate: Double
     private var uncertain: Set<Int>
     private var answers = 0
@@ -366,11 +353,10 @@ actor RunState {
     private let stopRequest: StopRequest?
 
     init(
-        total: Int, window: ErrorWindow, maxErrorRate: Double, maxAbsentRate: Double, uncertain: Set<Int>,
+        window: ErrorWindow, maxErrorRate: Double, maxAbsentRate: Double, uncertain: Set<Int>,
         stopRequest: StopRequest?
     ) {
         self.stopRequest = stopRequest
-        self.total = total
         self.window = window
         self.maxErrorRate = maxErrorRate
         self.maxAbsentRate = maxAbsentRate
@@ -392,17 +378,6 @@ actor RunState {
 
     /// Lines whose last attempt in this run may have been carried out, with no final answer since.
     func inDoubtCount() -> Int { inDoubt.count }
-
-    func enqueue(_ work: [PlanEntry]) {
-        queue = work
-        position = 0
-    }
-
-    func take() -> PlanEntry? {
-        guard !isStopped(), position < queue.count else { return nil }
-        defer { position += 1 }
-        return queue[position]
-    }
 
     func sent() {
         let now = ContinuousClock().now
@@ -494,13 +469,14 @@ actor RunState {
         return out
     }
 
-    func progress() -> ApplyProgress {
+    /// Where the run is; `planLeft`: the plan's lines not settled before this run nor skipped.
+    func progress(planLeft: Int) -> ApplyProgress {
         var rate = 0.0
         if let first = recent.first, let last = recent.last, last.0 > first.0 {
             let d = last.0 - first.0
             rate = Double(last.1 - first.1) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
         }
-        let left = total - finished
+        let left = max(0, planLeft - finished)
         var progress = ApplyProgress(
             done: c.done, failed: c.failures.count, skipped: c.skipReasons.count, left: left, rate: rate,
             etaSeconds: rate > 0 ? Double(left) / rate : nil)

@@ -6,7 +6,7 @@ import IDAuditCore
 /// run is going, and the final report. A graceful stop comes through ``ApplyOptions/stopRequest``.
 public struct DeletionRun: Sendable {
     /// The plan (or erase file).
-    public var plan: PlanFile
+    public var plan: any PlanLines
     /// The destination.
     public var target: any DeletionTarget
     /// The state folder of journals and destination locks.
@@ -29,7 +29,7 @@ public struct DeletionRun: Sendable {
 
     /// A run of `plan` to `target`.
     public init(
-        plan: PlanFile, target: any DeletionTarget, home: JournalHome, journal: String?, legacyJournal: String?,
+        plan: any PlanLines, target: any DeletionTarget, home: JournalHome, journal: String?, legacyJournal: String?,
         reportPath: String, command: String, warn: @escaping @Sendable (String) -> Void, approval: String? = nil,
         refine: (@Sendable ([Int: LineState]) -> PlanFile)? = nil
     ) {
@@ -65,7 +65,7 @@ public struct DeletionRun: Sendable {
         // A canary list from an earlier run must not read as this run's.
         try? FileManager.default.removeItem(atPath: canaryPath)
 
-        let plan =
+        let plan: any PlanLines =
             try refine.map { $0(try journalFile.lineStates(plan: self.plan.sha256, destination: target.destination)) }
             ?? self.plan
         var report = try await ApplyEngine.run(
@@ -106,10 +106,17 @@ public struct DeletionRun: Sendable {
     }
 
     /// Lists the lines the canary sent with what each became, for the review the canary stops for.
-    private func writeCanary(_ report: ApplyReport, plan: PlanFile, journal: Journal) {
+    private func writeCanary(_ report: ApplyReport, plan: any PlanLines, journal: Journal) {
         do {
-            let states = try journal.lineStates(plan: plan.sha256, destination: target.destination)
-            let byLine = Dictionary(plan.entries.map { ($0.line, $0) }, uniquingKeysWith: { first, _ in first })
+            // The canary's lines are the plan's first lines sent: read until the last of them.
+            var byLine: [Int: PlanEntry] = [:]
+            let wanted = Set(report.canaryLines)
+            let last = report.canaryLines.max() ?? 0
+            let states = try journal.lineStates(plan: plan.sha256, destination: target.destination, lines: 0...last)
+            let lines = try plan.cursor()
+            while let entry = try lines.next(), entry.line <= last {
+                if wanted.contains(entry.line) { byLine[entry.line] = entry }
+            }
             let out = try OutputFile(path: canaryPath)
             try out.writeCSVRecord(["line", "segment_id", "type", "value", "state", "answer"])
             for line in report.canaryLines {

@@ -95,17 +95,20 @@ public final class Journal: Sendable {
 
     // MARK: - Reading
 
-    /// The recorded state of every line of a plan at a destination that has one.
-    public func lineStates(plan: String, destination: String) throws -> [Int: LineState] {
+    /// The recorded state of every line of a plan at a destination that has one (of the lines in `lines` only,
+    /// when given: a run reads its plan's states a chunk at a time).
+    public func lineStates(plan: String, destination: String, lines: ClosedRange<Int>? = nil) throws -> [Int: LineState]
+    {
         try queue.read { db in
             var states: [Int: LineState] = [:]
+            let range = lines ?? Int.min...Int.max
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT line, state, already_absent, attempts, status, code, message, request_id, updated_at
-                    FROM lines WHERE plan_sha256 = ? AND destination = ?
+                    FROM lines WHERE plan_sha256 = ? AND destination = ? AND line BETWEEN ? AND ?
                     """,
-                arguments: [plan, destination])
+                arguments: [plan, destination, range.lowerBound, range.upperBound])
             while let row = try rows.next() {
                 let line: Int = row[0]
                 states[line] = LineState(
@@ -114,6 +117,20 @@ public final class Journal: Sendable {
                     updatedAt: Instant(microseconds: row[8]))
             }
             return states
+        }
+    }
+
+    /// How many lines of a plan at a destination are in each state.
+    public func stateCounts(plan: String, destination: String) throws -> [LineState.State: Int] {
+        try queue.read { db in
+            var counts: [LineState.State: Int] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT state, count(*) FROM lines WHERE plan_sha256 = ? AND destination = ? GROUP BY state",
+                arguments: [plan, destination])
+            while let row = try rows.next() {
+                counts[LineState.State(rawValue: row[0]) ?? .sending, default: 0] += row[1] as Int
+            }
+            return counts
         }
     }
 
@@ -266,18 +283,30 @@ public final class Journal: Sendable {
         async throws
     {
         guard !skips.isEmpty else { return }
-        try await queue.write { db in
-            let statement = try db.makeStatement(
-                sql: """
-                    INSERT INTO lines (plan_sha256, destination, line, state, message, updated_at)
-                    VALUES (?, ?, ?, 'skipped', ?, ?)
-                    ON CONFLICT (plan_sha256, destination, line)
-                    DO UPDATE SET state = 'skipped', message = excluded.message, updated_at = excluded.updated_at
-                    WHERE lines.state <> 'sending'
-                    """)
-            for skip in skips {
-                try statement.execute(arguments: [plan, destination, skip.line, skip.reason, time.microseconds])
-            }
+        try await queue.write { db in try Self.recordSkips(db, plan: plan, destination: destination, skips, at: time) }
+    }
+
+    /// ``recordSkips(plan:destination:_:at:)``, waiting for the journal (a run's line feed, which holds no task).
+    func recordSkipsNow(plan: String, destination: String, _ skips: [(line: Int, reason: String)], at time: Instant)
+        throws
+    {
+        guard !skips.isEmpty else { return }
+        try queue.write { db in try Self.recordSkips(db, plan: plan, destination: destination, skips, at: time) }
+    }
+
+    private static func recordSkips(
+        _ db: Database, plan: String, destination: String, _ skips: [(line: Int, reason: String)], at time: Instant
+    ) throws {
+        let statement = try db.makeStatement(
+            sql: """
+                INSERT INTO lines (plan_sha256, destination, line, state, message, updated_at)
+                VALUES (?, ?, ?, 'skipped', ?, ?)
+                ON CONFLICT (plan_sha256, destination, line)
+                DO UPDATE SET state = 'skipped', message = excluded.message, updated_at = excluded.updated_at
+                WHERE lines.state <> 'sending'
+                """)
+        for skip in skips {
+            try statement.execute(arguments: [plan, destination, skip.line, skip.reason, time.microseconds])
         }
     }
 

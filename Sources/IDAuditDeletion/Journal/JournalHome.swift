@@ -124,6 +124,12 @@ public struct JournalHome: Sendable {
         FileManager.default.fileExists(atPath: path) && (try? Journal(path: path).hasRuns(destination: destination)) == true
     }
 
+    /// The state folder, made when missing: where a run keeps its private copy of the plan (``PlanSnapshot``).
+    public func privateFolder() throws(JournalError) -> String {
+        try makeFolders()
+        return folder
+    }
+
     private func makeFolders() throws(JournalError) {
         for dir in [folder, folder + "/destinations", folder + "/journals"] {
             do {

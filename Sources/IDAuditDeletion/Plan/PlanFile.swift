@@ -1,6 +1,10 @@
 import IDAuditCSV
 import IDAuditCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One line of an approved plan, as `apply` needs it.
 public struct PlanEntry: Sendable, Equatable {
     /// The record's 1-based position among the plan's lines (the header is not counted): the journal's key.
@@ -39,8 +43,38 @@ public struct PlanEntry: Sendable, Equatable {
 /// A plan that cannot be read, or a bad line in it: `file:line: what is wrong`.
 public typealias PlanFileError = FileLineError
 
-/// A `plan.csv` as written by `scan` or `request-plan`, with the sha256 of its bytes.
-public struct PlanFile: Sendable {
+/// A plan's lines, read in order: what ``ApplyEngine`` runs. ``PlanFile`` holds them in memory (an erase file's
+/// batches, `verify`, tests); ``PlanSnapshot`` reads them from a private copy of the file as they are sent, so that a
+/// 1 M-line plan costs no memory.
+public protocol PlanLines: Sendable {
+    /// Where the plan was read from.
+    var path: String { get }
+    /// The sha256 of the file's bytes (hex): what an approval names.
+    var sha256: String { get }
+    /// How many lines it has.
+    var lineCount: Int { get }
+    /// When and with which rules the plan was made (nil for a plan with no lines).
+    var stamp: PlanStamp? { get }
+    /// A reader of its lines from the first, in order.
+    func cursor() throws(PlanFileError) -> any PlanCursor
+}
+
+/// Reads a plan's lines one at a time.
+public protocol PlanCursor: AnyObject {
+    /// The next line, nil after the last.
+    func next() throws(PlanFileError) -> PlanEntry?
+}
+
+extension PlanLines {
+    /// Visits every line in order.
+    public func forEach(_ visit: (PlanEntry) throws -> Void) throws {
+        let lines = try cursor()
+        while let entry = try lines.next() { try visit(entry) }
+    }
+}
+
+/// A `plan.csv` as written by `scan` or `request-plan`, with the sha256 of its bytes, held in memory.
+public struct PlanFile: PlanLines {
     /// Where it was read from.
     public var path: String
     /// The sha256 of the file's bytes (hex): what an approval names.
@@ -58,6 +92,21 @@ public struct PlanFile: Sendable {
         self.stamp = stamp
     }
 
+    public var lineCount: Int { entries.count }
+
+    public func cursor() -> any PlanCursor { ArrayCursor(entries) }
+
+    private final class ArrayCursor: PlanCursor {
+        private let entries: [PlanEntry]
+        private var position = 0
+        init(_ entries: [PlanEntry]) { self.entries = entries }
+        func next() -> PlanEntry? {
+            guard position < entries.count else { return nil }
+            defer { position += 1 }
+            return entries[position]
+        }
+    }
+
     /// Refuses a plan that names an identifier twice, naming the lines (never the values: they are personal data).
     public func checkNoDuplicates() throws(PlanFileError) {
         var finder = DuplicateFinder()
@@ -65,8 +114,9 @@ public struct PlanFile: Sendable {
         try finder.check(path: path)
     }
 
-    /// Reads and checks a plan. The file is read once: the sha256 an approval names and the lines that are sent
-    /// come from the same bytes, so a file replaced between the two can never slip new lines under an approval.
+    /// Reads and checks a plan into memory. The file is read once: the sha256 an approval names and the lines that
+    /// are sent come from the same bytes, so a file replaced between the two can never slip new lines under an
+    /// approval.
     ///
     /// The header must hold every column of ``PlanLine/csvColumns``; every record must have exactly the header's
     /// fields, a type, a value, `remediable` of `true` or `false`, and the same `generated_at` and `rules_sha256`
@@ -88,34 +138,86 @@ public struct PlanFile: Sendable {
         } catch {
             throw PlanFileError(file: path, line: 0, message: error.message)
         }
-        var summary = try parse(source: source, path: path, visit: visit)
+        let parser = try PlanParser(source: source, path: path)
+        while let entry = try parser.next() { try visit(entry) }
+        var summary = parser.summary
         summary.sha256 = source.finalizeHex()
         return summary
     }
 
     /// Parses a plan's bytes (see ``read(path:)``).
     public static func parse(bytes: [UInt8], path: String) throws(PlanFileError) -> PlanFile {
+        let parser = try PlanParser(source: MemoryByteSource(bytes), path: path)
         var entries: [PlanEntry] = []
-        var summary = try parse(source: MemoryByteSource(bytes), path: path) { entries.append($0) }
-        summary.sha256 = SHA256Digest.hex(of: bytes)
-        return PlanFile(path: path, sha256: summary.sha256, entries: entries, stamp: summary.stamp)
+        while let entry = try parser.next() { entries.append(entry) }
+        return PlanFile(path: path, sha256: SHA256Digest.hex(of: bytes), entries: entries, stamp: parser.summary.stamp)
+    }
+}
+
+/// A plan checked and copied, as one pass over its bytes, into a private file (created and unlinked at once in the
+/// state folder: no other process can open it, and it goes when the process ends): its lines are then read from that
+/// copy as they are sent. The bytes hashed, the bytes checked and the bytes sent are the same, whatever happens to
+/// the plan meanwhile, and a 1 M-line plan starts sending in seconds and costs no memory.
+public final class PlanSnapshot: PlanLines, @unchecked Sendable {
+    public let path: String
+    public let sha256: String
+    public let lineCount: Int
+    public let stamp: PlanStamp?
+    /// How many lines are remediable.
+    public let remediable: Int
+    private let fd: Int32
+
+    /// Reads, checks and copies the plan at `path` (see ``PlanFile/read(path:)``; a plan naming an identifier twice
+    /// is refused too) into a private file in `directory`.
+    public init(path: String, directory: String) throws(PlanFileError) {
+        self.path = path
+        let copy: CopyingByteSource
+        do {
+            copy = try CopyingByteSource(HashingByteSource(try FileByteSource(path: path)), directory: directory)
+        } catch {
+            throw PlanFileError(file: path, line: 0, message: error.message)
+        }
+        let parser = try PlanParser(source: copy, path: path)
+        var duplicates = DuplicateFinder()
+        while let entry = try parser.next() { duplicates.add(entry) }
+        try duplicates.check(path: path)
+        do {
+            try copy.finish()
+        } catch {
+            throw PlanFileError(file: path, line: 0, message: error.message)
+        }
+        fd = copy.fd
+        sha256 = copy.inner.finalizeHex()
+        lineCount = parser.summary.lines
+        remediable = parser.summary.remediable
+        stamp = parser.summary.stamp
     }
 
-    private static func parse(
-        source: any ByteSource, path: String, visit: (PlanEntry) throws(PlanFileError) -> Void
-    ) throws(PlanFileError) -> PlanSummary {
-        let reader = CSVReader(source: source, path: path)
-        func next() throws(PlanFileError) -> Bool {
-            do {
-                return try reader.next()
-            } catch let error as CSVError {
-                throw PlanFileError(file: path, line: error.line, message: error.message)
-            } catch {
-                throw PlanFileError(file: path, line: reader.line, message: "\(error)")
-            }
+    deinit { close(fd) }
+
+    public func cursor() throws(PlanFileError) -> any PlanCursor {
+        try PlanParser(source: OffsetByteSource(fd: fd, path: path), path: path)
+    }
+}
+
+/// Reads a plan's records one at a time, checking each (see ``PlanFile/read(path:)``).
+final class PlanParser: PlanCursor {
+    private let reader: CSVReader
+    private let path: String
+    private let columns: [Int]
+    private let headerCount: Int
+    private var rawStamp: (generated: String, rules: String)?
+    /// What was read so far.
+    private(set) var summary = PlanSummary()
+
+    init(source: any ByteSource, path: String) throws(PlanFileError) {
+        self.path = path
+        reader = CSVReader(source: source, path: path)
+        guard try Self.next(reader, path) else {
+            throw PlanFileError(file: path, line: 1, message: "empty file: no header")
         }
-        guard try next() else { throw PlanFileError(file: path, line: 1, message: "empty file: no header") }
         let header = reader.allFields()
+        headerCount = header.count
         var positions: [String: Int] = [:]
         for (index, name) in header.enumerated() where positions[name.lowercased()] == nil {
             positions[name.lowercased()] = index
@@ -131,50 +233,65 @@ public struct PlanFile: Sendable {
             }
             columns.append(index)
         }
-        var summary = PlanSummary()
-        var stamp: PlanStamp?
-        while try next() {
-            let line = reader.line
-            guard reader.fieldCount == header.count else {
+        self.columns = columns
+    }
+
+    private static func next(_ reader: CSVReader, _ path: String) throws(PlanFileError) -> Bool {
+        do {
+            return try reader.next()
+        } catch let error as CSVError {
+            throw PlanFileError(file: path, line: error.line, message: error.message)
+        } catch let error as InputError {
+            throw PlanFileError(file: path, line: reader.line, message: error.message)
+        } catch {
+            throw PlanFileError(file: path, line: reader.line, message: "\(error)")
+        }
+    }
+
+    func next() throws(PlanFileError) -> PlanEntry? {
+        guard try Self.next(reader, path) else {
+            return nil
+        }
+        let line = reader.line
+        guard reader.fieldCount == headerCount else {
+            throw PlanFileError(
+                file: path, line: line, message: "\(reader.fieldCount) fields; the header has \(headerCount) columns")
+        }
+        func field(_ i: Int) -> String { reader.string(at: columns[i]) ?? "" }
+        let type = field(1)
+        let value = field(2)
+        guard !type.isEmpty else { throw PlanFileError(file: path, line: line, message: "type is empty") }
+        guard !value.isEmpty else { throw PlanFileError(file: path, line: line, message: "value is empty") }
+        let remediable: Bool
+        switch field(6) {
+        case "true": remediable = true
+        case "false": remediable = false
+        case let other:
+            throw PlanFileError(file: path, line: line, message: "remediable is \"\(other)\"; expected true or false")
+        }
+        // One plan comes from one scan: every line carries the first line's stamp (compared as text; parsed once).
+        let generated = field(7)
+        let rules = field(8)
+        if let rawStamp {
+            if rawStamp.generated != generated || rawStamp.rules != rules {
+                let first = summary.stamp.map { "\($0.generatedAt), \($0.rulesSHA256.prefix(12))" } ?? ""
                 throw PlanFileError(
                     file: path, line: line,
-                    message: "\(reader.fieldCount) fields; the header has \(header.count) columns")
+                    message: "generated_at and rules_sha256 differ from the first line's (\(first)): one plan comes "
+                        + "from one scan; lines from several scans were put together")
             }
-            func field(_ i: Int) -> String { reader.string(at: columns[i]) ?? "" }
-            let type = field(1)
-            let value = field(2)
-            guard !type.isEmpty else { throw PlanFileError(file: path, line: line, message: "type is empty") }
-            guard !value.isEmpty else { throw PlanFileError(file: path, line: line, message: "value is empty") }
-            let remediable: Bool
-            switch field(6) {
-            case "true": remediable = true
-            case "false": remediable = false
-            case let other:
-                throw PlanFileError(
-                    file: path, line: line, message: "remediable is \"\(other)\"; expected true or false")
-            }
-            let generated = field(7)
+        } else {
             guard let time = Instant(parsing: generated) else {
                 throw PlanFileError(file: path, line: line, message: "generated_at \"\(generated)\" is not a time")
             }
-            let lineStamp = PlanStamp(generatedAt: time, rulesSHA256: field(8))
-            if let stamp, stamp != lineStamp {
-                throw PlanFileError(
-                    file: path, line: line,
-                    message: "generated_at and rules_sha256 differ from the first line's (\(stamp.generatedAt), "
-                        + "\(stamp.rulesSHA256.prefix(12))): one plan comes from one scan; lines from several scans "
-                        + "were put together")
-            }
-            stamp = lineStamp
-            summary.lines += 1
-            if remediable { summary.remediable += 1 }
-            try visit(
-                PlanEntry(
-                    line: summary.lines, segmentID: field(0), type: type, value: value, reason: field(3),
-                    lookupUserID: field(5), remediable: remediable))
+            rawStamp = (generated, rules)
+            summary.stamp = PlanStamp(generatedAt: time, rulesSHA256: rules)
         }
-        summary.stamp = stamp
-        return summary
+        summary.lines += 1
+        if remediable { summary.remediable += 1 }
+        return PlanEntry(
+            line: summary.lines, segmentID: field(0), type: type, value: value, reason: field(3),
+            lookupUserID: field(5), remediable: remediable)
     }
 }
 
@@ -261,4 +378,70 @@ final class HashingByteSource: ByteSource {
 
     /// The sha256 so far, hex.
     func finalizeHex() -> String { digest.finalizeHex() }
+}
+
+/// A byte source that writes every byte it hands out to a private file (created in `directory` and unlinked at
+/// once): the copy a ``PlanSnapshot`` reads its lines from.
+final class CopyingByteSource: ByteSource {
+    let inner: HashingByteSource
+    let fd: Int32
+
+    init(_ inner: HashingByteSource, directory: String) throws(InputError) {
+        self.inner = inner
+        var template = Array((directory + "/.plan-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw InputError(
+                path: directory, message: "cannot make the plan's private copy: \(String(cString: strerror(errno)))")
+        }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        self.fd = fd
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        let n = try inner.read(into: buffer)
+        var written = 0
+        while written < n {
+            let w = write(fd, buffer.baseAddress! + written, n - written)
+            if w < 0 && errno == EINTR { continue }
+            guard w > 0 else {
+                throw InputError(
+                    path: "the plan's private copy", message: "write failed: \(String(cString: strerror(errno)))")
+            }
+            written += w
+        }
+        return n
+    }
+
+    /// Reads what the parser left unread (nothing, for a well-formed plan), so that the hash covers the whole file.
+    func finish() throws(InputError) {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
+        defer { scratch.deallocate() }
+        while try read(into: scratch) > 0 {}
+    }
+}
+
+/// Reads a file descriptor from its start, with offsets of its own (several cursors may read one copy).
+final class OffsetByteSource: ByteSource {
+    private let fd: Int32
+    private let path: String
+    private var offset: off_t = 0
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        while true {
+            let n = pread(fd, base, buffer.count, offset)
+            if n >= 0 {
+                offset += off_t(n)
+                return n
+            }
+            if errno == EINTR { continue }
+            throw InputError(path: path, message: "read failed: \(String(cString: strerror(errno)))")
+        }
+    }
 }

@@ -167,8 +167,9 @@ public protocol DeletionTarget: Sendable {
     /// The platform's per-profile budget, per second, when it has one.
     var perProfileRequestsPerSecond: Double? { get }
 
-    /// Decisions that need the whole plan (Insider One: never delete a profile's last identifier), by line.
-    func preflight(_ entries: [PlanEntry]) throws -> [Int: String]
+    /// A check of the plan's lines in order, with what it remembers of the lines before (Insider One: never
+    /// delete a profile's last identifier): why a line is not sent, or nil. One per pass over the plan.
+    func makePreflight() -> (PlanEntry) -> String?
     /// The request for one line, or why it is not sent.
     func prepare(_ entry: PlanEntry) -> Preparation
     /// The key the per-profile budget is counted under.
@@ -181,7 +182,7 @@ public protocol DeletionTarget: Sendable {
 }
 
 extension DeletionTarget {
-    public func preflight(_ entries: [PlanEntry]) throws -> [Int: String] { [:] }
+    public func makePreflight() -> (PlanEntry) -> String? { { _ in nil } }
     public var secretValues: [String] { [] }
 }
 

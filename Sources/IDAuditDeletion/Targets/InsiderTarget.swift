@@ -66,27 +66,22 @@ public struct InsiderTarget: DeletionTarget {
 
     public func profileKey(_ entry: PlanEntry) -> String { entry.segmentID }
 
-    public func preflight(_ entries: [PlanEntry]) throws -> [Int: String] {
-        var skips: [Int: String] = [:]
+    public func makePreflight() -> (PlanEntry) -> String? {
+        // Identifiers left to each profile the plan touches so far: this grows with the plan's profiles, not lines.
         var remaining: [String: Int] = [:]
-        for entry in entries {
-            if let reason = unsendable(entry) {
-                skips[entry.line] = reason
-                continue
-            }
-            guard let counts = identifierCounts?[entry.segmentID] else { continue }
+        return { entry in
+            if let reason = self.unsendable(entry) { return reason }
+            guard let counts = self.identifierCounts?[entry.segmentID] else { return nil }
             let left =
                 remaining[entry.segmentID]
-                ?? counts.reduce(0) { sum, item in typeMap.key(for: item.key) == .skip ? sum : sum + item.value }
+                ?? counts.reduce(0) { sum, item in self.typeMap.key(for: item.key) == .skip ? sum : sum + item.value }
             if left <= 1 {
-                skips[entry.line] =
-                    "sole identifier: deleting it would leave the profile with no identifier (Insider One refuses)"
                 remaining[entry.segmentID] = left
-            } else {
-                remaining[entry.segmentID] = left - 1
+                return "sole identifier: deleting it would leave the profile with no identifier (Insider One refuses)"
             }
+            remaining[entry.segmentID] = left - 1
+            return nil
         }
-        return skips
     }
 
     /// Why a line cannot be sent whatever the store says.

@@ -140,8 +140,8 @@ struct Apply: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailuresAsync {
-            let planFile = try PlanFile.read(path: plan)
-            try planFile.checkNoDuplicates()
+            // Checked and copied aside in one pass: the lines sent are read from the copy, as they are sent.
+            let planFile = try PlanSnapshot(path: plan, directory: try JournalHome().privateFolder())
             if dryRun {
                 try printDryRun(planFile, try makeTarget(planFile: planFile, token: Secret("dry-run")))
                 return
@@ -217,7 +217,7 @@ struct Apply: AsyncParsableCommand {
         destination.target == .segment ? "IDAUDIT_SEGMENT_TOKEN" : "IDAUDIT_INSIDER_TOKEN"
     }
 
-    private func makeTarget(planFile: PlanFile, token: Secret) throws -> any DeletionTarget {
+    private func makeTarget(planFile: PlanSnapshot, token: Secret) throws -> any DeletionTarget {
         switch destination.target {
         case .segment:
             return SegmentTarget(space: destination.space!, baseURL: destination.baseURL, token: token)
@@ -225,8 +225,9 @@ struct Apply: AsyncParsableCommand {
             let map = try destination.loadTypeMap()
             var counts: [String: [String: Int]]?
             if FileManager.default.fileExists(atPath: store) {
-                counts = try ProfileStore.openExisting(path: store).activeTypeCounts(
-                    onProfiles: Set(planFile.entries.map(\.segmentID)))
+                var profiles = Set<String>()
+                try planFile.forEach { profiles.insert($0.segmentID) }
+                counts = try ProfileStore.openExisting(path: store).activeTypeCounts(onProfiles: profiles)
             } else {
                 Terminal.warn(
                     "warning: no store at \(store): lines are not checked for leaving a profile without identifiers "
@@ -240,7 +241,7 @@ struct Apply: AsyncParsableCommand {
 
     /// What a run would send now: the plan's lines less what the destination's journal has done (or, without
     /// --retry-*, failed or left unconfirmed).
-    private func printDryRun(_ planFile: PlanFile, _ target: any DeletionTarget) throws {
+    private func printDryRun(_ planFile: PlanSnapshot, _ target: any DeletionTarget) throws {
         let recorded = try JournalHome().recordedJournal(for: target.destination)
         if let journal, let recorded, JournalHome.absolute(journal) != JournalHome.absolute(recorded) {
             Terminal.warn(
@@ -248,42 +249,41 @@ struct Apply: AsyncParsableCommand {
                     + "would be refused; this dry run reads \(recorded)")
         }
         let journalPath = recorded ?? journal
-        var states: [Int: LineState] = [:]
+        var journalFile: Journal?
         if let journalPath, FileManager.default.fileExists(atPath: journalPath) {
-            states = try Journal(path: journalPath).lineStates(plan: planFile.sha256, destination: target.destination)
+            journalFile = try Journal(path: journalPath)
         }
-        let sorted = try ApplyEngine.sort(plan: planFile, target: target, states: states, options: options())
-        for entry in sorted.work {
+        let sorted = try ApplyEngine.linesToSend(
+            plan: planFile, target: target, journal: journalFile, options: options()
+        ) { entry in
             if case .send(let request) = target.prepare(entry) {
                 print("line \(entry.line): \(request.redactedDescription)")
             }
         }
         print(
-            "dry run: \(Terminal.count(sorted.work.count)) requests would be sent to \(target.destination); nothing "
+            "dry run: \(Terminal.count(sorted.sendable)) requests would be sent to \(target.destination); nothing "
                 + "was sent")
-        if let journalPath, !states.isEmpty {
+        if let journalPath, journalFile != nil {
             print("  journal \(journalPath): \(Terminal.count(sorted.doneEarlier)) lines done in earlier runs")
-            if !sorted.failedEarlier.isEmpty {
-                print("  \(Terminal.count(sorted.failedEarlier.count)) failed earlier (--retry-failed sends them)")
+            if sorted.failedEarlierCount > 0 {
+                print("  \(Terminal.count(sorted.failedEarlierCount)) failed earlier (--retry-failed sends them)")
             }
-            if !sorted.unconfirmedEarlier.isEmpty {
+            if sorted.unconfirmedEarlierCount > 0 {
                 print(
-                    "  \(Terminal.count(sorted.unconfirmedEarlier.count)) unconfirmed earlier (--retry-unconfirmed sends them)"
-                )
+                    "  \(Terminal.count(sorted.unconfirmedEarlierCount)) unconfirmed earlier (--retry-unconfirmed sends "
+                        + "them)")
             }
-            if !sorted.absentEarlier.isEmpty {
-                print("  \(Terminal.count(sorted.absentEarlier.count)) were not there (never sent again)")
+            if sorted.absentEarlierCount > 0 {
+                print("  \(Terminal.count(sorted.absentEarlierCount)) were not there (never sent again)")
             }
         } else {
             print("  no journal for \(target.destination) yet: nothing of this plan was sent there")
         }
-        var skipped: [String: Int] = [:]
-        for skip in sorted.skips { skipped[skip.reason, default: 0] += 1 }
-        for (reason, count) in skipped.sorted(by: { $0.value > $1.value }) {
+        for (reason, count) in sorted.skipReasons.sorted(by: { $0.value > $1.value }) {
             print("  skipped \(Terminal.count(count)): \(reason)")
         }
         let rate = sending.requestsPerSecond ?? target.defaultRequestsPerSecond
-        let seconds = Int64((Double(sorted.work.count) / rate).rounded(.up))
+        let seconds = Int64((Double(sorted.sendable) / rate).rounded(.up))
         print("  at \(Self.describe(rate: rate)): about \(Approval.describe(seconds: seconds))")
     }
 
