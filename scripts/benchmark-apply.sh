@@ -10,9 +10,9 @@
 # 4. kill -9 three times at random points of one apply, resumed each time: every line deleted exactly once according
 #    to the emulator, none absent before the apply.
 # 5. Two applies of one plan started together: one runs, the other is refused (exit 3).
-# 6. big: a synthetic plan of BIG_LINES=1,000,000 lines (257 MB): approve (time, peak memory) and apply up to its
-#    first request (--max-deletes 1: time and peak memory until the run ends), median of 3 (issue 19 item 10: first
-#    request within 5 s, under 200 MB).
+# 6. big: a synthetic plan of BIG_LINES=1,000,000 lines (257 MB): approve (time, peak memory) and apply (when its
+#    first request left, from the journal; with --max-deletes 1, time and peak memory of the whole run), median of 3
+#    (issue 19 item 10: first request within 5 s, under 200 MB).
 #
 # usage: scripts/benchmark-apply.sh [LINES=20000] [PROFILES=100000] [REPEATS=3]
 #        ONLY="segment insider storm kill twice big" (a subset of the sections), STORM_LINES=600, BIG_LINES
@@ -206,16 +206,28 @@ for i in 1 2 3; do
         --space spa_big >/dev/null
     cat "$WORK/big/t" >>"$WORK/big/approve.times"
     rm -rf "$XDG_STATE_HOME" "$WORK/big/plan.csv.journal"
+    start=$(date +%s.%N)
     /usr/bin/time -f "%e %M" -o "$WORK/big/t" $BIN apply "$WORK/big/plan.csv" "${SEGMENT[@]}" --space spa_big \
         --store "$WORK/none.sqlite" --max-deletes 1 >/dev/null 2>&1 || true
-    cat "$WORK/big/t" >>"$WORK/big/apply.times"
+    # When the first request left, from the journal's record of it (written just before it is sent).
+    first=$(python3 - "$(journal_of "$WORK/big/apply-report.json")" "$start" <<'PY'
+import sqlite3, sys
+sent = sqlite3.connect(sys.argv[1]).execute("SELECT min(sent_at) FROM attempts").fetchone()[0]
+print(f"{sent / 1e6 - float(sys.argv[2]):.2f}")
+PY
+)
+    echo "$first $(tail -1 "$WORK/big/t")" >>"$WORK/big/apply.times"
 done
 stop_emulator
 python3 - "$WORK/big/approve.times" "$WORK/big/apply.times" <<'PY'
 import sys, statistics
-for name, path in (("approve", sys.argv[1]), ("apply to its first request", sys.argv[2])):
-    rows = [l.split() for l in open(path) if l.strip() and not l.startswith("Command")]
-    print(f"  {name}: {statistics.median(float(r[0]) for r in rows):.2f} s, "
-          f"peak {statistics.median(int(r[1]) for r in rows) / 1024:.0f} MB (median of {len(rows)})")
+rows = [l.split() for l in open(sys.argv[1]) if l.strip() and not l.startswith("Command")]
+print(f"  approve: {statistics.median(float(r[0]) for r in rows):.2f} s, "
+      f"peak {statistics.median(int(r[1]) for r in rows) / 1024:.0f} MB (median of {len(rows)})")
+rows = [l.split() for l in open(sys.argv[2]) if l.strip() and not l.startswith("Command")]
+print(f"  apply: first request after {statistics.median(float(r[0]) for r in rows):.2f} s; the whole run "
+      f"(--max-deletes 1: the rest of the plan is read for the report's counts) "
+      f"{statistics.median(float(r[1]) for r in rows):.2f} s, "
+      f"peak {statistics.median(int(r[2]) for r in rows) / 1024:.0f} MB (median of {len(rows)})")
 PY
 fi

@@ -211,6 +211,50 @@ struct PlanFileTests {
         } throws: { "\($0)".contains(":1: not a plan: missing column segment_id") }
     }
 
+    /// Issue 19, item 10: apply reads its lines from a private copy taken as the plan was hashed and checked, as they
+    /// are sent; a plan rewritten meanwhile (in place, same size) changes nothing that is sent, and the copy is no
+    /// file anyone can open.
+    @Test func theSnapshotSendsTheBytesItHashedWhateverHappensToThePlan() throws {
+        let dir = try TemporaryDirectory("plan-snapshot")
+        let state = dir.file("state")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let line = { (value: String) in "use_A,email,\(value),limit,1,u1,true,2026-11-01T00:00:00Z,1,1,ever," + Self.stamp }
+        let original = Self.header + "\n" + line("a@x.com") + "\n" + line("b@x.com") + "\n"
+        let path = try dir.write("plan.csv", original)
+        let snapshot = try PlanSnapshot(path: path, directory: state)
+        #expect(snapshot.sha256 == SHA256Digest.hex(of: Array(original.utf8)))
+        #expect(snapshot.lineCount == 2 && snapshot.remediable == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state).isEmpty)
+        // Rewritten in place, as an editor or an attacker with write access would.
+        let forged = original.replacingOccurrences(of: "b@x.com", with: "z@x.com")
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.write(contentsOf: Data(forged.utf8))
+        try handle.close()
+        var values: [String] = []
+        try snapshot.forEach { values.append($0.value) }
+        #expect(values == ["a@x.com", "b@x.com"])
+        // Two cursors read one copy each from its start.
+        let first = try snapshot.cursor()
+        let second = try snapshot.cursor()
+        #expect(try first.next()?.line == 1 && first.next()?.line == 2 && second.next()?.line == 1)
+    }
+
+    @Test func theSnapshotRefusesWhatReadRefusesAndRepeatedLines() throws {
+        let dir = try TemporaryDirectory("plan-snapshot-bad")
+        let line = "use_A,email,a@x.com,limit,1,u1,true,2026-11-01T00:00:00Z,1,1,ever," + Self.stamp
+        let twice = try dir.write("twice.csv", Self.header + "\n" + line + "\n" + line + "\n")
+        #expect {
+            try PlanSnapshot(path: twice, directory: dir.path)
+        } throws: { "\($0)".hasPrefix("\(twice):2: 1 line(s) name an identifier an earlier line names: line 2 repeats line 1") }
+        let bad = try dir.write("bad.csv", Self.header + "\n" + line.replacingOccurrences(of: "true", with: "yes") + "\n")
+        #expect {
+            try PlanSnapshot(path: bad, directory: dir.path)
+        } throws: { "\($0)" == "\(bad):2: remediable is \"yes\"; expected true or false" }
+        #expect {
+            try PlanSnapshot(path: dir.file("missing.csv"), directory: dir.path)
+        } throws: { "\($0)".contains("missing.csv") }
+    }
+
     @Test func aPlanFromAnOlderIdauditIsRefusedWithAHint() throws {
         let dir = try TemporaryDirectory("plan-old")
         let path = try dir.write(

@@ -224,6 +224,25 @@ struct SegmentApplyTests {
         #expect(second.done == 3)
         #expect(second.stopped == nil)
     }
+
+    /// The plan is read as it is sent, so the run cannot count its lines first: a canary as long as what is left to
+    /// send ends the run, with nothing to review before going on; a cap counts what it left.
+    @Test func aCanaryCoveringEveryLineLeftFinishesAndACapCountsWhatItLeft() async throws {
+        let f = try ApplyFixture("apply-canary-all")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        var options = ApplyFixture.fastOptions()
+        options.maxDeletes = 1
+        let capped = try await f.applySegment(endpoint: emulator.endpoint, options: options)
+        #expect(capped.done == 1 && capped.notSent == 3)
+        #expect(capped.stopped == "--max-deletes 1 reached")
+        options.maxDeletes = nil
+        options.canary = 3
+        let rest = try await f.applySegment(endpoint: emulator.endpoint, options: options)
+        try await emulator.stop()
+        #expect(rest.doneEarlier == 1 && rest.done == 3 && rest.notSent == 0)
+        #expect(rest.stopped == nil && rest.outcome == "finished" && rest.exitCode == 0)
+        #expect(rest.canaryLines.count == 3)
+    }
 }
 
 /// Rewrites a line's journal state, as a kill -9 between send and answer would leave it.
