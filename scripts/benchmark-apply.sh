@@ -5,6 +5,8 @@
 #    sent twice (journal), share of 429s.
 # 2. Insider One: INSIDER_LINES=1500 of those lines through the identifier adapter at its endpoint's budget,
 #    1,000/min per key, with the emulator enforcing it and throttling as 403 "Request Limit Exceeded".
+# 2b. attribute: Insider One's attribute delete (erase), ATTRIBUTE_USERS=12,500 requests of one user at its budget,
+#    25,000/min, enforced the same way: the share of the budget reached, none throttled.
 # 3. A 50% 429 storm (REPEATS runs of STORM_LINES=600 other lines): the extra requests it costs, how far the
 #    client-wide back-off slowed the run, no line deleted twice.
 # 4. kill -9 three times at random points of one apply, resumed each time: every line deleted exactly once according
@@ -15,13 +17,14 @@
 #    (issue 19 item 10: first request within 5 s, under 200 MB).
 #
 # usage: scripts/benchmark-apply.sh [LINES=20000] [PROFILES=100000] [REPEATS=3]
-#        ONLY="segment insider storm kill twice big" (a subset of the sections), STORM_LINES=600, BIG_LINES
+#        ONLY="segment insider attribute storm kill twice big" (a subset of the sections), STORM_LINES=600,
+#        BIG_LINES, INSIDER_LINES, ATTRIBUTE_USERS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-20000}
 PROFILES=${2:-100000}
 REPEATS=${3:-3}
-ONLY=${ONLY:-"segment insider storm kill twice big"}
+ONLY=${ONLY:-"segment insider attribute storm kill twice big"}
 STORM_LINES=${STORM_LINES:-600}
 section() { [[ " $ONLY " == *" $1 "* ]]; }
 WORK=${BENCH_DIR:-/tmp/idaudit-bench}/apply
@@ -117,6 +120,29 @@ tail -1 "$WORK/emulator-insider.log"
 
 fi
 
+if section attribute; then
+# Insider One's attribute delete shares 25,000 requests/min with Upsert; the emulator enforces that budget. One user
+# per request (--users-per-request 1), so that the run makes enough requests to measure the pace.
+ATTRIBUTE_USERS=${ATTRIBUTE_USERS:-12500}
+echo "== Insider One attribute delete: $ATTRIBUTE_USERS requests at its budget of 25,000/min, 300 ms latency"
+mkdir -p "$WORK/attribute"
+python3 -c "
+import sys
+with open(sys.argv[1], 'w') as f:
+    for i in range(int(sys.argv[2])):
+        f.write('{\"insider_id\":\"bench-%d\",\"whole\":[\"name\"]}\n' % i)
+" "$WORK/attribute/users.jsonl" "$ATTRIBUTE_USERS"
+$BIN approve "$WORK/attribute/users.jsonl" --by bench --target insider --endpoint "http://127.0.0.1:$PORT" >/dev/null
+start_emulator "$WORK/emulator-attribute.log" "$INSIDER_STORE" --insider-throttle-403
+/usr/bin/time -f "  erase: %e s wall, peak %M KiB" $BIN erase "$WORK/attribute/users.jsonl" --target insider \
+    --endpoint "http://127.0.0.1:$PORT" --users-per-request 1 >/dev/null || true
+stop_emulator
+report "$WORK/attribute/users.jsonl.erase-report.json"
+python3 -c "import sys; r=__import__('json').load(open(sys.argv[1])); print(f\"  {100*r['requests_per_second']/(25000/60):.1f}% of 25,000/min, {r['throttled']} throttled\")" "$WORK/attribute/users.jsonl.erase-report.json"
+tail -1 "$WORK/emulator-attribute.log"
+
+fi
+
 if section storm; then
 echo "== 429 storm: half of all answers are 429 ($REPEATS runs of $STORM_LINES lines, 300 ms latency, 100/s)"
 : >"$WORK/storm.extra"
@@ -161,9 +187,9 @@ done
 $BIN apply "$WORK/kill/plan.csv" "${SEGMENT[@]}" --space spa_kill --store "$STORE" >/dev/null || true
 stop_emulator
 report "$WORK/kill/apply-report.json"
-journal_twice "$WORK/kill/plan.csv" "$WORK/store-journal.sqlite"
+journal_twice "$WORK/kill/plan.csv" "$(journal_of "$WORK/kill/apply-report.json")"
 tail -1 "$WORK/emulator-kill.log"
-python3 - "$WORK/store-journal.sqlite" "$WORK/kill/plan.csv" <<'PY'
+python3 - "$(journal_of "$WORK/kill/apply-report.json")" "$WORK/kill/plan.csv" <<'PY'
 import sqlite3, sys, hashlib
 sha = hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
 db = sqlite3.connect(sys.argv[1])

@@ -62,7 +62,17 @@ struct Erase: AsyncParsableCommand {
     @Option(help: "A request's time limit, in seconds (the whole exchange, body included).")
     var timeout = 60.0
 
+    @Option(
+        help: """
+            Users per request, 1 to 1,000 (Insider One's limit, the default). Fewer make smaller requests: a failed \
+            one holds fewer users, and the canary and --max-deletes count finer.
+            """)
+    var usersPerRequest = EraseFile.maxUsersPerRequest
+
     func validate() throws {
+        guard (1...EraseFile.maxUsersPerRequest).contains(usersPerRequest) else {
+            throw ValidationError("--users-per-request: expected 1 to 1,000 (Insider One's limit per request)")
+        }
         guard parseDuration(maxApprovalAge) != nil else {
             throw ValidationError("--max-approval-age: expected 7d, 36h, 90m or 600s, at most 3650d")
         }
@@ -81,10 +91,10 @@ struct Erase: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailuresAsync {
             let (sha, list) = try EraseFile.read(path: users)
-            let batches = EraseFile.batches(list)
+            let batches = EraseFile.batches(list, maxUsers: usersPerRequest)
             print(
-                "\(Terminal.count(list.count)) users in \(Terminal.count(batches.count)) requests (≤ 1,000 users, ≤ 5 MB each)"
-            )
+                "\(Terminal.count(list.count)) users in \(Terminal.count(batches.count)) requests "
+                    + "(≤ \(Terminal.count(usersPerRequest)) users, ≤ 5 MB each)")
             if dryRun {
                 for (index, batch) in batches.enumerated() {
                     print(
@@ -120,6 +130,7 @@ struct Erase: AsyncParsableCommand {
             }
             let reportPath = users + ".erase-report.json"
             let path = users
+            let usersPerRequest = usersPerRequest
             let (report, _, locks) = try await DeletionRun(
                 plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget,
                 home: try JournalHome(), journal: journal,
@@ -127,7 +138,8 @@ struct Erase: AsyncParsableCommand {
                 warn: { Terminal.warn($0) }, approval: approval.signature,
                 refine: { states in
                     EraseFile.plan(
-                        path: path, sha256: sha, batches: EraseFile.batches(EraseFile.pending(list, states: states)))
+                        path: path, sha256: sha,
+                        batches: EraseFile.batches(EraseFile.pending(list, states: states), maxUsers: usersPerRequest))
                 }
             ).runHandlingSignals(options: options)
             defer { for lock in locks { lock.release() } }
