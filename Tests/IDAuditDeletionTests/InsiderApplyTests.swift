@@ -129,6 +129,26 @@ struct InsiderApplyTests {
         }
     }
 
+    /// Review M5: two Segment types the type map sends to one Insider One key name one identifier; the second line
+    /// was sent, found nothing and counted against the plan as "not there".
+    @Test func twoTypesMappedToOneKeyWithOneValueAreSentOnce() throws {
+        let target = try InsiderTarget(
+            partner: "mybrand", baseURL: "http://127.0.0.1:1", token: Secret(ApplyFixture.token),
+            typeMap: InsiderTypeMap(overrides: ["email_address": .email]), identifierCounts: nil)
+        let check = target.makePreflight()
+        func entry(_ line: Int, _ type: String, _ value: String) -> PlanEntry {
+            PlanEntry(
+                line: line, segmentID: "use_A", type: type, value: value, reason: "limit", lookupUserID: "",
+                remediable: true)
+        }
+        #expect(check(entry(1, "email", "a@x.com")) == nil)
+        #expect(
+            check(entry(2, "email_address", "a@x.com"))
+                == "the same Insider One identifier (email) as line 1, through the type map: sent once")
+        #expect(check(entry(3, "email_address", "b@x.com")) == nil)
+        #expect(check(entry(4, "email", "A@x.com")) == nil)  // Insider One documents no case folding
+    }
+
     @Test func aLineThatWouldLeaveNoIdentifierIsSkippedBeforeSending() async throws {
         // use_D holds user_id d1 and email null; with user_id mapped to `skip`, null is its only Insider identifier.
         let f = try ApplyFixture("insider-sole")

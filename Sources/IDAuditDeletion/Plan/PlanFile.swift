@@ -334,20 +334,25 @@ public struct DuplicateFinder {
 
     /// Adds one entry.
     public mutating func add(_ entry: PlanEntry) {
+        if let first = firstLine(type: entry.type, value: entry.value, line: entry.line), repeated.count < 1000 {
+            repeated.append((entry.line, first, entry.type))
+        }
+    }
+
+    /// The line that named (`type`, `value`) before, or nil (and `line` is remembered as naming it).
+    public mutating func firstLine(type: String, value: String, line: Int) -> Int? {
         var h1 = Hasher()
         h1.combine(0x5EED_0001)
-        h1.combine(entry.type)
-        h1.combine(entry.value)
+        h1.combine(type)
+        h1.combine(value)
         var h2 = Hasher()
         h2.combine(0x5EED_0002)
-        h2.combine(entry.value)
-        h2.combine(entry.type)
+        h2.combine(value)
+        h2.combine(type)
         let key = Key(a: h1.finalize(), b: h2.finalize())
-        if let first = seen[key] {
-            if repeated.count < 1000 { repeated.append((entry.line, Int(first), entry.type)) }
-        } else {
-            seen[key] = Int32(truncatingIfNeeded: entry.line)
-        }
+        if let first = seen[key] { return Int(first) }
+        seen[key] = Int32(truncatingIfNeeded: line)
+        return nil
     }
 
     /// Refuses a plan with repeated lines, naming them (never the values: they are personal data).

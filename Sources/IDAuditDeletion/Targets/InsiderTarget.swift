@@ -69,8 +69,22 @@ public struct InsiderTarget: DeletionTarget {
     public func makePreflight() -> (PlanEntry) -> String? {
         // Identifiers left to each profile the plan touches so far: this grows with the plan's profiles, not lines.
         var remaining: [String: Int] = [:]
+        // Two Segment types the type map sends to one Insider One key (email and email_address to email) name one
+        // identifier: the second request would find it gone and count as "not there".
+        var identifiers = DuplicateFinder()
         return { entry in
             if let reason = self.unsendable(entry) { return reason }
+            let key: String =
+                switch self.typeMap.key(for: entry.type) {
+                case .email: "email"
+                case .phoneNumber: "phone_number"
+                case .uuid: "uuid"
+                case .custom(let name): "custom " + name
+                case .skip: "skip"
+                }
+            if let first = identifiers.firstLine(type: key, value: entry.value, line: entry.line) {
+                return "the same Insider One identifier (\(key)) as line \(first), through the type map: sent once"
+            }
             guard let counts = self.identifierCounts?[entry.segmentID] else { return nil }
             let left =
                 remaining[entry.segmentID]
