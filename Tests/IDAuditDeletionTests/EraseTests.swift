@@ -78,6 +78,29 @@ struct EraseTests {
         #expect(after == #"{"custom":{"tags":["b"]},"static_segment_id":[3],"surname":"Lee"}"#)
     }
 
+    /// Review of 2026-12-03, latent with `--users-per-request`: a request is sorted by its first user's state, so a
+    /// resumed run that put a failed user first in a request with users never sent left them unsent, and one that put
+    /// a failed user behind a pending one sent it again without --retry-failed. Users now share a request only when
+    /// they share its fate.
+    @Test func aResumedBatchHoldsOnlyUsersOfOneFate() throws {
+        let lines = (1...6).map { #"{"insider_id":"u\#($0)","whole":["name"]}"# }
+        let dir = try TemporaryDirectory("erase-fates")
+        let (_, users) = try EraseFile.read(path: try dir.write("users.jsonl", lines.joined(separator: "\n") + "\n"))
+        func state(_ s: LineState.State) -> LineState {
+            LineState(
+                state: s, alreadyAbsent: false, attempts: 1, status: nil, code: nil, message: nil, requestID: nil,
+                updatedAt: Instant(microseconds: 0))
+        }
+        let lineOf = users.map(\.line)
+        let states: [Int: LineState] = [
+            lineOf[0]: state(.failed), lineOf[2]: state(.done), lineOf[3]: state(.unconfirmed), lineOf[4]: state(.sending),
+        ]
+        let kept = EraseFile.resumedBatches(users, states: states, maxUsers: 4, retryFailed: false, retryUnconfirmed: false)
+        #expect(kept.map { $0.map(\.line) } == [[lineOf[0]], [lineOf[1], lineOf[4], lineOf[5]], [lineOf[3]]])
+        let retried = EraseFile.resumedBatches(users, states: states, maxUsers: 4, retryFailed: true, retryUnconfirmed: true)
+        #expect(retried.map { $0.map(\.line) } == [[lineOf[0], lineOf[1], lineOf[3], lineOf[4]], [lineOf[5]]])
+    }
+
     /// Issue 19 item 9: the journal is keyed by user, not batch index: a run resumed with another batching (another
     /// version, another limit) never sends a done user again.
     @Test func aResumedEraseIsKeyedByUserWhateverTheBatching() async throws {
@@ -98,7 +121,8 @@ struct EraseTests {
                 refine: { states in
                     EraseFile.plan(
                         path: path, sha256: sha,
-                        batches: EraseFile.batches(EraseFile.pending(users, states: states), maxUsers: maxUsers))
+                        batches: EraseFile.resumedBatches(
+                            users, states: states, maxUsers: maxUsers, retryFailed: false, retryUnconfirmed: false))
                 })
             let (report, _, locks) = try await run.run(options: options)
             for lock in locks { lock.release() }

@@ -447,6 +447,21 @@ public struct LineState: Sendable, Equatable {
     /// When the state was last written.
     public var updatedAt: Instant
 
+    /// A state as the journal records it.
+    public init(
+        state: State, alreadyAbsent: Bool = false, attempts: Int = 0, status: Int? = nil, code: String? = nil,
+        message: String? = nil, requestID: String? = nil, updatedAt: Instant
+    ) {
+        self.state = state
+        self.alreadyAbsent = alreadyAbsent
+        self.attempts = attempts
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestID = requestID
+        self.updatedAt = updatedAt
+    }
+
     /// The last answer recorded, as an attempt's failure.
     public var answer: AttemptFailure {
         AttemptFailure(status: status ?? 0, code: code ?? "", message: message ?? "", requestID: requestID ?? "")

@@ -130,7 +130,7 @@ struct Erase: AsyncParsableCommand {
             }
             let reportPath = users + ".erase-report.json"
             let path = users
-            let usersPerRequest = usersPerRequest
+            let (usersPerRequest, retryFailed, retryUnconfirmed) = (usersPerRequest, retryFailed, retryUnconfirmed)
             let (report, _, locks) = try await DeletionRun(
                 plan: EraseFile.plan(path: users, sha256: sha, batches: batches), target: deletionTarget,
                 home: try JournalHome(), journal: journal,
@@ -139,7 +139,9 @@ struct Erase: AsyncParsableCommand {
                 refine: { states in
                     EraseFile.plan(
                         path: path, sha256: sha,
-                        batches: EraseFile.batches(EraseFile.pending(list, states: states), maxUsers: usersPerRequest))
+                        batches: EraseFile.resumedBatches(
+                            list, states: states, maxUsers: usersPerRequest, retryFailed: retryFailed,
+                            retryUnconfirmed: retryUnconfirmed))
                 }
             ).runHandlingSignals(options: options)
             defer { for lock in locks { lock.release() } }
