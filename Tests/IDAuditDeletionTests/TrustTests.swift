@@ -538,6 +538,12 @@ struct TrustTests {
             basic.replacing("+", with: "-").replacing("/", with: "_").trimmingCharacters(
                 in: CharacterSet(charactersIn: "=")),
             "MYBRAND",
+            // Review of 2026-12-03: the base64 of the value itself, every character \u-escaped (either case), and
+            // base64 of a longer text starting with the value.
+            Data(token.utf8).base64EncodedString(),
+            token.unicodeScalars.map { String(format: "\\u%04x", $0.value) }.joined(),
+            token.unicodeScalars.map { String(format: "\\u%04X", $0.value) }.joined(),
+            String(Data((token + "-and-more").utf8).base64EncodedString().prefix(12)),
         ]
         for echo in echoes {
             #expect(redactor.redact("before " + echo + " after") == "before <redacted> after", "\(echo)")

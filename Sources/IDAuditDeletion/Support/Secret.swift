@@ -64,8 +64,9 @@ public struct SecretError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Masks a run's secrets wherever an answer may echo them: as they are, in any case, percent-encoded or JSON-escaped,
-/// and in HTTP Basic's base64 (with or without padding, standard or URL-safe). Values shorter than 4 characters are
+/// Masks a run's secrets wherever an answer may echo them: as they are, in any case, percent-encoded, JSON-escaped (as
+/// needed, or every character as `\uXXXX`), and in base64, of the value or of HTTP Basic's `value:` (with or without
+/// padding, standard or URL-safe, and the part of it that every base64 of a text starting with the value shares). Values shorter than 4 characters are
 /// left alone (masking them would garble every message).
 public struct Redactor: Sendable {
     private let variants: [String]
@@ -73,14 +74,25 @@ public struct Redactor: Sendable {
     /// A redactor for `secrets` (tokens, partner names).
     public init(secrets: [String]) {
         var all = Set<String>()
+        func base64Forms(_ bytes: [UInt8]) -> [String] {
+            let standard = Data(bytes).base64EncodedString()
+            let trimmed = standard.trimmingCharacters(in: CharacterSet(charactersIn: "="))
+            return [standard, trimmed, trimmed.replacing("+", with: "-").replacing("/", with: "_")]
+        }
         for secret in secrets where secret.count >= 4 {
-            let basic = Data((secret + ":").utf8).base64EncodedString()
-            let forms = [
-                secret, URLText.encodeSegment(secret), secret.replacing("/", with: "\\/"),
-                String(JSONText.quote(secret).dropFirst().dropLast()), basic,
-                basic.trimmingCharacters(in: CharacterSet(charactersIn: "=")),
-                basic.replacing("+", with: "-").replacing("/", with: "_").trimmingCharacters(in: CharacterSet(charactersIn: "=")),
-            ]
+            let bytes = Array(secret.utf8)
+            // Base64 of the value, of Basic's `value:`, and of the value's whole 3-byte groups: the part every base64
+            // of a text starting with the value shares, so a cut echo is masked too.
+            let encoded =
+                base64Forms(bytes) + base64Forms(bytes + [UInt8(ascii: ":")])
+                + base64Forms(Array(bytes.prefix(bytes.count / 3 * 3)))
+            // Every character as a JSON \u escape (a proxy's JSON may escape them all).
+            let unicodeEscaped = secret.utf16.map { "\\u" + String(repeating: "0", count: 4 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
+            let forms =
+                [
+                    secret, URLText.encodeSegment(secret), secret.replacing("/", with: "\\/"),
+                    String(JSONText.quote(secret).dropFirst().dropLast()), unicodeEscaped,
+                ] + encoded
             for form in forms where form.count >= 4 { all.insert(form) }
         }
         // Longest first, so a form holding another is masked whole.
