@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import IDAuditCSV
 import IDAuditCore
 import IDAuditDeletion
 import IDAuditEmulator
@@ -139,6 +140,53 @@ struct OperatorTests {
         let states = try f.journal().lineStates(plan: plan.sha256, destination: report.destination)
         #expect(!states.values.contains { $0.state == .sending })
         #expect(await emulator.emulator.statistics().requests == report.requests)
+    }
+
+    /// Review of 2026-12-03: a run whose lines stop being readable (the private copy on a failing disk), or whose
+    /// skips cannot be journaled (a full disk), after it sent some, threw: no report, exit 3 "could not start". It
+    /// now stops, counts what it read and reports.
+    @Test func aPlanThatStopsBeingReadableMidRunEndsInAReport() async throws {
+        let f = try ApplyFixture("unreadable-mid-run")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let plan = FailingPlan(inner: try Self.longPlan(f, lines: 40), failAfter: 10)
+        let target = SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let report = try await ApplyEngine.run(
+            plan: plan, target: target, journal: try f.journal(), options: ApplyFixture.fastOptions())
+        try await emulator.stop()
+        // Lines taken but not sent when the stop came stay not sent; the ten lines read are all counted.
+        #expect((1...10).contains(report.requests))
+        #expect(
+            report.done + report.absentBeforeApply + report.failed + report.unconfirmed + report.skipped
+                + report.notSent == 10)
+        #expect(report.outcome == "stopped" && report.exitCode == 2)
+        #expect(report.stopped?.contains("the plan's lines cannot be read") == true)
+        #expect(report.stopped?.contains("the lines after line 10 were not counted") == true)
+        #expect(report.inDoubt == 0)
+    }
+
+    /// A plan whose cursor fails after `failAfter` lines, as a read error of the private copy would.
+    struct FailingPlan: PlanLines {
+        var inner: PlanFile
+        var failAfter: Int
+        var path: String { inner.path }
+        var sha256: String { inner.sha256 }
+        var lineCount: Int { inner.lineCount }
+        var stamp: PlanStamp? { inner.stamp }
+        func cursor() throws(PlanFileError) -> any PlanCursor { Cursor(inner: inner.cursor(), left: failAfter) }
+
+        final class Cursor: PlanCursor {
+            let inner: any PlanCursor
+            var left: Int
+            init(inner: any PlanCursor, left: Int) {
+                self.inner = inner
+                self.left = left
+            }
+            func next() throws(PlanFileError) -> PlanEntry? {
+                guard left > 0 else { throw PlanFileError(file: "plan.csv", line: 0, message: "read failed: EIO") }
+                left -= 1
+                return try inner.next()
+            }
+        }
     }
 
     /// A plan of `lines` lines, each deleting one of use_A's identifiers (the emulator answers not-found after the

@@ -149,8 +149,16 @@ public final class ApplyEngine: Sendable {
                 break
             }
         }
-        // The lines not read yet are sorted too, for the counts (and their skips journaled).
-        try feed.drain()
+        // The lines not read yet are sorted too, for the counts (and their skips journaled). Lines were sent: a
+        // failure here (a full disk) still ends in a report, which says the counts stop where the reading did.
+        do {
+            try feed.drain()
+        } catch {
+            stopped =
+                (stopped.map { $0 + "; " } ?? "")
+                + "the lines after line \(feed.tally.read) were not counted (\(error)): not_sent counts only the lines "
+                + "before"
+        }
         let tally = feed.tally
         if stopped == nil, tally.sendable > tally.taken, let cap = options.maxDeletes {
             stopped = "--max-deletes \(cap) reached"
@@ -177,7 +185,7 @@ public final class ApplyEngine: Sendable {
                 // error, or a clean run would break `set -e`.
                 failedCount == 0 && absentCount == 0 && unconfirmedCount == 0 ? 0 : 1
             }
-        let report = ApplyReport(
+        var report = ApplyReport(
             plan: plan.path, planSHA256: plan.sha256, target: target.name, destination: destination,
             outcome: stopped == nil ? "finished" : "stopped", journal: journal.path,
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
@@ -193,7 +201,14 @@ public final class ApplyEngine: Sendable {
             stopped: stopped, skipReasons: skipReasons, failures: Array(failures.prefix(1000)),
             absentLines: Array(absent.prefix(1000)), unconfirmedLines: Array(unconfirmed.prefix(1000)),
             canaryLines: options.canary == nil ? [] : feed.takenLines, exitCode: exitCode)
-        try await journal.finishRun(run, outcome: report.outcome, report: report.json, at: finished)
+        do {
+            try await journal.finishRun(run, outcome: report.outcome, report: report.json, at: finished)
+        } catch {
+            // The journal holds every attempt; only the run's end is missing. The report still says what happened.
+            report.stopped = (report.stopped.map { $0 + "; " } ?? "") + "the journal could not record the run's end (\(error))"
+            report.outcome = "stopped"
+            if report.exitCode < 2 { report.exitCode = 2 }
+        }
         return report
     }
 
@@ -240,7 +255,7 @@ public final class ApplyEngine: Sendable {
                 entry = next
             } catch {
                 // The plan's private copy or the journal cannot be read: stop rather than guess.
-                await state.stop("the plan's lines cannot be read: \(error)")
+                await state.stop("the plan's lines cannot be read, or their skips journaled: \(error)")
                 break
             }
             // Sorted as sent, so prepared as sent again: adapters are pure.
