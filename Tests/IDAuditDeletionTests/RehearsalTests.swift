@@ -84,6 +84,49 @@ struct RehearsalTests {
     }
 }
 
+extension RehearsalTests {
+    /// Review of 2026-12-03: the dry run listed every line to send whatever --max-deletes or --canary said.
+    @Test func aDryRunStopsWhereTheRealRunWould() async throws {
+        let f = try ApplyFixture("dry-run-cap")
+        let common = [
+            "apply", f.planPath, "--target", "segment", "--space", "spa_test", "--endpoint", "http://127.0.0.1:9",
+            "--dry-run",
+        ]
+        let capped = try await Self.run(try Self.binary(), common + ["--max-deletes", "2"], state: f.dir.file("state"))
+        #expect(capped.status == 0, "\(capped.text)")
+        #expect(capped.text.split(separator: "\n").filter { $0.hasPrefix("line ") }.count == 2)
+        #expect(capped.text.contains("dry run: 2 requests would be sent to segment/"))
+        #expect(capped.text.contains("(of 4 lines to send: --max-deletes)"))
+        let canary = try await Self.run(try Self.binary(), common + ["--canary", "1"], state: f.dir.file("state"))
+        #expect(canary.text.contains("dry run: 1 requests would be sent to segment/"))
+        #expect(canary.text.contains("(of 4 lines to send: --canary, then a review)"))
+        let all = try await Self.run(try Self.binary(), common + ["--canary", "1", "--yes"], state: f.dir.file("state"))
+        #expect(all.text.contains("dry run: 4 requests would be sent to segment/"))
+    }
+
+    /// Runs the binary with `arguments`; its exit status and everything it printed.
+    static func run(_ binary: String, _ arguments: [String], state: String) async throws -> (status: Int32, text: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_STATE_HOME"] = state
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
+            Thread {
+                let bytes = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                done.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }.start()
+        }
+        return (process.terminationStatus, text)
+    }
+}
+
 struct RehearsalError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }

@@ -253,15 +253,26 @@ struct Apply: AsyncParsableCommand {
         if let journalPath, FileManager.default.fileExists(atPath: journalPath) {
             journalFile = try Journal(path: journalPath)
         }
+        // As the real run would: --max-deletes caps it, a canary without --yes stops it for review.
+        let options = options()
+        let canary = options.continueAfterCanary ? nil : options.canary
+        let limit = min(options.maxDeletes ?? .max, canary ?? .max)
+        var printed = 0
         let sorted = try ApplyEngine.linesToSend(
-            plan: planFile, target: target, journal: journalFile, options: options()
+            plan: planFile, target: target, journal: journalFile, options: options
         ) { entry in
-            if case .send(let request) = target.prepare(entry) {
-                print("line \(entry.line): \(request.redactedDescription)")
-            }
+            guard printed < limit, case .send(let request) = target.prepare(entry) else { return }
+            printed += 1
+            print("line \(entry.line): \(request.redactedDescription)")
+        }
+        var capNote = ""
+        if printed < sorted.sendable {
+            capNote =
+                " (of \(Terminal.count(sorted.sendable)) lines to send: "
+                + (printed == options.maxDeletes ? "--max-deletes" : "--canary, then a review") + ")"
         }
         print(
-            "dry run: \(Terminal.count(sorted.sendable)) requests would be sent to \(target.destination); nothing "
+            "dry run: \(Terminal.count(printed)) requests would be sent to \(target.destination)\(capNote); nothing "
                 + "was sent")
         if let journalPath, journalFile != nil {
             print("  journal \(journalPath): \(Terminal.count(sorted.doneEarlier)) lines done in earlier runs")
@@ -283,7 +294,7 @@ struct Apply: AsyncParsableCommand {
             print("  skipped \(Terminal.count(count)): \(reason)")
         }
         let rate = sending.requestsPerSecond ?? target.defaultRequestsPerSecond
-        let seconds = Int64((Double(sorted.sendable) / rate).rounded(.up))
+        let seconds = Int64((Double(printed) / rate).rounded(.up))
         print("  at \(Self.describe(rate: rate)): about \(Approval.describe(seconds: seconds))")
     }
 
