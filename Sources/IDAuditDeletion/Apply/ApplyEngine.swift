@@ -83,21 +83,25 @@ public final class ApplyEngine: Sendable {
         let concurrency = options.concurrency ?? min(1024, max(8, Int(requestsPerSecond * 4)))
         let lineCount = plan.lineCount
 
+        let cap = options.maxDeletes ?? .max
         let progressTask = options.progress.map { report in
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
-                    report(await state.progress(planLeft: lineCount - settled - feed.tally.skipped))
+                    let tally = feed.tally
+                    report(
+                        await state.progress(
+                            planLeft: lineCount - settled - tally.skipped, cap: cap, skippedBefore: tally.skipped))
                 }
             }
         }
         defer { progressTask?.cancel() }
 
         // A canary first (the first lines sent, then a review), then the rest; --max-deletes caps both.
-        let cap = options.maxDeletes ?? .max
         var phases = [cap]
-        if let canary = options.canary, canary < cap {
-            phases = [canary, cap]
+        if let canary = options.canary {
+            // A canary no shorter than the cap is the whole run: its lines are still listed for review.
+            if canary < cap { phases = [canary, cap] }
             feed.keepTakenLines(canary)
         }
         for (index, limit) in phases.enumerated() {
@@ -484,16 +488,18 @@ actor RunState {
         return out
     }
 
-    /// Where the run is; `planLeft`: the plan's lines not settled before this run nor skipped.
-    func progress(planLeft: Int) -> ApplyProgress {
+    /// Where the run is. `planLeft`: the plan's lines not settled before this run nor skipped so far (the plan is
+    /// read as it is sent: an estimate); `cap`: the lines --max-deletes lets the run send; `skippedBefore`: lines
+    /// skipped before sending.
+    func progress(planLeft: Int, cap: Int, skippedBefore: Int) -> ApplyProgress {
         var rate = 0.0
         if let first = recent.first, let last = recent.last, last.0 > first.0 {
             let d = last.0 - first.0
             rate = Double(last.1 - first.1) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
         }
-        let left = max(0, planLeft - finished)
+        let left = max(0, min(planLeft, cap) - finished)
         var progress = ApplyProgress(
-            done: c.done, failed: c.failures.count, skipped: c.skipReasons.count, left: left, rate: rate,
+            done: c.done, failed: c.failures.count, skipped: skippedBefore + c.skipReasons.count, left: left, rate: rate,
             etaSeconds: rate > 0 ? Double(left) / rate : nil)
         progress.unconfirmed = c.unconfirmed.count
         return progress

@@ -242,7 +242,8 @@ final class PlanParser: PlanCursor {
         } catch let error as CSVError {
             throw PlanFileError(file: path, line: error.line, message: error.message)
         } catch let error as InputError {
-            throw PlanFileError(file: path, line: reader.line, message: error.message)
+            // A read (or, for a snapshot, a copy) that failed: the file it names, at no line of the plan.
+            throw PlanFileError(file: error.path, line: 0, message: error.message)
         } catch {
             throw PlanFileError(file: path, line: reader.line, message: "\(error)")
         }
@@ -390,9 +391,11 @@ final class HashingByteSource: ByteSource {
 final class CopyingByteSource: ByteSource {
     let inner: HashingByteSource
     let fd: Int32
+    private let directory: String
 
     init(_ inner: HashingByteSource, directory: String) throws(InputError) {
         self.inner = inner
+        self.directory = directory
         var template = Array((directory + "/.plan-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
@@ -411,7 +414,7 @@ final class CopyingByteSource: ByteSource {
             if w < 0 && errno == EINTR { continue }
             guard w > 0 else {
                 throw InputError(
-                    path: "the plan's private copy", message: "write failed: \(String(cString: strerror(errno)))")
+                    path: directory, message: "cannot copy the plan aside here: \(String(cString: strerror(errno)))")
             }
             written += w
         }

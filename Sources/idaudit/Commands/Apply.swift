@@ -141,7 +141,11 @@ struct Apply: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailuresAsync {
             // Checked and copied aside in one pass: the lines sent are read from the copy, as they are sent.
-            let planFile = try PlanSnapshot(path: plan, directory: try JournalHome().privateFolder())
+            // (A dry run also works where the state folder cannot be written: it copies to the temporary folder.)
+            let copyFolder =
+                dryRun
+                ? (try? JournalHome().privateFolder()) ?? NSTemporaryDirectory() : try JournalHome().privateFolder()
+            let planFile = try PlanSnapshot(path: plan, directory: copyFolder)
             if dryRun {
                 try printDryRun(planFile, try makeTarget(planFile: planFile, token: Secret("dry-run")))
                 return
