@@ -36,7 +36,7 @@ public enum EngineScan {
     /// Runs the plan script on `engine` and writes plan.csv, plan.json, summary.json and the reports.
     public static func run(
         engine: any PlanEngine, rules: RuleSet, options: Options, now: Instant
-    ) async throws -> SourceScanResult {
+    ) async throws -> ScanResult {
         var scriptOptions = PlanScript.Options(
             dialect: engine.dialect, sourceSchema: options.sourceSchema, targetSchema: options.targetSchema)
         scriptOptions.generatedAt = now
@@ -48,23 +48,38 @@ public enum EngineScan {
         try makeDirectories(results)
         defer { try? FileManager.default.removeItem(atPath: results) }
         try await engine.run(scripts, into: results)
-        return try write(
-            results: results, engine: engine, rules: rules, options: options, dir: dir, now: now)
+        var scanOptions = ScanOptions(outDirectory: dir, rulesPath: options.rulesPath)
+        scanOptions.redact = options.redact
+        scanOptions.previousFolder = options.previousFolder
+        let source = EngineResults(
+            folder: results, source: engine.dialect.rawValue, engine: engine.description,
+            sourceSchema: options.sourceSchema, targetSchema: options.targetSchema)
+        return try ScanPipeline.run(source: source, rules: rules, options: scanOptions, now: now)
     }
+}
 
-    static func write(
-        results: String, engine: any PlanEngine, rules: RuleSet, options: Options, dir: String, now: Instant
-    ) throws -> SourceScanResult {
-        let source = [
-            ("source", JSONText.quote(engine.dialect.rawValue)), ("engine", JSONText.quote(engine.description)),
-            ("schema", JSONText.quote(options.sourceSchema)), ("results_schema", JSONText.quote(options.targetSchema)),
+/// The result tables an engine wrote (unloaded as CSV into a folder) as a scan source: the plan table read back in
+/// plan order, with each group's kept values; totals, histogram, offender profiles and cap counts from their tables.
+struct EngineResults: ScanSource {
+    /// The folder holding `idaudit_plan.csv` and the other result tables.
+    let folder: String
+    /// The engine's dialect name (`duckdb`), and the engine for people.
+    let source: String
+    let engine: String
+    let sourceSchema: String
+    let targetSchema: String
+
+    var planFields: [(String, String)] {
+        [
+            ("source", JSONText.quote(source)), ("engine", JSONText.quote(engine)),
+            ("schema", JSONText.quote(sourceSchema)), ("results_schema", JSONText.quote(targetSchema)),
         ]
-        let output = try PlanOutput(
-            outDirectory: dir, stamp: PlanStamp(generatedAt: now, rulesSHA256: rules.sha256),
-            header: source + [
-                ("rules_file", JSONText.quote(options.rulesPath)), ("rules_sha256", "\"\(rules.sha256)\""),
-                ("generated_at", "\"\(now)\""),
-            ])
+    }
+    var summaryFields: [(String, String)] { planFields }
+    var reportLabel: String { engine + ", schema " + sourceSchema }
+
+    func scan(into output: PlanOutput, rules: RuleSet, options: ScanOptions, now: Instant) throws -> ScanFacts {
+        let results = folder
         var kept = try ResultReader(results + "/idaudit_kept.csv")
         var keptRow = try kept.next()
         var plan = try ResultReader(results + "/idaudit_plan.csv")
@@ -92,7 +107,7 @@ public enum EngineScan {
         }
         var tally = ExcessTally()
         while let row = try plan.next() {
-            let line = try planLine(row, file: plan.path, line: plan.line)
+            let line = try EngineScan.planLine(row, file: plan.path, line: plan.line)
             if let first = group.first,
                 !(ByteOrder.equal(first.segmentID, line.segmentID) && ByteOrder.equal(first.type, line.type))
             {
@@ -103,34 +118,33 @@ public enum EngineScan {
         }
         try flush()
 
-        var totals = ScanTotals()
+        var facts = ScanFacts()
         var summary = try ResultReader(results + "/idaudit_summary.csv")
         while let row = try summary.next() {
             let count = Int(row[3]) ?? 0
             switch row[0] {
-            case "profiles": totals.profiles = count
-            case "active_identifiers": totals.identifiers = count
-            case "profiles_in_violation": totals.profilesInViolation = count
+            case "profiles": facts.totals.profiles = count
+            case "active_identifiers": facts.totals.identifiers = count
+            case "profiles_in_violation": facts.totals.profilesInViolation = count
             default: break
             }
         }
-        totals.excess = tally.excess
+        facts.totals.excess = tally.excess
 
-        var histogram: [ByteString: [Int: Int]] = [:]
         var histogramRows = try ResultReader(results + "/idaudit_histogram.csv")
         while let row = try histogramRows.next() {
-            histogram[ByteString(row[0]), default: [:]][Int(row[1]) ?? 0] = Int(row[2]) ?? 0
+            facts.histogram[ByteString(row[0]), default: [:]][Int(row[1]) ?? 0] = Int(row[2]) ?? 0
         }
 
+        // The engine lists the offenders' identifiers; their verdicts come from the same rules, in process.
         let evaluator = Evaluator(rules: rules)
         let redactor = Redactor(enabled: options.redact)
-        var offenders: [ReportData.Offender] = []
         var offenderRows = try ResultReader(results + "/idaudit_offenders.csv")
         var current: Profile?
         func addOffender() {
             guard let profile = current else { return }
             let evaluation = evaluator.evaluate(profile)
-            offenders.append(ReportData.Offender(evaluation, excess: evaluation.lines.count, redactor: redactor))
+            facts.offenders.append(ReportData.Offender(evaluation, excess: evaluation.lines.count, redactor: redactor))
         }
         while let row = try offenderRows.next() {
             let identifier = ProfileIdentifier(
@@ -144,45 +158,22 @@ public enum EngineScan {
             }
         }
         addOffender()
-        offenders.sort {
+        facts.offenders.sort {
             $0.excess != $1.excess ? $0.excess > $1.excess : ByteOrder.less($0.canonicalID, $1.canonicalID)
         }
 
         var capRows: [String: [(profile: String, count: Int)]] = [:]
         var capsTable = try ResultReader(results + "/idaudit_caps.csv")
         while let row = try capsTable.next() { capRows[row[0], default: []].append((row[1], Int(row[2]) ?? 0)) }
-        let caps = [
+        facts.caps = [
             CapCount.counting("merges", cap: rules.caps.merges, counts: capRows["merges"] ?? []),
             CapCount.counting("mappings", cap: rules.caps.mappings, counts: capRows["mappings"] ?? []),
         ]
-
-        try output.commitCSV()
-        var run: ScanRun?
-        var previous: ScanRun?
-        if let folder = options.previousFolder {
-            (run, previous) = try PreviousScan.compare(
-                currentPlan: dir + "/plan.csv", previousFolder: folder, rulesSHA256: rules.sha256,
-                profiles: totals.profiles, at: now)
-        }
-        try output.commitJSON(history: run, previousFolder: options.previousFolder)
-        let report = ReportData(
-            generatedAt: now, source: engine.description + ", schema " + options.sourceSchema,
-            rulesPath: options.rulesPath, rules: rules, totals: totals, excess: output.lines,
-            remediable: output.remediable, run: run, previous: previous, histogram: histogram, offenders: offenders,
-            caps: caps, redacted: options.redact)
-        try OutputFile.write(HTMLReport.render(report), to: dir + "/report.html")
-        try OutputFile.write(MarkdownReport.render(report), to: dir + "/report.md")
-        let summaryJSON = SourceSummary.json(
-            source: source, totals: totals, planLines: output.lines, remediable: output.remediable,
-            rulesSHA256: rules.sha256, now: now,
-            extra: (run.map { [("history", HistoryJSON.object($0, previousFolder: options.previousFolder))] } ?? [])
-                + [("caps", CapsJSON.object(caps))])
-        let files = try output.writeSummary(summaryJSON) + [dir + "/report.html", dir + "/report.md"]
-        return SourceScanResult(
-            totals: totals, planLines: output.lines, remediableLines: output.remediable, files: files,
-            summaryJSON: summaryJSON, run: run)
+        return facts
     }
+}
 
+extension EngineScan {
     /// A plan table row (plan.csv's columns) as a plan line.
     static func planLine(_ f: [String], file: String, line: Int) throws -> PlanLine {
         guard f.count >= 12, let reason = ExcessReason(rawValue: f[3]), let rank = Int(f[4]),

@@ -11,11 +11,27 @@ public enum ExportScan {
     public static func run(
         exportDirectory: String, rules: RuleSet, options: ScanOptions, rejectsPath: String?, now: Instant
     ) throws -> ScanResult {
-        let trace = PhaseTrace()
-        let output = try PlanOutput(
-            outDirectory: options.outDirectory, stamp: PlanStamp(generatedAt: now, rulesSHA256: rules.sha256),
-            header: PlanOutput.header(rulesPath: options.rulesPath, rules: rules, now: now))
-        let dir = output.dir
+        try ScanPipeline.run(
+            source: ExportSource(directory: exportDirectory, rejectsPath: rejectsPath, rulesPath: options.rulesPath),
+            rules: rules, options: options, now: now)
+    }
+}
+
+/// An export as a scan source: read, sorted and folded with bounded memory, each profile evaluated as it comes (on a
+/// thread of its own) and its plan lines written at once. It keeps no history: this is a first run, unless
+/// `--previous` gives one to compare with.
+struct ExportSource: ScanSource {
+    let directory: String
+    let rejectsPath: String?
+    let rulesPath: String
+
+    var planFields: [(String, String)] { [] }
+    var summaryFields: [(String, String)] {
+        [("export", JSONText.quote(directory)), ("rules_file", JSONText.quote(rulesPath))]
+    }
+    var reportLabel: String { "export \(directory)" }
+
+    func scan(into output: PlanOutput, rules: RuleSet, options: ScanOptions, now: Instant) throws -> ScanFacts {
         let evaluator = Evaluator(rules: rules)
         let redactor = Redactor(enabled: options.redact)
         var totals = ScanTotals()
@@ -42,55 +58,26 @@ public enum ExportScan {
             if totals.profiles & 0x3FFF == 0 { options.progress?(totals.profiles) }
         }
         let read = try ExportProfiles.read(
-            directory: exportDirectory, options: IngestOptions(rejectsPath: rejectsPath), workDirectory: dir
+            directory: directory, options: IngestOptions(rejectsPath: rejectsPath), workDirectory: output.dir
         ) { try pipeline.submit($0) }
         try pipeline.finish()
         totals.excess = tally.excess
-        try output.commitCSV()
-        trace.mark("evaluate + plan.csv")
 
-        // History: against `--previous`, else this is a first run (nothing to compare with).
-        var run = ScanRun(
-            id: 1, at: now, rulesSHA256: rules.sha256, profiles: totals.profiles, excess: output.lines,
-            new: output.lines, persisting: 0, resolved: 0)
-        var previous: ScanRun?
-        if let folder = options.previousFolder {
-            let compared = try PreviousScan.compare(
-                currentPlan: dir + "/plan.csv", previousFolder: folder, rulesSHA256: rules.sha256,
-                profiles: totals.profiles, at: now)
-            run = compared.run
-            run.id = 1
-            previous = compared.previous
-        }
-        try output.commitJSON(history: run, previousFolder: options.previousFolder)
-
-        let caps = [
+        var facts = ScanFacts()
+        facts.totals = totals
+        facts.histogram = histogram
+        facts.offenders = top.profiles.map { ReportData.Offender($0, excess: $0.lines.count, redactor: redactor) }
+        facts.caps = [
             CapCount.counting(
                 "merges", cap: rules.caps.merges,
                 counts: read.merged.lazy.map { (profile: $0.key.string, count: $0.value) }),
             CapCount.counting("mappings", cap: rules.caps.mappings, counts: mappings),
         ]
-        let refresh = ScanRefresh(full: true, evaluatedProfiles: totals.profiles)
-        let summary = SummaryFile.json(
-            totals: totals, planLines: output.lines, remediable: output.remediable, rulesPath: options.rulesPath,
-            rulesSHA256: rules.sha256, source: ("export", exportDirectory), refresh: refresh, run: run,
-            previousFolder: options.previousFolder, caps: caps, now: now)
-        var report = ReportData(
-            generatedAt: now, source: "export \(exportDirectory)", rulesPath: options.rulesPath, rules: rules,
-            totals: totals, excess: output.lines, remediable: output.remediable, run: run, previous: previous,
-            histogram: histogram,
-            offenders: top.profiles.map { ReportData.Offender($0, excess: $0.lines.count, redactor: redactor) },
-            redacted: options.redact)
-        report.caps = caps
-        try OutputFile.write(HTMLReport.render(report), to: dir + "/report.html")
-        try OutputFile.write(MarkdownReport.render(report), to: dir + "/report.md")
-        try OutputFile.write(summary, to: dir + "/summary.json")
-        trace.mark("reports + summary")
-        return ScanResult(
-            refresh: refresh, totals: totals, planLines: output.lines, remediableLines: output.remediable,
-            files: [
-                dir + "/plan.csv", dir + "/plan.json", dir + "/report.html", dir + "/report.md", dir + "/summary.json",
-            ], summaryJSON: summary, run: run)
+        facts.refresh = ScanRefresh(full: true, evaluatedProfiles: totals.profiles)
+        facts.run = ScanRun(
+            id: 1, at: now, rulesSHA256: rules.sha256, profiles: totals.profiles, excess: output.lines,
+            new: output.lines, persisting: 0, resolved: 0)
+        return facts
     }
 }
 

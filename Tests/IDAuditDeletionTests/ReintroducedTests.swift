@@ -12,10 +12,10 @@ private typealias F = ExportFixture
 /// Issue 5: an identifier an earlier apply deleted, active again after an event replay, is reintroduced.
 struct ReintroducedTests {
     func scan(_ f: ApplyFixture, _ name: String, at day: Int) throws -> ScanRun {
-        try Scanner.run(
+        try #require(try Scanner.run(
             store: f.store, rules: f.rules, options: ScanOptions(outDirectory: f.dir.file(name), rulesPath: "rules.yaml"),
             now: Instant(parsing: "2099-02-\(day < 10 ? "0" : "")\(day) 00:00:00")!
-        ).run
+        ).run)
     }
 
     func applyAndReplay(_ f: ApplyFixture) async throws {

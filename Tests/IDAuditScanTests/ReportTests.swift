@@ -64,7 +64,7 @@ struct ReportTests {
         let result = try Scanner.run(
             store: t.store, rules: try t.rules(), options: ScanOptions(outDirectory: t.dir.file("out2"), rulesPath: "r"),
             now: t.now)
-        #expect(!result.refresh.full)
+        #expect(result.refresh?.full == false)
         #expect(try t.store.scanHistogram() == ["user_id": [2: 1], "email": [1: 1, 3: 1], "anonymous_id": [1: 1]])
         let html = try t.dir.read("out2/report.html")
         // use_C counts 3 emails against a limit of 1: one profile above it, its count written over its bar.

@@ -82,7 +82,7 @@ struct ScanTests {
         #expect(result.totals.profiles == 2)
         #expect(result.totals.identifiers == 9)
         #expect(result.totals.profilesInViolation == 2)
-        #expect(result.refresh.full)
+        #expect(result.refresh?.full == true)
         let summary = try JSONSerialization.jsonObject(with: Data(try dir.read("out/summary.json").utf8)) as? [String: Any]
         #expect(summary?["excess_identifiers"] as? Int == 5)
         #expect(summary?["not_remediable"] as? Int == 2)
@@ -139,14 +139,14 @@ struct ScanTests {
         #expect(report.remappedSegments == 1)
         let incremental = try Scanner.run(
             store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s2"), rulesPath: "r"), now: now)
-        #expect(!incremental.refresh.full)
-        #expect(incremental.refresh.evaluatedProfiles == 2)  // use_A and use_C, nothing else
+        #expect(incremental.refresh?.full == false)
+        #expect(incremental.refresh?.evaluatedProfiles == 2)  // use_A and use_C, nothing else
         // History against the first run (same rules): a@x.com resolved (removed), b@x.com new (a left b's window),
         // null, c1, c2 and u-old persist.
-        #expect(incremental.run.previousRunID == 1)
-        #expect(incremental.run.new == 1)
-        #expect(incremental.run.persisting == 4)
-        #expect(incremental.run.resolved == 1)
+        #expect(incremental.run?.previousRunID == 1)
+        #expect(incremental.run?.new == 1)
+        #expect(incremental.run?.persisting == 4)
+        #expect(incremental.run?.resolved == 1)
         let planJSON = try JSONSerialization.jsonObject(with: Data(try dir.read("s2/plan.json").utf8)) as? [String: Any]
         let history = try #require(planJSON?["history"] as? [String: Any])
         #expect((history["new"] as? [[String: String]]) == [["type": "email", "value": "b@x.com"]])
@@ -159,7 +159,7 @@ struct ScanTests {
         let full = try Scanner.run(
             store: fresh, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s3"), rulesPath: "r", full: true),
             now: now)
-        #expect(full.refresh.full)
+        #expect(full.refresh?.full == true)
         #expect(try dir.read("s2/plan.csv") == (try dir.read("s3/plan.csv")))
         #expect(incremental.totals == full.totals)
         // Hand-computed: one profile use_A; user_ids u-old/u-new -> u-old excess; emails (a removed): b day 2,
@@ -186,7 +186,7 @@ struct ScanTests {
         #expect(report.bulk)
         let next = try Scanner.run(
             store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s1"), rulesPath: "r"), now: now)
-        #expect(next.refresh.full)
+        #expect(next.refresh?.full == true)
         #expect(try dir.read("s1/plan.csv") == (try expectedStampedPlan()))
         // And the incremental scans after it start from the whole evaluation.
         _ = try store.ingest(
@@ -197,7 +197,7 @@ struct ScanTests {
         let full = try Scanner.run(
             store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("s3"), rulesPath: "r", full: true),
             now: now)
-        #expect(!later.refresh.full)
+        #expect(later.refresh?.full == false)
         #expect(try dir.read("s2/plan.csv") == (try dir.read("s3/plan.csv")))
         #expect(later.totals == full.totals)
     }
@@ -216,8 +216,8 @@ struct ScanTests {
         _ = try store.ingest(directory: try F.write(in: dir, "h-next", graph: [], mapping: hourly))
         let stored = try Scanner.run(
             store: store, rules: ruleSet, options: ScanOptions(outDirectory: dir.file("h2"), rulesPath: "r"), now: now)
-        #expect(stored.run.previousRunID != nil)
-        #expect(stored.run.new > 0 && stored.run.resolved > 0)
+        #expect(stored.run?.previousRunID != nil)
+        #expect((stored.run?.new ?? 0) > 0 && (stored.run?.resolved ?? 0) > 0)
         // The same data in one export, scanned once with no store, against the first scan's folder.
         let originalMapping = try String(contentsOfFile: first + "/external_id_mapping_updates.csv", encoding: .utf8)
         let combined = try F.write(
@@ -226,11 +226,11 @@ struct ScanTests {
         var options = ScanOptions(outDirectory: dir.file("h3"), rulesPath: "r")
         options.previousFolder = dir.file("h1")
         let once = try ExportScan.run(exportDirectory: combined, rules: ruleSet, options: options, rejectsPath: nil, now: now)
-        #expect(once.run.new == stored.run.new)
-        #expect(once.run.persisting == stored.run.persisting)
-        #expect(once.run.resolved == stored.run.resolved)
-        #expect(once.run.newIdentifiers == stored.run.newIdentifiers)
-        #expect(once.run.resolvedIdentifiers == stored.run.resolvedIdentifiers)
+        #expect(once.run?.new == stored.run?.new)
+        #expect(once.run?.persisting == stored.run?.persisting)
+        #expect(once.run?.resolved == stored.run?.resolved)
+        #expect(once.run?.newIdentifiers == stored.run?.newIdentifiers)
+        #expect(once.run?.resolvedIdentifiers == stored.run?.resolvedIdentifiers)
         let summary = try dir.read("h3/summary.json")
         #expect(summary.contains("\"compared_with_folder\""))
         #expect(try dir.read("h3/report.html").contains("Since the previous scan"))
@@ -265,13 +265,13 @@ struct ScanTests {
         _ = try store.ingest(directory: try export())
         _ = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("a"), rulesPath: "r"), now: now)
         let same = try Scanner.run(store: store, rules: try rules(), options: ScanOptions(outDirectory: dir.file("b"), rulesPath: "r"), now: now)
-        #expect(!same.refresh.full)
-        #expect(same.refresh.evaluatedProfiles == 0)
+        #expect(same.refresh?.full == false)
+        #expect(same.refresh?.evaluatedProfiles == 0)
         #expect(try dir.read("b/plan.csv") == (try expectedStampedPlan()))
         let other = try Scanner.run(
             store: store, rules: try rules("default: {limit: 0}"), options: ScanOptions(outDirectory: dir.file("c"), rulesPath: "r"),
             now: now)
-        #expect(other.refresh.full)
+        #expect(other.refresh?.full == true)
         #expect(other.planLines == 9)
     }
 
@@ -351,7 +351,7 @@ struct IncrementalEquivalenceTests {
         let stepwise = try Scanner.run(
             store: incremental, rules: rules, options: ScanOptions(outDirectory: dir.file("out-inc"), rulesPath: "r"),
             now: now)
-        #expect(!stepwise.refresh.full)
+        #expect(stepwise.refresh?.full == false)
         #expect(try incremental.statistics().mappingRows == bulk.statistics().mappingRows)
         #expect(stepwise.totals == whole.totals)
         #expect(try dir.read("out-inc/plan.csv") == (try dir.read("out-bulk/plan.csv")))

@@ -61,7 +61,7 @@ struct Demo: ParsableCommand {
             let result = try Scanner.run(
                 store: store, rules: ruleSet, options: ScanOptions(outDirectory: folder, rulesPath: rules),
                 now: Clock.now())
-            print(indent(ScanReportText.render(result, folder: folder, seconds: Clock.monotonic() - started)))
+            print(indent(ScanReportText.render(result, seconds: Clock.monotonic() - started)))
             print()
 
             var example: PlanLine?

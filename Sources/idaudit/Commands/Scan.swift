@@ -161,7 +161,7 @@ struct Scan: AsyncParsableCommand {
                 try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
             }
             switch format {
-            case .text: print(ScanReportText.render(result, folder: folder, seconds: Clock.monotonic() - started))
+            case .text: print(ScanReportText.render(result, seconds: Clock.monotonic() - started))
             case .json: print(result.summaryJSON, terminator: "")
             }
             try failIfNew(result.run)
@@ -235,20 +235,7 @@ extension Scan {
                 try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
             }
             switch format {
-            case .text:
-                let t = result.totals
-                var text = "scanned \(Terminal.count(t.profiles)) profiles"
-                text += ", \(Terminal.count(t.identifiers)) active identifiers in "
-                text += "\(Terminal.seconds(Clock.monotonic() - started)) from \(source.rawValue)\n"
-                text += "  profiles in violation: \(Terminal.count(t.profilesInViolation))\n"
-                text += "  identifiers to delete: \(Terminal.count(result.planLines)) (remediable "
-                text += "\(Terminal.count(result.remediableLines)))\n"
-                if let run = result.run {
-                    text += "  since \(previous ?? "the previous scan"): \(Terminal.count(run.new)) new, "
-                    text += "\(Terminal.count(run.persisting)) persisting, \(Terminal.count(run.resolved)) resolved\n"
-                }
-                text += "  plan: \(result.files.joined(separator: ", "))"
-                print(text)
+            case .text: print(ScanReportText.render(result, seconds: Clock.monotonic() - started, engine: engine.description))
             case .json: print(result.summaryJSON, terminator: "")
             }
             try failIfNew(result.run)
@@ -268,14 +255,22 @@ extension Scan {
     }
 }
 
+/// The one text a scan prints for people, whatever the source.
 enum ScanReportText {
-    static func render(_ result: ScanResult, folder: String, seconds: Double) -> String {
+    /// `engine`: the engine the scan ran on (nil: the store or an export, evaluated here).
+    static func render(_ result: ScanResult, seconds: Double, engine: String? = nil) -> String {
         let t = result.totals
         var out = "scanned \(Terminal.count(t.profiles)) profiles, \(Terminal.count(t.identifiers)) active identifiers"
         out += " in \(Terminal.seconds(seconds))"
-        out += result.refresh.full
-            ? " (all profiles evaluated)\n"
-            : " (\(Terminal.count(result.refresh.evaluatedProfiles)) changed profiles re-evaluated)\n"
+        if let engine {
+            out += " on \(engine)\n"
+        } else if let refresh = result.refresh {
+            out += refresh.full
+                ? " (all profiles evaluated)\n"
+                : " (\(Terminal.count(refresh.evaluatedProfiles)) changed profiles re-evaluated)\n"
+        } else {
+            out += "\n"
+        }
         out += "  profiles in violation: \(Terminal.count(t.profilesInViolation))\n"
         out += "  identifiers to delete: \(Terminal.count(result.planLines))"
         out += " (remediable \(Terminal.count(result.remediableLines)), not remediable "
@@ -289,12 +284,12 @@ enum ScanReportText {
                 out += "  (remediable \(Terminal.count(e.remediable)))\n"
             }
         }
-        if let previous = result.run.previousRunID {
+        if let run = result.run, let previous = run.previousRunID {
             out += "  since " + (previous == 0 ? "the previous scan (--previous)" : "run \(previous) (same rules)")
-            out += ": \(Terminal.count(result.run.new)) new, "
-            out += "\(Terminal.count(result.run.persisting)) persisting, \(Terminal.count(result.run.resolved)) resolved"
-            if result.run.reintroduced > 0 {
-                out += ", \(Terminal.count(result.run.reintroduced)) REINTRODUCED (deleted by apply, active again)"
+            out += ": \(Terminal.count(run.new)) new, "
+            out += "\(Terminal.count(run.persisting)) persisting, \(Terminal.count(run.resolved)) resolved"
+            if run.reintroduced > 0 {
+                out += ", \(Terminal.count(run.reintroduced)) REINTRODUCED (deleted by apply, active again)"
             }
             out += "\n"
         }

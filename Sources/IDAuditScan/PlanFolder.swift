@@ -1,22 +1,6 @@
 import IDAuditCSV
 import IDAuditCore
 
-/// What a scan computed by an engine wrote.
-public struct SourceScanResult: Sendable {
-    /// Totals over the profiles scanned.
-    public var totals: ScanTotals
-    /// Plan lines.
-    public var planLines: Int
-    /// Of those, remediable.
-    public var remediableLines: Int
-    /// The files written.
-    public var files: [String]
-    /// The summary written.
-    public var summaryJSON: String
-    /// The comparison with `--previous`, when given.
-    public var run: ScanRun?
-}
-
 /// The one writer of a plan folder's `plan.csv` and `plan.json`, for every source: lines are written as they arrive
 /// to temporary files, renamed into place at the end (plan.csv first, so a `--previous` comparison can read it before
 /// plan.json's history is written), and `summary.json` last, which completes the folder.
@@ -95,12 +79,6 @@ final class PlanOutput {
         try json.write("}\n}\n")
         try json.commit()
     }
-
-    /// Writes summary.json, which completes the folder.
-    func writeSummary(_ summary: String) throws -> [String] {
-        try OutputFile.write(summary, to: dir + "/summary.json")
-        return [dir + "/plan.csv", dir + "/plan.json", dir + "/summary.json"]
-    }
 }
 
 /// The `history` object of `summary.json`: the run compared with the previous one (a store run, or `--previous`).
@@ -126,9 +104,10 @@ enum CapsJSON {
     }
 }
 
-/// `summary.json`: of a store scan or an engine scan.
-enum SourceSummary {
-    static func json(
+/// `summary.json`, for every source: the source's own keys, the counts, then `extra` (the evaluation, the history and
+/// the caps, as the source has them).
+enum SummaryJSON {
+    static func text(
         source: [(String, String)], totals: ScanTotals, planLines: Int, remediable: Int, rulesSHA256: String?,
         now: Instant, extra: [(String, String)] = []
     ) -> String {
