@@ -134,11 +134,12 @@ struct InsiderApplyTests {
     @Test func twoTypesMappedToOneKeyWithOneValueAreSentOnce() throws {
         let target = try InsiderTarget(
             partner: "mybrand", baseURL: "http://127.0.0.1:1", token: Secret(ApplyFixture.token),
-            typeMap: InsiderTypeMap(overrides: ["email_address": .email]), identifierCounts: nil)
+            typeMap: InsiderTypeMap(overrides: ["email_address": .email]),
+            identifierCounts: ["use_S": ["email": 1], "use_T": ["email": 3]])
         let check = target.makePreflight()
-        func entry(_ line: Int, _ type: String, _ value: String) -> PlanEntry {
+        func entry(_ line: Int, _ type: String, _ value: String, _ profile: String = "use_A") -> PlanEntry {
             PlanEntry(
-                line: line, segmentID: "use_A", type: type, value: value, reason: "limit", lookupUserID: "",
+                line: line, segmentID: profile, type: type, value: value, reason: "limit", lookupUserID: "",
                 remediable: true)
         }
         #expect(check(entry(1, "email", "a@x.com")) == nil)
@@ -147,6 +148,9 @@ struct InsiderApplyTests {
                 == "the same Insider One identifier (email) as line 1, through the type map: sent once")
         #expect(check(entry(3, "email_address", "b@x.com")) == nil)
         #expect(check(entry(4, "email", "A@x.com")) == nil)  // Insider One documents no case folding
+        // Second review: a line skipped as a profile's sole identifier sends nothing, so it names nothing.
+        #expect(check(entry(5, "email", "s@x.com", "use_S"))?.hasPrefix("sole identifier") == true)
+        #expect(check(entry(6, "email_address", "s@x.com", "use_T")) == nil)
     }
 
     @Test func aLineThatWouldLeaveNoIdentifierIsSkippedBeforeSending() async throws {

@@ -532,7 +532,7 @@ struct TrustTests {
         let token = "tok+/=123 x"
         let redactor = Redactor(secrets: [token, "mybrand"])
         let basic = Data((token + ":").utf8).base64EncodedString()
-        let echoes = [
+        let echoes: [String] = [
             token, token.uppercased(), "tok%2B%2F%3D123%20x", "tok+\\/=123 x", basic,
             basic.trimmingCharacters(in: CharacterSet(charactersIn: "=")),
             basic.replacing("+", with: "-").replacing("/", with: "_").trimmingCharacters(
@@ -544,9 +544,23 @@ struct TrustTests {
             token.unicodeScalars.map { String(format: "\\u%04x", $0.value) }.joined(),
             token.unicodeScalars.map { String(format: "\\u%04X", $0.value) }.joined(),
             String(Data((token + "-and-more").utf8).base64EncodedString().prefix(12)),
+            // Second review: base64 with JSON's escaped slash (PHP), base64 of a text holding the value at any
+            // alignment (a dump of the headers), hex, every byte percent-encoded, HTML character references.
+            Data((token + ":").utf8).base64EncodedString().replacing("/", with: "\\/"),
+            token.utf8.map { String(format: "%02X", $0) }.joined(),
+            token.utf8.map { String(format: "%%%02x", $0) }.joined(),
+            token.utf8.map { String(format: "&#x%02x;", $0) }.joined(),
+            token.utf8.map { "&#\($0);" }.joined(),
         ]
         for echo in echoes {
             #expect(redactor.redact("before " + echo + " after") == "before <redacted> after", "\(echo)")
+        }
+        // Embedded in a longer text's base64, at each alignment: what holds the value's bytes is masked (a character
+        // or two at each edge also encodes a neighbour's bits).
+        for text in [token + "-tail", "x" + token + "y", "xx" + token + "yy"] {
+            let echo = Data(text.utf8).base64EncodedString()
+            let masked = redactor.redact("before " + echo + " after")
+            #expect(masked.contains("<redacted>") && !masked.contains(echo), "\(text)")
         }
         let long = WireResponse(
             status: 200, headers: [("Request-Id", "r " + token)],

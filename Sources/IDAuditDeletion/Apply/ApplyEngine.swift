@@ -158,10 +158,12 @@ public final class ApplyEngine: Sendable {
         do {
             try feed.drain()
         } catch {
+            let read = feed.tally.read
             stopped =
                 (stopped.map { $0 + "; " } ?? "")
-                + "the lines after line \(feed.tally.read) were not counted (\(error)): not_sent counts only the lines "
-                + "before"
+                + (read >= lineCount
+                    ? "the last lines' skips could not be journaled (\(error))"
+                    : "the lines after line \(read) were not counted (\(error)): not_sent counts only the lines before")
         }
         let tally = feed.tally
         if stopped == nil, tally.sendable > tally.taken, let cap = options.maxDeletes {
@@ -328,9 +330,17 @@ public final class ApplyEngine: Sendable {
                 last.message = "gave up after \(attempt) attempts; last answer: " + failure.message
                 result = .failed(last)
             }
-            try await journal.finishAttempt(
-                id, plan: plan.sha256, destination: target.destination, line: entry.line, covers: entry.covers,
-                result: result, at: WallClock.now())
+            do {
+                try await journal.finishAttempt(
+                    id, plan: plan.sha256, destination: target.destination, line: entry.line, covers: entry.covers,
+                    result: result, at: WallClock.now())
+            } catch {
+                // Sent and answered, but the answer is not in the journal (a full disk): the line stays `sending`
+                // there, and the report counts it in doubt, not as never sent.
+                await state.markUncertain(entry.line)
+                await state.stop("the journal cannot be written: \(error)")
+                return nil
+            }
         } catch {
             // The journal cannot be written: stop rather than send what cannot be recorded.
             await state.stop("the journal cannot be written: \(error)")

@@ -342,6 +342,23 @@ public struct DuplicateFinder {
 
     /// The line that named (`type`, `value`) before, or nil (and `line` is remembered as naming it).
     public mutating func firstLine(type: String, value: String, line: Int) -> Int? {
+        if let first = earlierLine(type: type, value: value) { return first }
+        remember(type: type, value: value, line: line)
+        return nil
+    }
+
+    /// The line remembered as naming (`type`, `value`), if any.
+    public func earlierLine(type: String, value: String) -> Int? {
+        seen[Self.key(type, value)].map(Int.init)
+    }
+
+    /// Remembers `line` as naming (`type`, `value`) (a line named earlier stays the one remembered).
+    public mutating func remember(type: String, value: String, line: Int) {
+        let key = Self.key(type, value)
+        if seen[key] == nil { seen[key] = Int32(truncatingIfNeeded: line) }
+    }
+
+    private static func key(_ type: String, _ value: String) -> Key {
         var h1 = Hasher()
         h1.combine(0x5EED_0001)
         h1.combine(type)
@@ -350,10 +367,7 @@ public struct DuplicateFinder {
         h2.combine(0x5EED_0002)
         h2.combine(value)
         h2.combine(type)
-        let key = Key(a: h1.finalize(), b: h2.finalize())
-        if let first = seen[key] { return Int(first) }
-        seen[key] = Int32(truncatingIfNeeded: line)
-        return nil
+        return Key(a: h1.finalize(), b: h2.finalize())
     }
 
     /// Refuses a plan with repeated lines, naming them (never the values: they are personal data).

@@ -64,9 +64,10 @@ public struct SecretError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Masks a run's secrets wherever an answer may echo them: as they are, in any case, percent-encoded, JSON-escaped (as
-/// needed, or every character as `\uXXXX`), and in base64, of the value or of HTTP Basic's `value:` (with or without
-/// padding, standard or URL-safe, and the part of it that every base64 of a text starting with the value shares). Values shorter than 4 characters are
+/// Masks a run's secrets wherever an answer may echo them: as they are, in any case, percent-encoded (as needed or
+/// every byte), JSON-escaped (as needed, or every character as `\uXXXX`), as hex or HTML character references, and in
+/// base64 (standard or URL-safe, padded or not, `/` escaped or not), of the value, of HTTP Basic's `value:`, or of any
+/// text holding it (the part every such base64 shares, whatever the value's alignment). Values shorter than 4 characters are
 /// left alone (masking them would garble every message).
 public struct Redactor: Sendable {
     private let variants: [String]
@@ -77,15 +78,28 @@ public struct Redactor: Sendable {
         func base64Forms(_ bytes: [UInt8]) -> [String] {
             let standard = Data(bytes).base64EncodedString()
             let trimmed = standard.trimmingCharacters(in: CharacterSet(charactersIn: "="))
-            return [standard, trimmed, trimmed.replacing("+", with: "-").replacing("/", with: "_")]
+            let forms = [standard, trimmed, trimmed.replacing("+", with: "-").replacing("/", with: "_")]
+            // JSON writers that escape `/` (PHP's json_encode by default).
+            return forms + forms.map { $0.replacing("/", with: "\\/") }
         }
         for secret in secrets where secret.count >= 4 {
             let bytes = Array(secret.utf8)
-            // Base64 of the value, of Basic's `value:`, and of the value's whole 3-byte groups: the part every base64
-            // of a text starting with the value shares, so a cut echo is masked too.
-            let encoded =
-                base64Forms(bytes) + base64Forms(bytes + [UInt8(ascii: ":")])
-                + base64Forms(Array(bytes.prefix(bytes.count / 3 * 3)))
+            // Base64 of the value and of Basic's `value:`; and, for each of the three alignments the value can have
+            // inside a longer text (a dump of the headers), the base64 of its whole 3-byte groups there: what every
+            // base64 of a text holding the value shares, so a cut or embedded echo is masked too.
+            var encoded = base64Forms(bytes) + base64Forms(bytes + [UInt8(ascii: ":")])
+            for skip in 0..<3 {
+                let aligned = bytes.dropFirst(skip)
+                // Two groups at least (8 characters): a shorter run of base64 would mask chance text.
+                guard aligned.count >= 6 else { continue }
+                encoded += base64Forms(Array(aligned.prefix(aligned.count / 3 * 3)))
+            }
+            // Hex, and every byte percent-encoded or as an HTML character reference.
+            let hex = bytes.map { String(format: "%02x", $0) }
+            encoded += [
+                hex.joined(), hex.map { "%" + $0 }.joined(), hex.map { "&#x" + $0 + ";" }.joined(),
+                bytes.map { "&#\($0);" }.joined(),
+            ]
             // Every character as a JSON \u escape (a proxy's JSON may escape them all).
             let unicodeEscaped = secret.utf16.map { "\\u" + String(repeating: "0", count: 4 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
             let forms =

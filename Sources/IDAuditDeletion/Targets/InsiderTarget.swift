@@ -82,18 +82,21 @@ public struct InsiderTarget: DeletionTarget {
                 case .custom(let name): "custom " + name
                 case .skip: "skip"
                 }
-            if let first = identifiers.firstLine(type: key, value: entry.value, line: entry.line) {
+            if let first = identifiers.earlierLine(type: key, value: entry.value) {
                 return "the same Insider One identifier (\(key)) as line \(first), through the type map: sent once"
             }
-            guard let counts = self.identifierCounts?[entry.segmentID] else { return nil }
-            let left =
-                remaining[entry.segmentID]
-                ?? counts.reduce(0) { sum, item in self.typeMap.key(for: item.key) == .skip ? sum : sum + item.value }
-            if left <= 1 {
-                remaining[entry.segmentID] = left
-                return "sole identifier: deleting it would leave the profile with no identifier (Insider One refuses)"
+            if let counts = self.identifierCounts?[entry.segmentID] {
+                let left =
+                    remaining[entry.segmentID]
+                    ?? counts.reduce(0) { sum, item in self.typeMap.key(for: item.key) == .skip ? sum : sum + item.value }
+                if left <= 1 {
+                    remaining[entry.segmentID] = left
+                    return "sole identifier: deleting it would leave the profile with no identifier (Insider One refuses)"
+                }
+                remaining[entry.segmentID] = left - 1
             }
-            remaining[entry.segmentID] = left - 1
+            // Only a line that is sent names its identifier (a line skipped as a sole identifier sent nothing).
+            identifiers.remember(type: key, value: entry.value, line: entry.line)
             return nil
         }
     }
