@@ -96,9 +96,11 @@ struct EraseTests {
             lineOf[0]: state(.failed), lineOf[2]: state(.done), lineOf[3]: state(.unconfirmed), lineOf[4]: state(.sending),
         ]
         let kept = EraseFile.resumedBatches(users, states: states, maxUsers: 4, retryFailed: false, retryUnconfirmed: false)
-        #expect(kept.map { $0.map(\.line) } == [[lineOf[0]], [lineOf[1], lineOf[4], lineOf[5]], [lineOf[3]]])
+        #expect(
+            kept.map { $0.map(\.line) } == [[lineOf[0]], [lineOf[1], lineOf[4], lineOf[5]], [lineOf[2]], [lineOf[3]]])
         let retried = EraseFile.resumedBatches(users, states: states, maxUsers: 4, retryFailed: true, retryUnconfirmed: true)
-        #expect(retried.map { $0.map(\.line) } == [[lineOf[0], lineOf[1], lineOf[3], lineOf[4]], [lineOf[5]]])
+        #expect(
+            retried.map { $0.map(\.line) } == [[lineOf[0], lineOf[1], lineOf[3], lineOf[4]], [lineOf[2]], [lineOf[5]]])
     }
 
     /// Issue 19 item 9: the journal is keyed by user, not batch index: a run resumed with another batching (another

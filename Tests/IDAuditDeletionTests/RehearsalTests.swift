@@ -104,13 +104,38 @@ extension RehearsalTests {
         #expect(all.text.contains("dry run: 4 requests would be sent to segment/"))
     }
 
+    /// Second review: `erase --dry-run` listed the whole file's batches whatever the journal, --max-deletes or
+    /// --canary said.
+    @Test func anEraseDryRunStopsWhereTheRealRunWould() async throws {
+        let dir = try TemporaryDirectory("erase-dry-run")
+        let users = try dir.write(
+            "users.jsonl", (1...5).map { #"{"insider_id":"u\#($0)","whole":["name"]}"# }.joined(separator: "\n") + "\n")
+        let common = [
+            "erase", users, "--target", "insider", "--endpoint", "http://127.0.0.1:9", "--dry-run",
+            "--users-per-request", "2",
+        ]
+        let partner = ["IDAUDIT_INSIDER_PARTNER": "mybrand"]
+        let capped = try await Self.run(
+            try Self.binary(), common + ["--max-deletes", "1"], state: dir.file("state"), environment: partner)
+        #expect(capped.status == 0, "\(capped.text)")
+        #expect(capped.text.contains("request 1: lines 1-2, 2 users"))
+        #expect(!capped.text.contains("request 2:"))
+        #expect(capped.text.contains("dry run: 1 requests would be sent (of 3: --max-deletes); nothing was sent"))
+        #expect(capped.text.contains("no journal for this destination yet"))
+        let all = try await Self.run(try Self.binary(), common, state: dir.file("state"), environment: partner)
+        #expect(all.text.contains("request 3: lines 5-5, 1 users"))
+    }
+
     /// Runs the binary with `arguments`; its exit status and everything it printed.
-    static func run(_ binary: String, _ arguments: [String], state: String) async throws -> (status: Int32, text: String) {
+    static func run(_ binary: String, _ arguments: [String], state: String, environment extra: [String: String] = [:])
+        async throws -> (status: Int32, text: String)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_STATE_HOME"] = state
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output

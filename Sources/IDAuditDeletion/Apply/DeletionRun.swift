@@ -74,6 +74,7 @@ public struct DeletionRun: Sendable {
         do {
             try OutputFile.write(report.json, to: reportPath)
         } catch {
+            try? FileManager.default.removeItem(atPath: reportPath)
             warn(
                 "warning: the report could not be written (\(error)); the run's report is in the journal \(journalPath)"
             )
@@ -226,6 +227,8 @@ public struct DeletionRun: Sendable {
         do {
             try OutputFile.write(text, to: reportPath)
         } catch {
+            // An earlier run's report must not read as this run's (removing a file needs no free space).
+            try? FileManager.default.removeItem(atPath: reportPath)
             warn("warning: the report cannot be written (\(error)); the run goes on, its report kept in the journal")
         }
     }

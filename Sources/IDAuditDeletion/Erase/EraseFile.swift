@@ -208,10 +208,10 @@ public enum EraseFile {
 
     /// The batches of a resumed run, from the journal's `states` (by file line), so that a run resumed with another
     /// batching never sends a done user again, and a request is sorted by its first user's state alone (the run's
-    /// line feed) only where every user in it shares that state's fate: users done are left out; users to send
-    /// (never sent, in flight at a crash, failed or unconfirmed when `retryFailed` or `retryUnconfirmed` asks) are
-    /// batched together; users failed, unconfirmed or not there, not to be sent again, are batched by state, so the
-    /// report still counts them. Batches are in file order of their first user.
+    /// line feed) only where every user in it shares that state's fate: users to send (never sent, in flight at a
+    /// crash, failed or unconfirmed when `retryFailed` or `retryUnconfirmed` asks) are batched together; users done,
+    /// failed, unconfirmed or not there, not to be sent again, are batched by state, so the report still counts them
+    /// (in requests of this run's size). Batches are in file order of their first user.
     public static func resumedBatches(
         _ users: [EraseUser], states: [Int: LineState], maxUsers: Int = maxUsersPerRequest, retryFailed: Bool,
         retryUnconfirmed: Bool
@@ -220,7 +220,7 @@ public enum EraseFile {
         for user in users {
             let group: String
             switch states[user.line]?.state {
-            case .done: continue
+            case .done: group = "done"
             case .failed where !retryFailed: group = "failed"
             case .unconfirmed where !retryUnconfirmed: group = "unconfirmed"
             case .absentBeforeApply: group = "absent"

@@ -88,19 +88,62 @@ struct Erase: AsyncParsableCommand {
     @Flag(help: "Send again the requests an earlier run's 2xx did not confirm (a body other than {}).")
     var retryUnconfirmed = false
 
+    /// What a run would send now: the users the destination's journal has not settled, batched as a run would, up
+    /// to --max-deletes requests, or the canary's without --yes.
+    private func printDryRun(_ list: [EraseUser]) throws {
+        var states: [Int: LineState] = [:]
+        var journalNote = "no journal for this destination yet: nothing of this file was sent there"
+        if let destination = try? destination.attributeDestination().key {
+            let recorded = try JournalHome().recordedJournal(for: destination) ?? journal
+            if let recorded, FileManager.default.fileExists(atPath: recorded) {
+                let sha = try EraseFile.read(path: users).sha256
+                states = try Journal(path: recorded).lineStates(plan: sha, destination: destination)
+                journalNote = "journal \(recorded): \(Terminal.count(states.values.count { $0.state == .done })) users "
+                    + "done in earlier runs"
+            }
+        } else {
+            journalNote = "the partner name is not set (IDAUDIT_INSIDER_PARTNER or --partner-file): the journal was not "
+                + "read, every user is listed"
+        }
+        var options = ApplyOptions()
+        sending.apply(to: &options)
+        let canary = options.continueAfterCanary ? nil : options.canary
+        let limit = min(options.maxDeletes ?? .max, canary ?? .max)
+        let batches = EraseFile.resumedBatches(
+            list, states: states, maxUsers: usersPerRequest, retryFailed: retryFailed, retryUnconfirmed: retryUnconfirmed
+        ).filter { batch in
+            // The batches a run sends: never sent, or sent again as the --retry flags ask.
+            switch states[batch[0].line]?.state {
+            case .done, .absentBeforeApply: false
+            case .failed: retryFailed
+            case .unconfirmed: retryUnconfirmed
+            default: true
+            }
+        }
+        for (index, batch) in batches.prefix(limit).enumerated() {
+            print(
+                "request \(index + 1): lines \(batch.first!.line)-\(batch.last!.line), \(batch.count) users, "
+                    + "\(EraseFile.body(batch).utf8.count) bytes")
+        }
+        let shown = min(limit, batches.count)
+        print(
+            "dry run: \(Terminal.count(shown)) requests would be sent"
+                + (shown < batches.count
+                    ? " (of \(Terminal.count(batches.count)): "
+                        + (shown == options.maxDeletes ? "--max-deletes" : "--canary, then a review") + ")" : "")
+                + "; nothing was sent")
+        print("  " + journalNote)
+    }
+
     func run() async throws {
         try await reportingFailuresAsync {
             let (sha, list) = try EraseFile.read(path: users)
             let batches = EraseFile.batches(list, maxUsers: usersPerRequest)
             print(
-                "\(Terminal.count(list.count)) users in \(Terminal.count(batches.count)) requests "
-                    + "(≤ \(Terminal.count(usersPerRequest)) users, ≤ 5 MB each)")
+                "\(Terminal.count(list.count)) users, requests of ≤ \(Terminal.count(usersPerRequest)) users and ≤ 5 MB "
+                    + "(users done in earlier runs are left out)")
             if dryRun {
-                for (index, batch) in batches.enumerated() {
-                    print(
-                        "request \(index + 1): lines \(batch.first!.line)-\(batch.last!.line), \(batch.count) users, "
-                            + "\(EraseFile.body(batch).utf8.count) bytes")
-                }
+                try printDryRun(list)
                 return
             }
             try destination.checkEndpoint()
