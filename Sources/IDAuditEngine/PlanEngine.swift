@@ -98,7 +98,7 @@ public enum ResultTable: String, Sendable, CaseIterable {
 
     /// The query that reads it from `schema`, ordered.
     public func query(schema: String, dialect: SQLDialect) -> String {
-        func b(_ c: String) -> String { dialect == .postgres ? "\(c) COLLATE \"C\"" : c }
+        func b(_ c: String) -> String { dialect.sql.bytes(c) }
         let order: String
         switch self {
         case .plan: order = "\(b("segment_id")), \(b("type")), rank"

@@ -65,7 +65,7 @@ public struct PatternTranslation: Sendable {
                 out += notTerminator
             case "$":
                 guard i == chars.count - 1 else { throw refuse("$ is only accepted at the end of the pattern") }
-                out += "(\r\n|[" + String(String.UnicodeScalarView(terminators)) + "])?" + dialect.endAnchor
+                out += "(\r\n|[" + String(String.UnicodeScalarView(terminators)) + "])?" + dialect.sql.endAnchor
             case "^", "|", "*", "+":
                 if (c == "*" || c == "+"), i + 1 < chars.count, chars[i + 1] == "+" {
                     throw refuse("possessive quantifiers are ICU and Java only")

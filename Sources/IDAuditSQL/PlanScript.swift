@@ -82,7 +82,7 @@ public struct PlanScriptError: Error, Sendable, CustomStringConvertible {
 private struct Builder {
     let rules: RuleSet
     let o: PlanScript.Options
-    var d: SQLDialect { o.dialect }
+    var d: any Dialect { o.dialect.sql }
 
     init(rules: RuleSet, options: PlanScript.Options) {
         self.rules = rules
@@ -98,7 +98,7 @@ private struct Builder {
                     return false
                 }
                 return part.unicodeScalars.allSatisfy {
-                    $0 == "_" || $0 == "-" && d == .bigquery || ($0.isASCII && $0.properties.isAlphabetic)
+                    $0 == "_" || $0 == "-" && d.schemaNamesMayHoldHyphens || ($0.isASCII && $0.properties.isAlphabetic)
                         || ("0"..."9").contains($0)
                 }
             }
@@ -142,7 +142,7 @@ private struct Builder {
         try checkSchema(o.sourceSchema, "the source schema")
         try checkSchema(o.targetSchema, "the target schema")
         var s: [String] = d.sessionSetup
-        if hasWindows { s += walkFunction }
+        if hasWindows { s += d.walkFunction }
         // The previous run's results go first: a run that fails leaves no result table a reader could take for its
         // own (the new ones are written last, together where the engine's DDL is transactional).
         s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)")
@@ -193,7 +193,7 @@ private struct Builder {
             case .pattern(let p):
                 kind = "1"
                 do {
-                    textValue = try PatternTranslation.translate(p.source, for: d)
+                    textValue = try PatternTranslation.translate(p.source, for: o.dialect)
                 } catch {
                     throw PlanScriptError(message: "\(error)")
                 }
@@ -612,209 +612,10 @@ private struct Builder {
             // Every limit is `ever`: no walk, and no fold for the engine to compile.
             return d.temporaryTable(tmp("windowed"), "SELECT profile, type, cpos FROM \(tmp("ids")) WHERE 1 = 0")
         }
-        guard d == .redshift else { return d.temporaryTable(tmp("windowed"), windowedEvictions) }
-        // Redshift has no fold, no arrays and no procedural function that runs per group on the compute nodes: its
-        // walk is a recursive CTE over each group's candidates oldest first. What a step needs from the other rows
-        // is computed beforehand, per candidate: where its window starts (1 + the candidates with
-        // first_seen <= its first_seen - w, a running count over the candidates and one probe per candidate, in
-        // (time, candidates before probes) order; they are a prefix, since candidates are numbered oldest first).
-        let groups = "FROM \(tmp("ids")) WHERE cand = 1 AND w IS NOT NULL AND ccount > lim"
-        let columns = "profile, type, CAST(cpos AS INTEGER) AS cpos, CASE WHEN prot = 1 THEN 'P' ELSE 'K' END AS ch, lim"
-        // The walk's state is a VARCHAR(65535): a longer group stops the script rather than be cut short.
-        let tooLong = stopWhenAny(
-            "profile", from: "\(tmp("ids")) WHERE cand = 1 AND w IS NOT NULL AND ccount > \(Self.walkLimit)",
-            "profile ' || culprit || ' has more than \(Self.walkLimit) values of one type under a windowed limit, more than the Redshift walk holds")
-        return [tooLong] + d.temporaryTable(
-            tmp("steps"),
-            """
-            SELECT profile, type, cpos, ch, lim, CAST(ws AS INTEGER) AS ws FROM (
-                SELECT profile, type, cpos, ch, lim, probe,
-                    1 + SUM(1 - probe) OVER (PARTITION BY profile, type ORDER BY t, probe
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ws
-                FROM (
-                    SELECT \(columns), first_seen AS t, 0 AS probe \(groups)
-                    UNION ALL
-                    SELECT \(columns), first_seen - w AS t, 1 AS probe \(groups)
-                ) AS events
-            ) AS counted WHERE probe = 1
-            """) + d.temporaryTable(tmp("windowed"), windowedEvictions)
-    }
-
-    /// The most candidates of one profile and type Redshift's walk takes: its state is a `VARCHAR(65535)`.
-    static let walkLimit = 65_535
-
-    /// Redshift's walk: one row per group and step, whose state is a text of one letter per candidate so far (K
-    /// kept, P protected, E evicted). Step i appends its letter, counts the letters of its window that are not E
-    /// and, over the limit, turns the window's first K (the oldest kept value that is not protected) into E. One
-    /// eviction per step is all the walk ever makes: before a step its window holds at most `lim` values, or only
-    /// protected ones.
-    var redshiftWalk: String {
-        let state = "(k.state || s.ch)"
-        let length = "(s.cpos - s.ws + 1)"
-        let window = "SUBSTRING(\(state) FROM s.ws FOR \(length))"
-        let evicted = "(LENGTH(\(window)) - LENGTH(REPLACE(\(window), 'E', '')))"
-        let oldest = "POSITION('K' IN \(window))"
-        let victim = "(CASE WHEN \(length) - \(evicted) > s.lim AND \(oldest) > 0 THEN s.ws + \(oldest) - 1 ELSE 0 END)"
-        let next =
-            "CASE WHEN \(victim) > 0 THEN SUBSTRING(\(state) FROM 1 FOR \(victim) - 1) || 'E' || "
-            + "SUBSTRING(\(state) FROM \(victim) + 1) ELSE \(state) END"
-        return """
-            WITH RECURSIVE walk (profile, type, i, state, victim) AS (
-                SELECT profile, type, 0, CAST('' AS \(d.text)), 0 FROM \(tmp("steps")) WHERE cpos = 1
-                UNION ALL
-                SELECT s.profile, s.type, s.cpos, CAST(\(next) AS \(d.text)), \(victim)
-                FROM walk AS k, \(tmp("steps")) AS s
-                WHERE s.profile = k.profile AND s.type = k.type AND s.cpos = k.i + 1
-            )
-            SELECT profile, type, victim AS cpos FROM walk WHERE victim > 0
-            """
-    }
-
-    /// The evictions of windowed limits: (profile, type, cpos) of each evicted candidate.
-    var windowedEvictions: String {
-        let groups = "FROM \(tmp("ids")) WHERE cand = 1 AND w IS NOT NULL AND ccount > lim GROUP BY profile, type"
-        switch d {
-        case .duckdb:
-            let element = "STRUCT(n BIGINT, t BIGINT, p BOOLEAN, w BIGINT, l BIGINT)"
-            let win = "list_filter(list_append(acc.k, x), lambda e: e.t > x.t - x.w)"
-            let victim = "list_filter(\(win), lambda e: NOT e.p)[1].n"
-            return """
-                SELECT profile, type, UNNEST(evicted) AS cpos FROM (
-                    SELECT profile, type, list_reduce(
-                        list({'n': cpos, 't': first_seen, 'p': prot = 1, 'w': w, 'l': lim} ORDER BY cpos),
-                        lambda acc, x: CASE WHEN len(\(win)) > x.l AND \(victim) IS NOT NULL
-                            THEN {'k': list_filter(\(win), lambda e: e.n <> \(victim)), 'e': list_append(acc.e, \(victim))}
-                            ELSE {'k': \(win), 'e': acc.e} END,
-                        {'k': CAST([] AS \(element)[]), 'e': CAST([] AS BIGINT[])}
-                    ).e AS evicted
-                    \(groups)
-                ) AS folded
-                """
-        case .spark:
-            let element = "STRUCT<n: BIGINT, t: BIGINT, p: BOOLEAN, w: BIGINT, l: BIGINT>"
-            let win = "filter(concat(acc.k, array(x)), e -> e.t > x.t - x.w)"
-            let victim = "aggregate(filter(\(win), e -> NOT e.p), CAST(NULL AS BIGINT), (v, e) -> coalesce(v, e.n))"
-            return """
-                SELECT profile, type, explode(evicted) AS cpos FROM (
-                    SELECT profile, type, aggregate(
-                        array_sort(collect_list(named_struct('n', CAST(cpos AS BIGINT), 't', first_seen, 'p', prot = 1,
-                            'w', w, 'l', CAST(lim AS BIGINT)))),
-                        named_struct('k', CAST(array() AS ARRAY<\(element)>), 'e', CAST(array() AS ARRAY<BIGINT>)),
-                        (acc, x) -> CASE WHEN size(\(win)) > x.l AND \(victim) IS NOT NULL
-                            THEN named_struct('k', filter(\(win), e -> e.n <> \(victim)), 'e', concat(acc.e, array(\(victim))))
-                            ELSE named_struct('k', \(win), 'e', acc.e) END,
-                        acc -> acc.e) AS evicted
-                    \(groups)
-                ) AS folded
-                """
-        case .postgres:
-            return """
-                SELECT profile, type, evicted AS cpos FROM (
-                    SELECT profile, type, unnest(pg_temp.idaudit_walk(
-                        array_agg(first_seen ORDER BY cpos), array_agg(prot = 1 ORDER BY cpos), MAX(w), MAX(lim))) AS evicted
-                    \(groups)
-                ) AS folded
-                """
-        case .snowflake:
-            let win = "FILTER(ARRAY_APPEND(acc:k, x), e -> e:t::NUMBER > x:t::NUMBER - x:w::NUMBER)"
-            let victim = "FILTER(\(win), e -> NOT e:p::BOOLEAN)[0]:n::NUMBER"
-            return """
-                SELECT f.profile, f.type, v.value::NUMBER AS cpos FROM (
-                    SELECT profile, type, REDUCE(
-                        ARRAY_AGG(OBJECT_CONSTRUCT('n', cpos, 't', first_seen, 'p', prot = 1, 'w', w, 'l', lim))
-                            WITHIN GROUP (ORDER BY cpos),
-                        OBJECT_CONSTRUCT('k', ARRAY_CONSTRUCT(), 'e', ARRAY_CONSTRUCT()),
-                        (acc, x) -> IFF(ARRAY_SIZE(\(win)) > x:l::NUMBER AND \(victim) IS NOT NULL,
-                            OBJECT_CONSTRUCT('k', FILTER(\(win), e -> e:n::NUMBER <> \(victim)),
-                                'e', ARRAY_APPEND(acc:e, \(victim))),
-                            OBJECT_CONSTRUCT('k', \(win), 'e', acc:e))):e AS evicted
-                    \(groups)
-                ) AS f, LATERAL FLATTEN(input => f.evicted) AS v
-                """
-        case .bigquery:
-            return """
-                SELECT profile, type, CAST(evicted AS INT64) AS cpos FROM (
-                    SELECT profile, type, idaudit_walk(
-                        ARRAY_AGG(CAST(first_seen AS FLOAT64) ORDER BY cpos), ARRAY_AGG(prot = 1 ORDER BY cpos),
-                        CAST(MAX(w) AS FLOAT64), CAST(MAX(lim) AS FLOAT64)) AS evicted_list
-                    \(groups)
-                ) AS folded, UNNEST(evicted_list) AS evicted
-                """
-        case .redshift:
-            return redshiftWalk
-        }
-    }
-
-    /// The fold as a function, where the engine has no lambda to write it inline.
-    var walkFunction: [String] {
-        // The walk of the evaluator (rule 5): append each value oldest first; while the kept values of its window
-        // number more than the limit, evict the oldest one that is not protected. Returns 1-based positions.
-        switch d {
-        case .postgres:
-            return [
-                """
-                CREATE OR REPLACE FUNCTION pg_temp.idaudit_walk(t BIGINT[], p BOOLEAN[], w BIGINT, lim BIGINT)
-                RETURNS BIGINT[] LANGUAGE plpgsql IMMUTABLE AS $walk$
-                DECLARE
-                    kept INTEGER[] := '{}';
-                    evicted BIGINT[] := '{}';
-                    first INTEGER;
-                    inwindow INTEGER;
-                    victim INTEGER;
-                BEGIN
-                    FOR i IN 1 .. COALESCE(array_length(t, 1), 0) LOOP
-                        kept := kept || i;
-                        first := array_length(kept, 1);
-                        WHILE first > 1 AND t[kept[first - 1]] > t[i] - w LOOP
-                            first := first - 1;
-                        END LOOP;
-                        inwindow := array_length(kept, 1) - first + 1;
-                        WHILE inwindow > lim LOOP
-                            victim := NULL;
-                            FOR j IN first .. array_length(kept, 1) LOOP
-                                IF NOT p[kept[j]] THEN
-                                    victim := j;
-                                    EXIT;
-                                END IF;
-                            END LOOP;
-                            EXIT WHEN victim IS NULL;
-                            evicted := evicted || kept[victim]::BIGINT;
-                            kept := kept[1:victim - 1] || kept[victim + 1:];
-                            inwindow := inwindow - 1;
-                        END LOOP;
-                    END LOOP;
-                    RETURN evicted;
-                END
-                $walk$
-                """
-            ]
-        case .bigquery:
-            return [
-                """
-                CREATE TEMP FUNCTION idaudit_walk(t ARRAY<FLOAT64>, p ARRAY<BOOL>, w FLOAT64, lim FLOAT64)
-                RETURNS ARRAY<FLOAT64> LANGUAGE js AS r\"\"\"
-                  const kept = [], evicted = [];
-                  for (let i = 0; i < t.length; i++) {
-                    kept.push(i);
-                    let first = kept.length - 1;
-                    while (first > 0 && t[kept[first - 1]] > t[i] - w) first--;
-                    let inWindow = kept.length - first;
-                    while (inWindow > lim) {
-                      let victim = -1;
-                      for (let j = first; j < kept.length; j++) if (!p[kept[j]]) { victim = j; break; }
-                      if (victim < 0) break;
-                      evicted.push(kept[victim] + 1);
-                      kept.splice(victim, 1);
-                      inWindow--;
-                    }
-                  }
-                  return evicted;
-                \"\"\"
-                """
-            ]
-        default:
-            return []
-        }
+        return d.windowedStatements(
+            WindowFold(
+                ids: tmp("ids"), windowed: tmp("windowed"), table: { [self] in tmp($0) },
+                stopWhenAny: { [self] column, from, message in stopWhenAny(column, from: from, message) }))
     }
 
     // MARK: - Results

@@ -1,0 +1,62 @@
+/// Spark SQL (Databricks).
+public struct Spark: Dialect {
+    public init() {}
+
+    public var displayName: String { "Spark SQL (Databricks)" }
+    public var text: String { "STRING" }
+
+    /// Spark's `\uXXXX` is a UTF-16 unit: a pair for a supplementary character.
+    public func literal(_ value: String) -> String {
+        Literal.escaped(value, quote: "\\'") { String($0).utf16.map { "\\u" + Literal.hex(UInt32($0), 4) }.joined() }
+    }
+
+    public func column(_ name: String) -> String { "`\(name)`" }
+    public func pmod(_ a: String, _ b: String) -> String { "pmod(\(a), \(b))" }
+    public func floorDiv(_ a: String, _ b: String) -> String { "((\(a) - \(pmod(a, b))) div \(b))" }
+
+    /// ANSI mode, so a cast or arithmetic that cannot be done stops the run rather than give NULL (Spark 4's default;
+    /// Spark 3's was off).
+    public var sessionSetup: [String] { ["SET spark.sql.session.timeZone = UTC", "SET spark.sql.ansi.enabled = true"] }
+    public func position(of needle: String, in haystack: String) -> String { "instr(\(haystack), \(needle))" }
+    public func trimLeadingZeros(_ text: String) -> String { "TRIM(LEADING '0' FROM \(text))" }
+    public func quotient(_ a: String, _ b: String) -> String { "((\(a)) div (\(b)))" }
+    public var nowMicros: String { "unix_micros(current_timestamp())" }
+    public func isoSeconds(_ seconds: String) -> String {
+        "date_format(timestamp_seconds(\(seconds)), \"yyyy-MM-dd'T'HH:mm:ss\")"
+    }
+
+    /// Java's `$` also matches before a final line terminator: `\z` is the end of the text.
+    public var endAnchor: String { "\\z" }
+    public func search(_ value: String, _ pattern: String) -> String { "(\(value) RLIKE \(pattern))" }
+    public func fail(_ message: String) -> String { "raise_error(\(message))" }
+
+    /// Spark's cached views keep their whole lineage, and the merge rounds (each reading the previous round twice)
+    /// would make it grow exponentially; a table written and read back starts afresh. Work tables are dropped at the
+    /// end.
+    public var usesWorkTables: Bool { true }
+    public func temporaryTable(_ name: String, _ select: String) -> [String] {
+        ["DROP TABLE IF EXISTS \(name)", "CREATE TABLE \(name) AS\n\(select)"]
+    }
+    /// Spark has no transactions.
+    public var transaction: (begin: String, commit: String)? { nil }
+
+    /// The fold: `aggregate` over each group's candidates as structs.
+    public func windowedEvictions(_ fold: WindowFold) -> String {
+        let element = "STRUCT<n: BIGINT, t: BIGINT, p: BOOLEAN, w: BIGINT, l: BIGINT>"
+        let win = "filter(concat(acc.k, array(x)), e -> e.t > x.t - x.w)"
+        let victim = "aggregate(filter(\(win), e -> NOT e.p), CAST(NULL AS BIGINT), (v, e) -> coalesce(v, e.n))"
+        return """
+            SELECT profile, type, explode(evicted) AS cpos FROM (
+                SELECT profile, type, aggregate(
+                    array_sort(collect_list(named_struct('n', CAST(cpos AS BIGINT), 't', first_seen, 'p', prot = 1,
+                        'w', w, 'l', CAST(lim AS BIGINT)))),
+                    named_struct('k', CAST(array() AS ARRAY<\(element)>), 'e', CAST(array() AS ARRAY<BIGINT>)),
+                    (acc, x) -> CASE WHEN size(\(win)) > x.l AND \(victim) IS NOT NULL
+                        THEN named_struct('k', filter(\(win), e -> e.n <> \(victim)), 'e', concat(acc.e, array(\(victim))))
+                        ELSE named_struct('k', \(win), 'e', acc.e) END,
+                    acc -> acc.e) AS evicted
+                \(fold.groups)
+            ) AS folded
+            """
+    }
+}
