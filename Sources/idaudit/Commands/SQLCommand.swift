@@ -45,7 +45,7 @@ struct SQLCommand: ParsableCommand {
             """)
 
     @Option(help: "The engine: \(SQLDialect.names.joined(separator: ", ")).")
-    var dialect: String
+    var dialect: SQLDialect
 
     @Option(help: "The rules file (YAML).")
     var rules: String
@@ -73,14 +73,11 @@ struct SQLCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...30).contains(mergeRounds) else { throw ValidationError("--merge-rounds takes 1 to 30") }
-        guard SQLDialect(name: dialect) != nil else {
-            throw ValidationError("--dialect \(dialect): expected one of \(SQLDialect.names.joined(separator: ", "))")
-        }
     }
 
     func run() throws {
         try reportingFailures {
-            var options = PlanScript.Options(dialect: SQLDialect(name: dialect)!, sourceSchema: schema, targetSchema: into)
+            var options = PlanScript.Options(dialect: dialect, sourceSchema: schema, targetSchema: into)
             options.hasOperation = !withoutOperation
             options.hasReceivedAt = !withoutReceivedAt
             options.graphHasTimestamp = !withoutGraphTimestamp
@@ -102,4 +99,10 @@ struct SQLCommand: ParsableCommand {
     func printable(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? $0 : "?" }))
     }
+}
+
+/// `--dialect` reads a name of the registry (an alias included: `databricks`).
+extension SQLDialect: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { names }
 }
