@@ -14,7 +14,7 @@ public struct WarehouseReader: Sendable {
     public init(configuration: WarehouseConfiguration) { self.configuration = configuration }
 
     /// Runs `body` on one connection in a read-only session with the statement timeout.
-    func withSession<T: Sendable>(
+    package func withSession<T: Sendable>(
         readOnly: Bool = true, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
         var quiet = Logger(label: "idaudit.warehouse")

@@ -1,16 +1,18 @@
+import Foundation
 import IDAuditCSV
+import IDAuditWarehouse
 import Logging
 import PostgresNIO
 
 /// Loads a Profiles Sync export folder into PostgreSQL tables shaped as Profiles Sync writes them in a warehouse
-/// (lower-case names; TIMESTAMP columns as timestamptz, SEQ as bigint, the rest text): for tests and demos.
-/// `scripts/load-postgres.sh` does the same with psql's COPY, faster, for big exports.
-public enum WarehouseLoader {
+/// (lower-case names; TIMESTAMP columns as timestamptz, SEQ as bigint, the rest text): the tests' fixture loader, not
+/// part of the product. `scripts/load-postgres.sh` does the same with psql's COPY, faster, for big exports.
+enum WarehouseLoader {
     /// Drops and creates `schema`, then loads both tables; returns the rows loaded per table.
     ///
     /// - Parameter allText: every column as text, as a CSV load without a schema leaves them (default: typed as
     ///   Profiles Sync creates them).
-    public static func load(
+    static func load(
         exportDirectory: String, schema: String, configuration: WarehouseConfiguration, allText: Bool = false
     ) async throws -> [String: Int] {
         var config = configuration
@@ -18,7 +20,7 @@ public enum WarehouseLoader {
         let files = try ["id_graph_updates", "external_id_mapping_updates"].map { table -> (String, String) in
             for suffix in [".csv", ".csv.gz"] {
                 let path = exportDirectory + "/" + table + suffix
-                if FileSystemCheck.exists(path) { return (table, path) }
+                if FileManager.default.fileExists(atPath: path) { return (table, path) }
             }
             throw WarehouseError("no \(table).csv in \(exportDirectory)")
         }
@@ -101,13 +103,5 @@ struct WarehouseWriter {
             try await connection.query(PostgresQuery(unsafeSQL: "SET timezone = 'UTC'"), logger: logger)
             return try await body(connection, logger)
         }
-    }
-}
-
-/// File existence without Foundation.
-enum FileSystemCheck {
-    static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0
     }
 }
