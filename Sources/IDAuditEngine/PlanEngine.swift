@@ -96,6 +96,39 @@ public enum ResultTable: String, Sendable, CaseIterable {
     case offenders = "idaudit_offenders"
     case caps = "idaudit_caps"
 
+    /// Its columns, in the script's order (the header an unload may or may not carry).
+    public var columns: [String] {
+        switch self {
+        case .plan: PlanLine.csvColumns
+        case .summary: ["metric", "type", "reason", "count", "remediable"]
+        case .histogram: ["type", "counted", "profiles"]
+        case .kept, .offenders: ["segment_id", "type", "value", "first_seen", "seq"]
+        case .caps: ["cap", "profile", "n"]
+        }
+    }
+
+    /// The order ``query(schema:dialect:)`` reads it in, for rows read otherwise (an unload in parts): whether row
+    /// `a` comes before `b` (text compared by bytes, integers as numbers).
+    public func before(_ a: [String], _ b: [String]) -> Bool {
+        let keys: [(Int, Bool)] =  // (column, numeric)
+            switch self {
+            case .plan: [(0, false), (1, false), (4, true)]
+            case .summary: [(0, false), (1, false), (2, false)]
+            case .histogram: [(0, false), (1, true)]
+            case .kept, .offenders: [(0, false), (1, false), (3, true), (4, true), (2, false)]
+            case .caps: [(0, false), (1, false)]
+            }
+        for (column, numeric) in keys {
+            let (x, y) = (a[column], b[column])
+            if numeric, let i = Int64(x), let j = Int64(y) {
+                if i != j { return i < j }
+            } else if !ByteOrder.equal(x, y) {
+                return ByteOrder.less(x, y)
+            }
+        }
+        return false
+    }
+
     /// The query that reads it from `schema`, ordered.
     public func query(schema: String, dialect: SQLDialect) -> String {
         func b(_ c: String) -> String { dialect.sql.bytes(c) }

@@ -52,8 +52,13 @@ public enum EngineScan {
         scanOptions.redact = options.redact
         scanOptions.previousFolder = options.previousFolder
         let source = EngineResults(
-            folder: results, source: engine.dialect.rawValue, engine: engine.description,
-            sourceSchema: options.sourceSchema, targetSchema: options.targetSchema)
+            folder: results,
+            planFields: [
+                ("source", JSONText.quote(engine.dialect.rawValue)), ("engine", JSONText.quote(engine.description)),
+                ("schema", JSONText.quote(options.sourceSchema)),
+                ("results_schema", JSONText.quote(options.targetSchema)),
+            ],
+            reportLabel: engine.description + ", schema " + options.sourceSchema)
         return try ScanPipeline.run(source: source, rules: rules, options: scanOptions, now: now)
     }
 }
@@ -61,22 +66,15 @@ public enum EngineScan {
 /// The result tables an engine wrote (unloaded as CSV into a folder) as a scan source: the plan table read back in
 /// plan order, with each group's kept values; totals, histogram, offender profiles and cap counts from their tables.
 struct EngineResults: ScanSource {
-    /// The folder holding `idaudit_plan.csv` and the other result tables.
+    /// The folder holding `idaudit_plan.csv` and the other result tables, each sorted as ``PlanTable`` reads it,
+    /// with a header.
     let folder: String
-    /// The engine's dialect name (`duckdb`), and the engine for people.
-    let source: String
-    let engine: String
-    let sourceSchema: String
-    let targetSchema: String
+    /// What plan.json and summary.json say of the source (the engine and its schemas; an unload folder).
+    let planFields: [(String, String)]
+    /// What the reports say was scanned.
+    let reportLabel: String
 
-    var planFields: [(String, String)] {
-        [
-            ("source", JSONText.quote(source)), ("engine", JSONText.quote(engine)),
-            ("schema", JSONText.quote(sourceSchema)), ("results_schema", JSONText.quote(targetSchema)),
-        ]
-    }
     var summaryFields: [(String, String)] { planFields }
-    var reportLabel: String { engine + ", schema " + sourceSchema }
 
     func scan(into output: PlanOutput, rules: RuleSet, options: ScanOptions, now: Instant) throws -> ScanFacts {
         let results = folder

@@ -99,6 +99,13 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "An export folder to scan as it is: with no --source, once and with no store kept (nightly CI); duckdb, spark: read in place as the --schema tables (CSV, .csv.gz, Parquet).")
     var export: String?
 
+    @Option(
+        help: """
+            A folder of the six result tables `idaudit sql` made in your warehouse, unloaded as CSV (one file or \
+            parts, a header or none, plain or gzip): the same folder as any scan, with no engine here.
+            """)
+    var results: String?
+
     @Option(help: "With --export and no --source: write malformed rows here (file,line,reason,record) instead of stopping.")
     var rejects: String?
 
@@ -125,6 +132,9 @@ struct Scan: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...30).contains(mergeRounds) else { throw ValidationError("--merge-rounds takes 1 to 30") }
+        if results != nil, export != nil || source != .sqlite {
+            throw ValidationError("--results reads tables an engine already computed: no --export, no --source")
+        }
         if let timeout, !(timeout > 0 && timeout <= 31_536_000) {
             throw ValidationError("--timeout takes seconds, more than 0 and at most a year (31536000)")
         }
@@ -148,7 +158,10 @@ struct Scan: AsyncParsableCommand {
             options.redact = redact
             options.previousFolder = previous
             let result: ScanResult
-            if let export {
+            if let results {
+                Terminal.progress("reading the result tables in \(results)")
+                result = try ResultsScan.run(directory: results, rules: ruleSet, options: options, now: Clock.now())
+            } else if let export {
                 Terminal.progress("loading \(export)")
                 result = try ExportScan.run(
                     exportDirectory: export, rules: ruleSet, options: options, rejectsPath: rejects, now: Clock.now())
