@@ -145,7 +145,7 @@ private struct Builder {
         if hasWindows { s += d.walkFunction }
         // The previous run's results go first: a run that fails leaves no result table a reader could take for its
         // own (the new ones are written last, together where the engine's DDL is transactional).
-        s.append("CREATE SCHEMA IF NOT EXISTS \(o.targetSchema)")
+        s.append(d.createSchemaIfMissing(o.targetSchema))
         s += PlanScript.resultTables.map { "DROP TABLE IF EXISTS \(result($0))" }
         s += try ruleTables()
         s += mergeStatements()

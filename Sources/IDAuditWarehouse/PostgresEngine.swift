@@ -41,7 +41,17 @@ public struct PostgresEngine: PlanEngine {
                     "SELECT pg_advisory_lock(hashtext('idaudit'), hashtext(\(target)))", logger: logger)
                 if dialect == .redshift { try await Self.actAsRedshift(connection, logger) }
                 let columns = try await session.describe(connection, logger, schema: source)
-                let statements = scripts.statements(for: columns)
+                var statements = scripts.statements(for: columns)
+                // Redshift's form creates the results schema with CREATE SCHEMA IF NOT EXISTS, which PostgreSQL
+                // refuses a user without CREATE on the database even when the schema exists: not sent when it does.
+                let rows = try await connection.query(
+                    "SELECT count(*) FROM pg_namespace WHERE nspname = \(target.lowercased())", logger: logger)
+                var exists = false
+                for try await count in rows.decode(Int.self) { exists = count > 0 }
+                if exists {
+                    let create = dialect.sql.createSchemaIfMissing(target)
+                    statements.removeAll { $0 == create }
+                }
                 for statement in statements {
                     // Rows are read to the end: a check's error arrives with its rows.
                     for try await _ in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) {}

@@ -43,6 +43,35 @@ enum TestEngines {
         try WarehouseConfiguration.parse(url: pgURL ?? "", schema: schema, statementTimeoutSeconds: 300)
     }
 
+    /// The role scans run as: exactly the README's grants for PostgreSQL, never a superuser (`USAGE` on the source
+    /// schema, `SELECT` on its tables, the results schema owned by the role; no `CREATE` on the database). Made by the
+    /// superuser the tests load data with; `database` is the URL's unless given.
+    static let auditor = "idaudit_auditor"
+
+    static func auditor(source: String, results: String = "idaudit_results", database: String? = nil) async throws
+        -> WarehouseConfiguration
+    {
+        var admin = pgURL ?? ""
+        if let database { admin = admin.replacing(/\/[^\/]*$/, with: "/" + database) }
+        let superuser = try WarehouseConfiguration.parse(url: admin, schema: "public", statementTimeoutSeconds: 300)
+        _ = try await WarehouseReader(configuration: superuser).withSession(readOnly: false) { connection, logger in
+            for statement in [
+                "DO $r$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(auditor)') THEN "
+                    + "CREATE ROLE \(auditor) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; END IF; END $r$",
+                "REVOKE CREATE ON DATABASE \(database ?? "postgres") FROM PUBLIC",
+                "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                "GRANT USAGE ON SCHEMA \(source) TO \(auditor)",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA \(source) TO \(auditor)",
+                "CREATE SCHEMA IF NOT EXISTS \(results) AUTHORIZATION \(auditor)",
+                "ALTER SCHEMA \(results) OWNER TO \(auditor)",
+            ] {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+        }
+        let url = admin.replacing(/\/\/[^@\/]*@/, with: "//\(auditor)@")
+        return try WarehouseConfiguration.parse(url: url, schema: source, statementTimeoutSeconds: 300)
+    }
+
     /// Writes Parquet copies of an export's CSV files with typed columns (timestamps, integer SEQ), as a warehouse
     /// unload writes them, through DuckDB.
     static func parquet(from export: String, to directory: String) throws {
@@ -300,7 +329,7 @@ struct EngineParityTests {
                 allText: allText)
             #expect((counts["external_id_mapping_updates"] ?? 0) > 1000)
             try await compare(
-                PostgresEngine(configuration: try TestEngines.pg(schema: schema)), dir,
+                PostgresEngine(configuration: try await TestEngines.auditor(source: schema)), dir,
                 label: allText ? "pg-text" : "pg-typed", schema: schema)
         }
     }
@@ -320,7 +349,7 @@ extension EngineParityTests {
                 exportDirectory: export, schema: schema, configuration: try TestEngines.pg(schema: schema),
                 allText: allText)
             try await compare(
-                PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: .redshift), dir,
+                PostgresEngine(configuration: try await TestEngines.auditor(source: schema), dialect: .redshift), dir,
                 label: allText ? "redshift-text" : "redshift-typed", schema: schema)
         }
     }
@@ -343,14 +372,16 @@ extension EngineParityTests {
         let configuration = try WarehouseConfiguration.parse(url: url, schema: "t_icu", statementTimeoutSeconds: 300)
         _ = try await WarehouseLoader.load(exportDirectory: export, schema: "t_icu", configuration: configuration)
         try await compare(
-            PostgresEngine(configuration: configuration), dir, label: "pg-icu", schema: "t_icu",
-            ruleFiles: [Self.ruleTexts[2]])
+            PostgresEngine(configuration: try await TestEngines.auditor(source: "t_icu", database: "idaudit_icu")), dir,
+            label: "pg-icu", schema: "t_icu", ruleFiles: [Self.ruleTexts[2]])
         // Redshift's form has no COLLATE (Redshift compares bytes and has no "C" collation): PostgreSQL runs it
         // faithfully only where the default collation is C, and refuses elsewhere (issue 18: ties between IDs such
         // as B2 and b2 flipped).
         await #expect {
             try await compare(
-                PostgresEngine(configuration: configuration, dialect: .redshift), dir, label: "redshift-icu",
+                PostgresEngine(
+                    configuration: try await TestEngines.auditor(source: "t_icu", database: "idaudit_icu"),
+                    dialect: .redshift), dir, label: "redshift-icu",
                 schema: "t_icu", ruleFiles: [Self.ruleTexts[2]])
         } throws: { "\($0)".hasPrefix("the Redshift form runs on PostgreSQL only in a database whose default collation is C") }
     }
@@ -418,7 +449,7 @@ extension EngineParityTests {
             exportDirectory: export, schema: schema, configuration: try TestEngines.pg(schema: schema), allText: false)
         for dialect in [SQLDialect.postgres, .redshift] {
             _ = try await EngineScan.run(
-                engine: PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: dialect),
+                engine: PostgresEngine(configuration: try await TestEngines.auditor(source: schema), dialect: dialect),
                 rules: rules,
                 options: EngineScan.Options(sourceSchema: schema, targetSchema: "idaudit_results", rulesPath: "tight",
                                             outDirectory: dir.file("\(dialect)")),
@@ -526,7 +557,7 @@ struct EngineErrorTests {
             configuration: try TestEngines.pg(schema: schema), allText: true)
         for dialect in [SQLDialect.postgres, .redshift] {
             await #expect {
-                try await scan(PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: dialect),
+                try await scan(PostgresEngine(configuration: try await TestEngines.auditor(source: schema), dialect: dialect),
                                schema: schema, dir: dir)
             } throws: { "\($0)" == "idaudit: \(schema).\(Self.refusedRows[index].message)" }
         }
@@ -614,7 +645,7 @@ struct EngineErrorTests {
                 mapping: [ExportFixture.mapping("m1", "use_A", "email", "a@x.com", day: 1, seq: 1),
                           ExportFixture.mapping("m2", "use_A", "email", "b@x.com", day: 2, seq: 2)]),
             schema: good, configuration: try TestEngines.pg(schema: good))
-        try await scan(PostgresEngine(configuration: try TestEngines.pg(schema: good)), schema: good, dir: dir)
+        try await scan(PostgresEngine(configuration: try await TestEngines.auditor(source: good)), schema: good, dir: dir)
         func resultTables() async throws -> Int {
             try await WarehouseReader(configuration: try TestEngines.pg(schema: "public")).withSession { connection, logger in
                 var n = 0
@@ -626,7 +657,7 @@ struct EngineErrorTests {
             }
         }
         #expect(try await resultTables() == 6)
-        let engine = PostgresEngine(configuration: try TestEngines.pg(schema: schema))
+        let engine = PostgresEngine(configuration: try await TestEngines.auditor(source: schema))
         await #expect {
             try await scan(engine, schema: schema, dir: dir)
         } throws: { "\($0)".hasPrefix("idaudit: merge cycle in \(schema).id_graph_updates: segment use_B is on a chain that never reaches a canonical profile within 4,096 merges") }

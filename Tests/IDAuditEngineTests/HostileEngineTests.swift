@@ -261,7 +261,7 @@ struct HostileExportTests {
                 allText: allText)
             for dialect in [SQLDialect.postgres, .redshift] {
                 try await EngineParityTests().compare(
-                    PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: dialect), dir,
+                    PostgresEngine(configuration: try await TestEngines.auditor(source: schema), dialect: dialect), dir,
                     label: "\(dialect)-\(allText ? "text" : "typed")", schema: schema,
                     ruleFiles: [(f.name, Self.rules)])
             }
@@ -418,7 +418,7 @@ struct HostilePropertyTests {
             exportDirectory: export, schema: schema, configuration: try TestEngines.pg(schema: schema), allText: true)
         for dialect in [SQLDialect.postgres, .redshift] {
             try await EngineParityTests().compare(
-                PostgresEngine(configuration: try TestEngines.pg(schema: schema), dialect: dialect), dir,
+                PostgresEngine(configuration: try await TestEngines.auditor(source: schema), dialect: dialect), dir,
                 label: "\(dialect)", schema: schema, ruleFiles: [(name, HostileExportTests.rules)])
         }
         guard FakesnowEngine.available else { return }

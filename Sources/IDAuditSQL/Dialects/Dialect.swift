@@ -62,6 +62,9 @@ public protocol Dialect: Sendable {
     /// Whether intermediate results are work tables in the target schema rather than temporary tables (dropped at
     /// the end).
     var usesWorkTables: Bool { get }
+    /// The statement that creates the results schema `name` when it is missing (and needs no privilege when it
+    /// exists: a least-privilege user owns the schema but may not create schemas).
+    func createSchemaIfMissing(_ name: String) -> String
     /// Statements that make `name` hold `select` for the rest of the script.
     func temporaryTable(_ name: String, _ select: String) -> [String]
     /// Statements that (re)create the result table `table` from `select`.
@@ -115,6 +118,7 @@ extension Dialect {
     public func quotient(_ a: String, _ b: String) -> String { "((\(a)) / (\(b)))" }
     public var endAnchor: String { "$" }
     public var usesWorkTables: Bool { false }
+    public func createSchemaIfMissing(_ name: String) -> String { "CREATE SCHEMA IF NOT EXISTS \(name)" }
     public func temporaryTable(_ name: String, _ select: String) -> [String] {
         ["CREATE TEMPORARY TABLE \(name) AS\n\(select)"]
     }

@@ -33,6 +33,14 @@ public struct Postgres: Dialect {
     /// No error function: a cast that cannot succeed carries the message into the engine's error.
     public func fail(_ message: String) -> String { "CAST(\(message) AS INTEGER)" }
 
+    /// `CREATE SCHEMA IF NOT EXISTS` checks CREATE on the database before it looks for the schema: the README's
+    /// user, who owns the results schema and may create no other, was refused ("permission denied for database").
+    /// The schema is looked for first (an unquoted name is folded to lower case, as PostgreSQL folds it).
+    public func createSchemaIfMissing(_ name: String) -> String {
+        "DO $idaudit$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = "
+            + literal(name.lowercased()) + ") THEN CREATE SCHEMA \(name); END IF; END $idaudit$"
+    }
+
     /// Autovacuum never analyzes temporary tables; without statistics the planner guesses a few hundred rows for
     /// every one and picks sort-merge joins over millions (measured at 1 M profiles: a 29 s statement, 1 GB sorted on
     /// disk, where hash joins take a few seconds). ANALYZE samples 30,000 rows.
