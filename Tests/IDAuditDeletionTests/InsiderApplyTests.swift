@@ -3,22 +3,24 @@ import IDAuditCore
 import IDAuditDeletion
 import IDAuditEmulator
 import IDAuditStore
+import IDAuditTestSupport
 import Testing
 
 /// Issue 4: the same plan applied to Insider One's Delete Identifiers API, through the emulator.
 struct InsiderApplyTests {
     func apply(
         _ f: ApplyFixture, endpoint: String, counts: Bool = true, typeMap: InsiderTypeMap = InsiderTypeMap(),
-        knownCounts: [String: [String: Int]]? = nil, options: ApplyOptions = ApplyFixture.fastOptions()
+        knownCounts: [String: [String: Int]]? = nil, options: ApplyOptions = ApplyFixture.fastOptions(),
+        partner: String = "mybrand", journal: Journal? = nil
     ) async throws -> ApplyReport {
         let plan = try f.plan()
         let target = try InsiderTarget(
-            partner: "mybrand", baseURL: endpoint, token: Secret(ApplyFixture.token), typeMap: typeMap,
+            partner: partner, baseURL: endpoint, token: Secret(ApplyFixture.token), typeMap: typeMap,
             identifierCounts: counts
                 ? try knownCounts ?? f.store.activeTypeCounts(onProfiles: Set(plan.entries.map(\.segmentID))) : nil)
         let report = try await HTTPTransport.with(connections: 8, timeoutSeconds: 5) { transport in
             try await ApplyEngine(
-                plan: plan, target: target, transport: transport, journal: try f.journal(), options: options
+                plan: plan, target: target, transport: transport, journal: try journal ?? f.journal(), options: options
             ).run()
         }
         return report
@@ -127,6 +129,23 @@ struct InsiderApplyTests {
             Issue.record("a 404 from a wrong URL must not count as done")
             return
         }
+    }
+
+    /// Third review: answers were read after the run's secrets were masked in them, so a partner named `user`
+    /// turned "no such user" into "no such <redacted>": a failure, not "not there". The meaning is read from the
+    /// answer as it came; only what is kept of it is masked.
+    @Test func aSecretInTheAnswerChangesWhatItSaysNotWhatItMeans() async throws {
+        let f = try ApplyFixture("insider-partner-user")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let first = try await apply(f, endpoint: emulator.endpoint, partner: "user")
+        #expect(first.done > 0)
+        // The same lines again with a journal that knows nothing of them: each is "not there", not failed.
+        let again = try await apply(
+            f, endpoint: emulator.endpoint, partner: "user", journal: try Journal(path: f.dir.file("other.sqlite")))
+        try await emulator.stop()
+        #expect(again.failed == 0)
+        #expect(again.absentBeforeApply == first.done)
+        #expect(again.absentLines.allSatisfy { !$0.failure.message.contains("user") })
     }
 
     /// Review M5: two Segment types the type map sends to one Insider One key name one identifier; the second line

@@ -555,6 +555,23 @@ struct TrustTests {
         for echo in echoes {
             #expect(redactor.redact("before " + echo + " after") == "before <redacted> after", "\(echo)")
         }
+        // Third review: a dump of the request encoded once more (base64 of a text holding Basic's base64, hex of
+        // it), wrapped at 76 columns or grouped by spaces, or the secret spread by spaces or a zero-width space: the
+        // place cannot be marked, so the text is withheld whole.
+        let request = Data(("xx" + "GET / HTTP/1.1\r\nAuthorization: Basic " + basic + "\r\n").utf8)
+        let mime = request.base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])
+        let hexGroups = request.map { String(format: "%02x", $0) }.joined().enumerated()
+            .map { $0.offset > 0 && $0.offset % 4 == 0 ? " " + String($0.element) : String($0.element) }.joined()
+        for text in [
+            mime, mime.replacingOccurrences(of: "\n", with: "\\n"), hexGroups,
+            token.map(String.init).joined(separator: " "), "tok+/=\u{200B}123 x",
+        ] {
+            // Masked where it could be marked, else withheld: either way nothing of it is left to find.
+            let out = redactor.redact("error: " + text)
+            #expect(out != "error: " + text && redactor.redact(out) == out, "\(text) -> \(out)")
+        }
+        #expect(redactor.redact("error: " + hexGroups) == Redactor.withheld)
+        #expect(redactor.redact("nothing secret here: my brand new error") == "nothing secret here: my brand new error")
         // Embedded in a longer text's base64, at each alignment: what holds the value's bytes is masked (a character
         // or two at each edge also encodes a neighbour's bits).
         for text in [token + "-tail", "x" + token + "y", "xx" + token + "yy"] {

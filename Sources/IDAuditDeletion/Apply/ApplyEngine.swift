@@ -306,10 +306,13 @@ public final class ApplyEngine: Sendable {
                 attempt: attempt, at: WallClock.now())
             await state.sent()
             do {
-                // An answer may echo a secret (a proxy's page, an error text): masked in the whole body
-                // before anything reads or cuts it, so no part of one reaches the journal or the report.
-                let response = redactor.redact(try await transport.send(request))
-                result = await state.settle(target.classify(response), line: entry.line)
+                // What the answer means is read from the answer as it came (a partner named `user` must not turn
+                // "no such user" into another outcome); what it says, from the answer with every secret masked in
+                // the whole body before anything reads or cuts it, so no part of one reaches the journal or report.
+                let response = try await transport.send(request)
+                let meaning = target.classify(response)
+                let told = target.classify(redactor.redact(response))
+                result = await state.settle(told.failure.map { meaning.with(failure: $0) } ?? meaning, line: entry.line)
             } catch {
                 result = .retry(
                     AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)

@@ -67,10 +67,15 @@ public struct SecretError: Error, Sendable, CustomStringConvertible {
 /// Masks a run's secrets wherever an answer may echo them: as they are, in any case, percent-encoded (as needed or
 /// every byte), JSON-escaped (as needed, or every character as `\uXXXX`), as hex or HTML character references, and in
 /// base64 (standard or URL-safe, padded or not, `/` escaped or not), of the value, of HTTP Basic's `value:`, or of any
-/// text holding it (the part every such base64 shares, whatever the value's alignment). Values shorter than 4 characters are
-/// left alone (masking them would garble every message).
+/// text holding either (the part every such base64 shares, whatever the alignment): so a dump of the request, encoded
+/// once more, is masked too. A text that holds a secret only once whitespace, line breaks (a 76-column base64 dump, an
+/// `xxd` hex dump) or invisible characters are taken out is replaced whole: where the secret sits cannot be marked.
+/// Values shorter than 4 characters are left alone (masking them would garble every message).
 public struct Redactor: Sendable {
-    private let variants: [String]
+    /// Every form, longest first (a form holding another is masked whole), and the same in lower case.
+    private let variants: [(form: String, lower: String)]
+    /// The forms in lower case without whitespace, for the squeezed check.
+    private let squeezedVariants: [String]
 
     /// A redactor for `secrets` (tokens, partner names).
     public init(secrets: [String]) {
@@ -82,24 +87,33 @@ public struct Redactor: Sendable {
             // JSON writers that escape `/` (PHP's json_encode by default).
             return forms + forms.map { $0.replacing("/", with: "\\/") }
         }
-        for secret in secrets where secret.count >= 4 {
-            let bytes = Array(secret.utf8)
-            // Base64 of the value and of Basic's `value:`; and, for each of the three alignments the value can have
-            // inside a longer text (a dump of the headers), the base64 of its whole 3-byte groups there: what every
-            // base64 of a text holding the value shares, so a cut or embedded echo is masked too.
-            var encoded = base64Forms(bytes) + base64Forms(bytes + [UInt8(ascii: ":")])
+        /// Base64 of `bytes`, and of its whole 3-byte groups at each of the three alignments it can have inside a
+        /// longer text: what every base64 of a text holding it shares.
+        func embeddedBase64(_ bytes: [UInt8]) -> [String] {
+            var out = base64Forms(bytes)
             for skip in 0..<3 {
                 let aligned = bytes.dropFirst(skip)
                 // Two groups at least (8 characters): a shorter run of base64 would mask chance text.
                 guard aligned.count >= 6 else { continue }
-                encoded += base64Forms(Array(aligned.prefix(aligned.count / 3 * 3)))
+                out += base64Forms(Array(aligned.prefix(aligned.count / 3 * 3)))
             }
-            // Hex, and every byte percent-encoded or as an HTML character reference.
+            return out
+        }
+        /// Hex, and every byte percent-encoded or as an HTML character reference.
+        func byteForms(_ bytes: [UInt8]) -> [String] {
             let hex = bytes.map { String(format: "%02x", $0) }
-            encoded += [
+            return [
                 hex.joined(), hex.map { "%" + $0 }.joined(), hex.map { "&#x" + $0 + ";" }.joined(),
                 bytes.map { "&#\($0);" }.joined(),
             ]
+        }
+        for secret in secrets where secret.count >= 4 {
+            let bytes = Array(secret.utf8)
+            // The forms a request carries the secret in: as it is, and Basic's base64 of `value:`.
+            let carried = [bytes] + base64Forms(bytes + [UInt8(ascii: ":")]).prefix(2).map { Array($0.utf8) }
+            var encoded: [String] = base64Forms(bytes + [UInt8(ascii: ":")])
+            // Each encoded once more, as a dump of the request would be.
+            for form in carried { encoded += embeddedBase64(form) + byteForms(form) }
             // Every character as a JSON \u escape (a proxy's JSON may escape them all).
             let unicodeEscaped = secret.utf16.map { "\\u" + String(repeating: "0", count: 4 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
             let forms =
@@ -109,19 +123,59 @@ public struct Redactor: Sendable {
                 ] + encoded
             for form in forms where form.count >= 4 { all.insert(form) }
         }
-        // Longest first, so a form holding another is masked whole.
-        variants = all.sorted { $0.count > $1.count }
+        let sorted = all.sorted { $0.count > $1.count }
+        variants = sorted.map { ($0, $0.lowercased()) }
+        // Spread-out forms are looked for only where they cannot be prose: 10 characters or more, not only letters (a
+        // partner name such as `mybrand` would match "my brand new ...").
+        squeezedVariants = Array(
+            Set(sorted.map { Self.squeezed($0.lowercased()) }.filter { $0.count >= 10 && !$0.allSatisfy(\.isLetter) }))
     }
+
+    /// `text` without whitespace, line breaks (as they are or JSON-escaped), and invisible characters (zero-width
+    /// spaces and joiners, the byte order mark, soft hyphens).
+    static func squeezed(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var scalars = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar?
+        while let scalar = pending ?? scalars.next() {
+            pending = nil
+            if scalar == "\\" {
+                // A JSON escape of a line break or a tab: `\n`, `\r`, `\t`.
+                guard let next = scalars.next() else {
+                    out.append(scalar)
+                    break
+                }
+                if next == "n" || next == "r" || next == "t" { continue }
+                out.append(scalar)
+                pending = next
+                continue
+            }
+            if scalar.properties.isWhitespace || [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD].contains(scalar.value) {
+                continue
+            }
+            out.append(scalar)
+        }
+        return String(out)
+    }
+
+    /// What replaces a text whose secret cannot be marked.
+    static let withheld = "<withheld: the answer holds a secret, spread over lines or spaces>"
 
     /// `text` with every secret masked as `<redacted>`.
     public func redact(_ text: String) -> String {
+        guard !variants.isEmpty else { return text }
         var out = text
         // Every answer passes here: a plain search first, a pattern only for a value that is there.
-        let lower = text.lowercased()
-        for variant in variants where lower.contains(variant.lowercased()) {
-            guard let pattern = try? Regex(NSRegularExpression.escapedPattern(for: variant)).ignoresCase() else { continue }
+        var lower = text.lowercased()
+        for variant in variants where lower.contains(variant.lower) {
+            guard let pattern = try? Regex(NSRegularExpression.escapedPattern(for: variant.form)).ignoresCase() else {
+                continue
+            }
             out = out.replacing(pattern, with: "<redacted>")
+            lower = out.lowercased()
         }
+        let squeezed = Self.squeezed(lower)
+        if squeezedVariants.contains(where: { squeezed.contains($0) }) { return Self.withheld }
         return out
     }
 

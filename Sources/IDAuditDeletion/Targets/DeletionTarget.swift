@@ -187,6 +187,29 @@ extension DeletionTarget {
 }
 
 extension AttemptResult {
+    /// The answer's details, where the result carries them.
+    var failure: AttemptFailure? {
+        switch self {
+        case .done, .skipped: nil
+        case .notFound(let f), .absentBeforeApply(let f), .retry(let f, _), .unconfirmed(let f), .failed(let f),
+            .stop(let f):
+            f
+        }
+    }
+
+    /// The same outcome, with `failure` as its details (a skip keeps its reason, a deletion has none).
+    func with(failure f: AttemptFailure) -> AttemptResult {
+        switch self {
+        case .done, .skipped: self
+        case .notFound: .notFound(f)
+        case .absentBeforeApply: .absentBeforeApply(f)
+        case .retry(_, let after): .retry(f, after: after)
+        case .unconfirmed: .unconfirmed(f)
+        case .failed: .failed(f)
+        case .stop: .stop(f)
+        }
+    }
+
     /// The result with every secret in its messages masked (a network error's text may quote a header).
     func redacted(_ redactor: Redactor) -> AttemptResult {
         func mask(_ f: AttemptFailure) -> AttemptFailure {
@@ -197,7 +220,8 @@ extension AttemptResult {
             return f
         }
         switch self {
-        case .done, .skipped: return self
+        case .done: return self
+        case .skipped(let reason): return .skipped(redactor.redact(reason))
         case .notFound(let f): return .notFound(mask(f))
         case .absentBeforeApply(let f): return .absentBeforeApply(mask(f))
         case .retry(let f, let after): return .retry(mask(f), after: after)
