@@ -339,6 +339,40 @@ struct OperatorTests {
         #expect(await emulator.emulator.statistics().requests == 2)
     }
 
+    /// Third review: `plan.csv.journal` held only the last destination, so a plan applied to Segment, then to
+    /// Insider One, was applied to Segment again from another state folder (every done line sent twice); and two
+    /// plans sharing lines, run at once from two state folders, shared no lock.
+    @Test func everyDestinationOfAPlanIsRecordedAndOneRunPerDestinationRunsOnTheMachine() async throws {
+        let f = try ApplyFixture("plan-record-destinations")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        let segment = SegmentTarget(space: "spa_test", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        let insider = try InsiderTarget(partner: "mybrand", baseURL: emulator.endpoint, token: Secret(ApplyFixture.token))
+        func run(_ target: any DeletionTarget, _ state: String, plan: PlanFile? = nil) throws -> DeletionRun {
+            DeletionRun(
+                plan: try plan ?? f.plan(), target: target, home: JournalHome(folder: f.dir.file(state)),
+                journal: nil, legacyJournal: nil, reportPath: f.dir.file("plan/apply-report.json"), command: "apply",
+                warn: { _ in })
+        }
+        let first = try await run(segment, "state-a").run(options: ApplyFixture.fastOptions())
+        for lock in first.locks { lock.release() }
+        let second = try await run(insider, "state-a").run(options: ApplyFixture.fastOptions())
+        for lock in second.locks { lock.release() }
+        let record = try String(contentsOfFile: f.planPath + ".journal", encoding: .utf8)
+        #expect(record.split(separator: "\n").count == 2)
+        await #expect {
+            _ = try await run(segment, "state-b").run(options: ApplyFixture.fastOptions())
+        } throws: { ($0 as? JournalError)?.message.contains(first.journal.path) == true }
+        // While a run holds the destination, a run of another plan from another state folder is refused.
+        let long = try Self.longPlan(f, lines: 1)
+        let holding = try await run(segment, "state-c", plan: long).run(options: ApplyFixture.fastOptions())
+        // (Runs return holding their locks until the caller releases them: the machine's lock is among them.)
+        await #expect {
+            _ = try await run(segment, "state-d").run(options: ApplyFixture.fastOptions())
+        } throws: { ($0 as? JournalError)?.message.contains("another idaudit run on this machine is sending to") == true }
+        for lock in holding.locks { lock.release() }
+        try await emulator.stop()
+    }
+
     // MARK: - The run around the engine
 
     /// The report says `running` while a run goes (a killed run never leaves the previous report looking current);

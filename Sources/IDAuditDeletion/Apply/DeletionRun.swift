@@ -54,6 +54,9 @@ public struct DeletionRun: Sendable {
         // The plan's own lock and record, beside it: runs under two state folders (sudo, cron, another operator's
         // HOME) would each have a journal of their own and send every line twice; the plan is what they share.
         let planLock = try lockPlan(holder: holder)
+        // And the machine's lock for the destination, whatever the state folder or the plan: two plans sharing lines,
+        // run at once from two state folders, sent those lines twice.
+        let machineLock = try lockDestinationOnThisMachine()
         let (journalPath, destinationLock) = try home.claim(
             destination: target.destination, journal: journal, legacy: legacyJournal, holder: holder)
         try checkPlanRecord(journal: journalPath)
@@ -80,7 +83,7 @@ public struct DeletionRun: Sendable {
             )
         }
         if !report.canaryLines.isEmpty { writeCanary(report, plan: plan, journal: journalFile) }
-        return (report, journalFile, [lock, destinationLock] + (planLock.map { [$0] } ?? []))
+        return (report, journalFile, [lock, destinationLock] + [planLock, machineLock].compactMap { $0 })
     }
 
     /// Where the canary's lines are listed for review: `canary.csv` beside the report.
@@ -164,6 +167,34 @@ public struct DeletionRun: Sendable {
         }
     }
 
+    /// The folder every user of this machine can make lock files in: `/run/lock` (Debian's `/var/lock`), else
+    /// `/tmp`.
+    static var machineLockFolder: String {
+        for folder in ["/run/lock", "/var/lock", "/tmp"] where access(folder, W_OK | X_OK) == 0 { return folder }
+        return "/tmp"
+    }
+
+    /// `idaudit-<destination key>.lock` in the machine's lock folder: held while a run sends to the destination, by
+    /// any user (a lock file another user made is locked read-only). A folder where no lock file can be made is a
+    /// warning: the state folder's lock still holds.
+    private func lockDestinationOnThisMachine() throws(JournalError) -> JournalLock? {
+        let path = Self.machineLockFolder + "/idaudit-" + JournalHome.key(target.destination) + ".lock"
+        let destination = target.destination
+        do {
+            // The holder names no plan or destination (the file is readable by every user).
+            return try JournalLock.take(
+                path: path, holder: "idaudit \(command), started \(WallClock.now())",
+                busy: { other in
+                    "another idaudit run on this machine is sending to \(destination) (\(other); any user, any state "
+                        + "folder, any plan: \(path)): two runs at once would send the lines they share twice; wait "
+                        + "for it to end"
+                })
+        } catch where error.message.contains("cannot open the lock file") {
+            warn("warning: \(error.message); going on with the state folder's lock only")
+            return nil
+        }
+    }
+
     private static func isLink(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
@@ -172,13 +203,22 @@ public struct DeletionRun: Sendable {
     /// `plan.csv.journal`: the destination this plan was applied to and the journal that recorded it.
     private var planRecordPath: String { plan.path + ".journal" }
 
+    /// What `plan.csv.journal` records: per destination, the journal of this plan's runs there. One line per
+    /// destination, `destination<TAB>journal` (an earlier idaudit wrote one destination on two lines: read too).
+    private func planRecords() -> [(destination: String, journal: String)] {
+        guard let text = try? String(contentsOfFile: planRecordPath, encoding: .utf8) else { return [] }
+        let lines = text.split(separator: "\n").map(String.init)
+        if !lines.contains(where: { $0.contains("\t") }), lines.count >= 2 { return [(lines[0], lines[1])] }
+        return lines.compactMap { line in
+            guard let tab = line.firstIndex(of: "\t") else { return nil }
+            return (String(line[..<tab]), String(line[line.index(after: tab)...]))
+        }
+    }
+
     /// Refuses a journal other than the one that recorded this plan's runs to this destination (another user's, or
     /// another HOME's, state folder): it would send every done line again.
     private func checkPlanRecord(journal: String) throws(JournalError) {
-        guard let text = try? String(contentsOfFile: planRecordPath, encoding: .utf8) else { return }
-        let fields = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count >= 2, fields[0] == target.destination else { return }
-        let recorded = fields[1]
+        guard let recorded = planRecords().last(where: { $0.destination == target.destination })?.journal else { return }
         guard JournalHome.absolute(recorded) != JournalHome.absolute(journal) else { return }
         // A journal this user cannot even see (another user's private state folder) is another run's: refused. One
         // that is gone, or is not a journal (a record pointed elsewhere), is not.
@@ -199,9 +239,13 @@ public struct DeletionRun: Sendable {
                 + "run (or pass --journal \(recorded)); if that run was not a real one, remove \(planRecordPath)")
     }
 
+    /// Records this destination's journal, keeping the other destinations' (a plan applied to Segment, then to
+    /// Insider One, keeps both).
     private func writePlanRecord(journal: String) {
+        var records = planRecords().filter { $0.destination != target.destination }
+        records.append((target.destination, JournalHome.absolute(journal)))
         do {
-            try OutputFile.write(target.destination + "\n" + JournalHome.absolute(journal) + "\n", to: planRecordPath)
+            try OutputFile.write(records.map { $0.destination + "\t" + $0.journal + "\n" }.joined(), to: planRecordPath)
         } catch {
             warn(
                 "warning: \(planRecordPath) cannot be written (\(error)): a run from another state folder would not "
