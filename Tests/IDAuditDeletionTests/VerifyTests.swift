@@ -39,4 +39,25 @@ struct VerifyTests {
         #expect(third.confirmed == 0)
         #expect(third.notYetReflected.map(\.line) == [1, 2, 3, 5])
     }
+
+    /// Third review: verify summed every Segment destination against one store (a rehearsal and the real space:
+    /// more lines confirmed than the plan holds) and said nothing of the lines that were never deleted.
+    @Test func oneDestinationIsVerifiedAndLinesNotDeletedAreCounted() async throws {
+        let f = try ApplyFixture("verify-destinations")
+        let emulator = try await RunningEmulator.start(store: f.store, options: ApplyFixture.emulatorOptions())
+        var options = ApplyFixture.fastOptions()
+        options.maxDeletes = 3
+        let capped = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_a", options: options)
+        _ = try await f.applySegment(endpoint: emulator.endpoint, space: "spa_b")
+        try await emulator.stop()
+        let plan = try f.plan()
+        #expect {
+            try Verifier.verify(plan: plan, store: f.store, journals: [try f.journal()])
+        } throws: { "\($0)".contains("was applied to 2 Segment destinations") }
+        let one = try Verifier.verify(
+            plan: plan, store: f.store, journals: [try f.journal()], destination: capped.destination)
+        #expect(one.destinations == [capped.destination])
+        #expect(one.confirmed == 3)
+        #expect(one.notSent == 1 && one.failed == 0)
+    }
 }

@@ -14,20 +14,30 @@ public enum Verifier {
     /// Allowed clock skew between idaudit's journal and the platform's REMOVED rows.
     public static let skewSeconds: Int64 = 300
 
-    /// Verifies the `done` lines of `plan` at every Segment destination in `journals` (only space `space`'s,
-    /// when given).
-    public static func verify(plan: PlanFile, store: ProfileStore, journals: [Journal], space: String? = nil) throws
-        -> VerifyReport
-    {
+    /// Verifies the `done` lines of `plan` at its Segment destination in `journals` (of space `space`, or exactly
+    /// `destination`, when given). A store holds one space's profiles: a plan applied to several Segment
+    /// destinations (a rehearsal and the real space, two regions) is verified one destination at a time.
+    ///
+    /// - Throws: ``VerifyError`` when several destinations match and none was chosen.
+    public static func verify(
+        plan: PlanFile, store: ProfileStore, journals: [Journal], space: String? = nil, destination chosen: String? = nil
+    ) throws -> VerifyReport {
         var pairs: [(journal: Journal, destination: String)] = []
         for journal in journals {
             for destination in try journal.destinations(plan: plan.sha256)
             where destination.hasPrefix("segment/") && (space.map { destination.hasSuffix("/" + $0) } ?? true)
+                && (chosen.map { destination == $0 } ?? true)
                 // One journal per destination: the first that has it (a legacy copy after it is left out).
                 && !pairs.contains(where: { $0.destination == destination })
             {
                 pairs.append((journal, destination))
             }
+        }
+        guard pairs.count <= 1 else {
+            throw VerifyError(
+                message: "\(plan.path) was applied to \(pairs.count) Segment destinations ("
+                    + pairs.map(\.destination).joined(separator: ", ") + "); a store holds one space's profiles: pass "
+                    + "--destination with the one this store shows (apply-report.json names it)")
         }
         var report = VerifyReport(plan: plan.path, planSHA256: plan.sha256, destinations: pairs.map(\.destination))
         let byLine = Dictionary(uniqueKeysWithValues: plan.entries.map { ($0.line, $0) })
@@ -35,6 +45,8 @@ public enum Verifier {
             let states = try journal.lineStates(plan: plan.sha256, destination: destination)
             let firstSent = try journal.firstSent(plan: plan.sha256, destination: destination)
             report.unconfirmed += states.values.count { $0.state == .unconfirmed }
+            report.failed += states.values.count { $0.state == .failed || $0.state == .sending }
+            report.notSent += plan.entries.count { $0.remediable && states[$0.line] == nil }
             for (line, state) in states.sorted(by: { $0.key < $1.key }) where state.state == .done {
                 guard let entry = byLine[line] else { continue }
                 let item = VerifyReport.Item(line: line, type: entry.type, value: entry.value, destination: destination)
@@ -86,9 +98,14 @@ public struct VerifyReport: Sendable, Codable {
     /// Lines answered by a 2xx that was not the documented success: not verified (never counted as deleted); look
     /// them up, then `apply --retry-unconfirmed`.
     public var unconfirmed = 0
+    /// Lines that failed, or whose last attempt has no answer: not deleted as far as anyone knows.
+    public var failed = 0
+    /// Remediable lines no run sent to the destination.
+    public var notSent = 0
 
     enum CodingKeys: String, CodingKey {
-        case plan, destinations, confirmed, unconfirmed
+        case plan, destinations, confirmed, unconfirmed, failed
+        case notSent = "not_sent"
         case planSHA256 = "plan_sha256"
         case cameBack = "came_back"
         case notYetReflected = "not_yet_reflected"
@@ -100,4 +117,11 @@ public struct VerifyReport: Sendable, Codable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
     }
+}
+
+/// Why a plan cannot be verified as asked.
+public struct VerifyError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and what to do.
+    public var message: String
+    public var description: String { message }
 }

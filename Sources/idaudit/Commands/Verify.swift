@@ -30,8 +30,15 @@ struct Verify: ParsableCommand {
     @Option(help: "The journal its apply used (default: every destination's journal in the state folder).")
     var journal: String?
 
-    @Option(help: "Only this Segment space (default: every space the plan was applied to).")
+    @Option(help: "Only this Segment space (default: the one the plan was applied to).")
     var space: String?
+
+    @Option(
+        help: """
+            The destination to verify, as apply-report.json names it, when the plan was applied to several (a \
+            rehearsal and the real space): a store holds one space's profiles.
+            """)
+    var destination: String?
 
     func run() throws {
         try reportingFailures {
@@ -52,7 +59,8 @@ struct Verify: ParsableCommand {
                 if FileManager.default.fileExists(atPath: legacy) { paths.append(legacy) }
             }
             let journals = try paths.map { try Journal(path: $0) }
-            let report = try Verifier.verify(plan: planFile, store: db, journals: journals, space: space)
+            let report = try Verifier.verify(
+                plan: planFile, store: db, journals: journals, space: space, destination: destination)
             guard !report.destinations.isEmpty else {
                 throw CommandError(
                     "\(plan) was not applied to Segment according to "
@@ -73,6 +81,11 @@ struct Verify: ParsableCommand {
                 print(
                     "  \(Terminal.count(report.unconfirmed)) unconfirmed (a 2xx that was not the documented success): "
                         + "not verified, never counted as deleted; apply --retry-unconfirmed sends them again")
+            }
+            if report.failed > 0 || report.notSent > 0 {
+                print(
+                    "  not deleted: \(Terminal.count(report.failed)) failed or without an answer, "
+                        + "\(Terminal.count(report.notSent)) never sent: run apply again (--retry-failed for the failed)")
             }
             if !report.notYetReflected.isEmpty {
                 print("  not yet reflected: ingest a newer export and verify again")
