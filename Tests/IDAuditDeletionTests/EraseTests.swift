@@ -78,6 +78,27 @@ struct EraseTests {
         #expect(after == #"{"custom":{"tags":["b"]},"static_segment_id":[3],"surname":"Lee"}"#)
     }
 
+    /// Third review: a file with CRLF line ends was refused as one line ("not a JSON object on one line"): a CRLF is
+    /// one Character in Swift.
+    @Test func crlfLineEndsAreRead() throws {
+        let text = #"{"insider_id":"a","whole":["name"]}"# + "\r\n" + #"{"insider_id":"b","whole":["name"]}"# + "\r\n"
+        let (_, users) = try EraseFile.parse(bytes: Array(text.utf8), path: "crlf.jsonl")
+        #expect(users.map(\.line) == [1, 2])
+    }
+
+    /// Third review: `--journal` at another SQLite database (a store) migrated nothing, was remembered, and broke
+    /// the destination for good; it is now refused before anything in it changes.
+    @Test func aStoreIsNotTakenForAJournal() throws {
+        let f = try ApplyFixture("journal-is-a-store")
+        let before = try Data(contentsOf: URL(fileURLWithPath: f.store.path))
+        #expect {
+            try Journal(path: f.store.path)
+        } throws: { "\($0)".contains("is not an idaudit journal") }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: f.store.path)) == before)
+        _ = try Journal(path: f.dir.file("fresh.sqlite"))
+        _ = try Journal(path: f.dir.file("fresh.sqlite"))  // a journal opens again
+    }
+
     /// Review of 2026-12-03, latent with `--users-per-request`: a request is sorted by its first user's state, so a
     /// resumed run that put a failed user first in a request with users never sent left them unsent, and one that put
     /// a failed user behind a pending one sent it again without --retry-failed. Users now share a request only when

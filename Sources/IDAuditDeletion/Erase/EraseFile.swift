@@ -55,7 +55,9 @@ public enum EraseFile {
         let sha = SHA256Digest.hex(of: data)
         var users: [EraseUser] = []
         let text = String(decoding: data, as: UTF8.self)
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on LF as a scalar: a CRLF is one Character in Swift, which splitting by Character never cuts.
+        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+        for (index, raw) in lines.enumerated() {
             let line = index + 1
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }

@@ -36,6 +36,27 @@ public final class Journal: Sendable {
             // "absent before the apply".
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        // Another SQLite database named as a journal (`--journal` at a store, say) is refused before anything in it
+        // changes: its own migrations could pass for the journal's, and it would be switched to WAL.
+        if FileManager.default.fileExists(atPath: path) {
+            var readOnly = Configuration()
+            readOnly.readonly = true
+            let tables: [String]
+            do {
+                tables = try DatabaseQueue(path: path, configuration: readOnly).read { db in
+                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                }
+            } catch {
+                throw JournalError(message: "\(path): cannot open the journal: \(error)")
+            }
+            let own: Set<String> = ["runs", "lines", "attempts", "grdb_migrations"]
+            if !tables.isEmpty, !tables.contains("attempts") || !Set(tables).isSubset(of: own) {
+                throw JournalError(
+                    message: "\(path) is not an idaudit journal (it holds other tables: "
+                        + tables.filter { !own.contains($0) }.prefix(5).joined(separator: ", ")
+                        + "); a journal is a file of its own: name a new path with --journal")
+            }
+        }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
             try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }

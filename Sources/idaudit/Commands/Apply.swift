@@ -313,7 +313,7 @@ struct Apply: AsyncParsableCommand {
         if r.notSent > 0 { out += ", \(Terminal.count(r.notSent)) not done" }
         if r.inDoubt > 0 {
             out +=
-                " (\(Terminal.count(r.inDoubt)) in doubt: sent, perhaps carried out (no answer, or a 5xx); resent next "
+                " (\(Terminal.count(r.inDoubt)) in doubt: sent, perhaps carried out (no answer, a 5xx, or an answer the journal could not record); resent next "
             out += "run, where a not-found counts as gone)"
         }
         out += "\n  \(Terminal.count(r.requests)) requests in \(Terminal.seconds(r.seconds))"
