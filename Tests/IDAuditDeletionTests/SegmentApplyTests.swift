@@ -161,6 +161,27 @@ struct SegmentApplyTests {
         #expect(successes == [1: 1, 2: 1, 3: 1, 5: 1])
     }
 
+    /// Third review: a destination that throttles every attempt (its budget spent elsewhere) turned line after line
+    /// into `failed`, which only --retry-failed sends again, while the run crawled on. The first line throttled to its
+    /// last attempt now stops the run; the lines stay pending for the next run.
+    @Test func aLineThrottledToItsLastAttemptStopsTheRunAndStaysPending() async throws {
+        let f = try ApplyFixture("apply-throttled-out")
+        var emulatorOptions = ApplyFixture.emulatorOptions()
+        emulatorOptions.throttleRate = 1
+        let emulator = try await RunningEmulator.start(store: f.store, options: emulatorOptions)
+        var options = ApplyFixture.fastOptions()
+        options.maxAttempts = 3
+        let report = try await f.applySegment(endpoint: emulator.endpoint, options: options)
+        try await emulator.stop()
+        #expect(report.failed == 0 && report.done == 0)
+        #expect(report.stopped?.contains("was throttled 3 times in a row") == true)
+        #expect(report.exitCode == 2)
+        #expect(report.notSent == 4)
+        let states = try f.journal().lineStates(plan: try f.plan().sha256, destination: report.destination)
+        #expect(!states.values.contains { $0.state == .failed })
+        #expect(try f.journal().uncertainLines(plan: try f.plan().sha256, destination: report.destination).isEmpty)
+    }
+
     @Test func serverErrorsAreRetriedUntilTheyPass() async throws {
         let f = try ApplyFixture("apply-5xx")
         var emulatorOptions = ApplyFixture.emulatorOptions()

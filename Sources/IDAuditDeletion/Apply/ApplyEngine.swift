@@ -47,6 +47,9 @@ public final class ApplyEngine: Sendable {
         }
     }
 
+    /// The code of a line throttled to its last attempt (a stop, not a failure).
+    static let throttledOut = "throttled_out"
+
     /// The requests per second this run uses.
     public var requestsPerSecond: Double { options.requestsPerSecond ?? target.defaultRequestsPerSecond }
 
@@ -330,8 +333,20 @@ public final class ApplyEngine: Sendable {
             if case .unconfirmed = result { await state.markUncertain(entry.line) }
             if case .retry(let failure, _) = result, attempt >= options.maxAttempts {
                 var last = failure
-                last.message = "gave up after \(attempt) attempts; last answer: " + failure.message
-                result = .failed(last)
+                if failure.isThrottle {
+                    // Throttled to the last attempt: nothing of the line was carried out, and the budget is spent
+                    // elsewhere (Insider One's attribute budget is shared with Upsert) or lower than this pace. The
+                    // run stops; the line stays pending for the next run, not failed (which --retry-failed needs).
+                    last.code = Self.throttledOut
+                    last.message =
+                        "line \(entry.line) was throttled \(attempt) times in a row (\(failure.status)): the "
+                        + "destination's budget is spent elsewhere or lower than this run's pace; the lines not done "
+                        + "are sent by the next run (lower --max-rps or --max-rpm)"
+                    result = .stop(last)
+                } else {
+                    last.message = "gave up after \(attempt) attempts; last answer: " + failure.message
+                    result = .failed(last)
+                }
             }
             do {
                 try await journal.finishAttempt(
@@ -454,6 +469,8 @@ actor RunState {
             c.unconfirmed.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
             finished += 1
             window.add(error: true)
+        case .stop(let failure) where failure.code == ApplyEngine.throttledOut:
+            stop(failure.message)
         case .stop(let failure):
             // About the token or the space, not the line: the line stays pending (counted not sent) for the next run.
             stop("\(failure.summary): this is about the token or the space, not the line")
