@@ -52,29 +52,13 @@ struct RehearsalTests {
         let script =
             setup + "\ntrap 'kill $EMULATOR 2>/dev/null || true' EXIT\n"
             + block.replacingOccurrences(of: "8080", with: String(port)) + "\n"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-        var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] =
-            URL(fileURLWithPath: idaudit).deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "")
-        environment["XDG_STATE_HOME"] = dir.file("state")
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // Read on a thread of its own: a test blocking one of the concurrency pool's two threads for seconds stalls
-        // every other test's HTTP exchanges.
-        let text = await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
-            Thread {
-                let bytes = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                done.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }.start()
-        }
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try await Self.run(
+            "/bin/bash", ["-c", script], state: dir.file("state"),
+            environment: [
+                "PATH": URL(fileURLWithPath: idaudit).deletingLastPathComponent().path + ":"
+                    + (ProcessInfo.processInfo.environment["PATH"] ?? "")
+            ], directory: dir.path)
+        #expect(status == 0, "\(text)")
         #expect(text.contains("canary: the 20 lines it sent"))
         #expect(text.contains("0 failed"))
         #expect(text.contains("verified rehearsal/plan.csv"))
@@ -126,13 +110,17 @@ extension RehearsalTests {
         #expect(all.text.contains("request 3: lines 5-5, 1 users"))
     }
 
-    /// Runs the binary with `arguments`; its exit status and everything it printed.
-    static func run(_ binary: String, _ arguments: [String], state: String, environment extra: [String: String] = [:])
-        async throws -> (status: Int32, text: String)
-    {
+    /// Runs `binary` with `arguments` in `directory` (default: the current one), the state folder `state` and
+    /// `extra` over the environment; its exit status and everything it printed. Read on a thread of its own: a test
+    /// blocking one of the concurrency pool's two threads for seconds stalls every other test's HTTP exchanges.
+    static func run(
+        _ binary: String, _ arguments: [String], state: String, environment extra: [String: String] = [:],
+        directory: String? = nil
+    ) async throws -> (status: Int32, text: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_STATE_HOME"] = state
         environment.merge(extra) { _, new in new }
