@@ -12,8 +12,11 @@ import Testing
 /// fixture export, then unloads each table its own way (parts without a header, gzip with one, a BigQuery-style
 /// shard, a Redshift-style part).
 extension EngineParityTests {
-    /// Runs `script` on DuckDB over `export` and unloads the result tables into `unload`.
-    static func runAndUnload(script: String, export: String, unload: String) throws {
+    /// Runs the DuckDB script for `rules` (stamped `now`) over `export` and unloads the result tables into `unload`.
+    static func runAndUnload(rules: RuleSet, export: String, unload: String) throws {
+        var options = PlanScript.Options(dialect: .duckdb, sourceSchema: "profiles_sync", targetSchema: "idaudit_results")
+        options.generatedAt = Self.now
+        let script = try PlanScript(rules: rules, options: options).statements.joined(separator: ";\n\n") + ";\n"
         let path = unload + ".sql"
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         let python = #"""
@@ -58,11 +61,8 @@ extension EngineParityTests {
         _ = try Self.storeScans(dir, export: export)
         for (name, text) in Self.ruleTexts {
             let rules = try RulesLoader.parse(text, file: name + ".yaml")
-            var options = PlanScript.Options(dialect: .duckdb, sourceSchema: "profiles_sync", targetSchema: "idaudit_results")
-            options.generatedAt = Self.now
-            let script = try PlanScript(rules: rules, options: options).statements.joined(separator: ";\n\n") + ";\n"
             let unload = dir.file("unload-\(name)")
-            try Self.runAndUnload(script: script, export: export, unload: unload)
+            try Self.runAndUnload(rules: rules, export: export, unload: unload)
             let out = "results-\(name)"
             // `now` is not the stamp: the plan's time is the warehouse run's, from its plan table.
             let result = try ResultsScan.run(
@@ -91,11 +91,8 @@ extension EngineParityTests {
         let export = try Self.export(in: dir)
         let (name, text) = Self.ruleTexts[0]
         let rules = try RulesLoader.parse(text, file: name + ".yaml")
-        var options = PlanScript.Options(dialect: .duckdb, sourceSchema: "profiles_sync", targetSchema: "idaudit_results")
-        options.generatedAt = Self.now
-        let script = try PlanScript(rules: rules, options: options).statements.joined(separator: ";\n\n") + ";\n"
         let unload = dir.file("unload")
-        try Self.runAndUnload(script: script, export: export, unload: unload)
+        try Self.runAndUnload(rules: rules, export: export, unload: unload)
         let scanOptions = ScanOptions(outDirectory: dir.file("out"), rulesPath: name)
         // Other rules.
         let other = try RulesLoader.parse(Self.ruleTexts[1].1, file: "other.yaml")
