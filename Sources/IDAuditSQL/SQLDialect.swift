@@ -4,7 +4,7 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     case postgres, redshift, snowflake, bigquery, spark, duckdb
 
     /// The dialect's SQL.
-    public var sql: any Dialect {
+    package var sql: any Dialect {
         switch self {
         case .postgres: Postgres()
         case .redshift: Redshift()

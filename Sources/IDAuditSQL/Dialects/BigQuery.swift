@@ -1,41 +1,41 @@
 /// BigQuery (GoogleSQL).
-public struct BigQuery: Dialect {
-    public init() {}
+package struct BigQuery: Dialect {
+    package init() {}
 
-    public var displayName: String { "BigQuery" }
-    public var text: String { "STRING" }
-    public var bigint: String { "INT64" }
+    package var displayName: String { "BigQuery" }
+    package var text: String { "STRING" }
+    package var bigint: String { "INT64" }
 
-    public func literal(_ value: String) -> String {
+    package func literal(_ value: String) -> String {
         Literal.escaped(value, quote: "\\'", escape: Literal.codePoint)
     }
 
-    public func column(_ name: String) -> String { "`\(name)`" }
-    public func pmod(_ a: String, _ b: String) -> String { "MOD(MOD(\(a), \(b)) + \(b), \(b))" }
-    public func floorDiv(_ a: String, _ b: String) -> String { "DIV(\(a) - \(pmod(a, b)), \(b))" }
+    package func column(_ name: String) -> String { "`\(name)`" }
+    package func pmod(_ a: String, _ b: String) -> String { "MOD(MOD(\(a), \(b)) + \(b), \(b))" }
+    package func floorDiv(_ a: String, _ b: String) -> String { "DIV(\(a) - \(pmod(a, b)), \(b))" }
     /// Project ids hold hyphens.
-    public var schemaNamesMayHoldHyphens: Bool { true }
+    package var schemaNamesMayHoldHyphens: Bool { true }
 
-    public func quotient(_ a: String, _ b: String) -> String { "DIV((\(a)), (\(b)))" }
-    public var nowMicros: String { "UNIX_MICROS(CURRENT_TIMESTAMP())" }
-    public func isoSeconds(_ seconds: String) -> String {
+    package func quotient(_ a: String, _ b: String) -> String { "DIV((\(a)), (\(b)))" }
+    package var nowMicros: String { "UNIX_MICROS(CURRENT_TIMESTAMP())" }
+    package func isoSeconds(_ seconds: String) -> String {
         "FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%S', TIMESTAMP_SECONDS(\(seconds)))"
     }
 
-    public func search(_ value: String, _ pattern: String) -> String { "REGEXP_CONTAINS(\(value), \(pattern))" }
-    public func fail(_ message: String) -> String { "ERROR(\(message))" }
+    package func search(_ value: String, _ pattern: String) -> String { "REGEXP_CONTAINS(\(value), \(pattern))" }
+    package func fail(_ message: String) -> String { "ERROR(\(message))" }
 
-    public func temporaryTable(_ name: String, _ select: String) -> [String] {
+    package func temporaryTable(_ name: String, _ select: String) -> [String] {
         ["CREATE TEMP TABLE \(name) AS\n\(select)"]
     }
-    public func resultTable(_ table: String, _ select: String) -> [String] {
+    package func resultTable(_ table: String, _ select: String) -> [String] {
         ["CREATE OR REPLACE TABLE \(table) AS\n\(select)"]
     }
     /// BigQuery refuses table DDL in a transaction.
-    public var transaction: (begin: String, commit: String)? { nil }
+    package var transaction: (begin: String, commit: String)? { nil }
 
     /// The fold, a JavaScript function over each group's arrays.
-    public func windowedEvictions(_ fold: WindowFold) -> String {
+    package func windowedEvictions(_ fold: WindowFold) -> String {
         """
         SELECT profile, type, CAST(evicted AS INT64) AS cpos FROM (
             SELECT profile, type, idaudit_walk(
@@ -46,7 +46,7 @@ public struct BigQuery: Dialect {
         """
     }
 
-    public var walkFunction: [String] {
+    package var walkFunction: [String] {
         [
             """
             CREATE TEMP FUNCTION idaudit_walk(t ARRAY<FLOAT64>, p ARRAY<BOOL>, w FLOAT64, lim FLOAT64)

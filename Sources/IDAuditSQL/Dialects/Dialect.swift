@@ -3,7 +3,7 @@
 /// ``PlanScript`` is one relational plan with a hook wherever engines differ: literals, byte order, times, regular
 /// expressions, temporary tables, errors, and the fold that walks a sliding window. Adding an engine is one file here
 /// and one line in ``SQLDialect``, the registry of names.
-public protocol Dialect: Sendable {
+package protocol Dialect: Sendable {
     /// The engine's name, for messages.
     var displayName: String { get }
 
@@ -87,52 +87,52 @@ public protocol Dialect: Sendable {
 /// What a dialect's window fold reads and writes: the walk of the evaluator (rule 5) over each (profile, type) group
 /// of candidates under a windowed limit, oldest first: append each value; while the kept values of its window number
 /// more than the limit, evict the oldest one that is not protected.
-public struct WindowFold: Sendable {
+package struct WindowFold: Sendable {
     /// The identifiers table (`profile, type, cpos, first_seen, prot, w, lim, cand, ccount`).
-    public var ids: String
+    package var ids: String
     /// The `windowed` table to make.
-    public var windowed: String
+    package var windowed: String
     /// A work table name of the script (`steps`, for a walk computed in steps).
-    public var table: @Sendable (String) -> String
+    package var table: @Sendable (String) -> String
     /// A statement that stops the script when `from` has a row, with `message` (`culprit` names its `column`).
-    public var stopWhenAny: @Sendable (_ column: String, _ from: String, _ message: String) -> String
+    package var stopWhenAny: @Sendable (_ column: String, _ from: String, _ message: String) -> String
 
     /// `FROM ... GROUP BY profile, type` over the groups a fold walks.
-    public var groups: String {
+    package var groups: String {
         "FROM \(ids) WHERE cand = 1 AND w IS NOT NULL AND ccount > lim GROUP BY profile, type"
     }
 }
 
 extension Dialect {
-    public var bigint: String { "BIGINT" }
-    public func canHold(_ value: String) -> Bool { true }
-    public func column(_ name: String) -> String { "\"\(name)\"" }
-    public func textCast(_ expr: String) -> String { "CAST(\(expr) AS \(text))" }
-    public func bytes(_ expr: String) -> String { expr }
-    public func pmod(_ a: String, _ b: String) -> String { "(((\(a)) % \(b) + \(b)) % \(b))" }
-    public func floorDiv(_ a: String, _ b: String) -> String { "((\(a) - \(pmod(a, b))) / \(b))" }
-    public var schemaNamesMayHoldHyphens: Bool { false }
-    public var sessionSetup: [String] { [] }
-    public func position(of needle: String, in haystack: String) -> String { "STRPOS(\(haystack), \(needle))" }
-    public func trimLeadingZeros(_ text: String) -> String { "LTRIM(\(text), '0')" }
-    public func quotient(_ a: String, _ b: String) -> String { "((\(a)) / (\(b)))" }
-    public var endAnchor: String { "$" }
-    public var usesWorkTables: Bool { false }
-    public func createSchemaIfMissing(_ name: String) -> String { "CREATE SCHEMA IF NOT EXISTS \(name)" }
-    public func temporaryTable(_ name: String, _ select: String) -> [String] {
+    package var bigint: String { "BIGINT" }
+    package func canHold(_ value: String) -> Bool { true }
+    package func column(_ name: String) -> String { "\"\(name)\"" }
+    package func textCast(_ expr: String) -> String { "CAST(\(expr) AS \(text))" }
+    package func bytes(_ expr: String) -> String { expr }
+    package func pmod(_ a: String, _ b: String) -> String { "(((\(a)) % \(b) + \(b)) % \(b))" }
+    package func floorDiv(_ a: String, _ b: String) -> String { "((\(a) - \(pmod(a, b))) / \(b))" }
+    package var schemaNamesMayHoldHyphens: Bool { false }
+    package var sessionSetup: [String] { [] }
+    package func position(of needle: String, in haystack: String) -> String { "STRPOS(\(haystack), \(needle))" }
+    package func trimLeadingZeros(_ text: String) -> String { "LTRIM(\(text), '0')" }
+    package func quotient(_ a: String, _ b: String) -> String { "((\(a)) / (\(b)))" }
+    package var endAnchor: String { "$" }
+    package var usesWorkTables: Bool { false }
+    package func createSchemaIfMissing(_ name: String) -> String { "CREATE SCHEMA IF NOT EXISTS \(name)" }
+    package func temporaryTable(_ name: String, _ select: String) -> [String] {
         ["CREATE TEMPORARY TABLE \(name) AS\n\(select)"]
     }
-    public func resultTable(_ table: String, _ select: String) -> [String] {
+    package func resultTable(_ table: String, _ select: String) -> [String] {
         ["DROP TABLE IF EXISTS \(table)", "CREATE TABLE \(table) AS\n\(select)"]
     }
-    public var transaction: (begin: String, commit: String)? { ("BEGIN", "COMMIT") }
-    public func windowedStatements(_ fold: WindowFold) -> [String] {
+    package var transaction: (begin: String, commit: String)? { ("BEGIN", "COMMIT") }
+    package func windowedStatements(_ fold: WindowFold) -> [String] {
         temporaryTable(fold.windowed, windowedEvictions(fold))
     }
-    public var walkFunction: [String] { [] }
+    package var walkFunction: [String] { [] }
 
     /// A time in microseconds as plan.csv writes it: `2026-11-23T08:15:00Z`, `.ffffff` only when there is a fraction.
-    public func planTime(_ us: String) -> String {
+    package func planTime(_ us: String) -> String {
         let fraction = pmod(us, "1000000")
         return "(\(isoSeconds(floorDiv(us, "1000000"))) || CASE WHEN \(fraction) = 0 THEN '' ELSE '.' || "
             + "LPAD(CAST(\(fraction) AS \(text)), 6, '0') END || 'Z')"

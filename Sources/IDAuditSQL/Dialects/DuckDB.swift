@@ -1,33 +1,33 @@
 /// DuckDB.
-public struct DuckDB: Dialect {
-    public init() {}
+package struct DuckDB: Dialect {
+    package init() {}
 
-    public var displayName: String { "DuckDB" }
-    public var text: String { "VARCHAR" }
+    package var displayName: String { "DuckDB" }
+    package var text: String { "VARCHAR" }
 
     /// Pieces joined by `||` with `chr(code point)` between them (its literals are standard: no backslash escapes).
-    public func literal(_ value: String) -> String {
+    package func literal(_ value: String) -> String {
         Literal.concatenated(value, chr: "chr", backslashEscapes: false)
     }
 
-    public func floorDiv(_ a: String, _ b: String) -> String { "((\(a) - \(pmod(a, b))) // \(b))" }
+    package func floorDiv(_ a: String, _ b: String) -> String { "((\(a) - \(pmod(a, b))) // \(b))" }
 
-    public var sessionSetup: [String] { ["SET TimeZone = 'UTC'"] }
-    public func quotient(_ a: String, _ b: String) -> String { "((\(a)) // (\(b)))" }
-    public var nowMicros: String { "epoch_us(CURRENT_TIMESTAMP)" }
-    public func isoSeconds(_ seconds: String) -> String {
+    package var sessionSetup: [String] { ["SET TimeZone = 'UTC'"] }
+    package func quotient(_ a: String, _ b: String) -> String { "((\(a)) // (\(b)))" }
+    package var nowMicros: String { "epoch_us(CURRENT_TIMESTAMP)" }
+    package func isoSeconds(_ seconds: String) -> String {
         "strftime(make_timestamp(\(seconds) * 1000000), '%Y-%m-%dT%H:%M:%S')"
     }
 
-    public func search(_ value: String, _ pattern: String) -> String { "regexp_matches(\(value), \(pattern))" }
-    public func fail(_ message: String) -> String { "error(\(message))" }
+    package func search(_ value: String, _ pattern: String) -> String { "regexp_matches(\(value), \(pattern))" }
+    package func fail(_ message: String) -> String { "error(\(message))" }
 
-    public func resultTable(_ table: String, _ select: String) -> [String] {
+    package func resultTable(_ table: String, _ select: String) -> [String] {
         ["CREATE OR REPLACE TABLE \(table) AS\n\(select)"]
     }
 
     /// The fold: `list_reduce` over each group's candidates as structs.
-    public func windowedEvictions(_ fold: WindowFold) -> String {
+    package func windowedEvictions(_ fold: WindowFold) -> String {
         let element = "STRUCT(n BIGINT, t BIGINT, p BOOLEAN, w BIGINT, l BIGINT)"
         let win = "list_filter(list_append(acc.k, x), lambda e: e.t > x.t - x.w)"
         let victim = "list_filter(\(win), lambda e: NOT e.p)[1].n"

@@ -1,11 +1,11 @@
 /// PostgreSQL.
-public struct Postgres: Dialect {
-    public init() {}
+package struct Postgres: Dialect {
+    package init() {}
 
-    public var displayName: String { "PostgreSQL" }
-    public var text: String { "TEXT" }
+    package var displayName: String { "PostgreSQL" }
+    package var text: String { "TEXT" }
 
-    public func literal(_ value: String) -> String {
+    package func literal(_ value: String) -> String {
         // An escape string (E'...') only when needed: `\uXXXX` and `\UXXXXXXXX` are code points.
         guard !value.unicodeScalars.allSatisfy(Literal.printable) else {
             return "'" + value.replacing("'", with: "''") + "'"
@@ -14,29 +14,29 @@ public struct Postgres: Dialect {
     }
 
     /// Its text cannot hold NUL.
-    public func canHold(_ value: String) -> Bool { !value.unicodeScalars.contains("\0") }
+    package func canHold(_ value: String) -> Bool { !value.unicodeScalars.contains("\0") }
 
     /// In the "C" collation, so that every sort, partition and join of the script compares bytes whatever the
     /// database's default collation (with an ICU en-US default, the whole script took 121 s instead of 81 s at 1 M
     /// profiles).
-    public func textCast(_ expr: String) -> String { "(CAST(\(expr) AS TEXT) COLLATE \"C\")" }
-    public func bytes(_ expr: String) -> String { "(\(expr) COLLATE \"C\")" }
+    package func textCast(_ expr: String) -> String { "(CAST(\(expr) AS TEXT) COLLATE \"C\")" }
+    package func bytes(_ expr: String) -> String { "(\(expr) COLLATE \"C\")" }
 
     /// Literals are read as the standard says (`\` is a backslash), whatever the server's default.
-    public var sessionSetup: [String] { ["SET TIME ZONE 'UTC'", "SET standard_conforming_strings = on"] }
-    public var nowMicros: String { "CAST(extract(epoch FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT)" }
-    public func isoSeconds(_ seconds: String) -> String {
+    package var sessionSetup: [String] { ["SET TIME ZONE 'UTC'", "SET standard_conforming_strings = on"] }
+    package var nowMicros: String { "CAST(extract(epoch FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT)" }
+    package func isoSeconds(_ seconds: String) -> String {
         "to_char(TIMESTAMP 'epoch' + \(seconds) * INTERVAL '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
     }
 
-    public func search(_ value: String, _ pattern: String) -> String { "(\(value) ~ \(pattern))" }
+    package func search(_ value: String, _ pattern: String) -> String { "(\(value) ~ \(pattern))" }
     /// No error function: a cast that cannot succeed carries the message into the engine's error.
-    public func fail(_ message: String) -> String { "CAST(\(message) AS INTEGER)" }
+    package func fail(_ message: String) -> String { "CAST(\(message) AS INTEGER)" }
 
     /// `CREATE SCHEMA IF NOT EXISTS` checks CREATE on the database before it looks for the schema: the README's
     /// user, who owns the results schema and may create no other, was refused ("permission denied for database").
     /// The schema is looked for first (an unquoted name is folded to lower case, as PostgreSQL folds it).
-    public func createSchemaIfMissing(_ name: String) -> String {
+    package func createSchemaIfMissing(_ name: String) -> String {
         "DO $idaudit$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = "
             + literal(name.lowercased()) + ") THEN CREATE SCHEMA \(name); END IF; END $idaudit$"
     }
@@ -44,12 +44,12 @@ public struct Postgres: Dialect {
     /// Autovacuum never analyzes temporary tables; without statistics the planner guesses a few hundred rows for
     /// every one and picks sort-merge joins over millions (measured at 1 M profiles: a 29 s statement, 1 GB sorted on
     /// disk, where hash joins take a few seconds). ANALYZE samples 30,000 rows.
-    public func temporaryTable(_ name: String, _ select: String) -> [String] {
+    package func temporaryTable(_ name: String, _ select: String) -> [String] {
         ["CREATE TEMPORARY TABLE \(name) AS\n\(select)", "ANALYZE \(name)"]
     }
 
     /// The fold, a PL/pgSQL function over each group's arrays.
-    public func windowedEvictions(_ fold: WindowFold) -> String {
+    package func windowedEvictions(_ fold: WindowFold) -> String {
         """
         SELECT profile, type, evicted AS cpos FROM (
             SELECT profile, type, unnest(pg_temp.idaudit_walk(
@@ -59,7 +59,7 @@ public struct Postgres: Dialect {
         """
     }
 
-    public var walkFunction: [String] {
+    package var walkFunction: [String] {
         [
             """
             CREATE OR REPLACE FUNCTION pg_temp.idaudit_walk(t BIGINT[], p BOOLEAN[], w BIGINT, lim BIGINT)

@@ -1,13 +1,13 @@
 /// Redshift: PostgreSQL 8's SQL, with its own literals and no fold.
-public struct Redshift: Dialect {
-    public init() {}
+package struct Redshift: Dialect {
+    package init() {}
 
-    public var displayName: String { "Redshift" }
-    public var text: String { "VARCHAR(65535)" }
+    package var displayName: String { "Redshift" }
+    package var text: String { "VARCHAR(65535)" }
 
     /// Redshift reads backslash escapes in every literal (its QUOTE_LITERAL doubles backslashes), as PostgreSQL 8.0
     /// did: `\\` is one backslash and `\ooo` one byte, octal; a character is its UTF-8 bytes.
-    public func literal(_ value: String) -> String {
+    package func literal(_ value: String) -> String {
         Literal.escaped(value, quote: "''") { scalar in
             String(scalar).utf8.map { byte in
                 let octal = String(byte, radix: 8)
@@ -17,23 +17,23 @@ public struct Redshift: Dialect {
     }
 
     /// Its text cannot hold NUL.
-    public func canHold(_ value: String) -> Bool { !value.unicodeScalars.contains("\0") }
+    package func canHold(_ value: String) -> Bool { !value.unicodeScalars.contains("\0") }
 
-    public var sessionSetup: [String] { ["SET TIME ZONE 'UTC'"] }
-    public var nowMicros: String { Postgres().nowMicros }
-    public func isoSeconds(_ seconds: String) -> String { Postgres().isoSeconds(seconds) }
-    public func search(_ value: String, _ pattern: String) -> String { Postgres().search(value, pattern) }
-    public func fail(_ message: String) -> String { Postgres().fail(message) }
+    package var sessionSetup: [String] { ["SET TIME ZONE 'UTC'"] }
+    package var nowMicros: String { Postgres().nowMicros }
+    package func isoSeconds(_ seconds: String) -> String { Postgres().isoSeconds(seconds) }
+    package func search(_ value: String, _ pattern: String) -> String { Postgres().search(value, pattern) }
+    package func fail(_ message: String) -> String { Postgres().fail(message) }
 
     /// The most candidates of one profile and type the walk takes: its state is a `VARCHAR(65535)`.
-    public static let walkLimit = 65_535
+    package static let walkLimit = 65_535
 
     /// Redshift has no fold, no arrays and no procedural function that runs per group on the compute nodes: its walk
     /// is a recursive CTE over each group's candidates oldest first. What a step needs from the other rows is
     /// computed beforehand, per candidate: where its window starts (1 + the candidates with first_seen <= its
     /// first_seen - w, a running count over the candidates and one probe per candidate, in (time, candidates before
     /// probes) order; they are a prefix, since candidates are numbered oldest first).
-    public func windowedStatements(_ fold: WindowFold) -> [String] {
+    package func windowedStatements(_ fold: WindowFold) -> [String] {
         let groups = "FROM \(fold.ids) WHERE cand = 1 AND w IS NOT NULL AND ccount > lim"
         let columns = "profile, type, CAST(cpos AS INTEGER) AS cpos, CASE WHEN prot = 1 THEN 'P' ELSE 'K' END AS ch, lim"
         // The walk's state is a VARCHAR(65535): a longer group stops the script rather than be cut short.
@@ -60,7 +60,7 @@ public struct Redshift: Dialect {
     /// protected, E evicted). Step i appends its letter, counts the letters of its window that are not E and, over
     /// the limit, turns the window's first K (the oldest kept value that is not protected) into E. One eviction per
     /// step is all the walk ever makes: before a step its window holds at most `lim` values, or only protected ones.
-    public func windowedEvictions(_ fold: WindowFold) -> String {
+    package func windowedEvictions(_ fold: WindowFold) -> String {
         let state = "(k.state || s.ch)"
         let length = "(s.cpos - s.ws + 1)"
         let window = "SUBSTRING(\(state) FROM s.ws FOR \(length))"

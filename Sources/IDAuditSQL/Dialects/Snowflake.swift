@@ -1,21 +1,21 @@
 /// Snowflake.
-public struct Snowflake: Dialect {
-    public init() {}
+package struct Snowflake: Dialect {
+    package init() {}
 
-    public var displayName: String { "Snowflake" }
-    public var text: String { "VARCHAR" }
+    package var displayName: String { "Snowflake" }
+    package var text: String { "VARCHAR" }
 
     /// Pieces joined by `||` with `CHR(code point)` between them; its literals also read backslash escapes, so its
     /// backslashes are doubled.
-    public func literal(_ value: String) -> String {
+    package func literal(_ value: String) -> String {
         Literal.concatenated(value, chr: "CHR", backslashEscapes: true)
     }
 
-    public func column(_ name: String) -> String { "\"\(name.uppercased())\"" }
+    package func column(_ name: String) -> String { "\"\(name.uppercased())\"" }
 
     /// Snowflake turns a timestamp column into text with the session's output format, milliseconds by default: the
     /// script reads times as text, so the formats keep every digit.
-    public var sessionSetup: [String] {
+    package var sessionSetup: [String] {
         [
             "ALTER SESSION SET TIMEZONE = 'UTC'",
             "ALTER SESSION SET TIMESTAMP_OUTPUT_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9 TZHTZM'",
@@ -24,28 +24,28 @@ public struct Snowflake: Dialect {
             "ALTER SESSION SET TIMESTAMP_NTZ_OUTPUT_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9'",
         ]
     }
-    public func position(of needle: String, in haystack: String) -> String { "CHARINDEX(\(needle), \(haystack))" }
-    public func quotient(_ a: String, _ b: String) -> String { "FLOOR((\(a)) / (\(b)))" }
-    public var nowMicros: String { "DATE_PART(epoch_microsecond, CURRENT_TIMESTAMP())" }
-    public func isoSeconds(_ seconds: String) -> String {
+    package func position(of needle: String, in haystack: String) -> String { "CHARINDEX(\(needle), \(haystack))" }
+    package func quotient(_ a: String, _ b: String) -> String { "FLOOR((\(a)) / (\(b)))" }
+    package var nowMicros: String { "DATE_PART(epoch_microsecond, CURRENT_TIMESTAMP())" }
+    package func isoSeconds(_ seconds: String) -> String {
         "TO_CHAR(TO_TIMESTAMP_NTZ(\(seconds), 0), 'YYYY-MM-DD\"T\"HH24:MI:SS')"
     }
 
-    public func search(_ value: String, _ pattern: String) -> String { "(REGEXP_INSTR(\(value), \(pattern)) > 0)" }
+    package func search(_ value: String, _ pattern: String) -> String { "(REGEXP_INSTR(\(value), \(pattern)) > 0)" }
     /// No error function: a conversion that cannot succeed carries the message into the engine's error.
-    public func fail(_ message: String) -> String { "TO_NUMBER(\(message))" }
+    package func fail(_ message: String) -> String { "TO_NUMBER(\(message))" }
 
-    public func temporaryTable(_ name: String, _ select: String) -> [String] {
+    package func temporaryTable(_ name: String, _ select: String) -> [String] {
         ["CREATE OR REPLACE TEMPORARY TABLE \(name) AS\n\(select)"]
     }
-    public func resultTable(_ table: String, _ select: String) -> [String] {
+    package func resultTable(_ table: String, _ select: String) -> [String] {
         ["CREATE OR REPLACE TABLE \(table) AS\n\(select)"]
     }
     /// Snowflake commits each DDL statement.
-    public var transaction: (begin: String, commit: String)? { nil }
+    package var transaction: (begin: String, commit: String)? { nil }
 
     /// The fold: `REDUCE` over each group's candidates as objects.
-    public func windowedEvictions(_ fold: WindowFold) -> String {
+    package func windowedEvictions(_ fold: WindowFold) -> String {
         let win = "FILTER(ARRAY_APPEND(acc:k, x), e -> e:t::NUMBER > x:t::NUMBER - x:w::NUMBER)"
         let victim = "FILTER(\(win), e -> NOT e:p::BOOLEAN)[0]:n::NUMBER"
         return """

@@ -1,47 +1,47 @@
 /// Spark SQL (Databricks).
-public struct Spark: Dialect {
-    public init() {}
+package struct Spark: Dialect {
+    package init() {}
 
-    public var displayName: String { "Spark SQL (Databricks)" }
-    public var text: String { "STRING" }
+    package var displayName: String { "Spark SQL (Databricks)" }
+    package var text: String { "STRING" }
 
     /// Spark's `\uXXXX` is a UTF-16 unit: a pair for a supplementary character.
-    public func literal(_ value: String) -> String {
+    package func literal(_ value: String) -> String {
         Literal.escaped(value, quote: "\\'") { String($0).utf16.map { "\\u" + Literal.hex(UInt32($0), 4) }.joined() }
     }
 
-    public func column(_ name: String) -> String { "`\(name)`" }
-    public func pmod(_ a: String, _ b: String) -> String { "pmod(\(a), \(b))" }
-    public func floorDiv(_ a: String, _ b: String) -> String { "((\(a) - \(pmod(a, b))) div \(b))" }
+    package func column(_ name: String) -> String { "`\(name)`" }
+    package func pmod(_ a: String, _ b: String) -> String { "pmod(\(a), \(b))" }
+    package func floorDiv(_ a: String, _ b: String) -> String { "((\(a) - \(pmod(a, b))) div \(b))" }
 
     /// ANSI mode, so a cast or arithmetic that cannot be done stops the run rather than give NULL (Spark 4's default;
     /// Spark 3's was off).
-    public var sessionSetup: [String] { ["SET spark.sql.session.timeZone = UTC", "SET spark.sql.ansi.enabled = true"] }
-    public func position(of needle: String, in haystack: String) -> String { "instr(\(haystack), \(needle))" }
-    public func trimLeadingZeros(_ text: String) -> String { "TRIM(LEADING '0' FROM \(text))" }
-    public func quotient(_ a: String, _ b: String) -> String { "((\(a)) div (\(b)))" }
-    public var nowMicros: String { "unix_micros(current_timestamp())" }
-    public func isoSeconds(_ seconds: String) -> String {
+    package var sessionSetup: [String] { ["SET spark.sql.session.timeZone = UTC", "SET spark.sql.ansi.enabled = true"] }
+    package func position(of needle: String, in haystack: String) -> String { "instr(\(haystack), \(needle))" }
+    package func trimLeadingZeros(_ text: String) -> String { "TRIM(LEADING '0' FROM \(text))" }
+    package func quotient(_ a: String, _ b: String) -> String { "((\(a)) div (\(b)))" }
+    package var nowMicros: String { "unix_micros(current_timestamp())" }
+    package func isoSeconds(_ seconds: String) -> String {
         "date_format(timestamp_seconds(\(seconds)), \"yyyy-MM-dd'T'HH:mm:ss\")"
     }
 
     /// Java's `$` also matches before a final line terminator: `\z` is the end of the text.
-    public var endAnchor: String { "\\z" }
-    public func search(_ value: String, _ pattern: String) -> String { "(\(value) RLIKE \(pattern))" }
-    public func fail(_ message: String) -> String { "raise_error(\(message))" }
+    package var endAnchor: String { "\\z" }
+    package func search(_ value: String, _ pattern: String) -> String { "(\(value) RLIKE \(pattern))" }
+    package func fail(_ message: String) -> String { "raise_error(\(message))" }
 
     /// Spark's cached views keep their whole lineage, and the merge rounds (each reading the previous round twice)
     /// would make it grow exponentially; a table written and read back starts afresh. Work tables are dropped at the
     /// end.
-    public var usesWorkTables: Bool { true }
-    public func temporaryTable(_ name: String, _ select: String) -> [String] {
+    package var usesWorkTables: Bool { true }
+    package func temporaryTable(_ name: String, _ select: String) -> [String] {
         ["DROP TABLE IF EXISTS \(name)", "CREATE TABLE \(name) AS\n\(select)"]
     }
     /// Spark has no transactions.
-    public var transaction: (begin: String, commit: String)? { nil }
+    package var transaction: (begin: String, commit: String)? { nil }
 
     /// The fold: `aggregate` over each group's candidates as structs.
-    public func windowedEvictions(_ fold: WindowFold) -> String {
+    package func windowedEvictions(_ fold: WindowFold) -> String {
         let element = "STRUCT<n: BIGINT, t: BIGINT, p: BOOLEAN, w: BIGINT, l: BIGINT>"
         let win = "filter(concat(acc.k, array(x)), e -> e.t > x.t - x.w)"
         let victim = "aggregate(filter(\(win), e -> NOT e.p), CAST(NULL AS BIGINT), (v, e) -> coalesce(v, e.n))"
