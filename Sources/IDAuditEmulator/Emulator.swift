@@ -19,22 +19,22 @@ import Synchronization
 /// - `POST /v1/spaces/{space}/collections/users/profiles/user_id:{lookup}/external_ids/delete` (Segment)
 /// - `DELETE /api/user/v1/identity` (Insider One, identifiers)
 /// - `POST /api/user/v1/attribute/delete` (Insider One, attributes; users from ``EmulatorOptions/insiderUsers``)
-public final class Emulator: Sendable {
+package final class Emulator: Sendable {
     let state: EmulatorState
     /// The options it runs with.
-    public let options: EmulatorOptions
+    package let options: EmulatorOptions
 
     /// An emulator serving `store`.
-    public init(store: ProfileStore, options: EmulatorOptions) {
+    package init(store: ProfileStore, options: EmulatorOptions) {
         state = EmulatorState(store: store, options: options)
         self.options = options
     }
 
     /// What it has answered so far.
-    public func statistics() async -> EmulatorStatistics { await state.snapshot() }
+    package func statistics() async -> EmulatorStatistics { await state.snapshot() }
 
     /// Writes deletions not yet written to the store (with ``EmulatorOptions/writeToStore``; otherwise nothing).
-    public func flush() async throws { try await state.flush() }
+    package func flush() async throws { try await state.flush() }
 
     /// The routes.
     func router() -> Router<BasicRequestContext> {
@@ -72,7 +72,7 @@ public final class Emulator: Sendable {
     }
 
     /// A user's attributes at Insider One's side, as sorted JSON, found by one of its identifiers (plan type).
-    public func insiderAttributes(type: String, value: String) async -> String? {
+    package func insiderAttributes(type: String, value: String) async -> String? {
         await state.attributesJSON(type: type, value: value)
     }
 
@@ -121,22 +121,22 @@ public final class Emulator: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT (the `emulate` command).
-    public func run(onStarted: @escaping @Sendable (Int) async -> Void) async throws {
+    package func run(onStarted: @escaping @Sendable (Int) async -> Void) async throws {
         try await serve(serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint], onStarted: onStarted))
     }
 }
 
 /// An emulator serving in the background (tests, benchmarks): its port, and a way to stop it.
-public final class RunningEmulator: Sendable {
+package final class RunningEmulator: Sendable {
     /// The emulator.
-    public let emulator: Emulator
+    package let emulator: Emulator
     /// The bound port.
-    public let port: Int
+    package let port: Int
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
     /// `http://127.0.0.1:PORT`: the `--endpoint` for `apply`.
-    public var endpoint: String { "http://\(emulator.options.host):\(port)" }
+    package var endpoint: String { "http://\(emulator.options.host):\(port)" }
 
     private init(emulator: Emulator, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
         self.emulator = emulator
@@ -146,7 +146,7 @@ public final class RunningEmulator: Sendable {
     }
 
     /// Starts an emulator over `store` (use port 0 for any free port) and returns once it listens.
-    public static func start(store: ProfileStore, options: EmulatorOptions) async throws -> RunningEmulator {
+    package static func start(store: ProfileStore, options: EmulatorOptions) async throws -> RunningEmulator {
         let emulator = Emulator(store: store, options: options)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let group = emulator.serviceGroup(gracefulShutdownSignals: []) { port in
@@ -165,17 +165,17 @@ public final class RunningEmulator: Sendable {
     }
 
     /// Stops serving and writes the last deletions to the store.
-    public func stop() async throws {
+    package func stop() async throws {
         await group.triggerGracefulShutdown()
         try await task.value
     }
 }
 
 /// The emulator could not start.
-public struct EmulatorError: Error, Sendable, CustomStringConvertible {
+package struct EmulatorError: Error, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public var message: String
-    public var description: String { message }
+    package var message: String
+    package var description: String { message }
 }
 
 /// Request-Id values: `emu-1`, `emu-2`, ...

@@ -14,21 +14,21 @@ struct Answer: Sendable {
 }
 
 /// What the emulator has seen, for tests and benchmarks.
-public struct EmulatorStatistics: Sendable, Equatable {
+package struct EmulatorStatistics: Sendable, Equatable {
     /// Requests received, by status answered.
-    public var byStatus: [Int: Int] = [:]
+    package var byStatus: [Int: Int] = [:]
     /// Identifiers deleted through the Segment endpoint.
-    public var segmentDeletions = 0
+    package var segmentDeletions = 0
     /// Identifiers deleted through the Insider One endpoint.
-    public var insiderDeletions = 0
+    package var insiderDeletions = 0
     /// Users whose attributes were changed through Insider One's attribute endpoint.
-    public var attributeUsers = 0
+    package var attributeUsers = 0
     /// Deletions answered with an odd 2xx (``EmulatorOptions/odd2xxRate``): nothing was deleted for them.
-    public var odd2xx = 0
+    package var odd2xx = 0
     /// Requests answered 429.
-    public var throttled: Int { byStatus[429] ?? 0 }
+    package var throttled: Int { byStatus[429] ?? 0 }
     /// Requests in all.
-    public var requests: Int { byStatus.values.reduce(0, +) }
+    package var requests: Int { byStatus.values.reduce(0, +) }
 }
 
 /// The emulator's state: the store it serves, deletions not yet written to it, budgets, faults and statistics.

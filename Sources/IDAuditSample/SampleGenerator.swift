@@ -1,27 +1,27 @@
 import IDAuditCSV
 
 /// What ``SampleGenerator`` generates: how many profiles, from which seed, over which period.
-public struct SampleOptions: Sendable {
+package struct SampleOptions: Sendable {
     /// The number of profiles (canonical ids) to generate; 0 writes header-only files.
-    public var profiles: Int
+    package var profiles: Int
     /// The seed: the same options give byte-identical files, on any machine and toolchain.
-    public var seed: UInt64
+    package var seed: UInt64
     /// The end of the sampled period, in microseconds since 1970-01-01T00:00:00Z (UTC).
     ///
     /// A fixed date rather than "now", so that output does not depend on when it is generated.
-    public var endMicroseconds: Int64
+    package var endMicroseconds: Int64
     /// The length of the sampled period, in days, ending at ``endMicroseconds``.
-    public var spanDays: Int
+    package var spanDays: Int
     /// A messier space: about 6 times as many profiles with email sprawl, anonymous-id bursts and several user_ids,
     /// and 5 times as many case variants; about a fifth of the mapping rows end up in excess under Segment's
     /// recommended rules (the default mix: about 4%). Every other draw is the default's.
-    public var heavyExcess = false
+    package var heavyExcess = false
 
     /// 2026-11-01T00:00:00Z, the default end of the period.
-    public static let defaultEndMicroseconds: Int64 = 1_793_491_200_000_000
+    package static let defaultEndMicroseconds: Int64 = 1_793_491_200_000_000
 
     /// Creates options: by default three years (1,095 days) ending on 2026-11-01.
-    public init(
+    package init(
         profiles: Int, seed: UInt64 = 7, endMicroseconds: Int64 = SampleOptions.defaultEndMicroseconds,
         spanDays: Int = 1095
     ) {
@@ -33,18 +33,18 @@ public struct SampleOptions: Sendable {
 }
 
 /// What ``SampleGenerator/write(_:to:progress:)`` wrote.
-public struct SampleResult: Sendable, Equatable {
+package struct SampleResult: Sendable, Equatable {
     /// Rows of `external_id_mapping_updates.csv`, header excluded.
-    public var mappingRows: Int
+    package var mappingRows: Int
     /// Rows of `id_graph_updates.csv`, header excluded.
-    public var graphRows: Int
+    package var graphRows: Int
     /// Profiles generated (canonical ids: merged-away segment ids are not counted).
-    public var profiles: Int
+    package var profiles: Int
     /// Bytes written, both files together.
-    public var bytes: Int64
+    package var bytes: Int64
 
     /// Creates a result.
-    public init(mappingRows: Int, graphRows: Int, profiles: Int, bytes: Int64) {
+    package init(mappingRows: Int, graphRows: Int, profiles: Int, bytes: Int64) {
         self.mappingRows = mappingRows
         self.graphRows = graphRows
         self.profiles = profiles
@@ -53,17 +53,17 @@ public struct SampleResult: Sendable, Equatable {
 }
 
 /// Options the generator cannot work with.
-public struct SampleError: Error, Sendable, CustomStringConvertible {
+package struct SampleError: Error, Sendable, CustomStringConvertible {
     /// What is wrong, and what to pass instead.
-    public var message: String
+    package var message: String
 
     /// Creates an error.
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 
     /// The message.
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Generates a realistic, messy Profiles Sync export: the `external_id_mapping_updates` and `id_graph_updates`
@@ -89,21 +89,21 @@ public struct SampleError: Error, Sendable, CustomStringConvertible {
 ///   for the rows of one event: it increases strictly with time.
 /// - EXTERNAL_ID_HASH is the real lowercase hex SHA-1 of type followed by value, as Profiles Sync computes it.
 /// - About 0.1% of rows hold a TRIGGERING_EVENT_NAME that needs quoting (a comma or a double quote).
-public enum SampleGenerator {
+package enum SampleGenerator {
     /// The mapping table's file name.
-    public static let mappingFileName = "external_id_mapping_updates.csv"
+    package static let mappingFileName = "external_id_mapping_updates.csv"
     /// The graph table's file name.
-    public static let graphFileName = "id_graph_updates.csv"
+    package static let graphFileName = "id_graph_updates.csv"
 
     /// The columns of `external_id_mapping_updates`, in unload order.
-    public static let mappingColumns = [
+    package static let mappingColumns = [
         "ID", "SEGMENT_ID", "EXTERNAL_ID_HASH", "EXTERNAL_ID_TYPE", "EXTERNAL_ID_VALUE", "TIMESTAMP", "RECEIVED_AT",
         "SEQ", "UUID_TS", "TRIGGERING_EVENT_ID", "TRIGGERING_EVENT_NAME", "TRIGGERING_EVENT_SOURCE_ID",
         "TRIGGERING_EVENT_SOURCE_NAME", "TRIGGERING_EVENT_SOURCE_SLUG", "TRIGGERING_EVENT_TYPE", "__OPERATION",
     ]
 
     /// The columns of `id_graph_updates`, in unload order.
-    public static let graphColumns = [
+    package static let graphColumns = [
         "SEGMENT_ID", "CANONICAL_SEGMENT_ID", "TRIGGERING_EVENT_TYPE", "TRIGGERING_EVENT_ID", "TIMESTAMP", "SEQ",
         "UUID_TS",
     ]
@@ -121,7 +121,7 @@ public enum SampleGenerator {
     ///   - directory: the output directory.
     ///   - progress: called now and then with the fraction of profiles done, from 0 to 1.
     /// - Throws: ``SampleError`` for unusable options, `OutputError` when a file cannot be written.
-    public static func write(
+    package static func write(
         _ options: SampleOptions, to directory: String, progress: ((Double) -> Void)? = nil
     ) throws -> SampleResult {
         guard options.profiles >= 0 else {

@@ -12,24 +12,24 @@ import PostgresNIO
 /// user by default), and create the target schema or tables in it:
 /// `GRANT USAGE ON SCHEMA profiles_sync TO auditor; GRANT SELECT ON ALL TABLES IN SCHEMA profiles_sync TO auditor;
 /// CREATE SCHEMA idaudit AUTHORIZATION auditor;` (or `GRANT CREATE ON SCHEMA idaudit TO auditor`).
-public struct PostgresEngine: PlanEngine {
+package struct PostgresEngine: PlanEngine {
     /// Where to connect (the schema in it is the source schema's default).
-    public let configuration: WarehouseConfiguration
+    package let configuration: WarehouseConfiguration
 
     /// The script's dialect: `.postgres`, or `.redshift` (Redshift's PostgreSQL-derived SQL, which PostgreSQL also
     /// runs: the tests execute the Redshift form this way, since no Redshift runs here).
-    public let dialect: SQLDialect
+    package let dialect: SQLDialect
 
     /// An engine on `configuration` running `dialect`'s script (`.postgres` or `.redshift`).
-    public init(configuration: WarehouseConfiguration, dialect: SQLDialect = .postgres) {
+    package init(configuration: WarehouseConfiguration, dialect: SQLDialect = .postgres) {
         precondition(dialect == .postgres || dialect == .redshift, "PostgresEngine runs the postgres or redshift script")
         self.configuration = configuration
         self.dialect = dialect
     }
 
-    public var description: String { "PostgreSQL \(configuration.description)" }
+    package var description: String { "PostgreSQL \(configuration.description)" }
 
-    public func run(_ scripts: ScriptVariants, into directory: String) async throws {
+    package func run(_ scripts: ScriptVariants, into directory: String) async throws {
         let session = WarehouseReader(configuration: configuration)
         let source = scripts.options.sourceSchema
         let target = scripts.options.targetSchema

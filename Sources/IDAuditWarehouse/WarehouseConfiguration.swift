@@ -2,24 +2,24 @@ import Foundation
 
 /// Where the warehouse is and how to read it: from `IDAUDIT_PG_URL` (`postgres://user@host:port/database`), the
 /// password from `PGPASSWORD` or `~/.pgpass`, never from the command line.
-public struct WarehouseConfiguration: Sendable {
+package struct WarehouseConfiguration: Sendable {
     /// The host (or a Unix socket directory, when it starts with `/`).
-    public var host: String
+    package var host: String
     /// The port.
-    public var port: Int
+    package var port: Int
     /// The user.
-    public var user: String
+    package var user: String
     /// The password, if any (never printed).
-    public var password: String?
+    package var password: String?
     /// The database.
-    public var database: String
+    package var database: String
     /// The schema holding the Profiles Sync tables.
-    public var schema: String
+    package var schema: String
     /// The longest a statement may run, in seconds.
-    public var statementTimeoutSeconds: Int
+    package var statementTimeoutSeconds: Int
 
     /// Creates a configuration.
-    public init(
+    package init(
         host: String, port: Int = 5432, user: String, password: String? = nil, database: String,
         schema: String = "profiles_sync", statementTimeoutSeconds: Int = 3600
     ) {
@@ -33,12 +33,12 @@ public struct WarehouseConfiguration: Sendable {
     }
 
     /// `host:port/database` as user, without the password: for messages.
-    public var description: String { "\(user)@\(host):\(port)/\(database)" }
+    package var description: String { "\(user)@\(host):\(port)/\(database)" }
 
     /// Reads the URL (from the environment) and finds the password: the URL's own (it came from the environment
     /// too), else `PGPASSWORD`, else a matching `~/.pgpass` line (`host:port:database:user:password`, `*` matches
     /// anything).
-    public static func parse(
+    package static func parse(
         url text: String, schema: String, statementTimeoutSeconds: Int,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(WarehouseError) -> WarehouseConfiguration {
@@ -73,12 +73,12 @@ public struct WarehouseConfiguration: Sendable {
 }
 
 /// A warehouse that cannot be read: a message a person can act on, never a stack trace.
-public struct WarehouseError: Error, Sendable, CustomStringConvertible {
+package struct WarehouseError: Error, Sendable, CustomStringConvertible {
     /// What went wrong and what to do.
-    public var message: String
+    package var message: String
 
     /// Creates an error.
-    public init(_ message: String) { self.message = message }
+    package init(_ message: String) { self.message = message }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -6,12 +6,12 @@ import NIOSSL
 import PostgresNIO
 
 /// A PostgreSQL session on the warehouse: one connection with a statement timeout, read-only unless asked.
-public struct WarehouseReader: Sendable {
+package struct WarehouseReader: Sendable {
     /// Where to read.
-    public let configuration: WarehouseConfiguration
+    package let configuration: WarehouseConfiguration
 
     /// A reader.
-    public init(configuration: WarehouseConfiguration) { self.configuration = configuration }
+    package init(configuration: WarehouseConfiguration) { self.configuration = configuration }
 
     /// Runs `body` on one connection in a read-only session with the statement timeout.
     package func withSession<T: Sendable>(

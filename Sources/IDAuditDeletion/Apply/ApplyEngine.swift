@@ -11,7 +11,7 @@ import IDAuditCore
 /// 429, 5xx and network errors are retried with exponential backoff and jitter (honouring `Retry-After`), up to
 /// ``ApplyOptions/maxAttempts``. 401 and 403 stop the run at once; so does the circuit breaker, the cap on
 /// deletions, and a canary awaiting review.
-public final class ApplyEngine: Sendable {
+package final class ApplyEngine: Sendable {
     private let plan: any PlanLines
     private let target: any DeletionTarget
     private let transport: HTTPTransport
@@ -19,7 +19,7 @@ public final class ApplyEngine: Sendable {
     private let options: ApplyOptions
 
     /// An engine for one plan and one destination.
-    public init(
+    package init(
         plan: any PlanLines, target: any DeletionTarget, transport: HTTPTransport, journal: Journal,
         options: ApplyOptions
     ) {
@@ -34,7 +34,7 @@ public final class ApplyEngine: Sendable {
     ///
     /// - Parameter heldLock: the journal's lock when the caller holds it already (to keep it until it has written
     ///   what follows the run); nil: the run takes it and releases it when it ends.
-    public static func run(
+    package static func run(
         plan: any PlanLines, target: any DeletionTarget, journal: Journal, options: ApplyOptions,
         heldLock: JournalLock? = nil
     ) async throws -> ApplyReport {
@@ -51,13 +51,13 @@ public final class ApplyEngine: Sendable {
     static let throttledOut = "throttled_out"
 
     /// The requests per second this run uses.
-    public var requestsPerSecond: Double { options.requestsPerSecond ?? target.defaultRequestsPerSecond }
+    package var requestsPerSecond: Double { options.requestsPerSecond ?? target.defaultRequestsPerSecond }
 
     /// Runs the plan: sends every line not yet done, and returns what happened.
     ///
     /// - Throws: ``ApplyOptionsError`` for options that make no sense, ``JournalError`` when another run holds the
     ///   journal: both before anything is sent or written.
-    public func run(heldLock: JournalLock? = nil) async throws -> ApplyReport {
+    package func run(heldLock: JournalLock? = nil) async throws -> ApplyReport {
         try options.validate()
         let started = WallClock.now()
         let startedMonotonic = ContinuousClock().now
@@ -244,7 +244,7 @@ public final class ApplyEngine: Sendable {
     /// The lines a run would send now, in plan order, with what `journal` (nil: none) recorded; nothing is written.
     /// One place for `apply --dry-run` and tests.
     @discardableResult
-    public static func linesToSend(
+    package static func linesToSend(
         plan: any PlanLines, target: any DeletionTarget, journal: Journal?, options: ApplyOptions,
         visit: (PlanEntry) -> Void
     ) throws -> PlanTally {

@@ -1,46 +1,46 @@
 import Synchronization
 
 /// How `apply` runs: budget, concurrency, retries and the blast-radius limits.
-public struct ApplyOptions: Sendable {
+package struct ApplyOptions: Sendable {
     /// Requests per second for the destination (nil: the platform's documented budget).
-    public var requestsPerSecond: Double?
+    package var requestsPerSecond: Double?
     /// Requests in flight at most (nil: enough for the budget when each request takes 4 s, at most 1,024).
-    public var concurrency: Int?
+    package var concurrency: Int?
     /// Attempts per line before it counts as failed (429, 5xx and network errors are retried).
-    public var maxAttempts = 8
+    package var maxAttempts = 8
     /// Lines sent in this run at most; the run stops (exit 2) when it is reached.
-    public var maxDeletes: Int?
+    package var maxDeletes: Int?
     /// Send this many lines first, then stop for review unless ``continueAfterCanary``.
-    public var canary: Int?
+    package var canary: Int?
     /// Go on after a clean canary (`--yes`).
-    public var continueAfterCanary = false
+    package var continueAfterCanary = false
     /// Stop when more than this share of the last 200 attempts failed (5xx, network, or a failed line); 429s are
     /// throttling, not errors, and do not count. Judged once 50 attempts are in the window.
-    public var maxErrorRate = 0.05
+    package var maxErrorRate = 0.05
     /// Stop when more than this share of the lines answered so far were not there before the run (once
     /// ``absentMinimum`` lines have answered): the plan does not match the destination.
-    public var maxAbsentRate = 0.1
+    package var maxAbsentRate = 0.1
     /// Send lines that failed in an earlier run again.
-    public var retryFailed = false
+    package var retryFailed = false
     /// Send lines answered by an unconfirmed 2xx in an earlier run again (a not-found then means it was deleted).
-    public var retryUnconfirmed = false
+    package var retryUnconfirmed = false
     /// First backoff, in seconds; it doubles per attempt, up to ``backoffCapSeconds``, with jitter.
-    public var backoffBaseSeconds = 0.5
+    package var backoffBaseSeconds = 0.5
     /// Longest backoff, in seconds.
-    public var backoffCapSeconds = 30.0
+    package var backoffCapSeconds = 30.0
     /// A request's time limit, in seconds.
-    public var timeoutSeconds = 30.0
+    package var timeoutSeconds = 30.0
     /// Called about once a second with the run's progress.
-    public var progress: (@Sendable (ApplyProgress) -> Void)?
+    package var progress: (@Sendable (ApplyProgress) -> Void)?
     /// Set from outside the run (a signal handler) to stop it gracefully.
-    public var stopRequest: StopRequest?
+    package var stopRequest: StopRequest?
 
     /// Default options.
-    public init() {}
+    package init() {}
 
     /// Checks the options before anything is sent or written: every number within its range (a rate of 1e300 or a
     /// timeout of a million years would trap converting to a clock, not fail).
-    public func validate() throws(ApplyOptionsError) {
+    package func validate() throws(ApplyOptionsError) {
         if let requestsPerSecond, !(requestsPerSecond >= Self.slowestRate && requestsPerSecond <= Self.rateLimit) {
             throw ApplyOptionsError(
                 message: "--max-rps must be within 0.001 and \(Int(Self.rateLimit)) (--max-rpm within 0.06 and "
@@ -71,16 +71,16 @@ public struct ApplyOptions: Sendable {
     }
 
     /// The highest request rate accepted (no platform's budget comes near it).
-    public static let rateLimit = 100_000.0
+    package static let rateLimit = 100_000.0
     /// The lowest: one request in 1,000 seconds (below it, a run's estimates overflow).
-    public static let slowestRate = 0.001
+    package static let slowestRate = 0.001
     /// Requests in flight: 1 to 1,024.
-    public static let concurrencyRange = 1...1024
+    package static let concurrencyRange = 1...1024
     /// Attempts per line: 1 to 1,000 (a long 429 storm at a shared budget takes hundreds).
-    public static let attemptsRange = 1...1000
+    package static let attemptsRange = 1...1000
     /// A request's time limit: a second to an hour (below a second, every exchange on a real network would fail
     /// after it may have executed).
-    public static let timeoutRange = 1.0...3600.0
+    package static let timeoutRange = 1.0...3600.0
 
     /// The circuit breaker's window.
     static let breakerWindow = 200
@@ -93,45 +93,45 @@ public struct ApplyOptions: Sendable {
 /// A request from outside a run (SIGINT, SIGTERM) to stop it: no new request leaves, the requests in flight get
 /// their answers (each within the time limit) and are journaled, and the run ends with its report. Safe to call from
 /// any thread, any number of times (the first reason stands).
-public final class StopRequest: Sendable {
+package final class StopRequest: Sendable {
     private let state = Mutex<(reason: String, signal: Int32?)?>(nil)
 
     /// A request not yet made.
-    public init() {}
+    package init() {}
 
     /// Asks the run to stop, for `reason`; `signal` makes the run's exit code 128 + signal.
-    public func stop(reason: String, signal: Int32? = nil) {
+    package func stop(reason: String, signal: Int32? = nil) {
         state.withLock { if $0 == nil { $0 = (reason, signal) } }
     }
 
     /// Why the run was asked to stop, or nil.
-    public var reason: String? { state.withLock { $0?.reason } }
+    package var reason: String? { state.withLock { $0?.reason } }
 
     /// The signal that asked, or nil.
-    public var signal: Int32? { state.withLock { $0?.signal } }
+    package var signal: Int32? { state.withLock { $0?.signal } }
 }
 
 /// Options that make no sense (a negative cap, a zero rate).
-public struct ApplyOptionsError: Error, Sendable, CustomStringConvertible {
+package struct ApplyOptionsError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
-    public var message: String
-    public var description: String { message }
+    package var message: String
+    package var description: String { message }
 }
 
 /// A run's progress, for a terminal line.
-public struct ApplyProgress: Sendable {
+package struct ApplyProgress: Sendable {
     /// Lines deleted (or already absent) in this run.
-    public var done: Int
+    package var done: Int
     /// Lines failed in this run.
-    public var failed: Int
+    package var failed: Int
     /// Lines answered by a 2xx that was not the documented success, in this run.
-    public var unconfirmed = 0
+    package var unconfirmed = 0
     /// Lines skipped in this run.
-    public var skipped: Int
+    package var skipped: Int
     /// Lines still to send.
-    public var left: Int
+    package var left: Int
     /// Requests per second over the last few seconds.
-    public var rate: Double
+    package var rate: Double
     /// Seconds to go at that rate (nil when unknown).
-    public var etaSeconds: Double?
+    package var etaSeconds: Double?
 }

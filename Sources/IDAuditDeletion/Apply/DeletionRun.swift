@@ -4,31 +4,31 @@ import IDAuditCore
 
 /// What `apply` and `erase` share around ``ApplyEngine``: the destination's lock and journal, the report that says a
 /// run is going, and the final report. A graceful stop comes through ``ApplyOptions/stopRequest``.
-public struct DeletionRun: Sendable {
+package struct DeletionRun: Sendable {
     /// The plan (or erase file).
-    public var plan: any PlanLines
+    package var plan: any PlanLines
     /// The destination.
-    public var target: any DeletionTarget
+    package var target: any DeletionTarget
     /// The state folder of journals and destination locks.
-    public var home: JournalHome
+    package var home: JournalHome
     /// `--journal`, if given.
-    public var journal: String?
+    package var journal: String?
     /// Where an earlier idaudit kept the journal.
-    public var legacyJournal: String?
+    package var legacyJournal: String?
     /// Where the report goes.
-    public var reportPath: String
+    package var reportPath: String
     /// `apply` or `erase`, for the lock's holder text.
-    public var command: String
+    package var command: String
     /// Where warnings go (the terminal's standard error).
-    public var warn: @Sendable (String) -> Void
+    package var warn: @Sendable (String) -> Void
     /// What the approval's signature check said, for the report.
-    public var approval: String?
+    package var approval: String?
     /// Remakes the plan from the journal's line states, once the journal is held (erase: batches of the users not
     /// done yet, so that a resumed run is keyed by user); nil: the plan as given.
-    public var refine: (@Sendable ([Int: LineState]) -> PlanFile)?
+    package var refine: (@Sendable ([Int: LineState]) -> PlanFile)?
 
     /// A run of `plan` to `target`.
-    public init(
+    package init(
         plan: any PlanLines, target: any DeletionTarget, home: JournalHome, journal: String?, legacyJournal: String?,
         reportPath: String, command: String, warn: @escaping @Sendable (String) -> Void, approval: String? = nil,
         refine: (@Sendable ([Int: LineState]) -> PlanFile)? = nil
@@ -48,7 +48,7 @@ public struct DeletionRun: Sendable {
     /// Runs the plan. The report is written at `reportPath` (a failure to write it is a warning: the run's report
     /// is also in the journal); returns the report and the journal, still locked until the returned locks are
     /// released (the caller's record of the deletions in the store follows the run).
-    public func run(options: ApplyOptions) async throws -> (report: ApplyReport, journal: Journal, locks: [JournalLock])
+    package func run(options: ApplyOptions) async throws -> (report: ApplyReport, journal: Journal, locks: [JournalLock])
     {
         let holder = "idaudit \(command) \(plan.path) to \(target.destination), started \(WallClock.now())"
         // The plan's own lock and record, beside it: runs under two state folders (sudo, cron, another operator's
@@ -87,7 +87,7 @@ public struct DeletionRun: Sendable {
     }
 
     /// Where the canary's lines are listed for review: `canary.csv` beside the report.
-    public var canaryPath: String {
+    package var canaryPath: String {
         guard let slash = reportPath.lastIndex(of: "/") else { return "canary.csv" }
         return String(reportPath[...slash]) + "canary.csv"
     }

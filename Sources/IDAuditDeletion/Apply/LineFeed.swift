@@ -2,27 +2,27 @@ import IDAuditCore
 import Synchronization
 
 /// How a plan's lines were sorted by a run (or a dry run): what was settled earlier, skipped, to send.
-public struct PlanTally: Sendable {
+package struct PlanTally: Sendable {
     /// Lines done in earlier runs.
-    public var doneEarlier = 0
+    package var doneEarlier = 0
     /// Lines not sent, by design, by why.
-    public var skipReasons: [String: Int] = [:]
+    package var skipReasons: [String: Int] = [:]
     /// Lines not sent, by design.
-    public var skipped = 0
+    package var skipped = 0
     /// Lines an earlier run found not there, failed or left unconfirmed, not sent again: the first 1,000 of each,
     /// and how many.
-    public var absentEarlier: [ApplyReport.FailedLine] = []
-    public var absentEarlierCount = 0
-    public var failedEarlier: [ApplyReport.FailedLine] = []
-    public var failedEarlierCount = 0
-    public var unconfirmedEarlier: [ApplyReport.FailedLine] = []
-    public var unconfirmedEarlierCount = 0
+    package var absentEarlier: [ApplyReport.FailedLine] = []
+    package var absentEarlierCount = 0
+    package var failedEarlier: [ApplyReport.FailedLine] = []
+    package var failedEarlierCount = 0
+    package var unconfirmedEarlier: [ApplyReport.FailedLine] = []
+    package var unconfirmedEarlierCount = 0
     /// Lines to send, sent or not.
-    public var sendable = 0
+    package var sendable = 0
     /// Lines handed to workers.
-    public var taken = 0
+    package var taken = 0
     /// Lines read from the plan.
-    public var read = 0
+    package var read = 0
 }
 
 /// Hands a run's workers the lines to send, in plan order, reading the plan as they are taken: a 1 M-line plan is

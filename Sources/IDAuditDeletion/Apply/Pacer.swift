@@ -10,7 +10,7 @@
 /// lowered for this account): it cuts the rate for the whole run to 70% (at most once every 2 seconds, down to 1% of
 /// the budget), and the rate climbs back by a tenth of the budget per second of answers, up to the budget
 /// (additive increase, multiplicative decrease, as TCP does).
-public actor Pacer {
+package actor Pacer {
     private let budget: Double
     private let floor: Double
     private var rate: Double
@@ -24,12 +24,12 @@ public actor Pacer {
     /// How far ahead a slot may be reserved.
     static let horizon = Duration.seconds(1)
     /// How often the rate was cut.
-    public private(set) var decreases = 0
+    package private(set) var decreases = 0
     /// The lowest rate the run went down to.
-    public private(set) var lowestRate: Double
+    package private(set) var lowestRate: Double
 
     /// A pacer allowing `requestsPerSecond` in all and `perProfile` per profile key (nil: no per-profile budget).
-    public init(requestsPerSecond: Double, perProfile: Double?) {
+    package init(requestsPerSecond: Double, perProfile: Double?) {
         budget = max(requestsPerSecond, 0.001)
         floor = max(budget / 100, min(budget, 0.5))
         rate = budget
@@ -43,7 +43,7 @@ public actor Pacer {
     private static func interval(_ rate: Double) -> Duration { .nanoseconds(Int64(1e9 / max(rate, 0.001))) }
 
     /// The rate requests leave at now.
-    public var currentRate: Double { rate }
+    package var currentRate: Double { rate }
 
     /// Reserves the next slot for a request on `profile`; the caller sleeps until it.
     func reserve(profile: String) -> ContinuousClock.Instant {
@@ -59,7 +59,7 @@ public actor Pacer {
     }
 
     /// Waits for a slot (reserving it at most ``horizon`` ahead) and sleeps until it.
-    public func wait(profile: String) async throws {
+    package func wait(profile: String) async throws {
         while next > clock.now + Self.horizon {
             try await Task.sleep(until: next - Self.horizon, clock: ContinuousClock())
         }
@@ -68,7 +68,7 @@ public actor Pacer {
     }
 
     /// A 429 came back: cut the rate to 70% (at most once every 2 seconds, so one burst of 429s counts once).
-    public func throttled() {
+    package func throttled() {
         let now = clock.now
         if let lastDecrease, now - lastDecrease < .seconds(2) { return }
         lastDecrease = now
@@ -79,7 +79,7 @@ public actor Pacer {
     }
 
     /// An answer that is not a 429: add back a tenth of the budget per second since the last change.
-    public func answered() {
+    package func answered() {
         let now = clock.now
         defer { lastIncrease = now }
         guard rate < budget else { return }

@@ -3,21 +3,21 @@ import IDAuditCSV
 import IDAuditCore
 
 /// One user of an erase file: one element of the `users` array of Insider One's Delete User Attribute API.
-public struct EraseUser: Sendable, Equatable {
+package struct EraseUser: Sendable, Equatable {
     /// The 1-based line in the file.
-    public var line: Int
+    package var line: Int
     /// The user object, exactly as written on its line (trimmed).
-    public var json: String
+    package var json: String
 
     /// Creates a user.
-    public init(line: Int, json: String) {
+    package init(line: Int, json: String) {
         self.line = line
         self.json = json
     }
 }
 
 /// A bad erase line: `file:line: what is wrong`.
-public typealias EraseFileError = FileLineError
+package typealias EraseFileError = FileLineError
 
 /// Reads and checks an erase file (JSONL, one user object per line, in the shape of one element of the seed's
 /// `users` array), then batches it for `POST /api/user/v1/attribute/delete`.
@@ -26,17 +26,17 @@ public typealias EraseFileError = FileLineError
 /// and something to delete: `whole` (attribute names), `partial` ({name: [values]}), `custom` ({whole, partial}
 /// for custom attributes). Identifier attributes cannot be deleted by this API: a line that names one is refused,
 /// pointing to identifier deletion. Nothing is sent unless every line is good.
-public enum EraseFile {
+package enum EraseFile {
     /// Insider One's request limits for attribute deletion.
-    public static let maxUsersPerRequest = 1000
+    package static let maxUsersPerRequest = 1000
     /// 5 MB, the most one request may weigh.
-    public static let maxRequestBytes = 5_000_000
+    package static let maxRequestBytes = 5_000_000
 
     /// The default identifier attributes.
     static let identifierAttributes: Set<String> = ["email", "phone_number", "uuid"]
 
     /// Reads every line; throws at the first bad one.
-    public static func read(path: String, customIdentifiers: Set<String> = []) throws(EraseFileError)
+    package static func read(path: String, customIdentifiers: Set<String> = []) throws(EraseFileError)
         -> (sha256: String, users: [EraseUser])
     {
         let bytes: [UInt8]
@@ -49,7 +49,7 @@ public enum EraseFile {
     }
 
     /// Checks an erase file's bytes: the sha256 an approval names and the users sent come from the same bytes.
-    public static func parse(bytes data: [UInt8], path: String, customIdentifiers: Set<String> = [])
+    package static func parse(bytes data: [UInt8], path: String, customIdentifiers: Set<String> = [])
         throws(EraseFileError) -> (sha256: String, users: [EraseUser])
     {
         let sha = SHA256Digest.hex(of: data)
@@ -166,7 +166,7 @@ public enum EraseFile {
     static let envelopeBytes = 12
 
     /// Splits users into requests of at most `maxUsers` users and `maxBytes` bytes of body, in file order.
-    public static func batches(
+    package static func batches(
         _ users: [EraseUser], maxUsers: Int = maxUsersPerRequest, maxBytes: Int = maxRequestBytes
     )
         -> [[EraseUser]]
@@ -189,14 +189,14 @@ public enum EraseFile {
     }
 
     /// A request body: `{"users":[...]}`.
-    public static func body(_ batch: [EraseUser]) -> String {
+    package static func body(_ batch: [EraseUser]) -> String {
         "{\"users\":[" + batch.map(\.json).joined(separator: ",") + "]}"
     }
 
     /// The batches as a plan the engine applies: one entry per request, keyed by the file's sha256 and its first
     /// user's line in the file, and covering its other users' lines: the journal records every user, so a resumed
     /// run is keyed by user, never by a batch index that another batching would shift.
-    public static func plan(path: String, sha256: String, batches: [[EraseUser]]) -> PlanFile {
+    package static func plan(path: String, sha256: String, batches: [[EraseUser]]) -> PlanFile {
         PlanFile(
             path: path, sha256: sha256,
             entries: batches.map { batch in
@@ -214,7 +214,7 @@ public enum EraseFile {
     /// crash, failed or unconfirmed when `retryFailed` or `retryUnconfirmed` asks) are batched together; users done,
     /// failed, unconfirmed or not there, not to be sent again, are batched by state, so the report still counts them
     /// (in requests of this run's size). Batches are in file order of their first user.
-    public static func resumedBatches(
+    package static func resumedBatches(
         _ users: [EraseUser], states: [Int: LineState], maxUsers: Int = maxUsersPerRequest, retryFailed: Bool,
         retryUnconfirmed: Bool
     ) -> [[EraseUser]] {
@@ -237,36 +237,36 @@ public enum EraseFile {
 /// Insider One's Delete User Attribute API: `POST {base}/api/user/v1/attribute/delete`, one batch per request.
 ///
 /// Its budget, 25,000 requests/min, is shared with the User Upsert API.
-public struct InsiderAttributeTarget: DeletionTarget {
+package struct InsiderAttributeTarget: DeletionTarget {
     private let identity: InsiderTarget
     private let partner: String
 
     /// Creates the adapter (the partner name is checked as for identifier deletion).
-    public init(partner: String, baseURL: String = InsiderTarget.defaultBaseURL, token: Secret)
+    package init(partner: String, baseURL: String = InsiderTarget.defaultBaseURL, token: Secret)
         throws(InsiderPartnerError)
     {
         identity = try InsiderTarget(partner: partner, baseURL: baseURL, token: token)
         self.partner = partner
     }
 
-    public var name: String { "insider-attributes" }
-    public var secretValues: [String] { identity.secretValues }
-    public var destination: String { Self.destination(partner: partner, baseURL: identity.baseURL).key }
+    package var name: String { "insider-attributes" }
+    package var secretValues: [String] { identity.secretValues }
+    package var destination: String { Self.destination(partner: partner, baseURL: identity.baseURL).key }
 
     /// The destination an erase file for `partner` at `baseURL` is approved and journaled under.
-    public static func destination(partner: String, baseURL: String) -> ApprovedDestination {
+    package static func destination(partner: String, baseURL: String) -> ApprovedDestination {
         var destination = InsiderTarget.destination(partner: partner, baseURL: baseURL, typeMap: InsiderTypeMap())
         destination.key = "insider-attributes/" + destination.key.dropFirst("insider/".count)
         destination.details["target"] = "insider-attributes"
         return destination
     }
     /// 25,000 requests/min, shared with the User Upsert API (seed 004; domain notes §5).
-    public static let requestsPerMinute = 25_000.0
-    public var defaultRequestsPerSecond: Double { Self.requestsPerMinute / 60 }
-    public var perProfileRequestsPerSecond: Double? { nil }
-    public func profileKey(_ entry: PlanEntry) -> String { "" }
+    package static let requestsPerMinute = 25_000.0
+    package var defaultRequestsPerSecond: Double { Self.requestsPerMinute / 60 }
+    package var perProfileRequestsPerSecond: Double? { nil }
+    package func profileKey(_ entry: PlanEntry) -> String { "" }
 
-    public func prepare(_ entry: PlanEntry) -> Preparation {
+    package func prepare(_ entry: PlanEntry) -> Preparation {
         guard
             case .send(let template) = identity.prepare(
                 PlanEntry(
@@ -278,7 +278,7 @@ public struct InsiderAttributeTarget: DeletionTarget {
                 body: Array(entry.value.utf8)))
     }
 
-    public func classify(_ response: WireResponse) -> AttemptResult {
+    package func classify(_ response: WireResponse) -> AttemptResult {
         InsiderTarget.classifyInsider(response, endpoint: .attribute)
     }
 }

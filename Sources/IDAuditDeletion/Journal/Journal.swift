@@ -15,20 +15,20 @@ import IDAuditCore
 /// from an identifier that was never there (``uncertainLines(plan:destination:)``). One apply at a time holds it
 /// (``lock(holder:)``). No identifier values, tokens or partner names are stored: lines are numbers in the plan,
 /// whose sha256 binds them.
-public final class Journal: Sendable {
+package final class Journal: Sendable {
     /// The journal's path.
-    public let path: String
+    package let path: String
     private let queue: DatabaseQueue
 
     /// Where idaudit before 0.19 kept the journal, beside the store: `dir/name.sqlite` -> `dir/name-journal.sqlite`
     /// (``JournalHome`` refuses to start a new journal while this one holds runs to the destination).
-    public static func legacyPath(besideStore store: String) -> String {
+    package static func legacyPath(besideStore store: String) -> String {
         let base = store.hasSuffix(".sqlite") ? String(store.dropLast(7)) : store
         return base + "-journal.sqlite"
     }
 
     /// Opens (creating when needed) the journal at `path`.
-    public init(path: String) throws(JournalError) {
+    package init(path: String) throws(JournalError) {
         self.path = path
         var config = Configuration()
         config.prepareDatabase { db in
@@ -118,7 +118,7 @@ public final class Journal: Sendable {
 
     /// The recorded state of every line of a plan at a destination that has one (of the lines in `lines` only,
     /// when given: a run reads its plan's states a chunk at a time).
-    public func lineStates(plan: String, destination: String, lines: ClosedRange<Int>? = nil) throws -> [Int: LineState]
+    package func lineStates(plan: String, destination: String, lines: ClosedRange<Int>? = nil) throws -> [Int: LineState]
     {
         try queue.read { db in
             var states: [Int: LineState] = [:]
@@ -142,7 +142,7 @@ public final class Journal: Sendable {
     }
 
     /// How many lines of a plan at a destination are in each state.
-    public func stateCounts(plan: String, destination: String) throws -> [LineState.State: Int] {
+    package func stateCounts(plan: String, destination: String) throws -> [LineState.State: Int] {
         try queue.read { db in
             var counts: [LineState.State: Int] = [:]
             let rows = try Row.fetchCursor(
@@ -156,7 +156,7 @@ public final class Journal: Sendable {
     }
 
     /// The attempts of a plan at a destination whose outcome was a deletion (`done` or `absent`), per line.
-    public func successfulAttempts(plan: String, destination: String) throws -> [Int: Int] {
+    package func successfulAttempts(plan: String, destination: String) throws -> [Int: Int] {
         try queue.read { db in
             var counts: [Int: Int] = [:]
             let rows = try Row.fetchCursor(
@@ -172,7 +172,7 @@ public final class Journal: Sendable {
     }
 
     /// When each line's first attempt was sent, for the lines of a plan at a destination.
-    public func firstSent(plan: String, destination: String) throws -> [Int: Instant] {
+    package func firstSent(plan: String, destination: String) throws -> [Int: Instant] {
         try queue.read { db in
             var out: [Int: Instant] = [:]
             let rows = try Row.fetchCursor(
@@ -191,7 +191,7 @@ public final class Journal: Sendable {
     /// one answered by a 2xx that is not the documented success.
     /// A not-found answer on such a line means our earlier attempt removed the identifier; on any other line it
     /// means the identifier was not there.
-    public func uncertainLines(plan: String, destination: String) throws -> Set<Int> {
+    package func uncertainLines(plan: String, destination: String) throws -> Set<Int> {
         try queue.read { db in
             var lines = Set<Int>()
             let rows = try Int.fetchCursor(
@@ -207,7 +207,7 @@ public final class Journal: Sendable {
     }
 
     /// The destinations a plan was applied to.
-    public func destinations(plan: String) throws -> [String] {
+    package func destinations(plan: String) throws -> [String] {
         try queue.read { db in
             try String.fetchAll(
                 db, sql: "SELECT DISTINCT destination FROM lines WHERE plan_sha256 = ? ORDER BY destination",
@@ -355,7 +355,7 @@ extension Journal {
     /// Takes the journal for one run: a second apply or erase on the same journal refuses at once, naming the
     /// holder. The lock is an advisory `flock` on `JOURNAL.lock`, which the kernel releases when its holder exits,
     /// however it exits: a crashed holder never blocks the next run.
-    public func lock(holder: String) throws(JournalError) -> JournalLock {
+    package func lock(holder: String) throws(JournalError) -> JournalLock {
         // The real path: a journal reached through a symlink or another spelling is the same journal.
         try JournalLock.take(
             path: JournalHome.absolute(path) + ".lock", holder: holder,
@@ -366,7 +366,7 @@ extension Journal {
     }
 
     /// Whether any run to `destination` is recorded.
-    public func hasRuns(destination: String) throws(JournalError) -> Bool {
+    package func hasRuns(destination: String) throws(JournalError) -> Bool {
         do {
             return try queue.read { db in
                 try Bool.fetchOne(
@@ -380,7 +380,7 @@ extension Journal {
 }
 
 /// A held journal lock; released by ``release()`` or when the process exits.
-public final class JournalLock: Sendable {
+package final class JournalLock: Sendable {
     private let fd: Int32
 
     init(fd: Int32) { self.fd = fd }
@@ -428,13 +428,13 @@ public final class JournalLock: Sendable {
     deinit { close(fd) }
 
     /// Releases the lock now.
-    public func release() { _ = flock(fd, LOCK_UN) }
+    package func release() { _ = flock(fd, LOCK_UN) }
 }
 
 /// What the journal knows of one line.
-public struct LineState: Sendable, Equatable {
+package struct LineState: Sendable, Equatable {
     /// A line's state.
-    public enum State: String, Sendable {
+    package enum State: String, Sendable {
         /// An attempt was sent and its answer not recorded (in flight, or the run was killed): send again.
         case sending
         /// Deleted (or already absent): never sent again.
@@ -452,24 +452,24 @@ public struct LineState: Sendable, Equatable {
     }
 
     /// The state.
-    public var state: State
+    package var state: State
     /// Whether the platform said the identifier was already gone.
-    public var alreadyAbsent: Bool
+    package var alreadyAbsent: Bool
     /// Attempts sent, in all runs.
-    public var attempts: Int
+    package var attempts: Int
     /// The last answer's status.
-    public var status: Int?
+    package var status: Int?
     /// The last answer's error code.
-    public var code: String?
+    package var code: String?
     /// The last answer's message, or the skip reason.
-    public var message: String?
+    package var message: String?
     /// The last answer's Request-Id.
-    public var requestID: String?
+    package var requestID: String?
     /// When the state was last written.
-    public var updatedAt: Instant
+    package var updatedAt: Instant
 
     /// A state as the journal records it.
-    public init(
+    package init(
         state: State, alreadyAbsent: Bool = false, attempts: Int = 0, status: Int? = nil, code: String? = nil,
         message: String? = nil, requestID: String? = nil, updatedAt: Instant
     ) {
@@ -484,14 +484,14 @@ public struct LineState: Sendable, Equatable {
     }
 
     /// The last answer recorded, as an attempt's failure.
-    public var answer: AttemptFailure {
+    package var answer: AttemptFailure {
         AttemptFailure(status: status ?? 0, code: code ?? "", message: message ?? "", requestID: requestID ?? "")
     }
 }
 
 /// The journal cannot be opened or written.
-public struct JournalError: Error, Sendable, CustomStringConvertible {
+package struct JournalError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
-    public var message: String
-    public var description: String { message }
+    package var message: String
+    package var description: String { message }
 }

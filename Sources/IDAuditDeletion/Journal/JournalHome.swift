@@ -13,12 +13,12 @@ import IDAuditCore
 /// lock (`destinations/HASH.lock`, held for the whole run, whichever journal it uses) and a record of its journal
 /// (`destinations/HASH.journal`): a run without `--journal` uses the recorded one (else
 /// `journals/HASH.sqlite`), and a run with another journal is refused while the recorded one exists.
-public struct JournalHome: Sendable {
+package struct JournalHome: Sendable {
     /// The state folder.
-    public let folder: String
+    package let folder: String
 
     /// The state folder from `environment`: `$XDG_STATE_HOME/idaudit`, else `$HOME/.local/state/idaudit`.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws(JournalError) {
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment) throws(JournalError) {
         if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
             folder = state + "/idaudit"
         } else if let home = environment["HOME"], home.hasPrefix("/") {
@@ -31,7 +31,7 @@ public struct JournalHome: Sendable {
     }
 
     /// A state folder at `folder` (tests).
-    public init(folder: String) { self.folder = folder }
+    package init(folder: String) { self.folder = folder }
 
     /// The destination's key in file names: its sha256 (destinations hold slashes and colons).
     static func key(_ destination: String) -> String {
@@ -39,7 +39,7 @@ public struct JournalHome: Sendable {
     }
 
     /// The journal recorded for `destination`, if any.
-    public func recordedJournal(for destination: String) -> String? {
+    package func recordedJournal(for destination: String) -> String? {
         let path = folder + "/destinations/" + Self.key(destination) + ".journal"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         let journal = text.trimmingCharacters(in: .newlines)
@@ -47,7 +47,7 @@ public struct JournalHome: Sendable {
     }
 
     /// Every journal recorded for any destination, existing ones only (`verify` reads them all).
-    public func recordedJournals() -> [String] {
+    package func recordedJournals() -> [String] {
         let dir = folder + "/destinations"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         var out: [String] = []
@@ -68,7 +68,7 @@ public struct JournalHome: Sendable {
     ///   a fresh journal that would send every done line again.
     /// - Throws: ``JournalError`` when another run holds the destination, when `given` is not the recorded journal
     ///   while that one exists, or when the legacy journal must be named.
-    public func claim(
+    package func claim(
         destination: String, journal given: String?, legacy: String?, holder: String
     ) throws(JournalError) -> (journal: String, lock: JournalLock) {
         try makeFolders()
@@ -125,7 +125,7 @@ public struct JournalHome: Sendable {
     }
 
     /// The state folder, made when missing: where a run keeps its private copy of the plan (``PlanSnapshot``).
-    public func privateFolder() throws(JournalError) -> String {
+    package func privateFolder() throws(JournalError) -> String {
         try makeFolders()
         return folder
     }
@@ -145,7 +145,7 @@ public struct JournalHome: Sendable {
 
     /// Records `journal` as the destination's, once it exists (``claim(destination:journal:legacy:holder:)`` chose
     /// it): a record never names a journal that was never made.
-    public func remember(_ journal: String, for destination: String) throws(JournalError) {
+    package func remember(_ journal: String, for destination: String) throws(JournalError) {
         let real = Self.absolute(journal)
         if recordedJournal(for: destination) != real { try record(real, for: Self.key(destination)) }
     }
@@ -162,7 +162,7 @@ public struct JournalHome: Sendable {
 
     /// `path` made absolute and resolved (symlinks, `..`): the file's real path, else its folder's real path and its
     /// name (a journal not created yet is named as it will be found once it is).
-    public static func absolute(_ path: String) -> String {
+    package static func absolute(_ path: String) -> String {
         if let real = realpath(path, nil) {
             defer { free(real) }
             return String(cString: real)

@@ -10,39 +10,39 @@ import IDAuditCore
 /// spaces fed by the same sources share user_ids, so a plan approved for one must never run against the other. A
 /// plan older than its maximum age is refused too (profiles move between the scan and the apply); its age comes
 /// from the `generated_at` stamped in its own records, never from a neighbouring file or the file's mtime.
-public struct Approval: Codable, Sendable, Equatable {
+package struct Approval: Codable, Sendable, Equatable {
     /// The format tag.
-    public var format = Approval.currentFormat
+    package var format = Approval.currentFormat
 
     /// The format this version writes and reads: `/3` binds the whole endpoint; a `/2` approval named a host only,
     /// which could stand for any of its paths, and is refused.
-    public static let currentFormat = "idaudit-approval/3"
+    package static let currentFormat = "idaudit-approval/3"
     /// The file's name (for people; the sha256 is what binds).
-    public var plan: String
+    package var plan: String
     /// `plan` (a plan.csv) or `erase` (an erase JSONL file).
-    public var kind: String
+    package var kind: String
     /// The sha256 of the file's bytes.
-    public var planSHA256: String
+    package var planSHA256: String
     /// Who approved it.
-    public var approvedBy: String
+    package var approvedBy: String
     /// When it was approved (UTC, ISO 8601).
-    public var approvedAt: String
+    package var approvedAt: String
     /// When the plan was made, from its own records (nil for an erase file or a plan with no lines).
-    public var planCreatedAt: String?
+    package var planCreatedAt: String?
     /// The sha256 of the rules the plan was made with, from its own records.
-    public var rulesSHA256: String?
+    package var rulesSHA256: String?
     /// The one destination the file may be applied to: the journal's key for it (target, host, space or a hash of
     /// the partner name, and a hash of a non-default Insider One type map).
-    public var destination: String
+    package var destination: String
     /// The same destination, spelled out for people.
-    public var destinationDetails: [String: String]
+    package var destinationDetails: [String: String]
     /// How many lines (or erase users) the file holds.
-    public var lines: Int
+    package var lines: Int
     /// How many of them Segment's API can address (plans).
-    public var remediable: Int
+    package var remediable: Int
     /// What ``check(path:sha256:stamp:destination:now:maxAgeSeconds:allowedSigners:)`` found of its signature (not
     /// stored in the file).
-    public var signature = "unsigned (no allowed-signers file)"
+    package var signature = "unsigned (no allowed-signers file)"
 
     enum CodingKeys: String, CodingKey {
         case format, plan, kind, lines, remediable, destination
@@ -55,10 +55,10 @@ public struct Approval: Codable, Sendable, Equatable {
     }
 
     /// Where a file's approval lives.
-    public static func path(forPlan plan: String) -> String { plan + ".approval.json" }
+    package static func path(forPlan plan: String) -> String { plan + ".approval.json" }
 
     /// Approves a plan for one destination: reads and checks it, and writes its approval beside it.
-    public static func approve(
+    package static func approve(
         plan: PlanFile, for destination: ApprovedDestination, by person: String, at now: Instant
     ) throws -> Approval {
         try plan.checkNoDuplicates()
@@ -70,7 +70,7 @@ public struct Approval: Codable, Sendable, Equatable {
 
     /// Approves the plan at `path` reading it once, in constant memory (a 1 M-line plan is never held): checks every
     /// line, refuses repeated identifiers, and writes the approval of the bytes read.
-    public static func approve(
+    package static func approve(
         planAt path: String, for destination: ApprovedDestination, by person: String, at now: Instant
     ) throws -> Approval {
         var finder = DuplicateFinder()
@@ -93,7 +93,7 @@ public struct Approval: Codable, Sendable, Equatable {
     }
 
     /// Approves an erase file (its sha256 and user count) for one destination.
-    public static func approveErase(
+    package static func approveErase(
         path: String, sha256: String, users: Int, for destination: ApprovedDestination, by person: String,
         at now: Instant
     ) throws -> Approval {
@@ -130,7 +130,7 @@ public struct Approval: Codable, Sendable, Equatable {
     /// than `maxAgeSeconds`: a plan by the stamp in its lines, a file without one (an erase file) by its approval.
     /// With an allowed-signers file (`allowedSigners`, else the configured one), it must be signed by a key listed
     /// for its `approved_by` (``ApprovalSignature``).
-    public static func check(
+    package static func check(
         path: String, sha256: String, stamp: PlanStamp?, destination: ApprovedDestination, now: Instant,
         maxAgeSeconds: Int64?, allowedSigners: String? = nil
     ) throws(ApprovalError) -> Approval {
@@ -209,7 +209,7 @@ public struct Approval: Codable, Sendable, Equatable {
     }
 
     /// "3 d 4 h", "5 h 2 min", "40 s".
-    public static func describe(seconds: Int64) -> String {
+    package static func describe(seconds: Int64) -> String {
         if seconds >= 86_400 { return "\(seconds / 86_400) d \(seconds % 86_400 / 3600) h" }
         if seconds >= 3600 { return "\(seconds / 3600) h \(seconds % 3600 / 60) min" }
         if seconds >= 60 { return "\(seconds / 60) min" }
@@ -218,32 +218,32 @@ public struct Approval: Codable, Sendable, Equatable {
 }
 
 /// The destination an approval is for: the journal's key for it, and the same spelled out for people.
-public struct ApprovedDestination: Sendable, Equatable {
+package struct ApprovedDestination: Sendable, Equatable {
     /// The key (``DeletionTarget/destination``).
-    public var key: String
+    package var key: String
     /// Target, host, space or partner hash, type map hash: what a person reads in a refusal.
-    public var details: [String: String]
+    package var details: [String: String]
 
     /// Creates a destination.
-    public init(key: String, details: [String: String]) {
+    package init(key: String, details: [String: String]) {
         self.key = key
         self.details = details
     }
 }
 
 /// Why a plan may not be applied.
-public struct ApprovalError: Error, Sendable, CustomStringConvertible {
+package struct ApprovalError: Error, Sendable, CustomStringConvertible {
     /// What is wrong and what to do.
-    public var message: String
+    package var message: String
 
     /// Creates an error.
-    public init(message: String) { self.message = message }
+    package init(message: String) { self.message = message }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Parses a duration such as `7d`, `36h`, `90m`, `600s` or a bare number of days.
-public func parseDuration(_ text: String) -> Int64? {
+package func parseDuration(_ text: String) -> Int64? {
     let t = text.trimmingCharacters(in: .whitespaces).lowercased()
     var digits = Substring(t)
     var factor: Int64 = 86_400
@@ -260,4 +260,4 @@ public func parseDuration(_ text: String) -> Int64? {
 }
 
 /// The longest age limit accepted: ten years, in seconds (more is a typo; past it, arithmetic on times overflows).
-public let maxDurationSeconds: Int64 = 3650 * 86_400
+package let maxDurationSeconds: Int64 = 3650 * 86_400

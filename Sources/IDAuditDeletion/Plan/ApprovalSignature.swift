@@ -11,13 +11,13 @@ import Foundation
 /// An approval is a JSON file anyone who can write beside the plan can edit (`jq '.approved_by = "cto"'`); the
 /// signature binds every byte of it, the destination and the approver included, to a key the allowed-signers file
 /// trusts for that approver. The keys people already have (and their agents, hardware keys included) sign it.
-public enum ApprovalSignature {
+package enum ApprovalSignature {
     /// The signature namespace: a signature made for git commits or anything else never verifies as an approval.
-    public static let namespace = "idaudit-approval"
+    package static let namespace = "idaudit-approval"
 
     /// The allowed-signers file used when `--allowed-signers` is not given: `$XDG_CONFIG_HOME/idaudit/allowed_signers`
     /// (else `~/.config/idaudit/allowed_signers`) when it exists. With one, every approval must be signed.
-    public static func configuredAllowedSigners(
+    package static func configuredAllowedSigners(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> String? {
         let base: String
@@ -51,11 +51,11 @@ public enum ApprovalSignature {
     }
 
     /// Where the signature of the approval at `approvalPath` lives.
-    public static func path(forApproval approvalPath: String) -> String { approvalPath + ".sig" }
+    package static func path(forApproval approvalPath: String) -> String { approvalPath + ".sig" }
 
     /// Signs the approval file with `key`: a private key file, or a public key file whose private half is in the SSH
     /// agent (`ssh-keygen -Y sign -f KEY`). Replaces an earlier signature.
-    public static func sign(approvalPath: String, key: String) throws(ApprovalError) {
+    package static func sign(approvalPath: String, key: String) throws(ApprovalError) {
         let signature = path(forApproval: approvalPath)
         try? FileManager.default.removeItem(atPath: signature)
         let result = run(["-Y", "sign", "-f", key, "-n", namespace, approvalPath], input: nil)
@@ -70,7 +70,7 @@ public enum ApprovalSignature {
     ///
     /// - Throws: ``ApprovalError`` naming why: no signature, a signature that does not verify (the file was edited,
     ///   or signed by a key not listed for the principal), ssh-keygen missing.
-    public static func verify(
+    package static func verify(
         approvalBytes bytes: Data, approvalPath: String, principal: String, allowedSigners: String
     ) throws(ApprovalError) -> String {
         let signature = path(forApproval: approvalPath)

@@ -6,27 +6,27 @@ import IDAuditCore
 #endif
 
 /// One line of an approved plan, as `apply` needs it.
-public struct PlanEntry: Sendable, Equatable {
+package struct PlanEntry: Sendable, Equatable {
     /// The record's 1-based position among the plan's lines (the header is not counted): the journal's key.
-    public var line: Int
+    package var line: Int
     /// The canonical profile.
-    public var segmentID: String
+    package var segmentID: String
     /// The identifier type.
-    public var type: String
+    package var type: String
     /// The identifier value.
-    public var value: String
+    package var value: String
     /// Why the identifier is in the plan (`blocked`, `limit`, `requested`).
-    public var reason: String
+    package var reason: String
     /// The profile's lookup user_id (empty when it has none).
-    public var lookupUserID: String
+    package var lookupUserID: String
     /// Whether Segment's delete API can address the line.
-    public var remediable: Bool
+    package var remediable: Bool
     /// Other lines of the file this entry's request stands for (an erase batch: its users after the first), which
     /// the journal records with it, so that a resumed run is keyed by user, whatever the batching.
-    public var covers: [Int] = []
+    package var covers: [Int] = []
 
     /// Creates an entry.
-    public init(
+    package init(
         line: Int, segmentID: String, type: String, value: String, reason: String, lookupUserID: String,
         remediable: Bool
     ) {
@@ -41,12 +41,12 @@ public struct PlanEntry: Sendable, Equatable {
 }
 
 /// A plan that cannot be read, or a bad line in it: `file:line: what is wrong`.
-public typealias PlanFileError = FileLineError
+package typealias PlanFileError = FileLineError
 
 /// A plan's lines, read in order: what ``ApplyEngine`` runs. ``PlanFile`` holds them in memory (an erase file's
 /// batches, `verify`, tests); ``PlanSnapshot`` reads them from a private copy of the file as they are sent, so that a
 /// 1 M-line plan costs no memory.
-public protocol PlanLines: Sendable {
+package protocol PlanLines: Sendable {
     /// Where the plan was read from.
     var path: String { get }
     /// The sha256 of the file's bytes (hex): what an approval names.
@@ -60,41 +60,41 @@ public protocol PlanLines: Sendable {
 }
 
 /// Reads a plan's lines one at a time.
-public protocol PlanCursor: AnyObject {
+package protocol PlanCursor: AnyObject {
     /// The next line, nil after the last.
     func next() throws(PlanFileError) -> PlanEntry?
 }
 
 extension PlanLines {
     /// Visits every line in order.
-    public func forEach(_ visit: (PlanEntry) throws -> Void) throws {
+    package func forEach(_ visit: (PlanEntry) throws -> Void) throws {
         let lines = try cursor()
         while let entry = try lines.next() { try visit(entry) }
     }
 }
 
 /// A `plan.csv` as written by `scan` or `request-plan`, with the sha256 of its bytes, held in memory.
-public struct PlanFile: PlanLines {
+package struct PlanFile: PlanLines {
     /// Where it was read from.
-    public var path: String
+    package var path: String
     /// The sha256 of the file's bytes (hex): what an approval names.
-    public var sha256: String
+    package var sha256: String
     /// Its lines, in file order.
-    public var entries: [PlanEntry]
+    package var entries: [PlanEntry]
     /// When and with which rules the plan was made, from its own records (nil for a plan with no lines).
-    public var stamp: PlanStamp?
+    package var stamp: PlanStamp?
 
     /// Creates a plan from its parts (an erase file's batches, tests).
-    public init(path: String, sha256: String, entries: [PlanEntry], stamp: PlanStamp? = nil) {
+    package init(path: String, sha256: String, entries: [PlanEntry], stamp: PlanStamp? = nil) {
         self.path = path
         self.sha256 = sha256
         self.entries = entries
         self.stamp = stamp
     }
 
-    public var lineCount: Int { entries.count }
+    package var lineCount: Int { entries.count }
 
-    public func cursor() -> any PlanCursor { ArrayCursor(entries) }
+    package func cursor() -> any PlanCursor { ArrayCursor(entries) }
 
     private final class ArrayCursor: PlanCursor {
         private let entries: [PlanEntry]
@@ -108,7 +108,7 @@ public struct PlanFile: PlanLines {
     }
 
     /// Refuses a plan that names an identifier twice, naming the lines (never the values: they are personal data).
-    public func checkNoDuplicates() throws(PlanFileError) {
+    package func checkNoDuplicates() throws(PlanFileError) {
         var finder = DuplicateFinder()
         for entry in entries { finder.add(entry) }
         try finder.check(path: path)
@@ -121,7 +121,7 @@ public struct PlanFile: PlanLines {
     /// The header must hold every column of ``PlanLine/csvColumns``; every record must have exactly the header's
     /// fields, a type, a value, `remediable` of `true` or `false`, and the same `generated_at` and `rules_sha256`
     /// as every other record.
-    public static func read(path: String) throws(PlanFileError) -> PlanFile {
+    package static func read(path: String) throws(PlanFileError) -> PlanFile {
         var entries: [PlanEntry] = []
         let summary = try stream(path: path) { entries.append($0) }
         return PlanFile(path: path, sha256: summary.sha256, entries: entries, stamp: summary.stamp)
@@ -129,7 +129,7 @@ public struct PlanFile: PlanLines {
 
     /// Reads and checks a plan as ``read(path:)`` does, in constant memory: each entry goes to `visit` and is not
     /// kept; the sha256 is of the very bytes parsed (hashed as they are read).
-    public static func stream(path: String, visit: (PlanEntry) throws(PlanFileError) -> Void) throws(PlanFileError)
+    package static func stream(path: String, visit: (PlanEntry) throws(PlanFileError) -> Void) throws(PlanFileError)
         -> PlanSummary
     {
         let source: HashingByteSource
@@ -146,7 +146,7 @@ public struct PlanFile: PlanLines {
     }
 
     /// Parses a plan's bytes (see ``read(path:)``).
-    public static func parse(bytes: [UInt8], path: String) throws(PlanFileError) -> PlanFile {
+    package static func parse(bytes: [UInt8], path: String) throws(PlanFileError) -> PlanFile {
         let parser = try PlanParser(source: MemoryByteSource(bytes), path: path)
         var entries: [PlanEntry] = []
         while let entry = try parser.next() { entries.append(entry) }
@@ -158,18 +158,18 @@ public struct PlanFile: PlanLines {
 /// state folder: no other process can open it, and it goes when the process ends): its lines are then read from that
 /// copy as they are sent. The bytes hashed, the bytes checked and the bytes sent are the same, whatever happens to
 /// the plan meanwhile, and a 1 M-line plan starts sending in seconds and costs no memory.
-public final class PlanSnapshot: PlanLines, @unchecked Sendable {
-    public let path: String
-    public let sha256: String
-    public let lineCount: Int
-    public let stamp: PlanStamp?
+package final class PlanSnapshot: PlanLines, @unchecked Sendable {
+    package let path: String
+    package let sha256: String
+    package let lineCount: Int
+    package let stamp: PlanStamp?
     /// How many lines are remediable.
-    public let remediable: Int
+    package let remediable: Int
     private let fd: Int32
 
     /// Reads, checks and copies the plan at `path` (see ``PlanFile/read(path:)``; a plan naming an identifier twice
     /// is refused too) into a private file in `directory`.
-    public init(path: String, directory: String) throws(PlanFileError) {
+    package init(path: String, directory: String) throws(PlanFileError) {
         self.path = path
         let copy: CopyingByteSource
         do {
@@ -195,7 +195,7 @@ public final class PlanSnapshot: PlanLines, @unchecked Sendable {
 
     deinit { close(fd) }
 
-    public func cursor() throws(PlanFileError) -> any PlanCursor {
+    package func cursor() throws(PlanFileError) -> any PlanCursor {
         try PlanParser(source: OffsetByteSource(fd: fd, path: path), path: path)
     }
 }
@@ -297,21 +297,21 @@ final class PlanParser: PlanCursor {
 }
 
 /// What one pass over a plan found.
-public struct PlanSummary: Sendable {
+package struct PlanSummary: Sendable {
     /// The sha256 of the bytes parsed.
-    public var sha256 = ""
+    package var sha256 = ""
     /// Lines in the plan.
-    public var lines = 0
+    package var lines = 0
     /// Of those, remediable.
-    public var remediable = 0
+    package var remediable = 0
     /// The plan's stamp (nil for a plan with no lines).
-    public var stamp: PlanStamp?
+    package var stamp: PlanStamp?
 
     /// An empty summary.
-    public init() {}
+    package init() {}
 
     /// A summary of known parts.
-    public init(sha256: String, lines: Int, remediable: Int, stamp: PlanStamp?) {
+    package init(sha256: String, lines: Int, remediable: Int, stamp: PlanStamp?) {
         self.sha256 = sha256
         self.lines = lines
         self.remediable = remediable
@@ -321,39 +321,39 @@ public struct PlanSummary: Sendable {
 
 /// Finds lines that name an identifier (type and value) an earlier line names, in one pass, keeping 128 bits per
 /// line (two differently salted hashes), not the values: a 1 M-line plan costs tens of MB, not its size.
-public struct DuplicateFinder {
+package struct DuplicateFinder {
     private struct Key: Hashable {
         var a: Int
         var b: Int
     }
     private var seen: [Key: Int32] = [:]
     /// The repeated lines, with the line they repeat and their type, in plan order.
-    public private(set) var repeated: [(line: Int, first: Int, type: String)] = []
+    package private(set) var repeated: [(line: Int, first: Int, type: String)] = []
 
     /// An empty finder.
-    public init() {}
+    package init() {}
 
     /// Adds one entry.
-    public mutating func add(_ entry: PlanEntry) {
+    package mutating func add(_ entry: PlanEntry) {
         if let first = firstLine(type: entry.type, value: entry.value, line: entry.line), repeated.count < 1000 {
             repeated.append((entry.line, first, entry.type))
         }
     }
 
     /// The line that named (`type`, `value`) before, or nil (and `line` is remembered as naming it).
-    public mutating func firstLine(type: String, value: String, line: Int) -> Int? {
+    package mutating func firstLine(type: String, value: String, line: Int) -> Int? {
         if let first = earlierLine(type: type, value: value) { return first }
         remember(type: type, value: value, line: line)
         return nil
     }
 
     /// The line remembered as naming (`type`, `value`), if any.
-    public func earlierLine(type: String, value: String) -> Int? {
+    package func earlierLine(type: String, value: String) -> Int? {
         seen[Self.key(type, value)].map(Int.init)
     }
 
     /// Remembers `line` as naming (`type`, `value`) (a line named earlier stays the one remembered).
-    public mutating func remember(type: String, value: String, line: Int) {
+    package mutating func remember(type: String, value: String, line: Int) {
         let key = Self.key(type, value)
         if seen[key] == nil { seen[key] = Int32(truncatingIfNeeded: line) }
     }
@@ -371,7 +371,7 @@ public struct DuplicateFinder {
     }
 
     /// Refuses a plan with repeated lines, naming them (never the values: they are personal data).
-    public func check(path: String) throws(PlanFileError) {
+    package func check(path: String) throws(PlanFileError) {
         guard let one = repeated.first else { return }
         let listed = repeated.prefix(10).map { "line \($0.line) repeats line \($0.first) (\($0.type))" }
         throw PlanFileError(

@@ -2,22 +2,22 @@ import Foundation
 import IDAuditCore
 
 /// A token: read from an environment variable or a file, never from argv; prints as `<redacted>`.
-public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+package struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The token itself: only adapters read it, to build headers.
-    public let value: String
+    package let value: String
 
     /// Wraps a value (tests, the emulator).
-    public init(_ value: String) { self.value = value }
+    package init(_ value: String) { self.value = value }
 
-    public var description: String { "<redacted>" }
-    public var debugDescription: String { "<redacted>" }
+    package var description: String { "<redacted>" }
+    package var debugDescription: String { "<redacted>" }
 
     /// The secret from `file` when given (its first line, trimmed), else from the environment variable `variable`.
     ///
     /// - Parameters:
     ///   - what: what the secret is, for messages (`token`, `partner name`).
     ///   - fileOption: the option that names the file, for messages.
-    public static func load(
+    package static func load(
         variable: String, file: String?, what: String = "token", fileOption: String = "--token-file"
     ) throws(SecretError) -> Secret {
         if let file {
@@ -58,10 +58,10 @@ public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConver
 }
 
 /// A token that could not be loaded.
-public struct SecretError: Error, Sendable, CustomStringConvertible {
+package struct SecretError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
-    public var message: String
-    public var description: String { message }
+    package var message: String
+    package var description: String { message }
 }
 
 /// Masks a run's secrets wherever an answer may echo them: as they are, in any case, percent-encoded (as needed or
@@ -71,14 +71,14 @@ public struct SecretError: Error, Sendable, CustomStringConvertible {
 /// once more, is masked too. A text that holds a secret only once whitespace, line breaks (a 76-column base64 dump, an
 /// `xxd` hex dump) or invisible characters are taken out is replaced whole: where the secret sits cannot be marked.
 /// Values shorter than 4 characters are left alone (masking them would garble every message).
-public struct Redactor: Sendable {
+package struct Redactor: Sendable {
     /// Every form, longest first (a form holding another is masked whole), and the same in lower case.
     private let variants: [(form: String, lower: String)]
     /// The forms in lower case without whitespace, for the squeezed check.
     private let squeezedVariants: [String]
 
     /// A redactor for `secrets` (tokens, partner names).
-    public init(secrets: [String]) {
+    package init(secrets: [String]) {
         var all = Set<String>()
         func base64Forms(_ bytes: [UInt8]) -> [String] {
             let standard = Data(bytes).base64EncodedString()
@@ -162,7 +162,7 @@ public struct Redactor: Sendable {
     static let withheld = "<withheld: the answer holds a secret, spread over lines or spaces>"
 
     /// `text` with every secret masked as `<redacted>`.
-    public func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         guard !variants.isEmpty else { return text }
         var out = text
         // Every answer passes here: a plain search first, a pattern only for a value that is there.

@@ -1,67 +1,67 @@
 import Foundation
 
 /// One HTTP request, ready to send: what an adapter builds from a plan line.
-public struct WireRequest: Sendable, Equatable {
+package struct WireRequest: Sendable, Equatable {
     /// `POST`, `DELETE`, ...
-    public var method: String
+    package var method: String
     /// The absolute URL.
-    public var url: String
+    package var url: String
     /// Header names and values, in order. Secrets live here only, never in logs or the journal.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
     /// The body (JSON).
-    public var body: [UInt8]
+    package var body: [UInt8]
 
     /// Creates a request.
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]) {
+    package init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
     }
 
-    public static func == (a: WireRequest, b: WireRequest) -> Bool {
+    package static func == (a: WireRequest, b: WireRequest) -> Bool {
         a.method == b.method && a.url == b.url && a.body == b.body
             && a.headers.map { "\($0.name): \($0.value)" } == b.headers.map { "\($0.name): \($0.value)" }
     }
 
     /// The request as a person reads it in a dry run: method, URL and body; secret headers masked.
-    public var redactedDescription: String {
+    package var redactedDescription: String {
         "\(method) \(url)\n  " + String(decoding: body, as: UTF8.self)
     }
 }
 
 /// An HTTP response.
-public struct WireResponse: Sendable {
+package struct WireResponse: Sendable {
     /// The status code.
-    public var status: Int
+    package var status: Int
     /// Header names and values.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
     /// The body.
-    public var body: [UInt8]
+    package var body: [UInt8]
 
     /// Creates a response.
-    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+    package init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
     /// The first value of a header, by case-insensitive name.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.first { $0.name.lowercased() == lower }?.value
     }
 
     /// `Retry-After` in seconds, from either of its forms: a number of seconds, or an HTTP date (RFC 9110).
-    public var retryAfterSeconds: Double? { retryAfterSeconds(now: Date()) }
+    package var retryAfterSeconds: Double? { retryAfterSeconds(now: Date()) }
 
     /// The longest `Retry-After` honoured, in seconds: a server asking for an hour does not stall a worker for one
     /// (the line is retried after this, and answers 429 again if the server meant it).
-    public static let maxRetryAfterSeconds = 60.0
+    package static let maxRetryAfterSeconds = 60.0
 
     /// `Retry-After` in seconds as of `now`, at most ``maxRetryAfterSeconds``; nil (the default backoff) when it is
     /// absent, unparseable, negative or not finite.
-    public func retryAfterSeconds(now: Date) -> Double? {
+    package func retryAfterSeconds(now: Date) -> Double? {
         guard let text = header("Retry-After")?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
         if let seconds = Double(text) {
             guard seconds.isFinite, seconds >= 0 else { return nil }
@@ -77,7 +77,7 @@ public struct WireResponse: Sendable {
 }
 
 /// What one line's plan says to do before anything is sent.
-public enum Preparation: Sendable, Equatable {
+package enum Preparation: Sendable, Equatable {
     /// Send this request.
     case send(WireRequest)
     /// Do not send: the reason goes to the journal and the report.
@@ -85,18 +85,18 @@ public enum Preparation: Sendable, Equatable {
 }
 
 /// A failed attempt's particulars, from the response: what a person needs to act on it.
-public struct AttemptFailure: Sendable, Equatable, Codable {
+package struct AttemptFailure: Sendable, Equatable, Codable {
     /// The HTTP status (0 for a network error).
-    public var status: Int
+    package var status: Int
     /// The platform's error code (`eid_not_found`, `forbidden`, ...), or the network error's kind.
-    public var code: String
+    package var code: String
     /// The platform's message.
-    public var message: String
+    package var message: String
     /// The response's `Request-Id` header, for the platform's support.
-    public var requestID: String
+    package var requestID: String
 
     /// Creates a failure.
-    public init(status: Int, code: String, message: String, requestID: String) {
+    package init(status: Int, code: String, message: String, requestID: String) {
         self.status = status
         self.code = code
         self.message = message
@@ -109,14 +109,14 @@ public struct AttemptFailure: Sendable, Equatable, Codable {
     }
 
     /// The code of a throttle that is not a 429 (Insider One's 403 "Request Limit Exceeded").
-    public static let rateLimited = "rate_limited"
+    package static let rateLimited = "rate_limited"
 
     /// The platform asked us to slow down (a 429, or a throttle in another status): back off, cut the rate, never
     /// an error to the breaker.
-    public var isThrottle: Bool { status == 429 || code == Self.rateLimited }
+    package var isThrottle: Bool { status == 429 || code == Self.rateLimited }
 
     /// `403 forbidden: Deleted identifier not activated ... (Request-Id r-1)`.
-    public var summary: String {
+    package var summary: String {
         var out = status > 0 ? "\(status)" : "network"
         if !code.isEmpty { out += " \(code)" }
         if !message.isEmpty { out += ": \(message)" }
@@ -126,7 +126,7 @@ public struct AttemptFailure: Sendable, Equatable, Codable {
 }
 
 /// What one attempt's response means for its line.
-public enum AttemptResult: Sendable, Equatable {
+package enum AttemptResult: Sendable, Equatable {
     /// Deleted (2xx); `alreadyAbsent` when the platform answered not-found to a line an earlier attempt of ours may
     /// have deleted (its answer was lost: in flight at a crash, a network error, a 5xx).
     case done(alreadyAbsent: Bool)
@@ -156,7 +156,7 @@ public enum AttemptResult: Sendable, Equatable {
 ///
 /// Adapters are pure: they build requests and read responses. The engine (``ApplyEngine``) owns rate limiting,
 /// concurrency, retries and the journal, the same for every platform.
-public protocol DeletionTarget: Sendable {
+package protocol DeletionTarget: Sendable {
     /// `segment` or `insider`.
     var name: String { get }
     /// Where deletions go, without secrets (`segment/spa_123`, `insider/<hash of the partner>`): the journal's key
@@ -182,8 +182,8 @@ public protocol DeletionTarget: Sendable {
 }
 
 extension DeletionTarget {
-    public func makePreflight() -> (PlanEntry) -> String? { { _ in nil } }
-    public var secretValues: [String] { [] }
+    package func makePreflight() -> (PlanEntry) -> String? { { _ in nil } }
+    package var secretValues: [String] { [] }
 }
 
 extension AttemptResult {
@@ -235,11 +235,11 @@ extension AttemptResult {
 // MARK: - Helpers shared by adapters
 
 /// Where a token may be sent.
-public enum EndpointPolicy {
+package enum EndpointPolicy {
     /// Refuses a base URL that would carry a token in clear to another machine, or hide one in it: `https://` goes
     /// anywhere, `http://` only to this machine (`localhost`, `::1`, 127.0.0.0/8: the emulator) unless
     /// `allowInsecure`; user information (`http://127.0.0.1@elsewhere`) and other schemes are refused.
-    public static func check(_ url: String, allowInsecure: Bool) throws(EndpointError) {
+    package static func check(_ url: String, allowInsecure: Bool) throws(EndpointError) {
         guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(),
             let host = parts.host, !host.isEmpty
         else { throw EndpointError(message: "--endpoint \(url): expected http(s)://host[:port]") }
@@ -290,27 +290,27 @@ public enum EndpointPolicy {
 }
 
 /// An endpoint a token may not be sent to.
-public struct EndpointError: Error, Sendable, CustomStringConvertible {
+package struct EndpointError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
-    public var message: String
-    public var description: String { message }
+    package var message: String
+    package var description: String { message }
 }
 
 /// A base URL reduced to what makes it one destination: the scheme and host in lower case, the port unless it is the
 /// scheme's default, and the path prefix with its percent-encoding normalised (unreserved characters decoded, hex in
 /// upper case) and no trailing slash. Behind a gateway that routes by path, `http://gw/staging` and `http://gw` are
 /// two destinations, and so are `http://` and `https://` to one host.
-public struct Endpoint: Sendable, Equatable {
+package struct Endpoint: Sendable, Equatable {
     /// `https` or `http`.
-    public var scheme: String
+    package var scheme: String
     /// The host, and `:port` when it is not the scheme's default.
-    public var authority: String
+    package var authority: String
     /// The path prefix, empty or starting with `/`, never ending with one.
-    public var path: String
+    package var path: String
 
     /// Normalises `url`; a URL that cannot be parsed is kept as written (``EndpointPolicy/check(_:allowInsecure:)``
     /// refuses it before anything is sent).
-    public init(_ url: String) {
+    package init(_ url: String) {
         guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), let host = parts.host
         else {
             self.init(scheme: "", authority: url, path: "")
@@ -330,13 +330,13 @@ public struct Endpoint: Sendable, Equatable {
     }
 
     /// `https://profiles.segment.com`, `http://127.0.0.1:8080/staging-gateway`: for people.
-    public var description: String { scheme.isEmpty ? authority : "\(scheme)://\(authority)\(path)" }
+    package var description: String { scheme.isEmpty ? authority : "\(scheme)://\(authority)\(path)" }
 
     /// The endpoint's part of a destination key: the host alone for the platforms' own hosts over `https` with no
     /// path (the form keys had before paths and schemes were bound, so the journals of real Segment and Insider One
     /// applies keep their keys), the whole endpoint for every other. An old key of any other host may have stood for
     /// one of its paths: it never matches a key of this form.
-    public var key: String {
+    package var key: String {
         scheme == "https" && path.isEmpty && Self.platformHosts.contains(authority) ? authority : description
     }
 

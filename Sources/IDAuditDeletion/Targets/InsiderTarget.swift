@@ -7,14 +7,14 @@ import IDAuditCore
 ///
 /// The identifier addresses its user, so every excess line is sent (no lookup, remediable or not), except a line
 /// that would leave the profile with no identifier: Insider One refuses to delete a user's sole identifier.
-public struct InsiderTarget: DeletionTarget {
+package struct InsiderTarget: DeletionTarget {
     /// Insider One's host.
-    public static let defaultBaseURL = "https://unification.useinsider.com"
+    package static let defaultBaseURL = "https://unification.useinsider.com"
 
     /// Scheme and host, without a trailing slash.
-    public var baseURL: String
+    package var baseURL: String
     /// How plan types map to Insider keys.
-    public var typeMap: InsiderTypeMap
+    package var typeMap: InsiderTypeMap
     private let partner: String
     private let token: Secret
     private let identifierCounts: [String: [String: Int]]?
@@ -23,7 +23,7 @@ public struct InsiderTarget: DeletionTarget {
     ///
     /// - Parameter identifierCounts: the active identifiers per canonical profile and type, as the store knows
     ///   them, for the sole-identifier check; nil skips the check (Insider One's 400 answer still counts as skipped).
-    public init(
+    package init(
         partner: String, baseURL: String = InsiderTarget.defaultBaseURL, token: Secret,
         typeMap: InsiderTypeMap = InsiderTypeMap(), identifierCounts: [String: [String: Int]]? = nil
     ) throws(InsiderPartnerError) {
@@ -39,14 +39,14 @@ public struct InsiderTarget: DeletionTarget {
         self.identifierCounts = identifierCounts
     }
 
-    public var name: String { "insider" }
-    public var secretValues: [String] { [token.value, partner] }
+    package var name: String { "insider" }
+    package var secretValues: [String] { [token.value, partner] }
     /// The partner name is kept out of the journal: a short hash stands for it. A type map that changes what is
     /// sent is part of the destination too, so lines done under another map are sent again under this one.
-    public var destination: String { Self.destination(partner: partner, baseURL: baseURL, typeMap: typeMap).key }
+    package var destination: String { Self.destination(partner: partner, baseURL: baseURL, typeMap: typeMap).key }
 
     /// The destination a plan for `partner` at `baseURL` under `typeMap` is approved and journaled under.
-    public static func destination(partner: String, baseURL: String, typeMap: InsiderTypeMap) -> ApprovedDestination {
+    package static func destination(partner: String, baseURL: String, typeMap: InsiderTypeMap) -> ApprovedDestination {
         let endpoint = Endpoint(baseURL)
         let partnerHash = String(SHA256Text.hex(partner).prefix(12))
         var key = "insider/\(endpoint.key)/\(partnerHash)"
@@ -60,13 +60,13 @@ public struct InsiderTarget: DeletionTarget {
     /// 1,000 requests/min per key for `DELETE /api/user/v1/identity`: Insider One's rate limits are per endpoint
     /// (its "API rate limits" page, as compiled publicly by api-evangelist/insider; domain notes §5); the 25,000/min
     /// pool belongs to upsert and attribute delete only. `--max-rpm` sets another.
-    public static let identityRequestsPerMinute = 1_000.0
-    public var defaultRequestsPerSecond: Double { Self.identityRequestsPerMinute / 60 }
-    public var perProfileRequestsPerSecond: Double? { nil }
+    package static let identityRequestsPerMinute = 1_000.0
+    package var defaultRequestsPerSecond: Double { Self.identityRequestsPerMinute / 60 }
+    package var perProfileRequestsPerSecond: Double? { nil }
 
-    public func profileKey(_ entry: PlanEntry) -> String { entry.segmentID }
+    package func profileKey(_ entry: PlanEntry) -> String { entry.segmentID }
 
-    public func makePreflight() -> (PlanEntry) -> String? {
+    package func makePreflight() -> (PlanEntry) -> String? {
         // Identifiers left to each profile the plan touches so far: this grows with the plan's profiles, not lines.
         var remaining: [String: Int] = [:]
         // Two Segment types the type map sends to one Insider One key (email and email_address to email) name one
@@ -118,7 +118,7 @@ public struct InsiderTarget: DeletionTarget {
         return b.dropFirst().allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
-    public func prepare(_ entry: PlanEntry) -> Preparation {
+    package func prepare(_ entry: PlanEntry) -> Preparation {
         if let reason = unsendable(entry) { return .skip(reason) }
         let identifier: String
         switch typeMap.key(for: entry.type) {
@@ -139,7 +139,7 @@ public struct InsiderTarget: DeletionTarget {
                 body: Array(("{\"identifiers\":" + identifier + "}").utf8)))
     }
 
-    public func classify(_ response: WireResponse) -> AttemptResult {
+    package func classify(_ response: WireResponse) -> AttemptResult {
         Self.classifyInsider(response, endpoint: .identity)
     }
 
@@ -232,10 +232,10 @@ extension InsiderTarget {
 }
 
 /// A partner name Insider One would refuse.
-public struct InsiderPartnerError: Error, Sendable, CustomStringConvertible {
+package struct InsiderPartnerError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
-    public var message: String
-    public var description: String { message }
+    package var message: String
+    package var description: String { message }
 }
 
 /// sha256 of a string, hex.

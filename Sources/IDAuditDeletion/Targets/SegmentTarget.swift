@@ -7,13 +7,13 @@ import IDAuditCore
 /// `{"delete_external_ids":[{"id":"<value>","type":"<type>"}]}`: one identifier per request, the profile addressed
 /// by a user_id, HTTP Basic with the token as user and an empty password, 100 requests/s per space and 100 deletions/s
 /// per profile.
-public struct SegmentTarget: DeletionTarget {
+package struct SegmentTarget: DeletionTarget {
     /// Segment's regional hosts.
-    public enum Region: String, Sendable, CaseIterable {
+    package enum Region: String, Sendable, CaseIterable {
         case us, eu
 
         /// The Profile API host of the region.
-        public var baseURL: String {
+        package var baseURL: String {
             switch self {
             case .us: "https://profiles.segment.com"
             case .eu: "https://profiles.euw1.segment.com"
@@ -22,30 +22,30 @@ public struct SegmentTarget: DeletionTarget {
     }
 
     /// The space id (`spa_...`): not a secret.
-    public var space: String
+    package var space: String
     /// Scheme and host, without a trailing slash.
-    public var baseURL: String
+    package var baseURL: String
     private let authorization: String
     private let token: String
 
     /// Creates the adapter for one space.
-    public init(space: String, baseURL: String, token: Secret) {
+    package init(space: String, baseURL: String, token: Secret) {
         self.space = space
         self.baseURL = URLText.withoutTrailingSlashes(baseURL)
         authorization = "Basic " + Data((token.value + ":").utf8).base64EncodedString()
         self.token = token.value
     }
 
-    public var name: String { "segment" }
-    public var secretValues: [String] {
+    package var name: String { "segment" }
+    package var secretValues: [String] {
         [authorization, String(authorization.dropFirst("Basic ".count)), token]
     }
     /// `segment/<endpoint>/<space>`: a rehearsal against the emulator and the real apply are journaled apart.
-    public var destination: String { Self.destination(space: space, baseURL: baseURL).key }
+    package var destination: String { Self.destination(space: space, baseURL: baseURL).key }
 
     /// The destination a plan for `space` at `baseURL` is approved and journaled under (no token needed): the whole
     /// endpoint (``Endpoint``), so an approval for a staging gateway's path never applies to the host's root.
-    public static func destination(space: String, baseURL: String) -> ApprovedDestination {
+    package static func destination(space: String, baseURL: String) -> ApprovedDestination {
         let endpoint = Endpoint(baseURL)
         return ApprovedDestination(
             key: "segment/\(endpoint.key)/\(URLText.encodeSegment(space))",
@@ -54,12 +54,12 @@ public struct SegmentTarget: DeletionTarget {
     /// The message of Segment's documented success (domain notes §2b).
     static let deletedMessage = "External identifier has been deleted."
 
-    public var defaultRequestsPerSecond: Double { 100 }
-    public var perProfileRequestsPerSecond: Double? { 100 }
+    package var defaultRequestsPerSecond: Double { 100 }
+    package var perProfileRequestsPerSecond: Double? { 100 }
 
-    public func profileKey(_ entry: PlanEntry) -> String { entry.lookupUserID }
+    package func profileKey(_ entry: PlanEntry) -> String { entry.lookupUserID }
 
-    public func prepare(_ entry: PlanEntry) -> Preparation {
+    package func prepare(_ entry: PlanEntry) -> Preparation {
         if entry.type == "group_id" {
             return .skip("group_id: Segment's API does not delete group_id identifiers")
         }
@@ -85,7 +85,7 @@ public struct SegmentTarget: DeletionTarget {
                 body: Array(body.utf8)))
     }
 
-    public func classify(_ response: WireResponse) -> AttemptResult {
+    package func classify(_ response: WireResponse) -> AttemptResult {
         let error = JSONBody.object(response.body)?["error"] as? [String: Any]
         let failure = AttemptFailure(
             status: response.status, code: error?["code"] as? String ?? "",

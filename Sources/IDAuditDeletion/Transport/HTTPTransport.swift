@@ -3,14 +3,14 @@ import NIOCore
 import NIOHTTP1
 
 /// Sends ``WireRequest``s over AsyncHTTPClient: HTTP/1.1 or HTTP/2 (over TLS), pooled connections.
-public final class HTTPTransport: Sendable {
+package final class HTTPTransport: Sendable {
     private let client: HTTPClient
     private let timeoutNanoseconds: Int64
     private let timeoutSeconds: Double
 
     /// A transport allowing `connections` concurrent connections per host, each exchange (connection, request,
     /// response head and body) bounded by `timeoutSeconds` (at most ``ApplyOptions/timeoutRange``).
-    public init(connections: Int, timeoutSeconds requested: Double) {
+    package init(connections: Int, timeoutSeconds requested: Double) {
         // Options are validated before a transport is made; the clamp keeps a library caller's nonsense from trapping.
         let timeoutSeconds = requested.isNaN ? 30 : min(max(requested, 0.001), ApplyOptions.timeoutRange.upperBound)
         var configuration = HTTPClient.Configuration()
@@ -28,14 +28,14 @@ public final class HTTPTransport: Sendable {
     }
 
     /// The most of a response body kept; the rest is read and dropped, and the status stands.
-    public static let maxBodyBytes = 1 << 20
+    package static let maxBodyBytes = 1 << 20
 
     /// Sends one request and reads its response (bodies over ``maxBodyBytes`` are cut, never an error: the status
     /// is what decides a line), all within the transport's time limit: a server that sends its headers and then
     /// trickles the body is cut off at the deadline like one that never answers.
     ///
     /// - Throws: a network error (refused, reset, timed out, ``TransportDeadline``): the caller retries those.
-    public func send(_ request: WireRequest) async throws -> WireResponse {
+    package func send(_ request: WireRequest) async throws -> WireResponse {
         // AsyncHTTPClient's deadline ends at the response head; the race below covers the body too. Cancelling the
         // exchange closes its connection, so the losing task ends at once.
         try await withThrowingTaskGroup(of: WireResponse?.self) { group in
@@ -73,13 +73,13 @@ public final class HTTPTransport: Sendable {
     }
 
     /// Closes the connections; call once, when done.
-    public func shutdown() async {
+    package func shutdown() async {
         try? await client.shutdown()
     }
 
     /// Runs `body` with a new transport and shuts it down afterwards, whether `body` returns or throws (a client
     /// dropped without a shutdown leaks its connections, and debug builds of AsyncHTTPClient stop the process).
-    public static func with<Value>(
+    package static func with<Value>(
         connections: Int, timeoutSeconds: Double, _ body: (HTTPTransport) async throws -> Value
     ) async throws -> Value {
         let transport = HTTPTransport(connections: connections, timeoutSeconds: timeoutSeconds)
@@ -95,10 +95,10 @@ public final class HTTPTransport: Sendable {
 }
 
 /// An exchange that did not finish within the time limit (the request may have been carried out).
-public struct TransportDeadline: Error, Sendable, CustomStringConvertible {
+package struct TransportDeadline: Error, Sendable, CustomStringConvertible {
     /// The limit, in seconds.
-    public var seconds: Double
-    public var description: String {
+    package var seconds: Double
+    package var description: String {
         let limit = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
         return "no complete answer within --timeout \(limit) s (the request may have been carried out)"
     }

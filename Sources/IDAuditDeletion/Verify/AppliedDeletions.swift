@@ -3,11 +3,11 @@ import IDAuditStore
 
 /// Hands what an apply deleted at Segment to the store, which keeps identifier values (the journal does not):
 /// later scans then classify an excess identifier that was deleted and came back as reintroduced.
-public enum AppliedDeletions {
+package enum AppliedDeletions {
     /// Records every line of `plan` the journal holds as done at `destination`; returns how many. The plan is read
     /// once, the journal a chunk of lines at a time: a 1 M-line plan is never held.
     @discardableResult
-    public static func record(
+    package static func record(
         plan: any PlanLines, journal: Journal, destination: String, store: ProfileStore, at time: Instant
     ) throws -> Int {
         var recorded = 0

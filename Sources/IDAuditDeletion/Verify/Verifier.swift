@@ -10,16 +10,16 @@ import IDAuditStore
 ///   event sent within minutes of the deletion, reintroduced it: seed 001 and the domain notes warn of both);
 /// - **not yet reflected**: active, and no REMOVED row since the deletion: Profiles Sync has not synced it yet
 ///   (hourly, per the domain notes), or the newer export was not ingested.
-public enum Verifier {
+package enum Verifier {
     /// Allowed clock skew between idaudit's journal and the platform's REMOVED rows.
-    public static let skewSeconds: Int64 = 300
+    package static let skewSeconds: Int64 = 300
 
     /// Verifies the `done` lines of `plan` at its Segment destination in `journals` (of space `space`, or exactly
     /// `destination`, when given). A store holds one space's profiles: a plan applied to several Segment
     /// destinations (a rehearsal and the real space, two regions) is verified one destination at a time.
     ///
     /// - Throws: ``VerifyError`` when several destinations match and none was chosen.
-    public static func verify(
+    package static func verify(
         plan: PlanFile, store: ProfileStore, journals: [Journal], space: String? = nil, destination chosen: String? = nil
     ) throws -> VerifyReport {
         var pairs: [(journal: Journal, destination: String)] = []
@@ -70,38 +70,38 @@ public enum Verifier {
 }
 
 /// What `verify` found.
-public struct VerifyReport: Sendable, Codable {
+package struct VerifyReport: Sendable, Codable {
     /// One identifier that is still active.
-    public struct Item: Sendable, Codable, Equatable {
+    package struct Item: Sendable, Codable, Equatable {
         /// The plan line.
-        public var line: Int
+        package var line: Int
         /// The identifier type.
-        public var type: String
+        package var type: String
         /// The identifier value.
-        public var value: String
+        package var value: String
         /// Where it was deleted.
-        public var destination: String
+        package var destination: String
     }
 
     /// The plan's path.
-    public var plan: String
+    package var plan: String
     /// The plan's sha256.
-    public var planSHA256: String
+    package var planSHA256: String
     /// The destinations checked.
-    public var destinations: [String]
+    package var destinations: [String]
     /// Deleted lines whose identifier is inactive in the store.
-    public var confirmed = 0
+    package var confirmed = 0
     /// Deleted, then active again: reintroduced.
-    public var cameBack: [Item] = []
+    package var cameBack: [Item] = []
     /// Deleted, still active, no REMOVED row yet.
-    public var notYetReflected: [Item] = []
+    package var notYetReflected: [Item] = []
     /// Lines answered by a 2xx that was not the documented success: not verified (never counted as deleted); look
     /// them up, then `apply --retry-unconfirmed`.
-    public var unconfirmed = 0
+    package var unconfirmed = 0
     /// Lines that failed, or whose last attempt has no answer: not deleted as far as anyone knows.
-    public var failed = 0
+    package var failed = 0
     /// Remediable lines no run sent to the destination.
-    public var notSent = 0
+    package var notSent = 0
 
     enum CodingKeys: String, CodingKey {
         case plan, destinations, confirmed, unconfirmed, failed
@@ -112,7 +112,7 @@ public struct VerifyReport: Sendable, Codable {
     }
 
     /// The report as pretty JSON.
-    public var json: String {
+    package var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
@@ -120,8 +120,8 @@ public struct VerifyReport: Sendable, Codable {
 }
 
 /// Why a plan cannot be verified as asked.
-public struct VerifyError: Error, Sendable, CustomStringConvertible {
+package struct VerifyError: Error, Sendable, CustomStringConvertible {
     /// What is wrong and what to do.
-    public var message: String
-    public var description: String { message }
+    package var message: String
+    package var description: String { message }
 }
