@@ -17,7 +17,7 @@ extension RuleSet {
     /// ```
     /// Types are sorted by their UTF-8 bytes so the output is the same on every machine. Protected identifiers are
     /// counted, not listed: they are often e-mail addresses, which do not belong in logs.
-    public func humanReadableSummary() -> String {
+    package func humanReadableSummary() -> String {
         var lines: [String] = []
 
         var limitRows = limits.keys.sorted().map { type in (type.string, limits[type]!.summary) }

@@ -6,9 +6,9 @@
 /// `rules.yaml:4: identifiers.email.frequency: unknown frequency "hourly"; expected one of ever, daily, weekly,
 /// monthly, annually`. The key path joins mapping keys with `.` and writes list positions as `[n]`, counted from 0
 /// as in jq and JSONPath.
-public struct RulesError: Error, CustomStringConvertible, Sendable {
+package struct RulesError: Error, CustomStringConvertible, Sendable {
     /// What kind of problem the file has, for callers that react to some kinds differently.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: String, Hashable, Sendable {
             case unreadableFile = "unreadable file"
             case invalidEncoding = "invalid encoding"
@@ -31,48 +31,48 @@ public struct RulesError: Error, CustomStringConvertible, Sendable {
         }
 
         /// The file does not exist or cannot be read.
-        public static var unreadableFile: Self { Self(.unreadableFile) }
+        package static var unreadableFile: Self { Self(.unreadableFile) }
         /// The file is not valid UTF-8.
-        public static var invalidEncoding: Self { Self(.invalidEncoding) }
+        package static var invalidEncoding: Self { Self(.invalidEncoding) }
         /// The file is not valid YAML (the YAML parser's own complaint).
-        public static var invalidYAML: Self { Self(.invalidYAML) }
+        package static var invalidYAML: Self { Self(.invalidYAML) }
         /// A list where a mapping is expected, a mapping where a value is expected, and so on.
-        public static var wrongKind: Self { Self(.wrongKind) }
+        package static var wrongKind: Self { Self(.wrongKind) }
         /// A key the format does not define, at any level.
-        public static var unknownKey: Self { Self(.unknownKey) }
+        package static var unknownKey: Self { Self(.unknownKey) }
         /// A required key is absent: `limit` in a limit, `type` or `value` in a protected entry.
-        public static var missingKey: Self { Self(.missingKey) }
+        package static var missingKey: Self { Self(.missingKey) }
         /// The same key twice in one mapping, such as an identifier type listed twice.
-        public static var duplicateKey: Self { Self(.duplicateKey) }
+        package static var duplicateKey: Self { Self(.duplicateKey) }
         /// An empty value, type or pattern where text is required.
-        public static var emptyValue: Self { Self(.emptyValue) }
+        package static var emptyValue: Self { Self(.emptyValue) }
         /// A limit that is negative, not a whole number, or too large.
-        public static var invalidLimit: Self { Self(.invalidLimit) }
+        package static var invalidLimit: Self { Self(.invalidLimit) }
         /// A frequency other than `ever`, `daily`, `weekly`, `monthly`, `annually`.
-        public static var unknownFrequency: Self { Self(.unknownFrequency) }
+        package static var unknownFrequency: Self { Self(.unknownFrequency) }
         /// A blocked pattern that is not a valid ICU regular expression.
-        public static var invalidPattern: Self { Self(.invalidPattern) }
+        package static var invalidPattern: Self { Self(.invalidPattern) }
         /// A blocked entry with neither or both of `value` and `pattern`.
-        public static var invalidEntry: Self { Self(.invalidEntry) }
+        package static var invalidEntry: Self { Self(.invalidEntry) }
 
         /// The kind in words, such as `unknown key`.
-        public var description: String { wrapped.rawValue }
+        package var description: String { wrapped.rawValue }
     }
 
     /// What kind of problem this is.
-    public var code: Code
+    package var code: Code
     /// The rules file, as the caller named it.
-    public var file: String
+    package var file: String
     /// The 1-based line the problem is on; nil when it concerns the whole file (it cannot be read).
-    public var line: Int?
+    package var line: Int?
     /// The key path of the offending entry, such as `identifiers.email.frequency` or `blocked[2].pattern`; nil when
     /// the problem is not tied to one entry (YAML syntax, the file as a whole).
-    public var key: String?
+    package var key: String?
     /// What is wrong and, where it helps, how to fix it.
-    public var message: String
+    package var message: String
 
     /// Creates an error.
-    public init(code: Code, file: String, line: Int?, key: String?, message: String) {
+    package init(code: Code, file: String, line: Int?, key: String?, message: String) {
         self.code = code
         self.file = file
         self.line = line
@@ -81,7 +81,7 @@ public struct RulesError: Error, CustomStringConvertible, Sendable {
     }
 
     /// `file:line: key: message`, leaving out the line or key when there is none.
-    public var description: String {
+    package var description: String {
         var text = file
         if let line { text += ":\(line)" }
         text += ": "

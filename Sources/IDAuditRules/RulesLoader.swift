@@ -25,9 +25,9 @@ import IDAuditCore
 ///
 /// Every mistake is reported as a `RulesError` naming the file, the line and the key path, such as
 /// `rules.yaml:7: blocked[1].pattern: pattern "(" is not a valid regular expression ...`.
-public enum RulesLoader {
+package enum RulesLoader {
     /// Reads the rules file at `path`; its SHA-256 is taken over the file's exact bytes.
-    public static func load(path: String) throws(RulesError) -> RuleSet {
+    package static func load(path: String) throws(RulesError) -> RuleSet {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -47,7 +47,7 @@ public enum RulesLoader {
     }
 
     /// Reads rules from `text`, naming `file` in errors; the SHA-256 is taken over `text`'s UTF-8 bytes.
-    public static func parse(_ text: String, file: String) throws(RulesError) -> RuleSet {
+    package static func parse(_ text: String, file: String) throws(RulesError) -> RuleSet {
         try parse(text, sha256: SHA256Digest.hex(of: text.utf8), file: file)
     }
 
