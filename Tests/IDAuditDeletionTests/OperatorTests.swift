@@ -373,6 +373,18 @@ struct OperatorTests {
         try await emulator.stop()
     }
 
+    /// Fourth review: under umask 077 the machine's lock file was made private, and another user's run, unable to
+    /// open it, went on with a warning and sent the same lines at once. Lock files are readable by every user.
+    @Test func aLockFileIsReadableByEveryUserWhateverTheUmask() throws {
+        let dir = try TemporaryDirectory("lock-umask")
+        let previous = umask(0o077)
+        let lock = try JournalLock.take(path: dir.file("x.lock"), holder: "test", busy: { $0 })
+        umask(previous)
+        defer { lock.release() }
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir.file("x.lock"))
+        #expect((attributes[.posixPermissions] as? Int) == 0o644)
+    }
+
     // MARK: - The run around the engine
 
     /// The report says `running` while a run goes (a killed run never leaves the previous report looking current);

@@ -526,6 +526,26 @@ struct TrustTests {
         }
     }
 
+    /// Fourth review: a skip's reason came from the answer as it came, cut at 200 bytes, so a secret across the cut
+    /// kept all but its end; and a partner named `limit` turned a 403 "Request Limit Exceeded" into a plain 403.
+    /// The outcome is the raw answer's, what is said of it the masked answer's.
+    @Test func theOutcomeIsTheRawAnswersAndItsWordsTheMaskedOnes() throws {
+        let token = "tok_ABCDEFGH12345678"
+        let redactor = Redactor(secrets: [token, "limit"])
+        let target = try InsiderTarget(partner: "limit", baseURL: "http://127.0.0.1:1", token: Secret(token))
+        let padded = String(repeating: "x", count: 190)
+        let sole = WireResponse(
+            status: 400, headers: [], body: Array("sole identifier, debug token=\(padded)\(token) end".utf8))
+        let skipped = target.classify(sole).told(by: target.classify(redactor.redact(sole)))
+        guard case .skipped(let reason) = skipped else { Issue.record("not skipped: \(skipped)"); return }
+        #expect(!reason.contains("tok_ABCDEFGH"))
+        let limited = WireResponse(status: 403, headers: [], body: Array(#"{"error":"Request Limit Exceeded"}"#.utf8))
+        let throttled = target.classify(limited).told(by: target.classify(redactor.redact(limited)))
+        guard case .retry(let failure, _) = throttled else { Issue.record("not a retry: \(throttled)"); return }
+        #expect(failure.isThrottle)
+        #expect(!failure.message.contains("Limit"))
+    }
+
     /// Every form an answer may echo a secret in is masked: as it is, in another case, percent-encoded, JSON-escaped,
     /// HTTP Basic's base64 with or without padding or URL-safe; and a secret straddling the 200 bytes a report keeps.
     @Test func theRedactorMasksEveryEchoOfASecret() {

@@ -315,7 +315,7 @@ package final class ApplyEngine: Sendable {
                 let response = try await transport.send(request)
                 let meaning = target.classify(response)
                 let told = target.classify(redactor.redact(response))
-                result = await state.settle(told.failure.map { meaning.with(failure: $0) } ?? meaning, line: entry.line)
+                result = await state.settle(meaning.told(by: told), line: entry.line)
             } catch {
                 result = .retry(
                     AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)

@@ -159,7 +159,7 @@ package struct DeletionRun: Sendable {
         case .success(let lock): return lock
         case .failure(let error)
         where error.message.contains("cannot open the lock file") && !FileManager.default.fileExists(atPath: path)
-            && !Self.isLink(path):
+            && !Self.anythingIsAt(path):
             // A plan folder nobody can write (no lock file made there, by anyone): the destination's lock holds.
             warn("warning: \(error.message); going on with the destination's lock only")
             return nil
@@ -170,7 +170,12 @@ package struct DeletionRun: Sendable {
     /// The folder every user of this machine can make lock files in: `/run/lock` (Debian's `/var/lock`), else
     /// `/tmp`.
     static var machineLockFolder: String {
-        for folder in ["/run/lock", "/var/lock", "/tmp"] where access(folder, W_OK | X_OK) == 0 { return folder }
+        // Chosen by what the folder is, never by what this user may do in it: root may write in a 0755 `/run/lock`
+        // (Fedora's), other users may not, and they would lock in different folders.
+        for folder in ["/run/lock", "/var/lock"] {
+            var info = stat()
+            if stat(folder, &info) == 0, info.st_mode & 0o1777 == 0o1777 { return folder }
+        }
         return "/tmp"
     }
 
@@ -189,13 +194,16 @@ package struct DeletionRun: Sendable {
                         + "folder, any plan: \(path)): two runs at once would send the lines they share twice; wait "
                         + "for it to end"
                 })
-        } catch where error.message.contains("cannot open the lock file") {
+        } catch where error.message.contains("cannot open the lock file") && !Self.anythingIsAt(path) {
+            // Only a folder where no lock file can be made is a warning; a lock file that is there and cannot be
+            // opened (another user's, private; a planted link or folder) is another run's: refused.
             warn("warning: \(error.message); going on with the state folder's lock only")
             return nil
         }
     }
 
-    private static func isLink(_ path: String) -> Bool {
+    /// Whether anything (a file, a folder, a link, even a broken one) is at `path`.
+    private static func anythingIsAt(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
     }

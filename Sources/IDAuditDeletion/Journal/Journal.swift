@@ -387,7 +387,7 @@ package final class JournalLock: Sendable {
 
     /// Takes the advisory `flock` on `path` (created when missing) and writes `holder` into it; when another
     /// process holds it, throws `busy(what that process wrote)`.
-    static func take(path: String, holder: String, busy: (String) -> String) throws(JournalError) -> JournalLock {
+    package static func take(path: String, holder: String, busy: (String) -> String) throws(JournalError) -> JournalLock {
         // Never through a symlink (a link planted in a shared folder would have us truncate whatever it points at);
         // a lock file another user made is locked read-only (flock needs no write access), never skipped.
         var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
@@ -405,6 +405,9 @@ package final class JournalLock: Sendable {
             close(fd)
             throw JournalError(message: "\(path): cannot open the lock file: it is not a regular file")
         }
+        // Readable by every user whatever this process's umask (077 made it private, and another user's run could
+        // not take the lock at all): a lock shared by users must open for all of them.
+        if writable, info.st_uid == geteuid(), info.st_mode & 0o044 != 0o044 { _ = fchmod(fd, 0o644) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let held = errno == EWOULDBLOCK
             let reason = String(cString: strerror(errno))

@@ -197,6 +197,24 @@ extension AttemptResult {
         }
     }
 
+    /// This outcome (read from the answer as it came) with what people are told of it from `told` (the same answer
+    /// read with every secret masked): the status and code that decide the outcome stay (a 403 "Request Limit
+    /// Exceeded" stays a throttle whatever a partner is named); the message, the request id and a skip's reason are
+    /// the masked answer's (a raw text cut at 200 bytes could keep most of a secret that straddles the cut).
+    package func told(by told: AttemptResult) -> AttemptResult {
+        switch self {
+        case .done: return self
+        case .skipped:
+            if case .skipped = told { return told }
+            return .skipped("the platform refused the line; its answer held a secret and is not kept")
+        default:
+            guard var details = failure else { return self }
+            details.message = told.failure?.message ?? "(the answer held a secret and is not kept)"
+            details.requestID = told.failure?.requestID ?? ""
+            return with(failure: details)
+        }
+    }
+
     /// The same outcome, with `failure` as its details (a skip keeps its reason, a deletion has none).
     func with(failure f: AttemptFailure) -> AttemptResult {
         switch self {
