@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import IDAuditCore
 
 /// A token: read from an environment variable or a file, never from argv; prints as `<redacted>`.
@@ -74,8 +78,10 @@ package struct SecretError: Error, Sendable, CustomStringConvertible {
 package struct Redactor: Sendable {
     /// Every form, longest first (a form holding another is masked whole), and the same in lower case.
     private let variants: [(form: String, lower: String)]
+    /// The lower-case forms' bytes.
+    private let variantBytes: [[UInt8]]
     /// The forms in lower case without whitespace, for the squeezed check.
-    private let squeezedVariants: [String]
+    private let squeezedVariants: [[UInt8]]
 
     /// A redactor for `secrets` (tokens, partner names).
     package init(secrets: [String]) {
@@ -125,57 +131,128 @@ package struct Redactor: Sendable {
         }
         let sorted = all.sorted { $0.count > $1.count }
         variants = sorted.map { ($0, $0.lowercased()) }
+        variantBytes = sorted.map { Self.lowerBytes($0) }
         // Spread-out forms are looked for only where they cannot be prose: 10 characters or more, not only letters (a
         // partner name such as `mybrand` would match "my brand new ...").
         squeezedVariants = Array(
-            Set(sorted.map { Self.squeezed($0.lowercased()) }.filter { $0.count >= 10 && !$0.allSatisfy(\.isLetter) }))
+            Set(
+                sorted.map { Self.squeezed(Self.lowerBytes($0)) }.filter { form in
+                    form.count >= 10 && !form.allSatisfy { ($0 >= 97 && $0 <= 122) || $0 >= 0x80 }
+                }))
     }
 
-    /// `text` without whitespace, line breaks (as they are or JSON-escaped), and invisible characters (zero-width
-    /// spaces and joiners, the byte order mark, soft hyphens).
-    static func squeezed(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        var scalars = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar?
-        while let scalar = pending ?? scalars.next() {
-            pending = nil
-            if scalar == "\\" {
-                // A JSON escape of a line break or a tab: `\n`, `\r`, `\t`.
-                guard let next = scalars.next() else {
-                    out.append(scalar)
-                    break
-                }
-                if next == "n" || next == "r" || next == "t" { continue }
-                out.append(scalar)
-                pending = next
+    /// `text`'s bytes in ASCII lower case, without whitespace, line breaks (as they are or JSON-escaped `\\n`, `\\r`,
+    /// `\\t`), no-break spaces and invisible characters (zero-width spaces and joiners, the byte order mark, soft
+    /// hyphens).
+    static func squeezed(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 9 || b == 10 || b == 11 || b == 12 || b == 13 || b == 32 {
+                i += 1
                 continue
             }
-            if scalar.properties.isWhitespace || [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD].contains(scalar.value) {
+            if b == 0x5C, i + 1 < bytes.count, [0x6E, 0x72, 0x74].contains(bytes[i + 1]) {  // \n \r \t
+                i += 2
                 continue
             }
-            out.append(scalar)
+            if b == 0xC2, i + 1 < bytes.count, bytes[i + 1] == 0xA0 || bytes[i + 1] == 0xAD {
+                i += 2
+                continue
+            }
+            if b == 0xE2, i + 2 < bytes.count, bytes[i + 1] == 0x80, (0x8B...0x8D).contains(bytes[i + 2])
+                || b == 0xE2 && i + 2 < bytes.count && bytes[i + 1] == 0x81 && bytes[i + 2] == 0xA0
+                || b == 0xEF && i + 2 < bytes.count && bytes[i + 1] == 0xBB && bytes[i + 2] == 0xBF
+            {
+                i += 3
+                continue
+            }
+            out.append(b)
+            i += 1
         }
-        return String(out)
+        return out
+    }
+
+    /// `text` in ASCII lower case, as bytes (the forms are ASCII: other bytes never match them).
+    static func lowerBytes(_ text: String) -> [UInt8] {
+        text.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+    }
+
+    /// Whether `needle` is in `haystack`.
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        return haystack.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                // memchr to each candidate first byte, then memcmp: a few passes over the text at memory speed.
+                guard let hb = h.baseAddress, let nb = n.baseAddress else { return false }
+                var start = 0
+                let last = h.count - n.count
+                while start <= last {
+                    guard let found = memchr(hb + start, Int32(nb[0]), last - start + 1) else { return false }
+                    let at = hb.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(hb + at, nb, n.count) == 0 { return true }
+                    start = at + 1
+                }
+                return false
+            }
+        }
+    }
+
+    /// The bytes a hex dump in `text` shows (`xxd`, `hexdump -C`, `od -A x -t x1`): on each line that starts with an
+    /// offset, the hex columns after it, in order; empty when there is no dump. Its side column of text is split
+    /// across lines, so the bytes are what can be checked.
+    static func hexDumpBytes(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        let lines = text.replacingOccurrences(of: "\\n", with: "\n").split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        for line in lines {
+            var tokens = line.split(separator: " ", omittingEmptySubsequences: true)[...]
+            guard let offset = tokens.first,
+                (4...16).contains(offset.count - (offset.hasSuffix(":") ? 1 : 0)),
+                offset.dropLast(offset.hasSuffix(":") ? 1 : 0).allSatisfy(\.isHexDigit)
+            else { continue }
+            tokens = tokens.dropFirst()
+            for token in tokens {
+                guard token.count % 2 == 0, token.count <= 8, token.allSatisfy(\.isHexDigit) else { break }
+                var index = token.startIndex
+                while index < token.endIndex {
+                    let next = token.index(index, offsetBy: 2)
+                    out.append(UInt8(token[index..<next], radix: 16) ?? 0)
+                    index = next
+                }
+            }
+        }
+        return out
     }
 
     /// What replaces a text whose secret cannot be marked.
     static let withheld = "<withheld: the answer holds a secret, spread over lines or spaces>"
 
-    /// `text` with every secret masked as `<redacted>`.
+    /// `text` with every secret masked as `<redacted>`; withheld whole when a secret is there in a way that cannot be
+    /// marked (spread by whitespace or invisible characters, inside a hex dump).
     package func redact(_ text: String) -> String {
         guard !variants.isEmpty else { return text }
         var out = text
-        // Every answer passes here: a plain search first, a pattern only for a value that is there.
-        var lower = text.lowercased()
-        for variant in variants where lower.contains(variant.lower) {
+        // Every answer passes here: a byte search first (a large error page costs milliseconds), a pattern only for
+        // a form that is there.
+        var lower = Self.lowerBytes(text)
+        for (variant, bytes) in zip(variants, variantBytes) where Self.contains(lower, bytes) {
             guard let pattern = try? Regex(NSRegularExpression.escapedPattern(for: variant.form)).ignoresCase() else {
                 continue
             }
             out = out.replacing(pattern, with: "<redacted>")
-            lower = out.lowercased()
+            lower = Self.lowerBytes(out)
         }
         let squeezed = Self.squeezed(lower)
-        if squeezedVariants.contains(where: { squeezed.contains($0) }) { return Self.withheld }
+        if squeezedVariants.contains(where: { Self.contains(squeezed, $0) }) { return Self.withheld }
+        let dumped = Self.hexDumpBytes(out)
+        if !dumped.isEmpty {
+            let decoded = Self.squeezed(Self.lowerBytes(String(decoding: dumped, as: UTF8.self)))
+            if variantBytes.contains(where: { $0.count >= 4 && Self.contains(decoded, Self.squeezed($0)) }) {
+                return Self.withheld
+            }
+        }
         return out
     }
 
