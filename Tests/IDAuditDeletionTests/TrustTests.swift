@@ -541,9 +541,20 @@ struct TrustTests {
         #expect(!reason.contains("tok_ABCDEFGH"))
         let limited = WireResponse(status: 403, headers: [], body: Array(#"{"error":"Request Limit Exceeded"}"#.utf8))
         let throttled = target.classify(limited).told(by: target.classify(redactor.redact(limited)))
-        guard case .retry(let failure, _) = throttled else { Issue.record("not a retry: \(throttled)"); return }
+        guard case .retry(let failure, _) = throttled.redacted(redactor) else {
+            Issue.record("not a retry: \(throttled)")
+            return
+        }
+        // Fifth review: the masking of the kept result turned `rate_limited` into `rate_<redacted>ed`.
         #expect(failure.isThrottle)
         #expect(!failure.message.contains("Limit"))
+        // An attribute delete has no "sole identifier" rule: the same words there are a refusal, not a skip.
+        let attribute = try InsiderAttributeTarget(partner: "mybrand", baseURL: "http://127.0.0.1:1", token: Secret(token))
+        let refused = WireResponse(status: 400, headers: [], body: Array(#"{"message":"sole identifier: refused"}"#.utf8))
+        guard case .failed = attribute.classify(refused) else {
+            Issue.record("an attribute delete's 400 is not failed: \(attribute.classify(refused))")
+            return
+        }
     }
 
     /// Every form an answer may echo a secret in is masked: as it is, in another case, percent-encoded, JSON-escaped,
@@ -612,6 +623,31 @@ struct TrustTests {
             #expect(
                 redactor.redact(text.replacingOccurrences(of: "\n", with: "\\n")) == Redactor.withheld, "JSON-escaped")
         }
+        // Fifth review: `hexdump` / `od -x` (little-endian 16-bit words) and `od -b` (octal bytes).
+        let bytes = Array(request)
+        let words = stride(from: 0, to: bytes.count, by: 16).map { offset -> String in
+            let row = Array(bytes[offset..<min(offset + 16, bytes.count)])
+            let pairs = stride(from: 0, to: row.count, by: 2).map { i in
+                String(format: "%02x%02x", i + 1 < row.count ? row[i + 1] : 0, row[i])
+            }
+            return String(format: "%07x ", offset) + pairs.joined(separator: " ")
+        }.joined(separator: "\n")
+        let octal = stride(from: 0, to: bytes.count, by: 16).map { offset -> String in
+            String(format: "%07o ", offset)
+                + bytes[offset..<min(offset + 16, bytes.count)].map { String(format: "%03o", $0) }.joined(separator: " ")
+        }.joined(separator: "\n")
+        #expect(redactor.redact(words) == Redactor.withheld)
+        #expect(redactor.redact(octal) == Redactor.withheld)
+        // Invisible characters Unicode calls default-ignorable (an invisible separator, direction marks, variation
+        // selectors, a combining grapheme joiner) inside the secret.
+        let strict = Redactor(secrets: ["tok_ABCDEFGH12345678"])
+        for mark in ["\u{2063}", "\u{200E}", "\u{FE0F}", "\u{034F}"] {
+            let out = strict.redact("bad token tok_ABCD" + mark + "EFGH12345678")
+            #expect(!out.contains("ABCD") && !out.contains("EFGH1234"), "\(mark): \(out)")
+        }
+        // A long secret cut short keeps nothing of two thirds of it or more.
+        #expect(!strict.redact("bad token tok_ABCDEFGH1234567...").contains("ABCDEFGH"))
+        #expect(!strict.redact("token ...BCDEFGH12345678").contains("BCDEFGH"))
         let harmless = dump(Data("GET / HTTP/1.1\r\nHost: example.com\r\n".utf8), xxd: true)
         #expect(redactor.redact(harmless) == harmless)
         // A megabyte page with no secret comes back as it was (the search is by bytes: milliseconds, where it took

@@ -199,6 +199,13 @@ package struct DeletionRun: Sendable {
             // opened (another user's, private; a planted link or folder) is another run's: refused.
             warn("warning: \(error.message); going on with the state folder's lock only")
             return nil
+        } catch where error.message.contains("cannot open the lock file") {
+            var info = stat()
+            let owner = lstat(path, &info) == 0 ? "owner uid \(info.st_uid), mode \(String(info.st_mode & 0o7777, radix: 8))" : ""
+            throw JournalError(
+                message: "\(error.message) (\(owner)): this machine's lock for \(destination) is there and this user "
+                    + "cannot take it; a run as its owner may be going. When none is, its owner or root removes it "
+                    + "(rm \(path)); idaudit makes these files readable by every user")
         }
     }
 

@@ -122,11 +122,18 @@ package struct Redactor: Sendable {
             for form in carried { encoded += embeddedBase64(form) + byteForms(form) }
             // Every character as a JSON \u escape (a proxy's JSON may escape them all).
             let unicodeEscaped = secret.utf16.map { "\\u" + String(repeating: "0", count: 4 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
+            // A long secret cut short (an echo that keeps its first or last part): two thirds of it and more.
+            var parts: [String] = []
+            if secret.count >= 16 {
+                for length in max(12, (secret.count * 2 + 2) / 3)..<secret.count {
+                    parts += [String(secret.prefix(length)), String(secret.suffix(length))]
+                }
+            }
             let forms =
                 [
                     secret, URLText.encodeSegment(secret), secret.replacing("/", with: "\\/"),
                     String(JSONText.quote(secret).dropFirst().dropLast()), unicodeEscaped,
-                ] + encoded
+                ] + encoded + parts
             for form in forms where form.count >= 4 { all.insert(form) }
         }
         let sorted = all.sorted { $0.count > $1.count }
@@ -141,36 +148,36 @@ package struct Redactor: Sendable {
                 }))
     }
 
-    /// `text`'s bytes in ASCII lower case, without whitespace, line breaks (as they are or JSON-escaped `\\n`, `\\r`,
-    /// `\\t`), no-break spaces and invisible characters (zero-width spaces and joiners, the byte order mark, soft
-    /// hyphens).
+    /// `bytes` (ASCII lower case already) without whitespace, line breaks (as they are or JSON-escaped `\\n`, `\\r`,
+    /// `\\t`) and every character Unicode calls default-ignorable (zero-width spaces and joiners, invisible separators,
+    /// direction marks, variation selectors, the byte order mark, soft hyphens, ...).
     static func squeezed(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0
         while i < bytes.count {
             let b = bytes[i]
-            if b == 9 || b == 10 || b == 11 || b == 12 || b == 13 || b == 32 {
-                i += 1
+            if b < 0x80 {
+                if b == 9 || b == 10 || b == 11 || b == 12 || b == 13 || b == 32 {
+                    i += 1
+                } else if b == 0x5C, i + 1 < bytes.count, [0x6E, 0x72, 0x74].contains(bytes[i + 1]) {  // \n \r \t
+                    i += 2
+                } else {
+                    out.append(b)
+                    i += 1
+                }
                 continue
             }
-            if b == 0x5C, i + 1 < bytes.count, [0x6E, 0x72, 0x74].contains(bytes[i + 1]) {  // \n \r \t
-                i += 2
+            // A multi-byte character: decoded to decide, kept as its bytes.
+            let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
+            let end = min(bytes.count, i + length)
+            let scalar = String(decoding: bytes[i..<end], as: UTF8.self).unicodeScalars.first
+            if let scalar, scalar.properties.isWhitespace || scalar.properties.isDefaultIgnorableCodePoint {
+                i = end
                 continue
             }
-            if b == 0xC2, i + 1 < bytes.count, bytes[i + 1] == 0xA0 || bytes[i + 1] == 0xAD {
-                i += 2
-                continue
-            }
-            if b == 0xE2, i + 2 < bytes.count, bytes[i + 1] == 0x80, (0x8B...0x8D).contains(bytes[i + 2])
-                || b == 0xE2 && i + 2 < bytes.count && bytes[i + 1] == 0x81 && bytes[i + 2] == 0xA0
-                || b == 0xEF && i + 2 < bytes.count && bytes[i + 1] == 0xBB && bytes[i + 2] == 0xBF
-            {
-                i += 3
-                continue
-            }
-            out.append(b)
-            i += 1
+            out.append(contentsOf: bytes[i..<end])
+            i = end
         }
         return out
     }
@@ -200,11 +207,14 @@ package struct Redactor: Sendable {
         }
     }
 
-    /// The bytes a hex dump in `text` shows (`xxd`, `hexdump -C`, `od -A x -t x1`): on each line that starts with an
-    /// offset, the hex columns after it, in order; empty when there is no dump. Its side column of text is split
-    /// across lines, so the bytes are what can be checked.
-    static func hexDumpBytes(_ text: String) -> [UInt8] {
-        var out: [UInt8] = []
+    /// The bytes a dump in `text` may show, one reading per dump format: on each line that starts with an offset,
+    /// the columns after it read as hex bytes (`xxd`, `hexdump -C`, `od -A x -t x1`), as little-endian 16-bit hex words
+    /// (`hexdump`, `od -x`), or as octal bytes (`od -b`); empty readings when there is no dump. A dump's side column of
+    /// text splits a secret across lines, so the bytes are what can be checked.
+    static func dumpReadings(_ text: String) -> [[UInt8]] {
+        var hex: [UInt8] = []
+        var words: [UInt8] = []
+        var octal: [UInt8] = []
         let lines = text.replacingOccurrences(of: "\\n", with: "\n").split(whereSeparator: { $0 == "\n" || $0 == "\r" })
         for line in lines {
             var tokens = line.split(separator: " ", omittingEmptySubsequences: true)[...]
@@ -213,17 +223,25 @@ package struct Redactor: Sendable {
                 offset.dropLast(offset.hasSuffix(":") ? 1 : 0).allSatisfy(\.isHexDigit)
             else { continue }
             tokens = tokens.dropFirst()
+            var readingHex = true
             for token in tokens {
-                guard token.count % 2 == 0, token.count <= 8, token.allSatisfy(\.isHexDigit) else { break }
+                let isOctal = token.count == 3 && token.allSatisfy { ("0"..."7").contains($0) }
+                if isOctal, let byte = UInt8(token, radix: 8) { octal.append(byte) }
+                readingHex = readingHex && token.count % 2 == 0 && token.count <= 8 && token.allSatisfy(\.isHexDigit)
+                if !readingHex && !isOctal { break }  // the side column of text
+                guard readingHex else { continue }
+                var pairs: [UInt8] = []
                 var index = token.startIndex
                 while index < token.endIndex {
                     let next = token.index(index, offsetBy: 2)
-                    out.append(UInt8(token[index..<next], radix: 16) ?? 0)
+                    pairs.append(UInt8(token[index..<next], radix: 16) ?? 0)
                     index = next
                 }
+                hex += pairs
+                words += pairs.count == 2 ? [pairs[1], pairs[0]] : pairs
             }
         }
-        return out
+        return [hex, words, octal].filter { !$0.isEmpty }
     }
 
     /// What replaces a text whose secret cannot be marked.
@@ -246,9 +264,8 @@ package struct Redactor: Sendable {
         }
         let squeezed = Self.squeezed(lower)
         if squeezedVariants.contains(where: { Self.contains(squeezed, $0) }) { return Self.withheld }
-        let dumped = Self.hexDumpBytes(out)
-        if !dumped.isEmpty {
-            let decoded = Self.squeezed(Self.lowerBytes(String(decoding: dumped, as: UTF8.self)))
+        for reading in Self.dumpReadings(out) {
+            let decoded = Self.squeezed(Self.lowerBytes(String(decoding: reading, as: UTF8.self)))
             if variantBytes.contains(where: { $0.count >= 4 && Self.contains(decoded, Self.squeezed($0)) }) {
                 return Self.withheld
             }

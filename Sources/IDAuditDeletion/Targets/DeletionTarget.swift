@@ -111,6 +111,9 @@ package struct AttemptFailure: Sendable, Equatable, Codable {
     /// The code of a throttle that is not a 429 (Insider One's 403 "Request Limit Exceeded").
     package static let rateLimited = "rate_limited"
 
+    /// The codes idaudit itself gives (never a platform's text).
+    static let ownCodes: Set<String> = [rateLimited, ApplyEngine.throttledOut, "network", "failed_in_2xx", "unconfirmed"]
+
     /// The platform asked us to slow down (a 429, or a throttle in another status): back off, cut the rate, never
     /// an error to the breaker.
     package var isThrottle: Bool { status == 429 || code == Self.rateLimited }
@@ -229,11 +232,13 @@ extension AttemptResult {
     }
 
     /// The result with every secret in its messages masked (a network error's text may quote a header).
-    func redacted(_ redactor: Redactor) -> AttemptResult {
+    package func redacted(_ redactor: Redactor) -> AttemptResult {
         func mask(_ f: AttemptFailure) -> AttemptFailure {
             var f = f
             f.message = redactor.redact(f.message)
-            f.code = redactor.redact(f.code)
+            // idaudit's own codes decide what the engine does next (a throttle, a throttled-out stop): never
+            // masked (a partner named `limit` turned `rate_limited` into `rate_<redacted>ed`).
+            if !AttemptFailure.ownCodes.contains(f.code) { f.code = redactor.redact(f.code) }
             f.requestID = redactor.redact(f.requestID)
             return f
         }

@@ -184,7 +184,9 @@ package struct InsiderTarget: DeletionTarget {
                 response, requestID: failure.requestID,
                 "a \(response.status) that is not Insider One's documented success "
                     + (endpoint == .identity ? "(200, an empty body or {})" : "(200, {})"))
-        case 400 where message.contains("sole identifier"):
+        // The identity endpoint's rule only: an attribute delete leaves identifiers alone, so the same words there
+        // are a refusal like any other (a skip read as "by design", exit 0, erased nothing).
+        case 400 where endpoint == .identity && message.contains("sole identifier"):
             return .skipped("sole identifier: Insider One refused (\(message))")
         case 400 where message.contains("Partner is invalid"):
             return .stop(failure)

@@ -295,7 +295,7 @@ struct Apply: AsyncParsableCommand {
             print("  no journal for \(target.destination) yet: nothing of this plan was sent there")
         }
         for (reason, count) in sorted.skipReasons.sorted(by: { $0.value > $1.value }) {
-            print("  skipped \(Terminal.count(count)): \(reason)")
+            print("  skipped \(Terminal.count(count)): \(Terminal.inert(reason))")
         }
         let rate = sending.requestsPerSecond ?? target.defaultRequestsPerSecond
         let seconds = Int64((Double(printed) / rate).rounded(.up))
@@ -320,7 +320,7 @@ struct Apply: AsyncParsableCommand {
         out += " (\(String(format: "%.1f", r.requestsPerSecond)) req/s, \(Terminal.count(r.throttled)) throttled,"
         out += " \(Terminal.count(r.retried)) retried)"
         for (reason, count) in r.skipReasons.sorted(by: { $0.value > $1.value }) {
-            out += "\n  skipped \(Terminal.count(count)): \(reason)"
+            out += "\n  skipped \(Terminal.count(count)): \(Terminal.inert(reason))"
         }
         for failure in r.failures.prefix(5) {
             out += "\n  failed line \(failure.line) (\(failure.type)): \(Terminal.inert(failure.failure.summary))"

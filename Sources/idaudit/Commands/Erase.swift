@@ -195,6 +195,18 @@ struct Erase: AsyncParsableCommand {
             for failure in (report.failures + report.unconfirmedLines).prefix(5) {
                 print("  request \(failure.line): \(Terminal.inert(failure.failure.summary))")
             }
+            if report.skipped > 0 {
+                print("  \(Terminal.count(report.skipped)) requests skipped (nothing erased by them):")
+                for (reason, count) in report.skipReasons.sorted(by: { $0.value > $1.value }) {
+                    print("    \(Terminal.count(count)): \(Terminal.inert(reason))")
+                }
+            }
+            if report.absentBeforeApply > 0 {
+                print("  \(Terminal.count(report.absentBeforeApply)) requests found no such user (nothing erased):")
+                for line in report.absentLines.prefix(5) {
+                    print("    request \(line.line): \(Terminal.inert(line.failure.summary))")
+                }
+            }
             if report.notSent > 0 { print("  \(Terminal.count(report.notSent)) requests not sent") }
             if let stopped = report.stopped { print("  STOPPED: \(Terminal.inert(stopped))") }
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }

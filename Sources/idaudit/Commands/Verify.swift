@@ -14,8 +14,8 @@ struct Verify: ParsableCommand {
               came back          active again after its REMOVED row: reintroduced (event replays re-add deleted
                                  identifiers, and so can events sent within 5 minutes of the deletion)
               not yet reflected  still active, no REMOVED row yet (Profiles Sync syncs hourly)
-            Exits 1 when any came back, or when lines of the plan were not deleted (failed, without an answer, never \
-            sent); 0 otherwise. Writes verify-report.json beside the plan.
+            Exits 1 when any came back, or when lines of the plan were not known to be deleted (failed, without an \
+            answer, unconfirmed, never sent); 0 otherwise. Writes verify-report.json beside the plan.
 
             Example:
               idaudit ingest export-2026-11-24/ --store idaudit.sqlite
@@ -92,7 +92,9 @@ struct Verify: ParsableCommand {
                 print("  not yet reflected: ingest a newer export and verify again")
             }
             print("  report: \(reportPath)")
-            if !report.cameBack.isEmpty || report.failed > 0 || report.notSent > 0 { throw ExitCode(1) }
+            if !report.cameBack.isEmpty || report.failed > 0 || report.notSent > 0 || report.unconfirmed > 0 {
+                throw ExitCode(1)
+            }
         }
     }
 }
