@@ -175,6 +175,7 @@ struct SegmentApplyTests {
         try await emulator.stop()
         #expect(report.failed == 0 && report.done == 0)
         #expect(report.stopped?.contains("was throttled 3 times in a row") == true)
+        #expect(report.throttled == report.requests)  // every answer, the last one included
         #expect(report.exitCode == 2)
         #expect(report.notSent == 4)
         let states = try f.journal().lineStates(plan: try f.plan().sha256, destination: report.destination)

@@ -559,7 +559,7 @@ struct TrustTests {
 
     /// Every form an answer may echo a secret in is masked: as it is, in another case, percent-encoded, JSON-escaped,
     /// HTTP Basic's base64 with or without padding or URL-safe; and a secret straddling the 200 bytes a report keeps.
-    @Test func theRedactorMasksEveryEchoOfASecret() {
+    @Test func theRedactorMasksEveryEchoOfASecret() throws {
         let token = "tok+/=123 x"
         let redactor = Redactor(secrets: [token, "mybrand"])
         let basic = Data((token + ":").utf8).base64EncodedString()
@@ -648,6 +648,34 @@ struct TrustTests {
         // A long secret cut short keeps nothing of two thirds of it or more.
         #expect(!strict.redact("bad token tok_ABCDEFGH1234567...").contains("ABCDEFGH"))
         #expect(!strict.redact("token ...BCDEFGH12345678").contains("BCDEFGH"))
+        // Sixth review: no list of dump formats is complete (od -c, od -t u1, od -t x4, xxd -i, base32, ...): what
+        // is kept of an answer that looks like a dump or encoded data is withheld whatever the format.
+        for command in [["od", "-c"], ["od", "-t", "u1"], ["od", "-t", "x4"], ["base32"]] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = command
+            let input = Pipe()
+            let output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            try process.run()
+            input.fileHandleForWriting.write(request)
+            try input.fileHandleForWriting.close()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let kept = redactor.redactKept("request dump:\n" + text)
+            #expect(kept == Redactor.withheld || kept == Redactor.withheldEncoded, "\(command): \(kept)")
+        }
+        let cArray = request.map { String(format: "0x%02x", $0) }.joined(separator: ", ")
+        #expect(redactor.redactKept(cArray) == Redactor.withheldEncoded)
+        // What platforms say is kept as it is.
+        for message in [
+            "External identifier not found", "Deleted identifier not activated for this space (Request-Id r-1)",
+            "sole identifier: deleting it would leave the profile with no identifier",
+            "identifier anonymous_id cd613e30-d8f1-6adf-91b7-584a2265b1f5 is not on the profile",
+        ] {
+            #expect(redactor.redactKept(message) == message)
+        }
         let harmless = dump(Data("GET / HTTP/1.1\r\nHost: example.com\r\n".utf8), xxd: true)
         #expect(redactor.redact(harmless) == harmless)
         // A megabyte page with no secret comes back as it was (the search is by bytes: milliseconds, where it took

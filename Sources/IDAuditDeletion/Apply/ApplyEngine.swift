@@ -470,6 +470,7 @@ actor RunState {
             finished += 1
             window.add(error: true)
         case .stop(let failure) where failure.code == ApplyEngine.throttledOut:
+            c.throttled += 1  // its last answer was a throttle too
             stop(failure.message)
         case .stop(let failure):
             // About the token or the space, not the line: the line stays pending (counted not sent) for the next run.

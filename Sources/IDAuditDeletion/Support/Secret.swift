@@ -273,6 +273,39 @@ package struct Redactor: Sendable {
         return out
     }
 
+    /// What is kept of an answer (a message, a request id, a skip reason: the journal, the report, the terminal),
+    /// masked as ``redact(_:)`` does; and, since no list of dump formats is ever complete (`od -c`, `xxd -i`,
+    /// base32 ... each held the token in a form the masking could not find), withheld when it looks like a dump or
+    /// encoded data rather than a sentence: 3 lines or more, a run of 32 characters or more of a base64, base32 or
+    /// hex alphabet, or a line of 16 tokens or more that are nearly all 4 characters or fewer (a byte listing).
+    package func redactKept(_ text: String) -> String {
+        let out = redact(text)
+        guard !variants.isEmpty, out != Self.withheld, Self.looksEncoded(out) else { return out }
+        return Self.withheldEncoded
+    }
+
+    /// What replaces a kept text that looks like a dump or encoded data.
+    static let withheldEncoded = "<withheld: the answer looks like a dump or encoded data, which could hold a secret>"
+
+    /// Whether `text` looks like a dump or encoded data rather than a sentence (see ``redactKept(_:)``).
+    static func looksEncoded(_ text: String) -> Bool {
+        let lines = text.replacingOccurrences(of: "\\n", with: "\n").split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+            .filter { !$0.allSatisfy(\.isWhitespace) }
+        if lines.count >= 3 { return true }
+        var run = 0
+        for scalar in text.unicodeScalars {
+            let encoded = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))
+                || scalar == "+" || scalar == "/" || scalar == "="
+            run = encoded ? run + 1 : 0
+            if run >= 32 { return true }
+        }
+        for line in lines {
+            let tokens = line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" })
+            if tokens.count >= 16, tokens.filter({ $0.count <= 4 }).count * 10 >= tokens.count * 9 { return true }
+        }
+        return false
+    }
+
     /// An answer with every secret masked in its body and headers (before anything reads or cuts it).
     func redact(_ response: WireResponse) -> WireResponse {
         guard !variants.isEmpty else { return response }

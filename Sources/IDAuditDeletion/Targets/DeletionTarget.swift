@@ -235,16 +235,16 @@ extension AttemptResult {
     package func redacted(_ redactor: Redactor) -> AttemptResult {
         func mask(_ f: AttemptFailure) -> AttemptFailure {
             var f = f
-            f.message = redactor.redact(f.message)
+            f.message = redactor.redactKept(f.message)
             // idaudit's own codes decide what the engine does next (a throttle, a throttled-out stop): never
             // masked (a partner named `limit` turned `rate_limited` into `rate_<redacted>ed`).
             if !AttemptFailure.ownCodes.contains(f.code) { f.code = redactor.redact(f.code) }
-            f.requestID = redactor.redact(f.requestID)
+            f.requestID = redactor.redactKept(f.requestID)
             return f
         }
         switch self {
         case .done: return self
-        case .skipped(let reason): return .skipped(redactor.redact(reason))
+        case .skipped(let reason): return .skipped(redactor.redactKept(reason))
         case .notFound(let f): return .notFound(mask(f))
         case .absentBeforeApply(let f): return .absentBeforeApply(mask(f))
         case .retry(let f, let after): return .retry(mask(f), after: after)

@@ -18,12 +18,16 @@ enum Terminal {
         writeError("\r\u{1B}[2K")
     }
 
-    /// Text a server sent, made inert for a terminal: control characters (C0, DEL, C1) shown as `\u{..}`, so an
-    /// answer cannot move the cursor, rewrite a line or reach the clipboard.
+    /// Text a server sent, made inert for a terminal: control characters (C0, DEL, C1), bidirectional controls and
+    /// line or paragraph separators shown as `\u{..}`, so an answer cannot move the cursor, rewrite or reorder a
+    /// line, or reach the clipboard.
     static func inert(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+            let v = scalar.value
+            if v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+                || v == 0x200E || v == 0x200F || v == 0x061C || v == 0x2028 || v == 0x2029
+            {
                 out += "\\u{\(String(scalar.value, radix: 16))}"
             } else {
                 out.unicodeScalars.append(scalar)
