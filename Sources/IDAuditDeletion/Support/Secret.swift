@@ -215,7 +215,7 @@ package struct Redactor: Sendable {
         var hex: [UInt8] = []
         var words: [UInt8] = []
         var octal: [UInt8] = []
-        let lines = text.replacingOccurrences(of: "\\n", with: "\n").split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        let lines = Self.lines(text)
         for line in lines {
             var tokens = line.split(separator: " ", omittingEmptySubsequences: true)[...]
             guard let offset = tokens.first,
@@ -242,6 +242,41 @@ package struct Redactor: Sendable {
             }
         }
         return [hex, words, octal].filter { !$0.isEmpty }
+    }
+
+    /// `text`'s lines, split on LF, CR (a CRLF is one Character in Swift, which a split by Character never cuts) and
+    /// JSON's escaped `\\n`.
+    static func lines(_ text: String) -> [String] {
+        text.replacingOccurrences(of: "\\n", with: "\n").unicodeScalars
+            .split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String($0) }
+    }
+
+    /// The bytes runs of byte-sized numbers in `text` stand for, whatever separates them (`74-6f`, `74:6f`, `\\x74`,
+    /// `0x74, 0x6f`, `\\164\\157`, `116.111`, `[116, 111]`, `01110100 01101111`): one reading per notation (hex pairs,
+    /// octal triples, decimals up to 255, 8-bit binary), each a run of 8 numbers or more.
+    static func numberReadings(_ text: String) -> [[UInt8]] {
+        var readings: [[UInt8]] = []
+        let tokens = text.lowercased().replacingOccurrences(of: "0x", with: " ").replacingOccurrences(of: "\\x", with: " ")
+            .split(whereSeparator: { !($0.isASCII && ($0.isLetter || $0.isNumber)) })
+        let notations: [(Substring) -> UInt8?] = [
+            { $0.count == 2 && $0.allSatisfy(\.isHexDigit) ? UInt8($0, radix: 16) : nil },
+            { $0.count == 3 && $0.allSatisfy { ("0"..."7").contains($0) } ? UInt8($0, radix: 8) : nil },
+            { $0.count <= 3 && $0.allSatisfy(\.isNumber) ? UInt8($0, radix: 10) : nil },
+            { $0.count == 8 && $0.allSatisfy { $0 == "0" || $0 == "1" } ? UInt8($0, radix: 2) : nil },
+        ]
+        for read in notations {
+            var run: [UInt8] = []
+            for token in tokens {
+                if let byte = read(token) {
+                    run.append(byte)
+                } else {
+                    if run.count >= 8 { readings.append(run) }
+                    run = []
+                }
+            }
+            if run.count >= 8 { readings.append(run) }
+        }
+        return readings
     }
 
     /// What replaces a text whose secret cannot be marked.
@@ -280,8 +315,15 @@ package struct Redactor: Sendable {
     /// hex alphabet, or a line of 16 tokens or more that are nearly all 4 characters or fewer (a byte listing).
     package func redactKept(_ text: String) -> String {
         let out = redact(text)
-        guard !variants.isEmpty, out != Self.withheld, Self.looksEncoded(out) else { return out }
-        return Self.withheldEncoded
+        guard !variants.isEmpty, out != Self.withheld else { return out }
+        // Byte-sized numbers with any separator (a kept text is short: this costs nothing here, unlike on a body).
+        for reading in Self.numberReadings(out) {
+            let decoded = Self.squeezed(Self.lowerBytes(String(decoding: reading, as: UTF8.self)))
+            if variantBytes.contains(where: { $0.count >= 4 && Self.contains(decoded, Self.squeezed($0)) }) {
+                return Self.withheld
+            }
+        }
+        return Self.looksEncoded(out) ? Self.withheldEncoded : out
     }
 
     /// What replaces a kept text that looks like a dump or encoded data.
@@ -289,7 +331,7 @@ package struct Redactor: Sendable {
 
     /// Whether `text` looks like a dump or encoded data rather than a sentence (see ``redactKept(_:)``).
     static func looksEncoded(_ text: String) -> Bool {
-        let lines = text.replacingOccurrences(of: "\\n", with: "\n").split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        let lines = Self.lines(text)
             .filter { !$0.allSatisfy(\.isWhitespace) }
         if lines.count >= 3 { return true }
         var run = 0

@@ -238,8 +238,11 @@ extension AttemptResult {
             f.message = redactor.redactKept(f.message)
             // idaudit's own codes decide what the engine does next (a throttle, a throttled-out stop): never
             // masked (a partner named `limit` turned `rate_limited` into `rate_<redacted>ed`).
-            if !AttemptFailure.ownCodes.contains(f.code) { f.code = redactor.redact(f.code) }
-            f.requestID = redactor.redactKept(f.requestID)
+            // A platform's code is server text like a message (and never longer than a word).
+            if !AttemptFailure.ownCodes.contains(f.code) { f.code = redactor.redactKept(String(f.code.prefix(64))) }
+            // A request id is an opaque token by nature (a 32-hex trace id is what support asks for): masked, cut,
+            // never judged by its looks.
+            f.requestID = redactor.redact(String(f.requestID.prefix(128)))
             return f
         }
         switch self {
