@@ -775,7 +775,7 @@ struct TrustTests {
         let run = try await journal.startRun(plan: "p", destination: "d", at: ApplyFixture.now)
         _ = try await journal.beginAttempt(
             run: run, plan: "p", destination: "d", line: 1, attempt: 1, at: ApplyFixture.now)
-        try await journal.recordSkips(
+        try journal.recordSkips(
             plan: "p", destination: "d", [(1, "sole identifier"), (2, "sole identifier")], at: ApplyFixture.now)
         let states = try journal.lineStates(plan: "p", destination: "d")
         #expect(states[1]?.state == .sending)

@@ -235,7 +235,7 @@ package final class ApplyEngine: Sendable {
         var record: (@Sendable ([(line: Int, reason: String)]) throws -> Void)?
         if recording, let journal {
             record = { skips in
-                try journal.recordSkipsNow(plan: sha, destination: destination, skips, at: WallClock.now())
+                try journal.recordSkips(plan: sha, destination: destination, skips, at: WallClock.now())
             }
         }
         return try LineFeed(plan: plan, target: target, options: options, states: states, recordSkips: record)

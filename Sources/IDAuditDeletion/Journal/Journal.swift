@@ -298,36 +298,25 @@ package final class Journal: Sendable {
         }
     }
 
-    /// Records many lines not sent, in one transaction. A line left `sending` by a run that died keeps that state:
-    /// its request may have been carried out, and only an answer may settle it.
+    /// Records many lines not sent, in one transaction (synchronously: the run's line feed calls it, holding no
+    /// task). A line left `sending` by a run that died keeps that state: its request may have been carried out, and
+    /// only an answer may settle it.
     func recordSkips(plan: String, destination: String, _ skips: [(line: Int, reason: String)], at time: Instant)
-        async throws
-    {
-        guard !skips.isEmpty else { return }
-        try await queue.write { db in try Self.recordSkips(db, plan: plan, destination: destination, skips, at: time) }
-    }
-
-    /// ``recordSkips(plan:destination:_:at:)``, waiting for the journal (a run's line feed, which holds no task).
-    func recordSkipsNow(plan: String, destination: String, _ skips: [(line: Int, reason: String)], at time: Instant)
         throws
     {
         guard !skips.isEmpty else { return }
-        try queue.write { db in try Self.recordSkips(db, plan: plan, destination: destination, skips, at: time) }
-    }
-
-    private static func recordSkips(
-        _ db: Database, plan: String, destination: String, _ skips: [(line: Int, reason: String)], at time: Instant
-    ) throws {
-        let statement = try db.makeStatement(
-            sql: """
-                INSERT INTO lines (plan_sha256, destination, line, state, message, updated_at)
-                VALUES (?, ?, ?, 'skipped', ?, ?)
-                ON CONFLICT (plan_sha256, destination, line)
-                DO UPDATE SET state = 'skipped', message = excluded.message, updated_at = excluded.updated_at
-                WHERE lines.state <> 'sending'
-                """)
-        for skip in skips {
-            try statement.execute(arguments: [plan, destination, skip.line, skip.reason, time.microseconds])
+        try queue.write { db in
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO lines (plan_sha256, destination, line, state, message, updated_at)
+                    VALUES (?, ?, ?, 'skipped', ?, ?)
+                    ON CONFLICT (plan_sha256, destination, line)
+                    DO UPDATE SET state = 'skipped', message = excluded.message, updated_at = excluded.updated_at
+                    WHERE lines.state <> 'sending'
+                    """)
+            for skip in skips {
+                try statement.execute(arguments: [plan, destination, skip.line, skip.reason, time.microseconds])
+            }
         }
     }
 

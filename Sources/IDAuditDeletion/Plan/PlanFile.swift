@@ -335,16 +335,11 @@ package struct DuplicateFinder {
 
     /// Adds one entry.
     package mutating func add(_ entry: PlanEntry) {
-        if let first = firstLine(type: entry.type, value: entry.value, line: entry.line), repeated.count < 1000 {
-            repeated.append((entry.line, first, entry.type))
+        if let first = earlierLine(type: entry.type, value: entry.value) {
+            if repeated.count < 1000 { repeated.append((entry.line, first, entry.type)) }
+        } else {
+            remember(type: entry.type, value: entry.value, line: entry.line)
         }
-    }
-
-    /// The line that named (`type`, `value`) before, or nil (and `line` is remembered as naming it).
-    package mutating func firstLine(type: String, value: String, line: Int) -> Int? {
-        if let first = earlierLine(type: type, value: value) { return first }
-        remember(type: type, value: value, line: line)
-        return nil
     }
 
     /// The line remembered as naming (`type`, `value`), if any.
