@@ -7,13 +7,11 @@ import IDAuditSQL
 /// `.csv.gz` or Parquet). Spark runs through `spark-submit`: `local[N]` on this machine, or any cluster a
 /// `--master` URL names (the driver, which fetches the result tables, runs here; the work runs on the executors).
 public struct ProcessEngine: PlanEngine {
-    /// Which engine.
-    public enum Kind: String, Sendable {
-        case duckdb, spark
-    }
+    /// The engines this runs: their dialect's name is the runner's branch.
+    public static let dialects: Set<SQLDialect> = [.duckdb, .spark]
 
-    /// The engine.
-    public var kind: Kind
+    /// The engine, by its dialect.
+    public let dialect: SQLDialect
     /// Export files to read in place as the source schema's tables (CSV or Parquet), when the tables are not in
     /// the engine's catalog already.
     public var exportDirectory: String?
@@ -34,16 +32,19 @@ public struct ProcessEngine: PlanEngine {
     /// Called with a line of progress every few seconds (the statement running, the rows read back).
     public var progress: (@Sendable (String) -> Void)?
 
-    /// An engine of `kind`.
-    public init(kind: Kind) { self.kind = kind }
+    /// The engine of `dialect`, one of ``dialects``.
+    public init(dialect: SQLDialect) {
+        precondition(Self.dialects.contains(dialect), "ProcessEngine runs \(Self.dialects)")
+        self.dialect = dialect
+    }
 
-    public var dialect: SQLDialect { kind == .duckdb ? .duckdb : .spark }
+    /// Whether the engine is Spark (run through `spark-submit`, with its settings).
+    var isSpark: Bool { dialect == .spark }
 
     public var description: String {
-        switch kind {
-        case .duckdb: "DuckDB" + (exportDirectory.map { " over \($0)" } ?? database.map { " \($0)" } ?? "")
-        case .spark: "Spark \(master)" + (exportDirectory.map { " over \($0)" } ?? "")
-        }
+        isSpark
+            ? "Spark \(master)" + (exportDirectory.map { " over \($0)" } ?? "")
+            : dialect.displayName + (exportDirectory.map { " over \($0)" } ?? database.map { " \($0)" } ?? "")
     }
 
     /// `spark-submit` on the PATH, else in the `pyspark` package's `bin/` (a pip install may not have put it on the
@@ -98,26 +99,23 @@ public struct ProcessEngine: PlanEngine {
         }
         for (key, value) in conf { sparkConf[key] = value }
         var arguments: [String: Any] = [
-            "engine": kind.rawValue, "out": directory, "target": scripts.options.targetSchema,
+            "engine": dialect.rawValue, "out": directory, "target": scripts.options.targetSchema,
             "source_schema": scripts.options.sourceSchema, "variants": scripts.variants,
             "required": ScriptVariants.requiredColumns, "trace": trace,
             "results": ResultTable.allCases.map { [$0.rawValue, $0.query(schema: scripts.options.targetSchema, dialect: dialect)] },
         ]
         if let exportDirectory { arguments["export"] = Self.absolute(exportDirectory) }
         if let database { arguments["database"] = Self.absolute(database) }
-        if kind == .spark { arguments["conf"] = sparkConf }
+        if isSpark { arguments["conf"] = sparkConf }
         let argumentsPath = work + "/arguments.json"
         try JSONSerialization.data(withJSONObject: arguments).write(to: URL(fileURLWithPath: argumentsPath))
 
-        var command: [String]
-        switch kind {
-        case .duckdb:
-            command = [python, runner, argumentsPath]
-        case .spark:
-            command = [sparkSubmit ?? Self.findSparkSubmit(python: python), "--master", master]
+        let command =
+            isSpark
+            ? [sparkSubmit ?? Self.findSparkSubmit(python: python), "--master", master]
                 + sparkConf.sorted { $0.key < $1.key }.flatMap { ["--conf", "\($0.key)=\($0.value)"] }
                 + [runner, argumentsPath]
-        }
+            : [python, runner, argumentsPath]
         let (timeout, description) = (timeout, description)
         let progress = progress.map { report in { @Sendable (line: String) in report("\(description): \(line)") } }
         // The child's output is read until it ends (a full pipe would block the child) on a thread of its own, not
@@ -143,7 +141,7 @@ public struct ProcessEngine: PlanEngine {
             }.last
             if let line { throw EngineError("\(description): \(line)") }
             let hint =
-                kind == .spark && run.log.contains { $0.contains("JAVA_HOME") }
+                isSpark && run.log.contains { $0.contains("JAVA_HOME") }
                 ? " (Spark needs Java 17 or later: apt-get install openjdk-17-jre-headless)" : ""
             throw EngineError("\(description) failed (exit \(run.status))\(hint)" + Self.lastLines(run.log))
         }

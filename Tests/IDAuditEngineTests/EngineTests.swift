@@ -34,7 +34,7 @@ enum TestEngines {
     /// Spark in local mode with the 1 GB heap these small fixtures need: three suites start a JVM each at once, and
     /// the default for real runs (a quarter of the machine's memory each) starved the other suites' timing tests.
     static func sparkEngine() -> ProcessEngine {
-        var engine = ProcessEngine(kind: .spark)
+        var engine = ProcessEngine(dialect: .spark)
         engine.conf["spark.driver.memory"] = "1g"
         return engine
     }
@@ -294,11 +294,11 @@ struct EngineParityTests {
         let dir = try TemporaryDirectory("engine-duckdb")
         let export = try Self.export(in: dir)
         _ = try Self.storeScans(dir, export: export)
-        var csv = ProcessEngine(kind: .duckdb)
+        var csv = ProcessEngine(dialect: .duckdb)
         csv.exportDirectory = export
         try await compare(csv, dir, label: "duckdb-csv", schema: "profiles_sync")
         try TestEngines.parquet(from: export, to: dir.file("parquet"))
-        var parquet = ProcessEngine(kind: .duckdb)
+        var parquet = ProcessEngine(dialect: .duckdb)
         parquet.exportDirectory = dir.file("parquet")
         try await compare(parquet, dir, label: "duckdb-parquet", schema: "profiles_sync")
     }
@@ -540,7 +540,7 @@ struct EngineErrorTests {
     @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"), arguments: refusedRows.indices)
     func duckdbNamesARowAnIngestRefuses(_ index: Int) async throws {
         let dir = try TemporaryDirectory("engine-refused-duckdb")
-        var engine = ProcessEngine(kind: .duckdb)
+        var engine = ProcessEngine(dialect: .duckdb)
         engine.exportDirectory = try Self.refusedExport(dir, index)
         await #expect {
             try await scan(engine, dir: dir)
@@ -575,7 +575,7 @@ struct EngineErrorTests {
     @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
     func duckdbNamesACycleAndAMissingTable() async throws {
         let dir = try TemporaryDirectory("engine-errors-duckdb")
-        var engine = ProcessEngine(kind: .duckdb)
+        var engine = ProcessEngine(dialect: .duckdb)
         engine.exportDirectory = try Self.cycleExport(dir)
         await #expect {
             try await scan(engine, dir: dir)
@@ -610,7 +610,7 @@ struct EngineErrorTests {
             in: dir, "chain", graph: graph,
             mapping: [ExportFixture.mapping("m1", "use_L0", "email", "a@x.com", day: 1, seq: 1),
                       ExportFixture.mapping("m2", "use_L4097", "email", "b@x.com", day: 2, seq: 2)])
-        var engine = ProcessEngine(kind: .duckdb)
+        var engine = ProcessEngine(dialect: .duckdb)
         engine.exportDirectory = export
         await #expect {
             try await scan(engine, dir: dir)

@@ -226,7 +226,7 @@ struct HostileExportTests {
         let dir = try TemporaryDirectory("hostile-duckdb")
         let export = try Self.write(f.rows, in: dir, f.name, crlf: index == 1)
         _ = try Self.storeScan(dir, export: export, name: f.name, rules: Self.rules)
-        var engine = ProcessEngine(kind: .duckdb)
+        var engine = ProcessEngine(dialect: .duckdb)
         engine.exportDirectory = export
         try await EngineParityTests().compare(
             engine, dir, label: "duckdb", schema: "profiles_sync", ruleFiles: [(f.name, Self.rules)])
@@ -308,7 +308,7 @@ struct HostileExportTests {
         #expect(plan.contains("\nuse_A,email,e1@x.com,limit,1,u,true,2026-11-01T12:00:00Z,2,"))
         #expect(plan.contains("\nuse_A,email,e2@x.com,limit,2,u,true,2026-11-02T12:00:00Z,3,"))
         #expect(!plan.contains("wrong"))
-        var engine = ProcessEngine(kind: .duckdb)
+        var engine = ProcessEngine(dialect: .duckdb)
         engine.exportDirectory = export
         try await EngineParityTests().compare(
             engine, dir, label: "duckdb", schema: "profiles_sync", ruleFiles: [("odd", Self.emailOnce)])
@@ -400,7 +400,7 @@ struct HostilePropertyTests {
         #expect(plan.split(separator: "\n").count > 10, "seed \(seed): the rules should find excess")
         try HostileExportTests.oneShot(dir, export: export, name: "r\(seed)", rules: HostileExportTests.rules)
         guard TestEngines.duckdb else { return }
-        var engine = ProcessEngine(kind: .duckdb)
+        var engine = ProcessEngine(dialect: .duckdb)
         engine.exportDirectory = export
         try await EngineParityTests().compare(
             engine, dir, label: "duckdb", schema: "profiles_sync", ruleFiles: [("r\(seed)", HostileExportTests.rules)])

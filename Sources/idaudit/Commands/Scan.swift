@@ -83,18 +83,30 @@ struct Scan: AsyncParsableCommand {
         case text, json
     }
 
-    enum Source: String, ExpressibleByArgument, CaseIterable {
-        case sqlite, postgres, duckdb, spark
+    /// Where the profiles are: the store, or an engine of the registry (``ScanEngine``).
+    enum Source: ExpressibleByArgument, Equatable {
+        case store
+        case engine(ScanEngine)
+
+        init?(argument: String) {
+            if argument == "sqlite" {
+                self = .store
+            } else if let engine = ScanEngine(rawValue: argument) {
+                self = .engine(engine)
+            } else {
+                return nil
+            }
+        }
+
+        static var allValueStrings: [String] { ["sqlite"] + ScanEngine.allCases.map(\.rawValue) }
+        var defaultValueDescription: String { "sqlite" }
     }
 
-    @Option(help: "Where the profiles are: sqlite (the --store), or an engine that computes the plan in place: postgres (IDAUDIT_PG_URL), duckdb, spark.")
-    var source: Source = .sqlite
-
-    @Option(help: "Engines: the schema holding id_graph_updates and external_id_mapping_updates.")
-    var schema = "profiles_sync"
-
-    @Option(help: "Engines: the schema the result tables are written to (created when missing).")
-    var into = "idaudit"
+    @Option(
+        help: ArgumentHelp(
+            "Where the profiles are: sqlite (the --store), or an engine that computes the plan in place: "
+                + ScanEngine.allCases.map(\.help).joined(separator: ", ") + "."))
+    var source: Source = .store
 
     @Option(help: "An export folder to scan as it is: with no --source, once and with no store kept (nightly CI); duckdb, spark: read in place as the --schema tables (CSV, .csv.gz, Parquet).")
     var export: String?
@@ -112,31 +124,16 @@ struct Scan: AsyncParsableCommand {
     @Option(help: "A previous scan's output folder (last night's CI artifact): new, persisting and resolved are counted against it.")
     var previous: String?
 
-    @Option(help: "duckdb: a database file holding the --schema tables (default: in memory, with --export).")
-    var database: String?
-
-    @Option(help: "spark: the master URL (local[2], spark://host:7077, yarn, k8s://...).")
-    var master = "local[2]"
-
-    @Option(help: "spark: a Spark setting key=value (repeatable), such as spark.executor.memory=8g.")
-    var sparkConf: [String] = []
-
-    @Option(help: "postgres: the longest a statement may run, in seconds.")
-    var statementTimeout = 3600
-
-    @Option(help: "duckdb, spark: stop the engine (its whole process group) after this many seconds; it prints its last log lines.")
-    var timeout: Double?
-
-    @Option(help: "Engines: rounds of pointer jumping for merge chains (N rounds follow chains of up to 2^N merges).")
-    var mergeRounds = PlanScript.defaultMergeRounds
+    @OptionGroup(title: "Engines")
+    var engine: EngineOptions
 
     func validate() throws {
-        guard (1...30).contains(mergeRounds) else { throw ValidationError("--merge-rounds takes 1 to 30") }
-        if results != nil, export != nil || source != .sqlite {
+        try engine.validate()
+        if results != nil, export != nil || source != .store {
             throw ValidationError("--results reads tables an engine already computed: no --export, no --source")
         }
-        if let timeout, !(timeout > 0 && timeout <= 31_536_000) {
-            throw ValidationError("--timeout takes seconds, more than 0 and at most a year (31536000)")
+        if case .engine(let engine) = source, let problem = engine.problem(with: self.engine.settings(export: export)) {
+            throw ValidationError(problem)
         }
         guard FailThreshold(failAbove) != nil else {
             throw ValidationError("--fail-above takes a count of identifiers (250) or a percent of profiles (0.5%)")
@@ -144,37 +141,58 @@ struct Scan: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if source != .sqlite {
-            try await runSourceScan()
-            return
-        }
-        try reportingFailures {
+        try await reportingFailuresAsync {
             let started = Clock.monotonic()
             let ruleSet = try RulesLoader.load(path: rules)
             let folder = out ?? Clock.defaultReportFolder()
-            var options = ScanOptions(
-                outDirectory: folder, rulesPath: rules, full: full,
-                progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
-            options.redact = redact
-            options.previousFolder = previous
             let result: ScanResult
-            if let results {
-                Terminal.progress("reading the result tables in \(results)")
-                result = try ResultsScan.run(directory: results, rules: ruleSet, options: options, now: Clock.now())
-            } else if let export {
-                Terminal.progress("loading \(export)")
-                result = try ExportScan.run(
-                    exportDirectory: export, rules: ruleSet, options: options, rejectsPath: rejects, now: Clock.now())
-            } else {
-                let db = try ProfileStore.openExisting(path: store)
-                result = try Scanner.run(store: db, rules: ruleSet, options: options, now: Clock.now())
+            var engineName: String?
+            switch source {
+            case .engine(let kind):
+                var settings = engine.settings(export: export)
+                // On a terminal the line is redrawn; in a log, one line each time the engine reports.
+                settings.progress = { line in Terminal.isInteractive ? Terminal.progress(line) : Terminal.warn(line) }
+                let planEngine = try kind.engine(settings)
+                engineName = planEngine.description
+                Terminal.progress("running the scan on \(planEngine.description)")
+                var options = EngineScan.Options(
+                    sourceSchema: engine.schema, targetSchema: engine.into, rulesPath: rules, outDirectory: folder)
+                options.redact = redact
+                options.previousFolder = previous
+                options.mergeRounds = engine.mergeRounds
+                result = try await EngineScan.run(engine: planEngine, rules: ruleSet, options: options, now: Clock.now())
+            case .store:
+                var options = ScanOptions(
+                    outDirectory: folder, rulesPath: rules, full: full,
+                    progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
+                options.redact = redact
+                options.previousFolder = previous
+                if let results {
+                    Terminal.progress("reading the result tables in \(results)")
+                    result = try ResultsScan.run(directory: results, rules: ruleSet, options: options, now: Clock.now())
+                } else if let export {
+                    Terminal.progress("loading \(export)")
+                    result = try ExportScan.run(
+                        exportDirectory: export, rules: ruleSet, options: options, rejectsPath: rejects,
+                        now: Clock.now())
+                } else {
+                    let db = try ProfileStore.openExisting(path: store)
+                    result = try Scanner.run(store: db, rules: ruleSet, options: options, now: Clock.now())
+                }
             }
             Terminal.endProgress()
+            if ProcessInfo.processInfo.environment["IDAUDIT_TRACE"] != nil {
+                // An engine's own memory is its business; this is idaudit's alone (RUSAGE_SELF).
+                var usage = rusage()
+                getrusage(RUSAGE_SELF.rawValue, &usage)
+                Terminal.warn("idaudit peak memory (this process): \(usage.ru_maxrss / 1024) MiB")
+            }
             if let junit {
                 try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
             }
             switch format {
-            case .text: print(ScanReportText.render(result, seconds: Clock.monotonic() - started))
+            case .text:
+                print(ScanReportText.render(result, seconds: Clock.monotonic() - started, engine: engineName))
             case .json: print(result.summaryJSON, terminator: "")
             }
             try failIfNew(result.run)
@@ -190,74 +208,54 @@ struct Scan: AsyncParsableCommand {
     }
 }
 
-extension Scan {
-    /// A scan computed by an engine: plan.csv, plan.json, summary.json and the reports.
-    func runSourceScan() async throws {
-        try await reportingFailuresAsync {
-            let started = Clock.monotonic()
-            let ruleSet = try RulesLoader.load(path: rules)
-            let folder = out ?? Clock.defaultReportFolder()
-            let engine: any PlanEngine
-            switch source {
-            case .postgres:
-                guard let url = ProcessInfo.processInfo.environment["IDAUDIT_PG_URL"] else {
-                    throw ValidationError(
-                        "--source postgres reads IDAUDIT_PG_URL (postgres://user@host:5432/database); the password "
-                            + "comes from PGPASSWORD or ~/.pgpass, never from the command line")
-                }
-                engine = PostgresEngine(
-                    configuration: try WarehouseConfiguration.parse(
-                        url: url, schema: schema, statementTimeoutSeconds: statementTimeout))
-            case .duckdb, .spark:
-                var process = ProcessEngine(kind: source == .duckdb ? .duckdb : .spark)
-                process.exportDirectory = export
-                process.database = database
-                process.master = master
-                for setting in sparkConf {
-                    guard let equals = setting.firstIndex(of: "=") else {
-                        throw ValidationError("--spark-conf \(setting): expected key=value")
-                    }
-                    process.conf[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
-                }
-                process.trace = ProcessInfo.processInfo.environment["IDAUDIT_TRACE"] != nil
-                process.timeout = timeout
-                // On a terminal the line is redrawn; in a log, one line each time the engine reports.
-                process.progress = { line in Terminal.isInteractive ? Terminal.progress(line) : Terminal.warn(line) }
-                if source == .duckdb && export == nil && database == nil {
-                    throw ValidationError("--source duckdb reads --export DIR (files in place) or --database FILE")
-                }
-                engine = process
-            case .sqlite:
-                return
-            }
-            Terminal.progress("running the scan on \(engine.description)")
-            var options = EngineScan.Options(
-                sourceSchema: schema, targetSchema: into, rulesPath: rules, outDirectory: folder)
-            options.redact = redact
-            options.previousFolder = previous
-            options.mergeRounds = mergeRounds
-            let result = try await EngineScan.run(engine: engine, rules: ruleSet, options: options, now: Clock.now())
-            Terminal.endProgress()
-            if ProcessInfo.processInfo.environment["IDAUDIT_TRACE"] != nil {
-                // The engine's own memory is its business; this is idaudit's alone (RUSAGE_SELF).
-                var usage = rusage()
-                getrusage(RUSAGE_SELF.rawValue, &usage)
-                Terminal.warn("idaudit peak memory (this process): \(usage.ru_maxrss / 1024) MiB")
-            }
-            if let junit {
-                try OutputFile.write(JUnitReport.xml(totals: result.totals, rules: ruleSet, rulesPath: rules), to: junit)
-            }
-            switch format {
-            case .text: print(ScanReportText.render(result, seconds: Clock.monotonic() - started, engine: engine.description))
-            case .json: print(result.summaryJSON, terminator: "")
-            }
-            try failIfNew(result.run)
-            let threshold = FailThreshold(failAbove) ?? .identifiers(0)
-            let outcome = ScanOutcome.of(result.totals, planLines: result.planLines, threshold: threshold)
-            if outcome != .clean { throw ExitCode(outcome.rawValue) }
+/// What `scan --source ENGINE` reads: where the tables are, where the results go, and each engine's own settings.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "The schema holding id_graph_updates and external_id_mapping_updates.")
+    var schema = "profiles_sync"
+
+    @Option(help: "The schema the result tables are written to (created when missing).")
+    var into = "idaudit"
+
+    @Option(help: "duckdb: a database file holding the --schema tables (default: in memory, with --export).")
+    var database: String?
+
+    @Option(help: "spark: the master URL (local[2], spark://host:7077, yarn, k8s://...).")
+    var master = "local[2]"
+
+    @Option(help: "spark: a Spark setting key=value (repeatable), such as spark.executor.memory=8g.")
+    var sparkConf: [String] = []
+
+    @Option(help: "postgres: the longest a statement may run, in seconds.")
+    var statementTimeout = 3600
+
+    @Option(help: "duckdb, spark: stop the engine (its whole process group) after this many seconds; it prints its last log lines.")
+    var timeout: Double?
+
+    @Option(help: "Rounds of pointer jumping for merge chains (N rounds follow chains of up to 2^N merges).")
+    var mergeRounds = PlanScript.defaultMergeRounds
+
+    func validate() throws {
+        guard (1...30).contains(mergeRounds) else { throw ValidationError("--merge-rounds takes 1 to 30") }
+        if let timeout, !(timeout > 0 && timeout <= 31_536_000) {
+            throw ValidationError("--timeout takes seconds, more than 0 and at most a year (31536000)")
         }
     }
 
+    /// The engine settings these options make, reading `export` in place.
+    func settings(export: String?) -> EngineSettings {
+        var settings = EngineSettings()
+        settings.schema = schema
+        settings.exportDirectory = export
+        settings.database = database
+        settings.master = master
+        settings.conf = sparkConf
+        settings.statementTimeoutSeconds = statementTimeout
+        settings.timeout = timeout
+        return settings
+    }
+}
+
+extension Scan {
     /// `--fail-on-new`: exit 2 when the comparison found new or reintroduced excess.
     func failIfNew(_ run: ScanRun?) throws {
         guard failOnNew, let run, run.previousRunID != nil, run.new + run.reintroduced > 0 else { return }
