@@ -201,6 +201,78 @@ enum EngineRunner {
             spark.conf.set("spark.sql.shuffle.partitions", str(max(1, total // 50000 + 1)))
             df = spark.sql(sql)
             return df.columns, (tuple(r) for r in df.toLocalIterator(prefetchPartitions=False))
+    elif engine == "clickhouse":
+        try:
+            from chdb import session as chdb_session
+        except ImportError:
+            fail("the chdb Python package is not installed (pip install chdb)")
+        import tempfile
+        scratch = None
+        if args.get("database"):
+            con = chdb_session.Session(args["database"])
+        else:
+            scratch = tempfile.mkdtemp(prefix="idaudit-chdb-", dir=out)
+            con = chdb_session.Session(scratch)
+        def ch_text(value):
+            """A ClickHouse string literal."""
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        if args.get("export"):
+            schema = args["source_schema"]
+            con.query("CREATE DATABASE IF NOT EXISTS `%s`" % schema)
+            for table in ("id_graph_updates", "external_id_mapping_updates"):
+                path, kind = export_file(args["export"], table)
+                con.query("DROP VIEW IF EXISTS `%s`.%s" % (schema, table))
+                if kind == "parquet":
+                    source = "file(%s, 'Parquet')" % ch_text(path + ("/*.parquet" if os.path.isdir(path) else ""))
+                    con.query("CREATE VIEW `%s`.%s AS SELECT * FROM %s" % (schema, table, source))
+                    continue
+                # Every option stated, nothing sniffed: the store's reading (RFC 4180, every field text as its bytes,
+                # whitespace kept, `\N` a value like any other, the header record skipped and the columns named as
+                # the store names them, by position; a malformed record stops the run).
+                columns, _ = csv_head(path)
+                structure = ", ".join("`%s` String" % c.replace("`", "``") for c in columns)
+                settings = ", ".join([
+                    "format_csv_delimiter = ','", "format_csv_allow_double_quotes = 1",
+                    "format_csv_allow_single_quotes = 0", "input_format_csv_trim_whitespaces = 0",
+                    "format_csv_null_representation = ''", "input_format_with_names_use_header = 0",
+                    "input_format_csv_detect_header = 0", "input_format_csv_skip_first_lines = 0",
+                    "input_format_csv_allow_variable_number_of_columns = 0", "input_format_allow_errors_num = 0",
+                    "input_format_allow_errors_ratio = 0", "input_format_csv_allow_whitespace_or_tab_as_delimiter = 0",
+                    "input_format_csv_empty_as_default = 0", "input_format_csv_use_default_on_bad_values = 0",
+                    "input_format_parallel_parsing = 0",
+                ])
+                # ClickHouse keeps bytes; the store refuses a value that is not UTF-8.
+                checks = " AND ".join(
+                    "throwIf(NOT isValidUTF8(`%s`), %s) = 0"
+                    % (c.replace("`", "``"), ch_text("idaudit: %s: a %s value is not valid UTF-8" % (path, c.upper())))
+                    for c in columns)
+                con.query("CREATE VIEW `%s`.%s AS SELECT * FROM file(%s, 'CSVWithNames', %s, %s) WHERE %s SETTINGS %s"
+                          % (schema, table, ch_text(path), ch_text(structure),
+                             ch_text("gzip" if path.endswith(".gz") else "none"), checks, settings))
+        def run(sql):
+            return con.query(sql)
+        def fetch(sql, table):
+            # The rows stream from the engine in ClickHouse's own CSV (a NULL written as an empty field), which is
+            # parsed back into rows for the one writer.
+            # The names from a description (an empty result streams no header at all).
+            described = str(con.query("DESCRIBE (%s)" % sql, "TabSeparated"))
+            header = [line.split("\t")[0] for line in described.split("\n") if line]
+            stream = con.send_query(sql + " SETTINGS format_csv_null_representation = ''", "CSV")
+            def lines():
+                pending = b""
+                for chunk in stream:
+                    data = chunk.bytes() if hasattr(chunk, "bytes") else bytes(chunk)
+                    pending += data
+                    cut = pending.rfind(b"\n")
+                    if cut < 0:
+                        continue
+                    # Split at LF only: a value may hold CR, NEL or LS, which str.splitlines would split at.
+                    for line in pending[:cut].decode("utf-8").split("\n"):
+                        yield line + "\n"
+                    pending = pending[cut + 1:]
+                if pending:
+                    yield pending.decode("utf-8")
+            return header, csv.reader(lines())
     else:
         fail("unknown engine " + engine)
 
@@ -225,6 +297,14 @@ enum EngineRunner {
     if engine == "duckdb":
         def columns_of(schema, table):
             return [d[0] for d in con.execute('SELECT * FROM "%s".%s LIMIT 0' % (schema, table)).description]
+    elif engine == "clickhouse":
+        def columns_of(schema, table):
+            text = str(con.query("SELECT name FROM system.columns WHERE database = %s AND table = %s ORDER BY position"
+                                 % (ch_text(schema), ch_text(table)), "TabSeparated"))
+            names = [n for n in text.split("\n") if n]
+            if not names:
+                raise Exception("no such table")
+            return names
     else:
         def columns_of(schema, table):
             return spark.table("`%s`.%s" % (schema, table)).columns
@@ -245,6 +325,23 @@ enum EngineRunner {
         raise
     except Exception as e:
         text = str(e)
+        stop = text.find("string 'idaudit-stop:")
+        if stop >= 0:
+            # ClickHouse quotes the script's message in a cast's error, backslash-escaped, up to its closing quote
+            # (the statement it echoes after holds the marker too, as written in the script).
+            message, i = [], stop + len("string 'idaudit-stop:")
+            escapes = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f", "a": "\a", "v": "\v"}
+            while i < len(text) and text[i] != "'":
+                if text[i] == "\\" and i + 1 < len(text):
+                    message.append(escapes.get(text[i + 1], text[i + 1]))
+                    i += 2
+                else:
+                    message.append(text[i])
+                    i += 1
+            fail("".join(message))
+        if engine == "clickhouse":
+            # The message, then where it ran and the statement (which may quote the script's messages).
+            text = text.split(": while executing")[0].split(" In scope ")[0]
         marker = text.find("idaudit:")
         if marker >= 0:
             # The script's own message, as the engine quotes it: DuckDB as it is, Spark with its SQLSTATE after it.

@@ -8,7 +8,7 @@ import IDAuditSQL
 /// `--master` URL names (the driver, which fetches the result tables, runs here; the work runs on the executors).
 public struct ProcessEngine: PlanEngine {
     /// The engines this runs: their dialect's name is the runner's branch.
-    public static let dialects: Set<SQLDialect> = [.duckdb, .spark]
+    public static let dialects: Set<SQLDialect> = [.duckdb, .spark, .clickhouse]
 
     /// The engine, by its dialect.
     public let dialect: SQLDialect

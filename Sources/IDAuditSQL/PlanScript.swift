@@ -390,11 +390,11 @@ private struct Builder {
             "(\(yearOfEra) * 365 + \(d.quotient(yearOfEra, "4")) - \(d.quotient(yearOfEra, "100")) + \(dayOfYear))"
         let days = "(\(era) * 146097 + \(dayOfEra) - 719468 - 146097)"
         // The fraction: the digits after the seconds' point, up to the zone, the first six of them.
-        let digits = "(\(d.position(of: "'#'", in: "TRANSLATE(SUBSTR(\(x), 21) || '#', ' ZzUG+-', '#######')")) - 1)"
+        let digits = "(\(d.position(of: "'#'", in: d.translate("SUBSTR(\(x), 21) || '#'", "' ZzUG+-'", "'#######'"))) - 1)"
         let fraction =
             "CASE WHEN SUBSTR(\(x), 20, 1) = '.' THEN \(int("RPAD(SUBSTR(\(x), 21, LEAST(\(digits), 6)), 6, '0')")) ELSE 0 END"
         // The offset: its sign is the only + or - after the seconds; then HH, HHMM or HH:MM.
-        let sign = "(19 + \(d.position(of: "'+'", in: "TRANSLATE(SUBSTR(\(x), 20), '-', '+')")))"
+        let sign = "(19 + \(d.position(of: "'+'", in: d.translate("SUBSTR(\(x), 20)", "'-'", "'+'"))))"
         let offsetMinutes =
             "CASE LENGTH(\(x)) - \(sign) WHEN 4 THEN \(int("SUBSTR(\(x), \(sign) + 3, 2)")) "
             + "WHEN 5 THEN \(int("SUBSTR(\(x), \(sign) + 4, 2)")) ELSE 0 END"
@@ -511,8 +511,8 @@ private struct Builder {
                 tmp("hits"),
                 """
                 SELECT a.type AS type, a.value AS value, MIN(b.ord) AS ord
-                FROM \(tmp("active")) AS a JOIN \(tmp("blocked")) AS b
-                    ON (b.type IS NULL OR b.type = a.type)
+                FROM \(tmp("active")) AS a \(d.joinsOnEqualitiesOnly ? "CROSS JOIN" : "JOIN") \(tmp("blocked")) AS b
+                    \(d.joinsOnEqualitiesOnly ? "WHERE" : "ON") (b.type IS NULL OR b.type = a.type)
                     AND CASE WHEN b.is_pattern = 1 THEN \(d.search("a.value", "b.pattern")) ELSE a.value = b.pattern END
                 GROUP BY a.type, a.value
                 """))

@@ -1,7 +1,7 @@
 /// The engines the plan script is written for, by name: the registry. Each name maps to its ``Dialect`` (one file per
 /// engine in `Dialects/`), which holds everything about its SQL.
 public enum SQLDialect: String, Sendable, CaseIterable {
-    case postgres, redshift, snowflake, bigquery, spark, duckdb
+    case postgres, redshift, snowflake, bigquery, spark, duckdb, clickhouse
 
     /// The dialect's SQL.
     package var sql: any Dialect {
@@ -12,6 +12,7 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         case .bigquery: BigQuery()
         case .spark: Spark()
         case .duckdb: DuckDB()
+        case .clickhouse: ClickHouse()
         }
     }
 
@@ -26,7 +27,7 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     }
 
     /// The names `--dialect` takes.
-    public static let names = ["postgres", "redshift", "snowflake", "bigquery", "spark", "databricks", "duckdb"]
+    public static let names = ["postgres", "redshift", "snowflake", "bigquery", "spark", "databricks", "duckdb", "clickhouse"]
 
     /// The engine's name, for messages.
     public var displayName: String { sql.displayName }

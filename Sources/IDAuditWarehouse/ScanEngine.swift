@@ -6,7 +6,7 @@ import IDAuditSQL
 /// in `IDAuditSQL/Dialects/`) and how idaudit reaches the engine (a PostgreSQL session, or the engine's Python
 /// client in a child process). Adding an engine is its dialect's file, a case here, and its runner.
 package enum ScanEngine: String, CaseIterable, Sendable {
-    case postgres, duckdb, spark
+    case postgres, duckdb, spark, clickhouse
 
     /// The dialect its script is written in.
     package var dialect: SQLDialect {
@@ -14,6 +14,7 @@ package enum ScanEngine: String, CaseIterable, Sendable {
         case .postgres: .postgres
         case .duckdb: .duckdb
         case .spark: .spark
+        case .clickhouse: .clickhouse
         }
     }
 
@@ -23,6 +24,7 @@ package enum ScanEngine: String, CaseIterable, Sendable {
         case .postgres: "postgres (IDAUDIT_PG_URL)"
         case .duckdb: "duckdb (--export DIR in place, or --database FILE)"
         case .spark: "spark (--master, --export DIR or the catalog's tables)"
+        case .clickhouse: "clickhouse (chdb, in process: --export DIR in place, or --database DIR)"
         }
     }
 
@@ -36,6 +38,9 @@ package enum ScanEngine: String, CaseIterable, Sendable {
         case .duckdb:
             settings.exportDirectory == nil && settings.database == nil
                 ? "--source duckdb reads --export DIR (files in place) or --database FILE" : nil
+        case .clickhouse:
+            settings.exportDirectory == nil && settings.database == nil
+                ? "--source clickhouse reads --export DIR (files in place) or --database DIR (a chdb database)" : nil
         case .spark:
             settings.conf.first { !$0.contains("=") }.map { "--spark-conf \($0): expected key=value" }
         }
@@ -50,7 +55,7 @@ package enum ScanEngine: String, CaseIterable, Sendable {
                 configuration: try WarehouseConfiguration.parse(
                     url: settings.environment["IDAUDIT_PG_URL"] ?? "", schema: settings.schema,
                     statementTimeoutSeconds: settings.statementTimeoutSeconds, environment: settings.environment))
-        case .duckdb, .spark:
+        case .duckdb, .spark, .clickhouse:
             var process = ProcessEngine(dialect: dialect)
             process.exportDirectory = settings.exportDirectory
             process.database = settings.database

@@ -41,6 +41,8 @@ package protocol Dialect: Sendable {
     func position(of needle: String, in haystack: String) -> String
     /// `text` without its leading zeros.
     func trimLeadingZeros(_ text: String) -> String
+    /// `text` with each character of `from` replaced by the one at its place in `to` (as long as `from`).
+    func translate(_ text: String, _ from: String, _ to: String) -> String
     /// The integer quotient of two non-negative integers.
     func quotient(_ a: String, _ b: String) -> String
     /// Microseconds since 1970 of the engine's current time.
@@ -58,6 +60,9 @@ package protocol Dialect: Sendable {
     func fail(_ message: String) -> String
 
     // MARK: Statements
+
+    /// Whether a join's `ON` may hold only equalities (the blocked-value join is then a cross join and a filter).
+    var joinsOnEqualitiesOnly: Bool { get }
 
     /// Whether intermediate results are work tables in the target schema rather than temporary tables (dropped at
     /// the end).
@@ -115,9 +120,13 @@ extension Dialect {
     package var sessionSetup: [String] { [] }
     package func position(of needle: String, in haystack: String) -> String { "STRPOS(\(haystack), \(needle))" }
     package func trimLeadingZeros(_ text: String) -> String { "LTRIM(\(text), '0')" }
+    package func translate(_ text: String, _ from: String, _ to: String) -> String {
+        "TRANSLATE(\(text), \(from), \(to))"
+    }
     package func quotient(_ a: String, _ b: String) -> String { "((\(a)) / (\(b)))" }
     package var endAnchor: String { "$" }
     package var usesWorkTables: Bool { false }
+    package var joinsOnEqualitiesOnly: Bool { false }
     package func createSchemaIfMissing(_ name: String) -> String { "CREATE SCHEMA IF NOT EXISTS \(name)" }
     package func temporaryTable(_ name: String, _ select: String) -> [String] {
         ["CREATE TEMPORARY TABLE \(name) AS\n\(select)"]
