@@ -224,7 +224,16 @@ enum EngineRunner {
                 con.query("DROP VIEW IF EXISTS `%s`.%s" % (schema, table))
                 if kind == "parquet":
                     source = "file(%s, 'Parquet')" % ch_text(path + ("/*.parquet" if os.path.isdir(path) else ""))
-                    con.query("CREATE VIEW `%s`.%s AS SELECT * FROM %s" % (schema, table, source))
+                    # Names as the store reads them: lower-cased (ClickHouse's are case-sensitive), the first of
+                    # a repeated name kept.
+                    described = str(con.query("DESCRIBE %s" % source, "TabSeparated"))
+                    picked, seen = [], set()
+                    for line in described.split("\n"):
+                        name = line.split("\t")[0]
+                        if name and name.strip().lower() not in seen:
+                            seen.add(name.strip().lower())
+                            picked.append("`%s` AS `%s`" % (name.replace("`", "``"), name.strip().lower().replace("`", "``")))
+                    con.query("CREATE VIEW `%s`.%s AS SELECT %s FROM %s" % (schema, table, ", ".join(picked), source))
                     continue
                 # Every option stated, nothing sniffed: the store's reading (RFC 4180, every field text as its bytes,
                 # whitespace kept, `\N` a value like any other, the header record skipped and the columns named as

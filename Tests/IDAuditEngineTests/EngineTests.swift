@@ -18,6 +18,7 @@ enum TestEngines {
     static let pgURL = ProcessInfo.processInfo.environment["IDAUDIT_TEST_PG_URL"]
     static var postgres: Bool { pgURL != nil }
     static let duckdb = succeeds("python3", ["-c", "import duckdb"])
+    static let clickhouse = succeeds("python3", ["-c", "import chdb"])
     static let spark = succeeds("sh", ["-c", "python3 -c 'import pyspark' && command -v java"])
 
     static func succeeds(_ tool: String, _ arguments: [String]) -> Bool {
@@ -303,6 +304,21 @@ struct EngineParityTests {
         try await compare(parquet, dir, label: "duckdb-parquet", schema: "profiles_sync")
     }
 
+    @Test(.enabled(if: TestEngines.clickhouse, "pip install chdb to run"))
+    func clickhouseOverCSVAndParquet() async throws {
+        let dir = try TemporaryDirectory("engine-clickhouse")
+        let export = try Self.export(in: dir)
+        _ = try Self.storeScans(dir, export: export)
+        var csv = ProcessEngine(dialect: .clickhouse)
+        csv.exportDirectory = export
+        try await compare(csv, dir, label: "clickhouse-csv", schema: "profiles_sync")
+        guard TestEngines.duckdb else { return }
+        try TestEngines.parquet(from: export, to: dir.file("parquet"))
+        var parquet = ProcessEngine(dialect: .clickhouse)
+        parquet.exportDirectory = dir.file("parquet")
+        try await compare(parquet, dir, label: "clickhouse-parquet", schema: "profiles_sync")
+    }
+
     @Test(.enabled(if: TestEngines.spark, "pip install pyspark and Java 17 to run"))
     func sparkOverCSVAndParquet() async throws {
         let dir = try TemporaryDirectory("engine-spark")
@@ -541,6 +557,17 @@ struct EngineErrorTests {
     func duckdbNamesARowAnIngestRefuses(_ index: Int) async throws {
         let dir = try TemporaryDirectory("engine-refused-duckdb")
         var engine = ProcessEngine(dialect: .duckdb)
+        engine.exportDirectory = try Self.refusedExport(dir, index)
+        await #expect {
+            try await scan(engine, dir: dir)
+        } throws: { "\($0)".hasSuffix("idaudit: profiles_sync.\(Self.refusedRows[index].message)") }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("o/plan.csv")))
+    }
+
+    @Test(.enabled(if: TestEngines.clickhouse, "pip install chdb to run"), arguments: refusedRows.indices)
+    func clickhouseNamesARowAnIngestRefuses(_ index: Int) async throws {
+        let dir = try TemporaryDirectory("engine-refused-clickhouse")
+        var engine = ProcessEngine(dialect: .clickhouse)
         engine.exportDirectory = try Self.refusedExport(dir, index)
         await #expect {
             try await scan(engine, dir: dir)

@@ -298,6 +298,18 @@ struct HostileExportTests {
 
     static let emailOnce = "identifiers: {user_id: {limit: 1}, email: {limit: 1}}"
 
+    @Test(.enabled(if: TestEngines.clickhouse, "pip install chdb to run"), arguments: fixtures.indices)
+    func clickhouseEqualsTheStore(_ index: Int) async throws {
+        let f = Self.fixtures[index]
+        let dir = try TemporaryDirectory("hostile-clickhouse")
+        let export = try Self.write(f.rows, in: dir, f.name, crlf: index == 1)
+        _ = try Self.storeScan(dir, export: export, name: f.name, rules: Self.rules)
+        var engine = ProcessEngine(dialect: .clickhouse)
+        engine.exportDirectory = export
+        try await EngineParityTests().compare(
+            engine, dir, label: "clickhouse", schema: "profiles_sync", ruleFiles: [(f.name, Self.rules)])
+    }
+
     @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
     func columnsTheScriptDoesNotReadChangeNothingOnDuckDB() async throws {
         let dir = try TemporaryDirectory("hostile-columns-duckdb")
@@ -393,17 +405,20 @@ struct HostilePropertyTests {
     }
 
     @Test(arguments: 0..<6 as Range<UInt64>)
-    func theOneShotScanAndDuckDBEqualTheStore(seed: UInt64) async throws {
+    func theOneShotScanDuckDBAndClickHouseEqualTheStore(seed: UInt64) async throws {
         let dir = try TemporaryDirectory("hostile-random")
         let export = try HostileExportTests.write(Self.export(seed: seed, rows: 300, nul: true), in: dir, "r\(seed)")
         let plan = try HostileExportTests.storeScan(dir, export: export, name: "r\(seed)", rules: HostileExportTests.rules)
         #expect(plan.split(separator: "\n").count > 10, "seed \(seed): the rules should find excess")
         try HostileExportTests.oneShot(dir, export: export, name: "r\(seed)", rules: HostileExportTests.rules)
-        guard TestEngines.duckdb else { return }
-        var engine = ProcessEngine(dialect: .duckdb)
-        engine.exportDirectory = export
-        try await EngineParityTests().compare(
-            engine, dir, label: "duckdb", schema: "profiles_sync", ruleFiles: [("r\(seed)", HostileExportTests.rules)])
+        for (available, dialect) in [(TestEngines.duckdb, SQLDialect.duckdb), (TestEngines.clickhouse, .clickhouse)]
+        where available {
+            var engine = ProcessEngine(dialect: dialect)
+            engine.exportDirectory = export
+            try await EngineParityTests().compare(
+                engine, dir, label: dialect.rawValue, schema: "profiles_sync",
+                ruleFiles: [("r\(seed)", HostileExportTests.rules)])
+        }
     }
 
     @Test(.enabled(if: TestEngines.postgres, "set IDAUDIT_TEST_PG_URL (scripts/start-test-postgres.sh) to run"),

@@ -2,7 +2,7 @@
 ///
 /// What differs from standard SQL, each measured on ClickHouse 26.9: columns are not nullable unless their type says
 /// so (every text and integer is `Nullable`), an outer join's missing side is a default value unless `join_use_nulls`
-/// is set, `/` divides as floating point, a `CASE` evaluates every branch unless short-circuit evaluation is forced
+/// is set, an alias shadows the column of its name in its own `SELECT` unless `prefer_column_name_to_alias` is set, `/` divides as floating point, a `CASE` evaluates every branch unless short-circuit evaluation is forced
 /// (a branch that stops the script would stop it for every row), `throwIf` takes only a constant message, a join's
 /// `ON` holds only equalities, and `DateTime64` stops at the year 2299 (times are printed by arithmetic).
 package struct ClickHouse: Dialect {
@@ -24,7 +24,7 @@ package struct ClickHouse: Dialect {
     package var sessionSetup: [String] {
         [
             "SET join_use_nulls = 1", "SET short_circuit_function_evaluation = 'force_enable'",
-            "SET session_timezone = 'UTC'",
+            "SET prefer_column_name_to_alias = 1", "SET session_timezone = 'UTC'",
         ]
     }
     package func position(of needle: String, in haystack: String) -> String { "position(\(haystack), \(needle))" }
@@ -36,22 +36,33 @@ package struct ClickHouse: Dialect {
     package var nowMicros: String { "toUnixTimestamp64Micro(now64(6))" }
 
     /// Civil time from seconds by arithmetic (H. Hinnant's `civil_from_days`): `DateTime64` holds only 1900 to 2299.
+    /// Each intermediate is bound once by a one-element `arrayMap` (a written-out expression repeats its parts at
+    /// every use and grew so large that ClickHouse took 90 s to analyse it).
     package func isoSeconds(_ seconds: String) -> String {
-        let days = floorDiv(seconds, "86400")
-        let second = pmod(seconds, "86400")
-        let z = "(\(days) + 719468)"
-        let era = floorDiv(z, "146097")
-        let doe = "(\(z) - \(era) * 146097)"
-        let yoe = "intDiv(\(doe) - intDiv(\(doe), 1460) + intDiv(\(doe), 36524) - intDiv(\(doe), 146096), 365)"
-        let doy = "(\(doe) - (365 * \(yoe) + intDiv(\(yoe), 4) - intDiv(\(yoe), 100)))"
-        let mp = "intDiv(5 * \(doy) + 2, 153)"
-        let day = "(\(doy) - intDiv(153 * \(mp) + 2, 5) + 1)"
-        let month = "if(\(mp) < 10, \(mp) + 3, \(mp) - 9)"
-        let year = "(\(yoe) + \(era) * 400 + if(\(month) <= 2, 1, 0))"
+        func bind(_ name: String, _ value: String, _ body: String) -> String {
+            "arrayMap(\(name) -> \(body), [\(value)])[1]"
+        }
         func pad(_ e: String, _ n: Int) -> String { "leftPad(toString(\(e)), \(n), '0')" }
-        return "concat(\(pad(year, 4)), '-', \(pad(month, 2)), '-', \(pad(day, 2)), 'T', "
-            + "\(pad("intDiv(\(second), 3600)", 2)), ':', \(pad("intDiv(\(second) % 3600, 60)", 2)), ':', "
-            + "\(pad("\(second) % 60", 2)))"
+        let text =
+            "concat(\(pad("yoe + era * 400 + if(m <= 2, 1, 0)", 4)), '-', \(pad("m", 2)), '-', "
+            + "\(pad("doy - intDiv(153 * mp + 2, 5) + 1", 2)), 'T', \(pad("intDiv(sec, 3600)", 2)), ':', "
+            + "\(pad("intDiv(sec % 3600, 60)", 2)), ':', \(pad("sec % 60", 2)))"
+        return bind(
+            "s", seconds,
+            bind(
+                "sec", pmod("s", "86400"),
+                bind(
+                    "z", "intDiv(s - sec, 86400) + 719468",
+                    bind(
+                        "era", floorDiv("z", "146097"),
+                        bind(
+                            "doe", "z - era * 146097",
+                            bind(
+                                "yoe", "intDiv(doe - intDiv(doe, 1460) + intDiv(doe, 36524) - intDiv(doe, 146096), 365)",
+                                bind(
+                                    "doy", "doe - (365 * yoe + intDiv(yoe, 4) - intDiv(yoe, 100))",
+                                    bind("mp", "intDiv(5 * doy + 2, 153)", bind("m", "if(mp < 10, mp + 3, mp - 9)", text)))
+                            ))))))
     }
 
     package func search(_ value: String, _ pattern: String) -> String { "match(\(value), \(pattern))" }
