@@ -110,6 +110,23 @@ extension RehearsalTests {
         #expect(all.text.contains("request 3: lines 5-5, 1 users"))
     }
 
+    /// Review of 2026-12-03 (eighth): a refused `--endpoint` exited 1, the code for "some lines failed"; it is a bad
+    /// option (64), for approve and apply alike, and no approval is written.
+    @Test func aRefusedEndpointIsABadOption() async throws {
+        let dir = try TemporaryDirectory("refused-endpoint")
+        let idaudit = try Self.binary()
+        let plan = try dir.write("plan.csv", "segment_id,type,value\n")
+        for command in ["approve", "apply"] {
+            for endpoint in ["http://example.com", "http://127.0.0.1:9/staging//", "http://127.0.0.1:9/x?y"] {
+                let (status, text) = try await Self.run(
+                    idaudit, [command, plan, "--target", "segment", "--space", "spa_1", "--endpoint", endpoint],
+                    state: dir.file("state"), environment: ["IDAUDIT_SEGMENT_TOKEN": "tok_1234567890"])
+                #expect(status == 64, "\(command) \(endpoint): \(status) \(text)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: plan + ".approval.json"))
+    }
+
     /// Runs `binary` with `arguments` in `directory` (default: the current one), the state folder `state` and
     /// `extra` over the environment; its exit status and everything it printed. Read on a thread of its own: a test
     /// blocking one of the concurrency pool's two threads for seconds stalls every other test's HTTP exchanges.

@@ -58,6 +58,8 @@ struct SegmentTargetTests {
         (202, #"{"code":"success","message":"External identifier has been deleted."}"#, "unconfirmed"),
         (200, #"{"code":"success","message":"External identifier has been deleted.","errors":[]}"#, "unconfirmed"),
         (200, #"{"code":"error","code":"success","message":"External identifier has been deleted."}"#, "unconfirmed"),
+        // Eighth review: the same key twice, once spelled with an escape.
+        (200, #"{"\u0063ode":"error","code":"success","message":"External identifier has been deleted."}"#, "unconfirmed"),
         (200, #"{"code":"success","error":{"code":"eid_not_found"},"message":"External identifier has been deleted."}"#,
          "unconfirmed"),
         (200, #"{"errors":[{"message":"not deleted"}]}"#, "unconfirmed"),

@@ -481,6 +481,64 @@ struct TrustTests {
         return (server, port)
     }
 
+    /// Review of 2026-12-03 (eighth): an erase request of 6 users answered by a 5xx, resumed with 3 users per request
+    /// and answered not-found, said "nothing erased" for the 3 users after the first: only a request's first line was
+    /// remembered as perhaps carried out. Every user a request carries is now; and a line given up on after a 5xx to
+    /// every attempt is counted failed and in doubt.
+    @Test func everyUserOfAnUnansweredEraseRequestIsPerhapsErased() async throws {
+        let f = try ApplyFixture("erase-uncertain")
+        let lines = (1...6).map { #"{"insider_id":"u\#($0)","whole":["name"]}"# }
+        let path = try f.dir.write("users.jsonl", lines.joined(separator: "\n") + "\n")
+        let (sha, users) = try EraseFile.read(path: path)
+        // One server for both runs (the destination is the whole endpoint, port included): a 503 to the first
+        // request, then not-found.
+        let (server, port) = try Self.pythonServer(
+            """
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            H.n = getattr(H, "n", 0) + 1
+            body = b'{"error":"upstream timed out"}' if H.n == 1 else b'{"error":"no such user"}'
+            self.send_response(503 if H.n == 1 else 404)
+            """, requests: 3)
+        defer { server.terminate() }
+        let target = try InsiderAttributeTarget(
+            partner: "mybrand", baseURL: "http://127.0.0.1:\(port)", token: Secret(ApplyFixture.token))
+        func run(maxUsers: Int) async throws -> ApplyReport {
+            var options = ApplyFixture.fastOptions()
+            options.maxAttempts = 1
+            options.retryFailed = true
+            let run = DeletionRun(
+                plan: EraseFile.plan(path: path, sha256: sha, batches: EraseFile.batches(users, maxUsers: maxUsers)),
+                target: target, home: JournalHome(folder: f.dir.file("state")), journal: nil, legacyJournal: nil,
+                reportPath: path + ".erase-report.json", command: "erase", warn: { _ in },
+                refine: { states in
+                    EraseFile.plan(
+                        path: path, sha256: sha,
+                        batches: EraseFile.resumedBatches(
+                            users, states: states, maxUsers: maxUsers, retryFailed: true, retryUnconfirmed: false))
+                })
+            let (report, _, locks) = try await run.run(options: options)
+            for lock in locks { lock.release() }
+            return report
+        }
+        let unanswered = try await run(maxUsers: 6)
+        #expect(unanswered.requests == 1)
+        #expect(unanswered.failed == 1 && unanswered.failedInDoubt == 1)
+        let resumed = try await run(maxUsers: 3)
+        #expect(resumed.requests == 2)
+        #expect(resumed.absentBeforeApply == 0)
+        #expect(resumed.done == 2 && resumed.alreadyAbsent == 2)
+        // And users no attempt of ours reached never share a request with users one did.
+        let journal = try Journal(path: try #require(JournalHome(folder: f.dir.file("state")).recordedJournals().first))
+        let states = try journal.lineStates(plan: sha, destination: resumed.destination)
+        #expect(users.allSatisfy { states[$0.line]?.uncertain == true })
+        var mixed = states
+        mixed[users[5].line]?.uncertain = false
+        mixed[users[5].line]?.state = .failed
+        mixed[users[4].line]?.state = .failed
+        let batches = EraseFile.resumedBatches(users, states: mixed, maxUsers: 6, retryFailed: true, retryUnconfirmed: false)
+        #expect(batches.contains { $0.map(\.line) == [users[5].line] })
+    }
+
     /// A body over the limit used to lose its status (a network error, retried); it is cut and the status stands.
     @Test func aHugeBodyKeepsItsStatus() async throws {
         let (server, port) = try Self.pythonServer(
@@ -683,6 +741,22 @@ struct TrustTests {
         }
         let crlf = dump(request, xxd: true).replacingOccurrences(of: "\n", with: "\r\n")
         #expect(redactor.redactKept(crlf) != crlf)
+        // Eighth review: a UTF-16 page (an IIS or Windows gateway's) read as UTF-8 has NUL between the characters;
+        // web stacks escape only what they must (`html.escape`, `encodeURIComponent`, `quote_plus`).
+        let header = "Authorization: Basic " + basic
+        for page in [
+            String(decoding: Array(header.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }, as: UTF8.self),
+            String(decoding: Array(header.utf16).flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }, as: UTF8.self),
+        ] {
+            #expect(redactor.redact("<html>" + page + "</html>") == Redactor.withheld)
+        }
+        let html = Redactor(secrets: [#"a1b2c3d4<e5f6&a7b8>c9d0"e1'f2 x"#])
+        for echo in [
+            "a1b2c3d4&lt;e5f6&amp;a7b8&gt;c9d0&quot;e1&#x27;f2 x", "a1b2c3d4&lt;e5f6&amp;a7b8&gt;c9d0\"e1'f2 x",
+            "a1b2c3d4%3Ce5f6%26a7b8%3Ec9d0%22e1'f2%20x", "a1b2c3d4%3Ce5f6%26a7b8%3Ec9d0%22e1%27f2+x",
+        ] {
+            #expect(html.redact("Bad token: " + echo + ".") == "Bad token: <redacted>.", "\(echo)")
+        }
         let coded = AttemptResult.failed(
             AttemptFailure(status: 400, code: "ORXWWX2BIJBUIRKGI5EDCMRTGQ2TMNZY", message: "m", requestID: "4bf92f3577b34da6a3ce929d0e0e4736"))
         guard case .failed(let f) = coded.redacted(redactor) else { return }

@@ -200,7 +200,8 @@ package final class ApplyEngine: Sendable {
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
             lines: lineCount, done: counts.done, alreadyAbsent: counts.alreadyAbsent,
             doneEarlier: tally.doneEarlier,
-            absentBeforeApply: absentCount, skipped: skipped, failed: failedCount, unconfirmed: unconfirmedCount,
+            absentBeforeApply: absentCount, skipped: skipped, failed: failedCount, failedInDoubt: counts.failedInDoubt,
+            unconfirmed: unconfirmedCount,
             notSent: tally.sendable - counts.done - counts.failures.count - counts.skipReasons.count
                 - counts.absentBeforeApply.count - counts.unconfirmed.count,
             inDoubt: await state.inDoubtCount(),
@@ -315,7 +316,7 @@ package final class ApplyEngine: Sendable {
                 let response = try await transport.send(request)
                 let meaning = target.classify(response)
                 let told = target.classify(redactor.redact(response))
-                result = await state.settle(meaning.told(by: told), line: entry.line)
+                result = await state.settle(meaning.told(by: told), lines: [entry.line] + entry.covers)
             } catch {
                 result = .retry(
                     AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
@@ -328,9 +329,9 @@ package final class ApplyEngine: Sendable {
             }
             if case .retry(let failure, _) = result, failure.status == 0 || failure.status >= 500 {
                 // The request may have been carried out: a not-found on the next attempt is ours.
-                await state.markUncertain(entry.line)
+                await state.markUncertain([entry.line] + entry.covers)
             }
-            if case .unconfirmed = result { await state.markUncertain(entry.line) }
+            if case .unconfirmed = result { await state.markUncertain([entry.line] + entry.covers) }
             if case .retry(let failure, _) = result, attempt >= options.maxAttempts {
                 var last = failure
                 if failure.isThrottle {
@@ -355,7 +356,7 @@ package final class ApplyEngine: Sendable {
             } catch {
                 // Sent and answered, but the answer is not in the journal (a full disk): the line stays `sending`
                 // there, and the report counts it in doubt, not as never sent.
-                await state.markUncertain(entry.line)
+                await state.markUncertain([entry.line] + entry.covers)
                 await state.stop("the journal cannot be written: \(error)")
                 return nil
             }
@@ -389,6 +390,7 @@ actor RunState {
         var retried = 0
         var sendingSeconds = 0.0
         var failures: [ApplyReport.FailedLine] = []
+        var failedInDoubt = 0
         var absentBeforeApply: [ApplyReport.FailedLine] = []
         var unconfirmed: [ApplyReport.FailedLine] = []
         var skipReasons: [String] = []
@@ -410,17 +412,18 @@ actor RunState {
         self.uncertain = uncertain
     }
 
-    /// What a not-found answer means for `line`: done when an earlier attempt of ours may have deleted it (in
-    /// flight at a crash, a network error or a 5xx), else absent before the apply.
-    func settle(_ result: AttemptResult, line: Int) -> AttemptResult {
+    /// What a not-found answer means for a request carrying `lines`: done when an earlier attempt of ours may have
+    /// deleted them (in flight at a crash, a network error or a 5xx), else absent before the apply. (A request's
+    /// lines are all uncertain or none: an erase groups its users so.)
+    func settle(_ result: AttemptResult, lines: [Int]) -> AttemptResult {
         guard case .notFound(let failure) = result else { return result }
-        return uncertain.contains(line) ? .done(alreadyAbsent: true) : .absentBeforeApply(failure)
+        return lines.allSatisfy(uncertain.contains) ? .done(alreadyAbsent: true) : .absentBeforeApply(failure)
     }
 
-    /// Marks a line whose request may have been carried out without an answer.
-    func markUncertain(_ line: Int) {
-        uncertain.insert(line)
-        inDoubt.insert(line)
+    /// Marks the lines of a request that may have been carried out without an answer.
+    func markUncertain(_ lines: [Int]) {
+        uncertain.formUnion(lines)
+        inDoubt.insert(lines[0])
     }
 
     /// Lines whose last attempt in this run may have been carried out, with no final answer since.
@@ -462,6 +465,8 @@ actor RunState {
             }
         case .failed(let failure):
             c.failures.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
+            // Given up on after no answer or a 5xx to every attempt: perhaps carried out.
+            if failure.status == 0 || failure.status >= 500 { c.failedInDoubt += 1 }
             finished += 1
             window.add(error: true)
         case .unconfirmed(let failure):

@@ -87,9 +87,17 @@ package struct DeletionRun: Sendable {
     }
 
     /// Where the canary's lines are listed for review: `canary.csv` beside the report.
-    package var canaryPath: String {
-        guard let slash = reportPath.lastIndex(of: "/") else { return "canary.csv" }
-        return String(reportPath[...slash]) + "canary.csv"
+    package var canaryPath: String { Self.canaryPath(report: reportPath) }
+
+    /// The canary list beside `report`: `canary.csv` beside `apply-report.json`, `X.erase-canary.csv` beside an
+    /// erase's `X.erase-report.json` (an erase must not replace the list an apply's review needs).
+    package static func canaryPath(report: String) -> String {
+        let slash = report.lastIndex(of: "/")
+        let folder = slash.map { String(report[...$0]) } ?? ""
+        let name = slash.map { String(report[report.index(after: $0)...]) } ?? report
+        if name == "apply-report.json" { return folder + "canary.csv" }
+        let stem = name.hasSuffix("-report.json") ? String(name.dropLast("-report.json".count)) : name
+        return folder + stem + "-canary.csv"
     }
 
     /// A value a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading `'`, as OWASP
@@ -127,7 +135,7 @@ package struct DeletionRun: Sendable {
                 guard let entry = byLine[line] else { continue }
                 let state = states[line]
                 try out.writeCSVRecord([
-                    String(line), entry.segmentID, entry.type, Self.inert(entry.value),
+                    String(line), Self.inert(entry.segmentID), Self.inert(entry.type), Self.inert(entry.value),
                     state?.state.rawValue ?? "not_sent",
                     state.map(Self.answer) ?? "",
                 ])

@@ -228,7 +228,9 @@ package enum EraseFile {
             case .absentBeforeApply: group = "absent"
             default: group = "send"
             }
-            groups[group, default: []].append(user)
+            // Users an attempt of ours may have erased never share a request with users none can have: a not-found
+            // answers for the whole request, and means "ours" for the first and "nothing erased" for the others.
+            groups[group + (states[user.line]?.uncertain == true ? "/uncertain" : ""), default: []].append(user)
         }
         return groups.values.flatMap { batches($0, maxUsers: maxUsers) }.sorted { $0[0].line < $1[0].line }
     }

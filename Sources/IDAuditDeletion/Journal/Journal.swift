@@ -111,6 +111,17 @@ package final class Journal: Sendable {
                     CREATE INDEX attempts_by_line ON attempts(plan_sha256, destination, line);
                     """)
         }
+        // Every line a request carries (an erase request carries several users) remembers whether an attempt of ours
+        // may have been carried out without an answer: `in_flight` counts attempts sent and not yet answered (a kill
+        // leaves it above 0), `uncertain` is set for good by an answer that was none (a network error, a 5xx, an
+        // unconfirmed 2xx). v1 knew this only for a request's first line.
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE lines ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE lines ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 
@@ -126,7 +137,8 @@ package final class Journal: Sendable {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT line, state, already_absent, attempts, status, code, message, request_id, updated_at
+                    SELECT line, state, already_absent, attempts, status, code, message, request_id, updated_at,
+                        uncertain <> 0 OR in_flight > 0
                     FROM lines WHERE plan_sha256 = ? AND destination = ? AND line BETWEEN ? AND ?
                     """,
                 arguments: [plan, destination, range.lowerBound, range.upperBound])
@@ -135,7 +147,7 @@ package final class Journal: Sendable {
                 states[line] = LineState(
                     state: LineState.State(rawValue: row[1]) ?? .sending, alreadyAbsent: row[2] as Bool,
                     attempts: row[3], status: row[4], code: row[5], message: row[6], requestID: row[7],
-                    updatedAt: Instant(microseconds: row[8]))
+                    updatedAt: Instant(microseconds: row[8]), uncertain: row[9])
             }
             return states
         }
@@ -197,10 +209,12 @@ package final class Journal: Sendable {
             let rows = try Int.fetchCursor(
                 db,
                 sql: """
-                    SELECT DISTINCT line FROM attempts WHERE plan_sha256 = ? AND destination = ?
+                    SELECT line FROM attempts WHERE plan_sha256 = ? AND destination = ?
                     AND (outcome IS NULL OR status = 0 OR status >= 500 OR outcome = 'unconfirmed')
+                    UNION SELECT line FROM lines WHERE plan_sha256 = ? AND destination = ?
+                    AND (uncertain <> 0 OR in_flight > 0)
                     """,
-                arguments: [plan, destination])
+                arguments: [plan, destination, plan, destination])
             while let line = try rows.next() { lines.insert(line) }
             return lines
         }
@@ -251,10 +265,11 @@ package final class Journal: Sendable {
             for covered in [line] + covers {
                 try db.execute(
                     sql: """
-                        INSERT INTO lines (plan_sha256, destination, line, state, attempts, updated_at)
-                        VALUES (?, ?, ?, 'sending', 1, ?)
+                        INSERT INTO lines (plan_sha256, destination, line, state, attempts, updated_at, in_flight)
+                        VALUES (?, ?, ?, 'sending', 1, ?, 1)
                         ON CONFLICT (plan_sha256, destination, line)
                         DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at,
+                            in_flight = lines.in_flight + 1,
                             state = CASE WHEN lines.state IN ('unconfirmed', 'failed') THEN lines.state
                                 ELSE 'sending' END
                         WHERE lines.state <> 'done'
@@ -274,7 +289,21 @@ package final class Journal: Sendable {
         at time: Instant
     ) async throws {
         let (outcome, lineState, failure, absent) = Self.describe(result)
+        let uncertain: Bool =
+            switch result {
+            case .retry(let f, _), .failed(let f): f.status == 0 || f.status >= 500
+            case .unconfirmed: true
+            default: false
+            }
         try await queue.write { db in
+            for covered in [line] + covers {
+                try db.execute(
+                    sql: """
+                        UPDATE lines SET in_flight = max(0, in_flight - 1), uncertain = uncertain OR ?
+                        WHERE plan_sha256 = ? AND destination = ? AND line = ?
+                        """,
+                    arguments: [uncertain, plan, destination, covered])
+            }
             try db.execute(
                 sql:
                     "UPDATE attempts SET finished_at = ?, status = ?, outcome = ?, code = ?, request_id = ? WHERE id = ?",
@@ -459,12 +488,16 @@ package struct LineState: Sendable, Equatable {
     package var requestID: String?
     /// When the state was last written.
     package var updatedAt: Instant
+    /// Whether an attempt of ours may have been carried out without an answer (sent and never answered, or
+    /// answered by a network error, a 5xx or an unconfirmed 2xx): a not-found is then perhaps our own deletion.
+    package var uncertain: Bool
 
     /// A state as the journal records it.
     package init(
         state: State, alreadyAbsent: Bool = false, attempts: Int = 0, status: Int? = nil, code: String? = nil,
-        message: String? = nil, requestID: String? = nil, updatedAt: Instant
+        message: String? = nil, requestID: String? = nil, updatedAt: Instant, uncertain: Bool = false
     ) {
+        self.uncertain = uncertain
         self.state = state
         self.alreadyAbsent = alreadyAbsent
         self.attempts = attempts

@@ -133,7 +133,7 @@ package struct Redactor: Sendable {
                 [
                     secret, URLText.encodeSegment(secret), secret.replacing("/", with: "\\/"),
                     String(JSONText.quote(secret).dropFirst().dropLast()), unicodeEscaped,
-                ] + encoded + parts
+                ] + Self.escapedAsTheWebDoes(secret) + encoded + parts
             for form in forms where form.count >= 4 { all.insert(form) }
         }
         let sorted = all.sorted { $0.count > $1.count }
@@ -148,8 +148,53 @@ package struct Redactor: Sendable {
                 }))
     }
 
-    /// `bytes` (ASCII lower case already) without whitespace, line breaks (as they are or JSON-escaped `\\n`, `\\r`,
-    /// `\\t`) and every character Unicode calls default-ignorable (zero-width spaces and joiners, invisible separators,
+    /// `secret` as web stacks escape text for a page or a URL, touching only what they must: HTML's `& < > " '`
+    /// (Python's `html.escape`, `&#39;` or `&#x27;`, quotes left alone), and percent-encoding that keeps what
+    /// `encodeURIComponent`, `encodeURI`, `quote` or `quote_plus` keep.
+    static func escapedAsTheWebDoes(_ secret: String) -> [String] {
+        var out: [String] = []
+        for quote in ["&#x27;", "&#39;", "'"] {
+            for double in ["&quot;", "\""] {
+                var text = ""
+                for c in secret {
+                    switch c {
+                    case "&": text += "&amp;"
+                    case "<": text += "&lt;"
+                    case ">": text += "&gt;"
+                    case "\"": text += double
+                    case "'": text += quote
+                    default: text.append(c)
+                    }
+                }
+                out.append(text)
+            }
+        }
+        let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~".unicodeScalars)
+        let keeps: [Set<Unicode.Scalar>] = [
+            unreserved, unreserved.union("/".unicodeScalars), unreserved.union("!*'()".unicodeScalars),
+            unreserved.union("!*'();,/?:@&=+$#".unicodeScalars),
+        ]
+        for keep in keeps {
+            for space in ["%20", "+"] {
+                var text = ""
+                for byte in secret.utf8 {
+                    let scalar = Unicode.Scalar(byte)
+                    if byte < 0x80 && keep.contains(scalar) {
+                        text.unicodeScalars.append(scalar)
+                    } else if byte == 0x20 {
+                        text += space
+                    } else {
+                        text += String(format: "%%%02X", byte)
+                    }
+                }
+                out.append(text)
+            }
+        }
+        return out
+    }
+
+    /// `bytes` (ASCII lower case already) without whitespace, control characters (NUL included), line breaks (as
+    /// they are or JSON-escaped `\\n`, `\\r`, `\\t`) and every character Unicode calls default-ignorable (zero-width spaces and joiners, invisible separators,
     /// direction marks, variation selectors, the byte order mark, soft hyphens, ...).
     static func squeezed(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
@@ -158,7 +203,9 @@ package struct Redactor: Sendable {
         while i < bytes.count {
             let b = bytes[i]
             if b < 0x80 {
-                if b == 9 || b == 10 || b == 11 || b == 12 || b == 13 || b == 32 {
+                // Spaces and every control character: NUL between the characters is how a UTF-16 page (an IIS or
+                // Windows gateway's error page) shows ASCII to a UTF-8 reader.
+                if b < 0x20 || b == 32 || b == 0x7F {
                     i += 1
                 } else if b == 0x5C, i + 1 < bytes.count, [0x6E, 0x72, 0x74].contains(bytes[i + 1]) {  // \n \r \t
                     i += 2
@@ -172,7 +219,10 @@ package struct Redactor: Sendable {
             let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
             let end = min(bytes.count, i + length)
             let scalar = String(decoding: bytes[i..<end], as: UTF8.self).unicodeScalars.first
-            if let scalar, scalar.properties.isWhitespace || scalar.properties.isDefaultIgnorableCodePoint {
+            if let scalar,
+                scalar.properties.isWhitespace || scalar.properties.isDefaultIgnorableCodePoint
+                    || scalar.properties.generalCategory == .control
+            {
                 i = end
                 continue
             }

@@ -452,7 +452,9 @@ enum JSONBody {
     /// its tokens at most: no other key, no key twice, no byte order mark, nothing after it.
     static func isExactly(_ body: [UInt8], _ expected: [String: String]) -> Bool {
         let text = self.text(body)
-        guard text.hasPrefix("{"), text.hasSuffix("}"), let object = JSONBody.object(Array(text.utf8)),
+        // No escape at all: a key spelled with one (`"\u0063ode"`) is another key to a count of the text and the same
+        // to a parser, which keeps the last of two.
+        guard text.hasPrefix("{"), text.hasSuffix("}"), !text.contains("\\"), let object = JSONBody.object(Array(text.utf8)),
             object.count == expected.count
         else { return false }
         for (key, value) in expected {

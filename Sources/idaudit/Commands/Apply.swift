@@ -165,7 +165,7 @@ struct Apply: AsyncParsableCommand {
                         + "\(deletionTarget.destination) would be used): run again")
             }
             Terminal.warn(
-                "applying \(plan) (approved by \(approval.approvedBy) at \(approval.approvedAt)) to "
+                "applying \(plan) (approved by \(Terminal.inert(approval.approvedBy)) at \(Terminal.inert(approval.approvedAt))) to "
                     + "\(deletionTarget.destination)")
             if let rate = sending.requestsPerSecond, rate > deletionTarget.defaultRequestsPerSecond * 1.0001 {
                 Terminal.warn(
@@ -308,7 +308,12 @@ struct Apply: AsyncParsableCommand {
             out += " (\(Terminal.count(r.alreadyAbsent)) already gone, after an earlier attempt of ours whose answer "
             out += "was lost: probably ours)"
         }
-        out += ", \(Terminal.count(r.failed)) failed, \(Terminal.count(r.skipped)) skipped"
+        out += ", \(Terminal.count(r.failed)) failed"
+        if r.failedInDoubt > 0 {
+            out += " (\(Terminal.count(r.failedInDoubt)) in doubt: no answer or a 5xx to every attempt, perhaps carried "
+            out += "out; --retry-failed sends them again, where a not-found counts as gone)"
+        }
+        out += ", \(Terminal.count(r.skipped)) skipped"
         if r.doneEarlier > 0 { out += ", \(Terminal.count(r.doneEarlier)) done in earlier runs" }
         if r.notSent > 0 { out += ", \(Terminal.count(r.notSent)) not done" }
         if r.inDoubt > 0 {
@@ -349,7 +354,7 @@ struct Apply: AsyncParsableCommand {
         if let stopped = r.stopped { out += "\n  STOPPED: \(Terminal.inert(stopped))" }
         if !r.canaryLines.isEmpty {
             out += "\n  canary: the \(Terminal.count(r.canaryLines.count)) lines it sent, with what each became: "
-            out += folder(of: reportPath) + "canary.csv"
+            out += DeletionRun.canaryPath(report: reportPath)
         }
         out += "\n  report: \(reportPath)"
         return out

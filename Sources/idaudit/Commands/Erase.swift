@@ -153,7 +153,7 @@ struct Erase: AsyncParsableCommand {
                 allowedSigners: signers.allowedSigners)
             Terminal.warn("approval: \(Terminal.inert(approval.signature))")
             Terminal.warn(
-                "erasing \(users) (approved by \(approval.approvedBy) at \(approval.approvedAt)) at \(approval.destination)"
+                "erasing \(users) (approved by \(Terminal.inert(approval.approvedBy)) at \(Terminal.inert(approval.approvedAt))) at \(Terminal.inert(approval.destination))"
             )
             let token = try Secret.load(variable: "IDAUDIT_INSIDER_TOKEN", file: tokenFile)
             let deletionTarget = try InsiderAttributeTarget(

@@ -43,8 +43,12 @@ struct DestinationOptions: ParsableArguments {
         {
             throw ValidationError("--space \(space): a space id is letters, digits, _ and - (spa_...)")
         }
-        // Approving an endpoint apply would refuse would only mislead.
-        try checkEndpoint()
+        // Approving an endpoint apply would refuse would only mislead. A bad --endpoint is a bad option (exit 64).
+        do {
+            try checkEndpoint()
+        } catch {
+            throw ValidationError("\(error)")
+        }
         if partnerOnArgv != nil {
             throw ValidationError(
                 "--partner is not taken on the command line (it would show in ps and shell history): set "
