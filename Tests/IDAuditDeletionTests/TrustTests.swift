@@ -502,10 +502,10 @@ struct TrustTests {
         defer { server.terminate() }
         let target = try InsiderAttributeTarget(
             partner: "mybrand", baseURL: "http://127.0.0.1:\(port)", token: Secret(ApplyFixture.token))
-        func run(maxUsers: Int) async throws -> ApplyReport {
+        func run(maxUsers: Int, retryFailed: Bool = true) async throws -> ApplyReport {
             var options = ApplyFixture.fastOptions()
             options.maxAttempts = 1
-            options.retryFailed = true
+            options.retryFailed = retryFailed
             let run = DeletionRun(
                 plan: EraseFile.plan(path: path, sha256: sha, batches: EraseFile.batches(users, maxUsers: maxUsers)),
                 target: target, home: JournalHome(folder: f.dir.file("state")), journal: nil, legacyJournal: nil,
@@ -514,7 +514,8 @@ struct TrustTests {
                     EraseFile.plan(
                         path: path, sha256: sha,
                         batches: EraseFile.resumedBatches(
-                            users, states: states, maxUsers: maxUsers, retryFailed: true, retryUnconfirmed: false))
+                            users, states: states, maxUsers: maxUsers, retryFailed: retryFailed,
+                            retryUnconfirmed: false))
                 })
             let (report, _, locks) = try await run.run(options: options)
             for lock in locks { lock.release() }
@@ -523,6 +524,10 @@ struct TrustTests {
         let unanswered = try await run(maxUsers: 6)
         #expect(unanswered.requests == 1)
         #expect(unanswered.failed == 1 && unanswered.failedInDoubt == 1)
+        // Ninth review: a later run that does not retry it still counts it in doubt.
+        let notRetried = try await run(maxUsers: 6, retryFailed: false)
+        #expect(notRetried.requests == 0)
+        #expect(notRetried.failed == 1 && notRetried.failedInDoubt == 1)
         let resumed = try await run(maxUsers: 3)
         #expect(resumed.requests == 2)
         #expect(resumed.absentBeforeApply == 0)
@@ -537,6 +542,30 @@ struct TrustTests {
         mixed[users[4].line]?.state = .failed
         let batches = EraseFile.resumedBatches(users, states: mixed, maxUsers: 6, retryFailed: true, retryUnconfirmed: false)
         #expect(batches.contains { $0.map(\.line) == [users[5].line] })
+    }
+
+    /// Ninth review: a journal written before the lines remembered their uncertainty (v1) is read with it: a line left
+    /// sending was in flight, one whose last answer was none or a 5xx may have been carried out, for every line a
+    /// request carried.
+    @Test func aJournalFromBeforeKeepsWhatItKnewOfUnansweredLines() throws {
+        let dir = try TemporaryDirectory("journal-v1")
+        let path = dir.file("journal.sqlite")
+        let queue = try DatabaseQueue(path: path)
+        try Journal.migrator.migrate(queue, upTo: "v1")
+        try queue.write { db in
+            for (line, state, status) in [(1, "sending", nil), (2, "failed", 503), (3, "failed", 0), (4, "failed", 400),
+                                          (5, "unconfirmed", 200), (6, "done", 200)] as [(Int, String, Int?)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO lines (plan_sha256, destination, line, state, attempts, status, updated_at)
+                        VALUES ('p', 'd', ?, ?, 1, ?, 0)
+                        """, arguments: [line, state, status])
+            }
+        }
+        let journal = try Journal(path: path)
+        let states = try journal.lineStates(plan: "p", destination: "d")
+        #expect((1...6).map { states[$0]?.uncertain == true } == [true, true, true, false, true, false])
+        #expect(try journal.uncertainLines(plan: "p", destination: "d") == [1, 2, 3, 5])
     }
 
     /// A body over the limit used to lose its status (a network error, retried); it is cut and the status stands.
@@ -741,6 +770,21 @@ struct TrustTests {
         }
         let crlf = dump(request, xxd: true).replacingOccurrences(of: "\n", with: "\r\n")
         #expect(redactor.redactKept(crlf) != crlf)
+        // Ninth review: NUL written as an escape between the characters (a UTF-16 page quoted by JSON, a Python
+        // repr, a URL), a short token spread out, a request id spelling the token in numbers, a megabyte message.
+        for nul in ["\\u0000", "\\x00", "\\0", "%00", "&#0;"] {
+            let spread = "Authorization: Basic \(basic)".map(String.init).joined(separator: nul)
+            #expect(redactor.redact("{\"detail\": \"\(spread)\"}") == Redactor.withheld, "\(nul)")
+        }
+        let short = Redactor(secrets: ["Zq7Xw2Pk"])
+        #expect(short.redact("X-Request-Token: Z q 7 X w 2 P k") == Redactor.withheld)
+        let failure = AttemptResult.failed(
+            AttemptFailure(
+                status: 400, code: "x", message: String(repeating: "please retry later, ", count: 40_000),
+                requestID: tokenBytes.map { String(format: "%02x", $0) }.joined(separator: ":")))
+        guard case .failed(let cut) = failure.redacted(redactor) else { return }
+        #expect(cut.message.count < 600 && cut.message.hasSuffix("bytes in all]"))
+        #expect(cut.requestID == Redactor.withheld)
         // Eighth review: a UTF-16 page (an IIS or Windows gateway's) read as UTF-8 has NUL between the characters;
         // web stacks escape only what they must (`html.escape`, `encodeURIComponent`, `quote_plus`).
         let header = "Authorization: Basic " + basic

@@ -200,7 +200,7 @@ package final class ApplyEngine: Sendable {
             startedAt: started.description, finishedAt: finished.description, seconds: seconds,
             lines: lineCount, done: counts.done, alreadyAbsent: counts.alreadyAbsent,
             doneEarlier: tally.doneEarlier,
-            absentBeforeApply: absentCount, skipped: skipped, failed: failedCount, failedInDoubt: counts.failedInDoubt,
+            absentBeforeApply: absentCount, skipped: skipped, failed: failedCount, failedInDoubt: tally.failedEarlierInDoubt + counts.failedInDoubt,
             unconfirmed: unconfirmedCount,
             notSent: tally.sendable - counts.done - counts.failures.count - counts.skipReasons.count
                 - counts.absentBeforeApply.count - counts.unconfirmed.count,

@@ -15,6 +15,8 @@ package struct PlanTally: Sendable {
     package var absentEarlierCount = 0
     package var failedEarlier: [ApplyReport.FailedLine] = []
     package var failedEarlierCount = 0
+    /// Of those failed earlier, the lines given up on after no answer or a 5xx (perhaps carried out).
+    package var failedEarlierInDoubt = 0
     package var unconfirmedEarlier: [ApplyReport.FailedLine] = []
     package var unconfirmedEarlierCount = 0
     /// Lines to send, sent or not.
@@ -160,6 +162,7 @@ final class LineFeed: Sendable {
                 continue
             case .failed where !options.retryFailed:
                 s.tally.failedEarlierCount += 1
+                if let earlier, earlier.uncertain { s.tally.failedEarlierInDoubt += 1 }
                 if s.tally.failedEarlier.count < 1000, let earlier {
                     s.tally.failedEarlier.append(.init(line: entry.line, type: entry.type, failure: earlier.answer))
                 }

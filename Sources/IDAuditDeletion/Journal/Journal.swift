@@ -120,6 +120,11 @@ package final class Journal: Sendable {
                 sql: """
                     ALTER TABLE lines ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE lines ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
+                    -- What a v1 journal knows, for every line a request carried (v1 wrote their rows alike): a line
+                    -- left sending was in flight when its run died; one whose last answer was none (status 0), a 5xx
+                    -- or an unconfirmed 2xx may have been carried out.
+                    UPDATE lines SET in_flight = 1 WHERE state = 'sending';
+                    UPDATE lines SET uncertain = 1 WHERE status = 0 OR status >= 500 OR state = 'unconfirmed';
                     """)
         }
         return migrator

@@ -139,12 +139,13 @@ package struct Redactor: Sendable {
         let sorted = all.sorted { $0.count > $1.count }
         variants = sorted.map { ($0, $0.lowercased()) }
         variantBytes = sorted.map { Self.lowerBytes($0) }
-        // Spread-out forms are looked for only where they cannot be prose: 10 characters or more, not only letters (a
+        // Spread-out forms are looked for only where they cannot be prose: 8 characters or more (the shortest token
+        // accepted), not only letters (a
         // partner name such as `mybrand` would match "my brand new ...").
         squeezedVariants = Array(
             Set(
                 sorted.map { Self.squeezed(Self.lowerBytes($0)) }.filter { form in
-                    form.count >= 10 && !form.allSatisfy { ($0 >= 97 && $0 <= 122) || $0 >= 0x80 }
+                    form.count >= 8 && !form.allSatisfy { ($0 >= 97 && $0 <= 122) || $0 >= 0x80 }
                 }))
     }
 
@@ -207,6 +208,10 @@ package struct Redactor: Sendable {
                 // Windows gateway's error page) shows ASCII to a UTF-8 reader.
                 if b < 0x20 || b == 32 || b == 0x7F {
                     i += 1
+                } else if let length = Self.escapedNUL(bytes, at: i) {
+                    // A NUL written as an escape (`\u0000`, `\x00`, `\0`, `%00`, `&#0;`): a UTF-16 page quoted by
+                    // a JSON envelope, a Python repr or a URL.
+                    i += length
                 } else if b == 0x5C, i + 1 < bytes.count, [0x6E, 0x72, 0x74].contains(bytes[i + 1]) {  // \n \r \t
                     i += 2
                 } else {
@@ -231,6 +236,22 @@ package struct Redactor: Sendable {
         }
         return out
     }
+
+    /// The length of the escaped NUL at `i` in `bytes`, or nil.
+    static func escapedNUL(_ bytes: [UInt8], at i: Int) -> Int? {
+        for form in escapedNULs where i + form.count <= bytes.count && bytes[i] == form[0] {
+            if bytes[i..<(i + form.count)].elementsEqual(form) {
+                // `\0` alone, not the start of an octal escape of another byte (`\012`).
+                if form.count == 2, i + 2 < bytes.count, (0x30...0x37).contains(bytes[i + 2]) { continue }
+                return form.count
+            }
+        }
+        return nil
+    }
+
+    /// NUL's escapes, longest first (ASCII lower case, as `squeezed` sees them).
+    static let escapedNULs: [[UInt8]] = ["\\u0000", "&#x00;", "\\x00", "\\000", "&#x0;", "&#00;", "&#0;", "%00", "\\0"]
+        .map { Array($0.utf8) }
 
     /// `text` in ASCII lower case, as bytes (the forms are ASCII: other bytes never match them).
     static func lowerBytes(_ text: String) -> [UInt8] {
@@ -367,13 +388,24 @@ package struct Redactor: Sendable {
         let out = redact(text)
         guard !variants.isEmpty, out != Self.withheld else { return out }
         // Byte-sized numbers with any separator (a kept text is short: this costs nothing here, unlike on a body).
-        for reading in Self.numberReadings(out) {
-            let decoded = Self.squeezed(Self.lowerBytes(String(decoding: reading, as: UTF8.self)))
-            if variantBytes.contains(where: { $0.count >= 4 && Self.contains(decoded, Self.squeezed($0)) }) {
-                return Self.withheld
-            }
-        }
+        if spellsASecretInNumbers(out) { return Self.withheld }
         return Self.looksEncoded(out) ? Self.withheldEncoded : out
+    }
+
+    /// A request id: masked as ``redact(_:)`` does, and withheld when it spells a secret as byte-sized numbers (a
+    /// request id is an opaque token by nature, so it is never judged by its looks: a 32-hex trace id stays).
+    package func redactID(_ text: String) -> String {
+        let out = redact(text)
+        guard !variants.isEmpty, out != Self.withheld else { return out }
+        return spellsASecretInNumbers(out) ? Self.withheld : out
+    }
+
+    /// Whether `text` spells a secret as byte-sized numbers (``numberReadings(_:)``).
+    private func spellsASecretInNumbers(_ text: String) -> Bool {
+        Self.numberReadings(text).contains { reading in
+            let decoded = Self.squeezed(Self.lowerBytes(String(decoding: reading, as: UTF8.self)))
+            return variantBytes.contains { $0.count >= 4 && Self.contains(decoded, Self.squeezed($0)) }
+        }
     }
 
     /// What replaces a kept text that looks like a dump or encoded data.

@@ -111,6 +111,9 @@ package struct AttemptFailure: Sendable, Equatable, Codable {
     /// The code of a throttle that is not a 429 (Insider One's 403 "Request Limit Exceeded").
     package static let rateLimited = "rate_limited"
 
+    /// The longest message kept of an answer (after masking), in characters.
+    static let messageLimit = 500
+
     /// The codes idaudit itself gives (never a platform's text).
     static let ownCodes: Set<String> = [rateLimited, ApplyEngine.throttledOut, "network", "failed_in_2xx", "unconfirmed"]
 
@@ -232,22 +235,28 @@ extension AttemptResult {
     }
 
     /// The result with every secret in its messages masked (a network error's text may quote a header).
+    /// `text` cut to `limit` characters, with a mark saying so.
+    static func cut(_ text: String, to limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + " [cut: \(text.utf8.count) bytes in all]"
+    }
+
     package func redacted(_ redactor: Redactor) -> AttemptResult {
         func mask(_ f: AttemptFailure) -> AttemptFailure {
             var f = f
-            f.message = redactor.redactKept(f.message)
+            // Masked whole, then cut: a platform's message may be a megabyte, and a report keeps 1,000 of them.
+            f.message = Self.cut(redactor.redactKept(f.message), to: AttemptFailure.messageLimit)
             // idaudit's own codes decide what the engine does next (a throttle, a throttled-out stop): never
             // masked (a partner named `limit` turned `rate_limited` into `rate_<redacted>ed`).
             // A platform's code is server text like a message (and never longer than a word).
             if !AttemptFailure.ownCodes.contains(f.code) { f.code = redactor.redactKept(String(f.code.prefix(64))) }
             // A request id is an opaque token by nature (a 32-hex trace id is what support asks for): masked, cut,
             // never judged by its looks.
-            f.requestID = redactor.redact(String(f.requestID.prefix(128)))
+            f.requestID = redactor.redactID(String(f.requestID.prefix(128)))
             return f
         }
         switch self {
         case .done: return self
-        case .skipped(let reason): return .skipped(redactor.redactKept(reason))
+        case .skipped(let reason): return .skipped(Self.cut(redactor.redactKept(reason), to: AttemptFailure.messageLimit))
         case .notFound(let f): return .notFound(mask(f))
         case .absentBeforeApply(let f): return .absentBeforeApply(mask(f))
         case .retry(let f, let after): return .retry(mask(f), after: after)

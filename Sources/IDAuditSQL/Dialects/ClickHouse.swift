@@ -85,21 +85,23 @@ package struct ClickHouse: Dialect {
 
     /// The fold: `arrayFold` over each group's candidates as tuples (number, time, protected, window, limit).
     package func windowedEvictions(_ fold: WindowFold) -> String {
-        let element = "Tuple(Int64, Int64, Bool, Int64, Int64)"
-        let win = "arrayFilter(e -> e.2 > x.2 - x.4, arrayPushBack(acc.1, x))"
-        let victim = "arrayFirstOrNull(e -> NOT e.3, \(win)).1"
-        return """
-            SELECT profile, type, arrayJoin(evicted) AS cpos FROM (
-                SELECT profile, type, arrayFold(
-                    (acc, x) -> if(length(\(win)) > x.5 AND \(victim) IS NOT NULL,
-                        tuple(arrayFilter(e -> e.1 != \(victim), \(win)), arrayPushBack(acc.2, assumeNotNull(\(victim)))),
-                        tuple(\(win), acc.2)),
-                    arraySort(e -> e.1, groupArray(tuple(toInt64(cpos), assumeNotNull(first_seen), prot = 1,
-                        assumeNotNull(w), assumeNotNull(lim)))),
-                    tuple(CAST([] AS Array(\(element))), CAST([] AS Array(Int64)))
-                ).2 AS evicted
-                \(fold.groups)
-            ) AS folded
-            """
+        let position = ["n": 1, "t": 2, "p": 3, "w": 4, "l": 5, "k": 1, "e": 2]
+        return LambdaSpelling(
+            lambda: { $0.count == 1 ? "\($0[0]) -> \($1)" : "(\($0.joined(separator: ", "))) -> \($1)" },
+            filter: { "arrayFilter(\($1), \($0))" },
+            append: { "arrayPushBack(\($0), assumeNotNull(\($1)))" },
+            size: { "length(\($0))" },
+            field: { "\($0).\(position[$1] ?? 0)" },
+            firstNumber: { "arrayFirstOrNull(\($1), \($0)).1" },
+            accumulator: { "tuple(\($0), \($1))" },
+            choose: { "if(\($0),\n        \($1),\n        \($2))" },
+            candidates: """
+                arraySort(e -> e.1, groupArray(tuple(toInt64(cpos), assumeNotNull(first_seen), prot = 1,
+                        assumeNotNull(w), assumeNotNull(lim))))
+                """,
+            empty: "tuple(CAST([] AS Array(Tuple(Int64, Int64, Bool, Int64, Int64))), CAST([] AS Array(Int64)))",
+            reduce: { "arrayFold(\($2),\n        \($0),\n        \($1)).2" },
+            explode: { "SELECT profile, type, arrayJoin(evicted) AS cpos FROM (\n\($0)\n) AS folded" }
+        ).evictions(fold)
     }
 }

@@ -28,20 +28,19 @@ package struct DuckDB: Dialect {
 
     /// The fold: `list_reduce` over each group's candidates as structs.
     package func windowedEvictions(_ fold: WindowFold) -> String {
-        let element = "STRUCT(n BIGINT, t BIGINT, p BOOLEAN, w BIGINT, l BIGINT)"
-        let win = "list_filter(list_append(acc.k, x), lambda e: e.t > x.t - x.w)"
-        let victim = "list_filter(\(win), lambda e: NOT e.p)[1].n"
-        return """
-            SELECT profile, type, UNNEST(evicted) AS cpos FROM (
-                SELECT profile, type, list_reduce(
-                    list({'n': cpos, 't': first_seen, 'p': prot = 1, 'w': w, 'l': lim} ORDER BY cpos),
-                    lambda acc, x: CASE WHEN len(\(win)) > x.l AND \(victim) IS NOT NULL
-                        THEN {'k': list_filter(\(win), lambda e: e.n <> \(victim)), 'e': list_append(acc.e, \(victim))}
-                        ELSE {'k': \(win), 'e': acc.e} END,
-                    {'k': CAST([] AS \(element)[]), 'e': CAST([] AS BIGINT[])}
-                ).e AS evicted
-                \(fold.groups)
-            ) AS folded
-            """
+        LambdaSpelling(
+            lambda: { "lambda \($0.joined(separator: ", ")): \($1)" },
+            filter: { "list_filter(\($0), \($1))" },
+            append: { "list_append(\($0), \($1))" },
+            size: { "len(\($0))" },
+            field: { "\($0).\($1)" },
+            firstNumber: { "list_filter(\($0), \($1))[1].n" },
+            accumulator: { "{'k': \($0), 'e': \($1)}" },
+            choose: { "CASE WHEN \($0)\n        THEN \($1)\n        ELSE \($2) END" },
+            candidates: "list({'n': cpos, 't': first_seen, 'p': prot = 1, 'w': w, 'l': lim} ORDER BY cpos)",
+            empty: "{'k': CAST([] AS STRUCT(n BIGINT, t BIGINT, p BOOLEAN, w BIGINT, l BIGINT)[]), 'e': CAST([] AS BIGINT[])}",
+            reduce: { "list_reduce(\($0),\n        \($2),\n        \($1)).e" },
+            explode: { "SELECT profile, type, UNNEST(evicted) AS cpos FROM (\n\($0)\n) AS folded" }
+        ).evictions(fold)
     }
 }

@@ -46,20 +46,28 @@ package struct Snowflake: Dialect {
 
     /// The fold: `REDUCE` over each group's candidates as objects.
     package func windowedEvictions(_ fold: WindowFold) -> String {
-        let win = "FILTER(ARRAY_APPEND(acc:k, x), e -> e:t::NUMBER > x:t::NUMBER - x:w::NUMBER)"
-        let victim = "FILTER(\(win), e -> NOT e:p::BOOLEAN)[0]:n::NUMBER"
-        return """
-            SELECT f.profile, f.type, v.value::NUMBER AS cpos FROM (
-                SELECT profile, type, REDUCE(
-                    ARRAY_AGG(OBJECT_CONSTRUCT('n', cpos, 't', first_seen, 'p', prot = 1, 'w', w, 'l', lim))
-                        WITHIN GROUP (ORDER BY cpos),
-                    OBJECT_CONSTRUCT('k', ARRAY_CONSTRUCT(), 'e', ARRAY_CONSTRUCT()),
-                    (acc, x) -> IFF(ARRAY_SIZE(\(win)) > x:l::NUMBER AND \(victim) IS NOT NULL,
-                        OBJECT_CONSTRUCT('k', FILTER(\(win), e -> e:n::NUMBER <> \(victim)),
-                            'e', ARRAY_APPEND(acc:e, \(victim))),
-                        OBJECT_CONSTRUCT('k', \(win), 'e', acc:e))):e AS evicted
-                \(fold.groups)
-            ) AS f, LATERAL FLATTEN(input => f.evicted) AS v
-            """
+        LambdaSpelling(
+            lambda: { $0.count == 1 ? "\($0[0]) -> \($1)" : "(\($0.joined(separator: ", "))) -> \($1)" },
+            filter: { "FILTER(\($0), \($1))" },
+            append: { "ARRAY_APPEND(\($0), \($1))" },
+            size: { "ARRAY_SIZE(\($0))" },
+            field: { record, name in
+                switch name {
+                case "k", "e": "\(record):\(name)"
+                case "p": "\(record):p::BOOLEAN"
+                default: "\(record):\(name)::NUMBER"
+                }
+            },
+            firstNumber: { "FILTER(\($0), \($1))[0]:n::NUMBER" },
+            accumulator: { "OBJECT_CONSTRUCT('k', \($0), 'e', \($1))" },
+            choose: { "IFF(\($0),\n        \($1),\n        \($2))" },
+            candidates: """
+                ARRAY_AGG(OBJECT_CONSTRUCT('n', cpos, 't', first_seen, 'p', prot = 1, 'w', w, 'l', lim))
+                        WITHIN GROUP (ORDER BY cpos)
+                """,
+            empty: "OBJECT_CONSTRUCT('k', ARRAY_CONSTRUCT(), 'e', ARRAY_CONSTRUCT())",
+            reduce: { "REDUCE(\($0),\n        \($1),\n        \($2)):e" },
+            explode: { "SELECT f.profile, f.type, v.value::NUMBER AS cpos FROM (\n\($0)\n) AS f, LATERAL FLATTEN(input => f.evicted) AS v" }
+        ).evictions(fold)
     }
 }

@@ -42,21 +42,25 @@ package struct Spark: Dialect {
 
     /// The fold: `aggregate` over each group's candidates as structs.
     package func windowedEvictions(_ fold: WindowFold) -> String {
-        let element = "STRUCT<n: BIGINT, t: BIGINT, p: BOOLEAN, w: BIGINT, l: BIGINT>"
-        let win = "filter(concat(acc.k, array(x)), e -> e.t > x.t - x.w)"
-        let victim = "aggregate(filter(\(win), e -> NOT e.p), CAST(NULL AS BIGINT), (v, e) -> coalesce(v, e.n))"
-        return """
-            SELECT profile, type, explode(evicted) AS cpos FROM (
-                SELECT profile, type, aggregate(
-                    array_sort(collect_list(named_struct('n', CAST(cpos AS BIGINT), 't', first_seen, 'p', prot = 1,
-                        'w', w, 'l', CAST(lim AS BIGINT)))),
-                    named_struct('k', CAST(array() AS ARRAY<\(element)>), 'e', CAST(array() AS ARRAY<BIGINT>)),
-                    (acc, x) -> CASE WHEN size(\(win)) > x.l AND \(victim) IS NOT NULL
-                        THEN named_struct('k', filter(\(win), e -> e.n <> \(victim)), 'e', concat(acc.e, array(\(victim))))
-                        ELSE named_struct('k', \(win), 'e', acc.e) END,
-                    acc -> acc.e) AS evicted
-                \(fold.groups)
-            ) AS folded
-            """
+        LambdaSpelling(
+            lambda: { $0.count == 1 ? "\($0[0]) -> \($1)" : "(\($0.joined(separator: ", "))) -> \($1)" },
+            filter: { "filter(\($0), \($1))" },
+            append: { "concat(\($0), array(\($1)))" },
+            size: { "size(\($0))" },
+            field: { "\($0).\($1)" },
+            firstNumber: { "aggregate(filter(\($0), \($1)), CAST(NULL AS BIGINT), (v, e) -> coalesce(v, e.n))" },
+            accumulator: { "named_struct('k', \($0), 'e', \($1))" },
+            choose: { "CASE WHEN \($0)\n        THEN \($1)\n        ELSE \($2) END" },
+            candidates: """
+                array_sort(collect_list(named_struct('n', CAST(cpos AS BIGINT), 't', first_seen, 'p', prot = 1,
+                        'w', w, 'l', CAST(lim AS BIGINT))))
+                """,
+            empty: """
+                named_struct('k', CAST(array() AS ARRAY<STRUCT<n: BIGINT, t: BIGINT, p: BOOLEAN, w: BIGINT, \
+                l: BIGINT>>), 'e', CAST(array() AS ARRAY<BIGINT>))
+                """,
+            reduce: { "aggregate(\($0),\n        \($1),\n        \($2),\n        acc -> acc.e)" },
+            explode: { "SELECT profile, type, explode(evicted) AS cpos FROM (\n\($0)\n) AS folded" }
+        ).evictions(fold)
     }
 }

@@ -34,13 +34,14 @@ struct Scan: AsyncParsableCommand {
             FILE:LINE errors as ingest, --rejects FILE to keep going), and --previous DIR (last night's output \
             folder, restored from a CI artifact) gives new, persisting and resolved, for any source.
 
-            Where the data lives: --source postgres, duckdb or spark runs the whole scan inside that engine \
+            Where the data lives: --source postgres, duckdb, clickhouse or spark runs the whole scan inside that engine \
             (the same SQL `idaudit sql` prints: merges, REMOVED rows, limits, windows, blocked and protected \
             values, ranks) against the Profiles Sync tables id_graph_updates and external_id_mapping_updates in \
             --schema, writes result tables (idaudit_plan, idaudit_summary, idaudit_histogram, idaudit_kept, \
             idaudit_offenders, idaudit_caps) into --into, and reads back only those. postgres: IDAUDIT_PG_URL, password from \
             PGPASSWORD or ~/.pgpass. duckdb: --export DIR reads an export folder in place (CSV, .csv.gz or \
-            Parquet), or --database FILE. spark: spark-submit (pyspark) with --master (local[2], \
+            Parquet), or --database FILE. clickhouse: the same, in process through chdb (pip install chdb). \
+            spark: spark-submit (pyspark) with --master (local[2], \
             spark://host:7077, yarn); --export DIR registers an export folder as the source tables. No run history \
             for these sources: the store keeps that.
 
@@ -108,7 +109,7 @@ struct Scan: AsyncParsableCommand {
                 + ScanEngine.allCases.map(\.help).joined(separator: ", ") + "."))
     var source: Source = .store
 
-    @Option(help: "An export folder to scan as it is: with no --source, once and with no store kept (nightly CI); duckdb, spark: read in place as the --schema tables (CSV, .csv.gz, Parquet).")
+    @Option(help: "An export folder to scan as it is: with no --source, once and with no store kept (nightly CI); duckdb, clickhouse, spark: read in place as the --schema tables (CSV, .csv.gz, Parquet).")
     var export: String?
 
     @Option(
@@ -216,7 +217,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "The schema the result tables are written to (created when missing).")
     var into = "idaudit"
 
-    @Option(help: "duckdb: a database file holding the --schema tables (default: in memory, with --export).")
+    @Option(help: "duckdb: a database file holding the --schema tables; clickhouse: a chdb folder (default: in memory, with --export).")
     var database: String?
 
     @Option(help: "spark: the master URL (local[2], spark://host:7077, yarn, k8s://...).")
@@ -228,7 +229,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "postgres: the longest a statement may run, in seconds.")
     var statementTimeout = 3600
 
-    @Option(help: "duckdb, spark: stop the engine (its whole process group) after this many seconds; it prints its last log lines.")
+    @Option(help: "duckdb, clickhouse, spark: stop the engine (its whole process group) after this many seconds; it prints its last log lines.")
     var timeout: Double?
 
     @Option(help: "Rounds of pointer jumping for merge chains (N rounds follow chains of up to 2^N merges).")
