@@ -19,9 +19,14 @@ enum EngineProcess {
 
     /// Runs `command` to its end, passing progress lines to `progress`.
     static func run(
-        _ command: [String], timeout: Double?, progress: (@Sendable (String) -> Void)?
+        _ command: [String], environment: [String: String] = [:], timeout: Double?,
+        progress: (@Sendable (String) -> Void)?
     ) throws(EngineError) -> Outcome {
         let process = Process()
+        if !environment.isEmpty {
+            // Added to idaudit's own (never on the command line, which `ps` shows).
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         // Foundation starts the child as the leader of a process group of its own (so a terminal's Ctrl-C reaches
         // idaudit alone, which stops the group below).
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

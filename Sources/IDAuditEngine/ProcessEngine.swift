@@ -1,14 +1,17 @@
 import Foundation
 import IDAuditSQL
 
-/// DuckDB or Apache Spark, driven through their Python clients in a child process (``EngineRunner``).
+/// DuckDB, ClickHouse, Apache Spark or Snowflake, driven through their Python clients in a child process
+/// (``EngineRunner``).
 ///
-/// DuckDB runs in process with the `duckdb` package, over a database file or export files read in place (CSV,
-/// `.csv.gz` or Parquet). Spark runs through `spark-submit`: `local[N]` on this machine, or any cluster a
+/// DuckDB runs in process with the `duckdb` package, ClickHouse with `chdb`, over a database or export files read in
+/// place (CSV, `.csv.gz` or Parquet). Spark runs through `spark-submit`: `local[N]` on this machine, or any cluster a
 /// `--master` URL names (the driver, which fetches the result tables, runs here; the work runs on the executors).
+/// Snowflake runs where the tables are, through the official connector (`snowflake-connector-python`), connected
+/// from `SNOWFLAKE_*` variables or the connector's own `connections.toml`.
 public struct ProcessEngine: PlanEngine {
     /// The engines this runs: their dialect's name is the runner's branch.
-    public static let dialects: Set<SQLDialect> = [.duckdb, .spark, .clickhouse]
+    public static let dialects: Set<SQLDialect> = [.duckdb, .spark, .clickhouse, .snowflake]
 
     /// The engine, by its dialect.
     public let dialect: SQLDialect
@@ -25,6 +28,8 @@ public struct ProcessEngine: PlanEngine {
     public var sparkSubmit: String?
     /// The Python for DuckDB (default: `python3` on the PATH).
     public var python = "python3"
+    /// Variables added to the child's environment (a connector's settings; never its command line).
+    public var environment: [String: String] = [:]
     /// Print each statement's time on stderr.
     public var trace = false
     /// Stop the engine after this many seconds (nil: no limit).
@@ -42,9 +47,9 @@ public struct ProcessEngine: PlanEngine {
     var isSpark: Bool { dialect == .spark }
 
     public var description: String {
-        isSpark
-            ? "Spark \(master)" + (exportDirectory.map { " over \($0)" } ?? "")
-            : dialect.displayName + (exportDirectory.map { " over \($0)" } ?? database.map { " \($0)" } ?? "")
+        if isSpark { return "Spark \(master)" + (exportDirectory.map { " over \($0)" } ?? "") }
+        if dialect == .snowflake { return "Snowflake" }
+        return dialect.displayName + (exportDirectory.map { " over \($0)" } ?? database.map { " \($0)" } ?? "")
     }
 
     /// `spark-submit` on the PATH, else in the `pyspark` package's `bin/` (a pip install may not have put it on the
@@ -121,10 +126,10 @@ public struct ProcessEngine: PlanEngine {
         // The child's output is read until it ends (a full pipe would block the child) on a thread of its own, not
         // the concurrency pool's: a run of minutes blocking one of a 2-core machine's two pool threads stalled every
         // other task (three Spark runs at once stalled the test suite's HTTP tests for 200 s).
-        let commandLine = command
+        let (commandLine, environment) = (command, environment)
         let run = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<EngineProcess.Outcome, any Error>) in
             Thread {
-                continuation.resume(with: Result { try EngineProcess.run(commandLine, timeout: timeout, progress: progress) })
+                continuation.resume(with: Result { try EngineProcess.run(commandLine, environment: environment, timeout: timeout, progress: progress) })
             }.start()
         }
         if trace { FileHandle.standardError.write(Data(run.log.joined(separator: "\n").utf8)) }

@@ -6,7 +6,7 @@ import IDAuditSQL
 /// in `IDAuditSQL/Dialects/`) and how idaudit reaches the engine (a PostgreSQL session, or the engine's Python
 /// client in a child process). Adding an engine is its dialect's file, a case here, and its runner.
 package enum ScanEngine: String, CaseIterable, Sendable {
-    case postgres, duckdb, spark, clickhouse
+    case postgres, duckdb, spark, clickhouse, snowflake
 
     /// The dialect its script is written in.
     package var dialect: SQLDialect {
@@ -15,6 +15,7 @@ package enum ScanEngine: String, CaseIterable, Sendable {
         case .duckdb: .duckdb
         case .spark: .spark
         case .clickhouse: .clickhouse
+        case .snowflake: .snowflake
         }
     }
 
@@ -25,6 +26,7 @@ package enum ScanEngine: String, CaseIterable, Sendable {
         case .duckdb: "duckdb (--export DIR in place, or --database FILE)"
         case .spark: "spark (--master, --export DIR or the catalog's tables)"
         case .clickhouse: "clickhouse (chdb, in process: --export DIR in place, or --database DIR)"
+        case .snowflake: "snowflake (the tables in Snowflake; SNOWFLAKE_* or connections.toml)"
         }
     }
 
@@ -43,6 +45,10 @@ package enum ScanEngine: String, CaseIterable, Sendable {
                 ? "--source clickhouse reads --export DIR (files in place) or --database DIR (a chdb database)" : nil
         case .spark:
             settings.conf.first { !$0.contains("=") }.map { "--spark-conf \($0): expected key=value" }
+        case .snowflake:
+            settings.exportDirectory != nil || settings.database != nil
+                ? "--source snowflake reads the --schema tables in Snowflake (the connection's database: "
+                    + "SNOWFLAKE_DATABASE); --export and --database are for duckdb, clickhouse and spark" : nil
         }
     }
 
@@ -55,7 +61,7 @@ package enum ScanEngine: String, CaseIterable, Sendable {
                 configuration: try WarehouseConfiguration.parse(
                     url: settings.environment["IDAUDIT_PG_URL"] ?? "", schema: settings.schema,
                     statementTimeoutSeconds: settings.statementTimeoutSeconds, environment: settings.environment))
-        case .duckdb, .spark, .clickhouse:
+        case .duckdb, .spark, .clickhouse, .snowflake:
             var process = ProcessEngine(dialect: dialect)
             process.exportDirectory = settings.exportDirectory
             process.database = settings.database

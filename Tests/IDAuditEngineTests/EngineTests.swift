@@ -745,3 +745,27 @@ struct WarehouseConfigurationTests {
         }
     }
 }
+
+/// The registry `scan --source` reads: each engine's dialect, and the settings it refuses as a usage error.
+struct ScanEngineTests {
+    @Test func everyEngineNamesItsDialectAndRefusesWhatItCannotRead() throws {
+        #expect(ScanEngine.allCases.map(\.dialect) == [.postgres, .duckdb, .spark, .clickhouse, .snowflake])
+        var settings = EngineSettings()
+        settings.environment = [:]
+        #expect(ScanEngine.postgres.problem(with: settings)?.contains("IDAUDIT_PG_URL") == true)
+        #expect(ScanEngine.duckdb.problem(with: settings)?.contains("--export") == true)
+        #expect(ScanEngine.clickhouse.problem(with: settings)?.contains("--export") == true)
+        #expect(ScanEngine.snowflake.problem(with: settings) == nil)
+        settings.exportDirectory = "unload/"
+        #expect(ScanEngine.duckdb.problem(with: settings) == nil)
+        #expect(ScanEngine.snowflake.problem(with: settings)?.contains("reads the --schema tables in Snowflake") == true)
+        settings.exportDirectory = nil
+        settings.conf = ["spark.executor.memory"]
+        #expect(ScanEngine.spark.problem(with: settings) == "--spark-conf spark.executor.memory: expected key=value")
+        settings.conf = ["spark.executor.memory=8g"]
+        let spark = try #require(try ScanEngine.spark.engine(settings) as? ProcessEngine)
+        #expect(spark.dialect == .spark && spark.conf["spark.executor.memory"] == "8g")
+        let snowflake = try #require(try ScanEngine.snowflake.engine(settings) as? ProcessEngine)
+        #expect(snowflake.dialect == .snowflake && snowflake.description == "Snowflake")
+    }
+}

@@ -1,13 +1,17 @@
 import Foundation
+import IDAuditCore
 import IDAuditEngine
 import IDAuditSQL
 import IDAuditTestSupport
 
-/// Snowflake's form of the plan script, run on fakesnow: Snowflake's SQL parsed by sqlglot and run by DuckDB, in a
-/// Python process. A stand-in for Snowflake, which cannot run here: it executes the script's Snowflake text (its
-/// statements, casts, `REGEXP_INSTR`, `TO_CHAR` formats, `TO_NUMBER` as the error), with DuckDB's semantics
-/// underneath. It cannot run the windowed fold (`REDUCE` over lambdas does not bind in fakesnow 0.12) or
-/// `ALTER SESSION` (skipped: the process runs in UTC), so the tests give it rule files whose limits are `ever`.
+/// `scan --source snowflake` (``ProcessEngine`` with Snowflake's dialect, through the official connector) run on
+/// fakesnow: Snowflake's SQL parsed by sqlglot and run by DuckDB. A stand-in for Snowflake, which cannot run here:
+/// the product's own runner connects with `snowflake.connector.connect` (fakesnow patches it from a `sitecustomize`
+/// on the child's PYTHONPATH, over a database folder the export was loaded into first), runs the script's Snowflake
+/// text (its statements, casts, `REGEXP_INSTR`, `TO_CHAR` formats, `TO_NUMBER` as the error) with DuckDB's semantics
+/// underneath, and fetches the result tables through the connector's cursor. It cannot run the windowed fold
+/// (`REDUCE` over lambdas does not bind in fakesnow 0.12) or `ALTER SESSION` (a no-op here: the process runs in
+/// UTC), so the tests give it rule files whose limits are `ever`.
 struct FakesnowEngine: PlanEngine {
     /// The export whose CSV files are loaded into `PROFILES_SYNC`'s tables.
     var exportDirectory: String
@@ -20,34 +24,25 @@ struct FakesnowEngine: PlanEngine {
     static var available: Bool { TestEngines.succeeds("python3", ["-c", "import fakesnow"]) }
 
     func run(_ scripts: ScriptVariants, into directory: String) async throws {
-        func header(_ table: String) throws -> Set<String> {
-            Set(try String(contentsOfFile: exportDirectory + "/\(table).csv", encoding: .utf8)
-                .prefix { $0 != "\n" && $0 != "\r\n" }.lowercased().split(separator: ",").map(String.init))
-        }
-        let statements = scripts.statements(
-            for: SourceColumns(graph: try header("id_graph_updates"), mapping: try header("external_id_mapping_updates")))
-        let queries = ResultTable.allCases.map {
-            [$0.rawValue, $0.query(schema: scripts.options.targetSchema, dialect: .snowflake)]
-        }
-        let arguments: [String: Any] = [
-            "statements": statements, "queries": queries, "export": exportDirectory, "all_text": allText,
-            "schema": scripts.options.sourceSchema, "out": directory,
-        ]
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let argumentsFile = directory + "/fakesnow-arguments.json"
-        try JSONSerialization.data(withJSONObject: arguments).write(to: URL(fileURLWithPath: argumentsFile))
-        let harness = directory + "/fakesnow-harness.py"
-        try Self.harness.write(toFile: harness, atomically: true, encoding: .utf8)
+        let database = directory + "/fakesnow-db"
+        let site = directory + "/fakesnow-site"
+        try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
         defer {
-            try? FileManager.default.removeItem(atPath: argumentsFile)
-            try? FileManager.default.removeItem(atPath: harness)
+            try? FileManager.default.removeItem(atPath: database)
+            try? FileManager.default.removeItem(atPath: site)
         }
+        // The warehouse's tables: the export loaded into the database folder.
+        let arguments: [String: Any] = [
+            "export": exportDirectory, "all_text": allText, "schema": scripts.options.sourceSchema, "db": database,
+        ]
+        let argumentsFile = site + "/load.json"
+        try JSONSerialization.data(withJSONObject: arguments).write(to: URL(fileURLWithPath: argumentsFile))
+        try Self.loader.write(toFile: site + "/load.py", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", harness, argumentsFile]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TZ"] = "UTC"
-        process.environment = environment
+        process.arguments = ["python3", site + "/load.py", argumentsFile]
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
@@ -55,18 +50,36 @@ struct FakesnowEngine: PlanEngine {
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw EngineError("fakesnow: " + (stderr.split(separator: "\n").last.map(String.init) ?? "failed"))
+            throw EngineError("fakesnow load: " + (stderr.split(separator: "\n").last.map(String.init) ?? "failed"))
+        }
+        // The product's runner, its connector patched by fakesnow over that folder.
+        try """
+            import warnings
+            warnings.filterwarnings("ignore")
+            import fakesnow
+            # Kept in a global: a patch no one holds is collected, and its exit undoes it.
+            patched = fakesnow.patch(db_path=\(JSONText.quote(database)), nop_regexes=["^ALTER SESSION.*"])
+            patched.__enter__()
+            """.write(toFile: site + "/sitecustomize.py", atomically: true, encoding: .utf8)
+        var engine = ProcessEngine(dialect: .snowflake)
+        engine.environment = ["PYTHONPATH": site, "SNOWFLAKE_DATABASE": "IDAUDIT_TEST", "TZ": "UTC"]
+        do {
+            try await engine.run(scripts, into: directory)
+        } catch let error as EngineError {
+            // The runner's message, without the engine's name, as the other stand-ins give it.
+            throw EngineError("fakesnow: " + (error.message.components(separatedBy: "Snowflake: ").last ?? error.message))
         }
     }
 
-    static let harness = #"""
-        import csv, decimal, json, os, sys, warnings
+    /// Loads the export into `PROFILES_SYNC`'s tables of the database folder.
+    static let loader = #"""
+        import csv, json, os, sys, warnings
         warnings.filterwarnings("ignore")
         import fakesnow, snowflake.connector
 
         a = json.load(open(sys.argv[1]))
         typed = {"timestamp": "TIMESTAMP_TZ", "received_at": "TIMESTAMP_TZ", "seq": "NUMBER(38, 0)"}
-        with fakesnow.patch():
+        with fakesnow.patch(db_path=a["db"]):
             con = snowflake.connector.connect(database="IDAUDIT_TEST", schema="PUBLIC")
             cur = con.cursor()
             cur.execute("CREATE DATABASE IF NOT EXISTS IDAUDIT_TEST")
@@ -78,8 +91,7 @@ struct FakesnowEngine: PlanEngine {
                 kinds = ["VARCHAR" if a["all_text"] else typed.get(c, "VARCHAR") for c in columns]
                 cur.execute("CREATE TABLE %s.%s (%s)" % (a["schema"], table, ", ".join(
                     '"%s" %s' % (c.upper(), k) for c, k in zip(columns, kinds))))
-                # The rows go in through fakesnow's DuckDB connection (its INSERT parses every row: minutes); the
-                # script's statements all go through fakesnow.
+                # The rows go in through fakesnow's DuckDB connection (its INSERT parses every row: minutes).
                 select = ", ".join('"%s"' % c if k == "VARCHAR" else "NULLIF(\"%s\", '')" % c for c, k in zip(columns, kinds))
                 # Every CSV option stated, nothing sniffed (the store's RFC 4180 reading).
                 header = next(csv.reader(open(path, newline="", encoding="utf-8-sig")))
@@ -89,31 +101,5 @@ struct FakesnowEngine: PlanEngine {
                           % (path.replace("'", "''"), names))
                 con._duck_conn.execute("INSERT INTO IDAUDIT_TEST.%s.%s SELECT %s FROM %s"
                                        % (a["schema"].upper(), table.upper(), select, reader))
-            for sql in a["statements"]:
-                if sql.lstrip().upper().startswith("ALTER SESSION"):
-                    continue
-                try:
-                    cur.execute(sql)
-                except Exception as e:
-                    text = " ".join(str(e).split())
-                    marker = text.find("idaudit:")
-                    if marker >= 0:
-                        # DuckDB's cast error around the message: Could not convert string "idaudit: ..." to DECIMAL
-                        end = text.rfind('" to ')
-                        sys.exit(text[marker:end if end > marker else len(text)])
-                    sys.exit("%s in: %s" % (text[:300], " ".join(sql.split())[:200]))
-            def cell(v):
-                if v is None: return ""
-                if v is True: return "true"
-                if v is False: return "false"
-                if isinstance(v, (float, decimal.Decimal)) and v == int(v): return str(int(v))
-                return v
-            for name, sql in a["queries"]:
-                cur.execute(sql)
-                with open(os.path.join(a["out"], name + ".csv"), "w", newline="") as f:
-                    w = csv.writer(f, lineterminator="\n")
-                    w.writerow([d[0].lower() for d in cur.description])
-                    for row in cur.fetchall():
-                        w.writerow([cell(v) for v in row])
         """#
 }
