@@ -544,9 +544,8 @@ struct TrustTests {
         #expect(batches.contains { $0.map(\.line) == [users[5].line] })
     }
 
-    /// Ninth review: a journal written before the lines remembered their uncertainty (v1) is read with it: a line left
-    /// sending was in flight, one whose last answer was none or a 5xx may have been carried out, for every line a
-    /// request carried.
+    /// Ninth and tenth reviews: a journal written before the lines remembered their uncertainty (v1) is read with it:
+    /// every line a request carried that was sent and is not done may have been carried out.
     @Test func aJournalFromBeforeKeepsWhatItKnewOfUnansweredLines() throws {
         let dir = try TemporaryDirectory("journal-v1")
         let path = dir.file("journal.sqlite")
@@ -564,8 +563,10 @@ struct TrustTests {
         }
         let journal = try Journal(path: path)
         let states = try journal.lineStates(plan: "p", destination: "d")
-        #expect((1...6).map { states[$0]?.uncertain == true } == [true, true, true, false, true, false])
-        #expect(try journal.uncertainLines(plan: "p", destination: "d") == [1, 2, 3, 5])
+        // Tenth review: v1 kept a line's last answer only (a 5xx then a 400 read as refused): every line sent and
+        // not done is uncertain.
+        #expect((1...6).map { states[$0]?.uncertain == true } == [true, true, true, true, true, false])
+        #expect(try journal.uncertainLines(plan: "p", destination: "d") == [1, 2, 3, 4, 5])
     }
 
     /// A body over the limit used to lose its status (a network error, retried); it is cut and the status stands.
@@ -785,6 +786,21 @@ struct TrustTests {
         guard case .failed(let cut) = failure.redacted(redactor) else { return }
         #expect(cut.message.count < 600 && cut.message.hasSuffix("bytes in all]"))
         #expect(cut.requestID == Redactor.withheld)
+        // Tenth review: NUL however an encoder spells it (U+FFFD from an HTML parser, a doubled backslash from a nested
+        // envelope, double percent-encoding, HAProxy's #00, cat -v's ^@, Rust's \u{0}, U+2400, a dot), a partner
+        // name of letters alone, the hex of UTF-16 text in a request id: a kept text with a secret interleaved with
+        // one same filler is withheld.
+        for filler in ["\u{FFFD}", "\\\\u0000", "%2500", "#00", "^@", "\\u{0}", "&#xfffd;", "\u{2400}", ".", "\\U00000000"] {
+            let spread = token.map(String.init).joined(separator: filler) + filler
+            #expect(redactor.redactKept("{\"detail\": \"\(spread)\"}") == Redactor.withheld, "\(filler)")
+        }
+        #expect(redactor.redactKept("bad partner m\\u0000y\\u0000b\\u0000r\\u0000a\\u0000n\\u0000d") == Redactor.withheld)
+        let utf16Hex = Array(token.utf8).map { String(format: "%02x00", $0) }.joined()
+        #expect(redactor.redactID(utf16Hex) == "<redacted>")
+        #expect(redactor.redactID("4bf92f3577b34da6a3ce929d0e0e4736") == "4bf92f3577b34da6a3ce929d0e0e4736")
+        let utf16Base64 = Data(("Authorization: Basic " + basic).utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+            .base64EncodedString()
+        #expect(!redactor.redact("echo: " + utf16Base64).contains(String(utf16Base64.dropFirst(40).prefix(40))))
         // Eighth review: a UTF-16 page (an IIS or Windows gateway's) read as UTF-8 has NUL between the characters;
         // web stacks escape only what they must (`html.escape`, `encodeURIComponent`, `quote_plus`).
         let header = "Authorization: Basic " + basic

@@ -465,8 +465,9 @@ actor RunState {
             }
         case .failed(let failure):
             c.failures.append(ApplyReport.FailedLine(line: entry.line, type: entry.type, failure: failure))
-            // Given up on after no answer or a 5xx to every attempt: perhaps carried out.
-            if failure.status == 0 || failure.status >= 500 { c.failedInDoubt += 1 }
+            // An attempt of ours (this run or an earlier one) got no answer, a 5xx or an unconfirmed 2xx: perhaps
+            // carried out (the journal's `uncertain`, which the next run counts the same way).
+            if uncertain.contains(entry.line) { c.failedInDoubt += 1 }
             finished += 1
             window.add(error: true)
         case .unconfirmed(let failure):

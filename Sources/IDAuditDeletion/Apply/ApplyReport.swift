@@ -37,8 +37,8 @@ package struct ApplyReport: Sendable, Codable {
     package var skipped: Int
     /// Lines that failed in this run, or in an earlier run and not retried.
     package var failed: Int
-    /// Of ``failed``, lines given up on after no answer or a 5xx to every attempt (`--max-attempts`), in this run or
-    /// an earlier one: perhaps carried out. `--retry-failed` sends them again, and a not-found then counts as gone.
+    /// Of ``failed``, lines an attempt of ours (in this run or an earlier one) sent without an answer, or answered
+    /// by a 5xx or an unconfirmed 2xx: perhaps carried out. `--retry-failed` sends them again, and a not-found then counts as gone.
     package var failedInDoubt: Int
     /// Lines answered by a 2xx that is not the platform's documented success (this run, or an earlier one and not
     /// sent again): perhaps deleted, never counted so; `--retry-unconfirmed` sends them again.

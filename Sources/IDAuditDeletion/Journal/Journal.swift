@@ -120,11 +120,11 @@ package final class Journal: Sendable {
                 sql: """
                     ALTER TABLE lines ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE lines ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
-                    -- What a v1 journal knows, for every line a request carried (v1 wrote their rows alike): a line
-                    -- left sending was in flight when its run died; one whose last answer was none (status 0), a 5xx
-                    -- or an unconfirmed 2xx may have been carried out.
-                    UPDATE lines SET in_flight = 1 WHERE state = 'sending';
-                    UPDATE lines SET uncertain = 1 WHERE status = 0 OR status >= 500 OR state = 'unconfirmed';
+                    -- A v1 journal kept each line's last answer only (and a line sent again with --retry-failed stayed
+                    -- `failed` while in flight): every line sent and not done may have been carried out by an attempt
+                    -- whose answer is lost. A not-found on it then counts as gone, never as "nothing erased".
+                    UPDATE lines SET uncertain = 1
+                    WHERE attempts > 0 AND state NOT IN ('done', 'skipped', 'absent_before_apply');
                     """)
         }
         return migrator
@@ -301,10 +301,12 @@ package final class Journal: Sendable {
             default: false
             }
         try await queue.write { db in
+            // An attempt answered: another one still counted in flight belonged to a run that died (one run per
+            // destination at a time, one attempt of a line at a time), and may have been carried out.
             for covered in [line] + covers {
                 try db.execute(
                     sql: """
-                        UPDATE lines SET in_flight = max(0, in_flight - 1), uncertain = uncertain OR ?
+                        UPDATE lines SET uncertain = uncertain OR ? OR in_flight > 1, in_flight = 0
                         WHERE plan_sha256 = ? AND destination = ? AND line = ?
                         """,
                     arguments: [uncertain, plan, destination, covered])

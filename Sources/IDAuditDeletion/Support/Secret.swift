@@ -82,6 +82,8 @@ package struct Redactor: Sendable {
     private let variantBytes: [[UInt8]]
     /// The forms in lower case without whitespace, for the squeezed check.
     private let squeezedVariants: [[UInt8]]
+    /// The forms in lower case, for the interleaved check of kept texts (6 characters or more).
+    private let interleavedVariants: [[UInt8]]
 
     /// A redactor for `secrets` (tokens, partner names).
     package init(secrets: [String]) {
@@ -120,6 +122,14 @@ package struct Redactor: Sendable {
             var encoded: [String] = base64Forms(bytes + [UInt8(ascii: ":")])
             // Each encoded once more, as a dump of the request would be.
             for form in carried { encoded += embeddedBase64(form) + byteForms(form) }
+            // The same as UTF-16 (a Windows or IIS gateway's page), little- and big-endian, in base64 and hex.
+            for form in carried {
+                let little: [UInt8] = form.flatMap { [$0, 0] }
+                let big: [UInt8] = form.flatMap { [0, $0] }
+                for utf16 in [little, big] {
+                    encoded += embeddedBase64(utf16) + [utf16.map { String(format: "%02x", $0) }.joined()]
+                }
+            }
             // Every character as a JSON \u escape (a proxy's JSON may escape them all).
             let unicodeEscaped = secret.utf16.map { "\\u" + String(repeating: "0", count: 4 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
             // A long secret cut short (an echo that keeps its first or last part): two thirds of it and more.
@@ -147,6 +157,40 @@ package struct Redactor: Sendable {
                 sorted.map { Self.squeezed(Self.lowerBytes($0)) }.filter { form in
                     form.count >= 8 && !form.allSatisfy { ($0 >= 97 && $0 <= 122) || $0 >= 0x80 }
                 }))
+        // A constant filler between every character cannot be prose: letters-only forms (a partner name) count too.
+        interleavedVariants = Array(Set(variantBytes.filter { $0.count >= 6 }))
+    }
+
+    /// Whether `text` (ASCII lower case) holds `form` with one same filler of 1 to 16 bytes between each of its
+    /// characters: a UTF-16 page's NUL in any spelling (`\u0000`, `\\u0000`, `%2500`, `#00`, `^@`, U+FFFD, `&#xfffd;`,
+    /// `\u{0}`, U+2400, `.`), spaces, dashes.
+    static func interleaved(_ text: [UInt8], _ form: [UInt8]) -> Bool {
+        let n = form.count
+        guard n >= 2, text.count >= 2 * n - 1 else { return false }
+        for i in 0..<text.count where text[i] == form[0] {
+            var j = i + 2
+            while j <= min(text.count - 1, i + 17) {
+                defer { j += 1 }
+                guard text[j] == form[1] else { continue }
+                let filler = j - i - 1
+                let stride = filler + 1
+                guard i + (n - 1) * stride < text.count else { break }
+                var k = 2
+                while k < n {
+                    let at = i + k * stride
+                    guard text[at] == form[k], text[(at - filler)..<at].elementsEqual(text[(i + 1)..<j]) else { break }
+                    k += 1
+                }
+                if k == n { return true }
+            }
+        }
+        return false
+    }
+
+    /// Whether a kept text holds a secret interleaved with a filler (``interleaved(_:_:)``).
+    private func interleavesASecret(_ text: String) -> Bool {
+        let lower = Self.lowerBytes(text)
+        return interleavedVariants.contains { Self.interleaved(lower, $0) }
     }
 
     /// `secret` as web stacks escape text for a page or a URL, touching only what they must: HTML's `& < > " '`
@@ -387,8 +431,9 @@ package struct Redactor: Sendable {
     package func redactKept(_ text: String) -> String {
         let out = redact(text)
         guard !variants.isEmpty, out != Self.withheld else { return out }
-        // Byte-sized numbers with any separator (a kept text is short: this costs nothing here, unlike on a body).
-        if spellsASecretInNumbers(out) { return Self.withheld }
+        // Byte-sized numbers with any separator, and a secret with a filler between its characters (a kept text is
+        // short: this costs little here, unlike on a body).
+        if spellsASecretInNumbers(out) || interleavesASecret(out) { return Self.withheld }
         return Self.looksEncoded(out) ? Self.withheldEncoded : out
     }
 
@@ -397,7 +442,7 @@ package struct Redactor: Sendable {
     package func redactID(_ text: String) -> String {
         let out = redact(text)
         guard !variants.isEmpty, out != Self.withheld else { return out }
-        return spellsASecretInNumbers(out) ? Self.withheld : out
+        return spellsASecretInNumbers(out) || interleavesASecret(out) ? Self.withheld : out
     }
 
     /// Whether `text` spells a secret as byte-sized numbers (``numberReadings(_:)``).

@@ -243,8 +243,10 @@ extension AttemptResult {
     package func redacted(_ redactor: Redactor) -> AttemptResult {
         func mask(_ f: AttemptFailure) -> AttemptFailure {
             var f = f
-            // Masked whole, then cut: a platform's message may be a megabyte, and a report keeps 1,000 of them.
-            f.message = Self.cut(redactor.redactKept(f.message), to: AttemptFailure.messageLimit)
+            // Masked whole, then judged on its first 4,096 characters, then cut: a platform's message may be a
+            // megabyte, and a report keeps 1,000 of them.
+            let masked = String(redactor.redact(f.message).prefix(4096))
+            f.message = Self.cut(redactor.redactKept(masked), to: AttemptFailure.messageLimit)
             // idaudit's own codes decide what the engine does next (a throttle, a throttled-out stop): never
             // masked (a partner named `limit` turned `rate_limited` into `rate_<redacted>ed`).
             // A platform's code is server text like a message (and never longer than a word).

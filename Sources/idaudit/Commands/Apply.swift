@@ -310,7 +310,7 @@ struct Apply: AsyncParsableCommand {
         }
         out += ", \(Terminal.count(r.failed)) failed"
         if r.failedInDoubt > 0 {
-            out += " (\(Terminal.count(r.failedInDoubt)) in doubt: no answer or a 5xx to every attempt, perhaps carried "
+            out += " (\(Terminal.count(r.failedInDoubt)) in doubt: an attempt got no answer or a 5xx, perhaps carried "
             out += "out; --retry-failed sends them again, where a not-found counts as gone)"
         }
         out += ", \(Terminal.count(r.skipped)) skipped"
