@@ -88,6 +88,15 @@ enum EngineRunner {
                     progress("reading %s: %d rows" % (name, n))
         return n
 
+    def cursor_rows(cur, cell=None):
+        """A DB-API cursor's rows, 10,000 at a time (the client holds one batch), each value through `cell`."""
+        while True:
+            chunk = cur.fetchmany(10000)
+            if not chunk:
+                return
+            for row in chunk:
+                yield row if cell is None else tuple(cell(v) for v in row)
+
     started = time.time()
     if engine == "duckdb":
         try:
@@ -124,15 +133,7 @@ enum EngineRunner {
             return con.execute(sql)
         def fetch(sql, table):
             cur = con.execute(sql)
-            header = [d[0] for d in cur.description]
-            def rows():
-                while True:
-                    chunk = cur.fetchmany(10000)
-                    if not chunk:
-                        return
-                    for row in chunk:
-                        yield row
-            return header, rows()
+            return [d[0] for d in cur.description], cursor_rows(cur)
     elif engine == "spark":
         try:
             from pyspark.sql import SparkSession
@@ -316,15 +317,7 @@ enum EngineRunner {
             cur.execute(sql)
         def fetch(sql, table):
             cur.execute(sql)
-            header = [d[0].lower() for d in cur.description]
-            def rows():
-                while True:
-                    chunk = cur.fetchmany(10000)
-                    if not chunk:
-                        return
-                    for row in chunk:
-                        yield tuple(cell(v) for v in row)
-            return header, rows()
+            return [d[0].lower() for d in cur.description], cursor_rows(cur, cell)
     else:
         fail("unknown engine " + engine)
 

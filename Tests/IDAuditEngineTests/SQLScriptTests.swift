@@ -79,29 +79,38 @@ struct PatternTranslationTests {
         }
     }
 
+    /// The engine's answers, from a Python `program` reading the cases (pattern, value) from the JSON file named by
+    /// its first argument and printing a JSON list of booleans.
+    static func pythonAnswers(_ cases: [(pattern: String, value: String)], program: String, in dir: TemporaryDirectory)
+        throws -> [Bool]
+    {
+        let input = dir.file("cases.json")
+        try JSONSerialization.data(withJSONObject: cases.map { [$0.pattern, $0.value] }).write(to: URL(fileURLWithPath: input))
+        let script = dir.file("run.py")
+        try program.write(toFile: script, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, input]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let answer = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return try JSONSerialization.jsonObject(with: answer) as? [Bool] ?? []
+    }
+
     @Test(.enabled(if: TestEngines.duckdb, "pip install duckdb to run"))
     func duckdbMatchesWhatICUMatches() throws {
         let dir = try TemporaryDirectory("patterns-duckdb")
         let wrong = try Self.disagreements(.duckdb) { cases in
-            let input = dir.file("cases.json")
-            let data = try JSONSerialization.data(withJSONObject: cases.map { [$0.pattern, $0.value] })
-            try data.write(to: URL(fileURLWithPath: input))
-            let script = dir.file("run.py")
-            try """
-                import duckdb, json, sys
-                cases = json.load(open(sys.argv[1]))
-                con = duckdb.connect()
-                print(json.dumps([bool(con.execute("SELECT regexp_matches(?, ?)", [v, p]).fetchone()[0]) for p, v in cases]))
-                """.write(toFile: script, atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script, input]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            let answer = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return try JSONSerialization.jsonObject(with: answer) as? [Bool] ?? []
+            try Self.pythonAnswers(
+                cases,
+                program: """
+                    import duckdb, json, sys
+                    cases = json.load(open(sys.argv[1]))
+                    con = duckdb.connect()
+                    print(json.dumps([bool(con.execute("SELECT regexp_matches(?, ?)", [v, p]).fetchone()[0]) for p, v in cases]))
+                    """, in: dir)
         }
         #expect(wrong.isEmpty, "\(wrong)")
     }
@@ -110,30 +119,19 @@ struct PatternTranslationTests {
     func clickhouseMatchesWhatICUMatches() throws {
         let dir = try TemporaryDirectory("patterns-clickhouse")
         let wrong = try Self.disagreements(.clickhouse) { cases in
-            let input = dir.file("cases.json")
-            let data = try JSONSerialization.data(withJSONObject: cases.map { [$0.pattern, $0.value] })
-            try data.write(to: URL(fileURLWithPath: input))
-            let script = dir.file("run.py")
             // Each pattern and value as the hex of its UTF-8, so no quoting stands between them and the engine.
-            try """
-                import json, sys
-                from chdb import session
-                cases = json.load(open(sys.argv[1]))
-                hexes = lambda texts: "[" + ", ".join("unhex('%s')" % t.encode("utf-8").hex() for t in texts) + "]"
-                sql = ("SELECT arrayMap(i -> match(vs[i], ps[i]), arrayEnumerate(ps)) FROM (SELECT %s AS ps, %s AS vs)"
-                       % (hexes([p for p, v in cases]), hexes([v for p, v in cases])))
-                answer = str(session.Session().query(sql, "JSONEachRow"))
-                print(json.dumps([bool(m) for m in list(json.loads(answer).values())[0]]))
-                """.write(toFile: script, atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script, input]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            let answer = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return try JSONSerialization.jsonObject(with: answer) as? [Bool] ?? []
+            try Self.pythonAnswers(
+                cases,
+                program: """
+                    import json, sys
+                    from chdb import session
+                    cases = json.load(open(sys.argv[1]))
+                    hexes = lambda texts: "[" + ", ".join("unhex('%s')" % t.encode("utf-8").hex() for t in texts) + "]"
+                    sql = ("SELECT arrayMap(i -> match(vs[i], ps[i]), arrayEnumerate(ps)) FROM (SELECT %s AS ps, %s AS vs)"
+                           % (hexes([p for p, v in cases]), hexes([v for p, v in cases])))
+                    answer = str(session.Session().query(sql, "JSONEachRow"))
+                    print(json.dumps([bool(m) for m in list(json.loads(answer).values())[0]]))
+                    """, in: dir)
         }
         #expect(wrong.isEmpty, "\(wrong)")
     }

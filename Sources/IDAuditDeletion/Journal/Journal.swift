@@ -120,11 +120,21 @@ package final class Journal: Sendable {
                 sql: """
                     ALTER TABLE lines ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE lines ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
-                    -- A v1 journal kept each line's last answer only (and a line sent again with --retry-failed stayed
-                    -- `failed` while in flight): every line sent and not done may have been carried out by an attempt
-                    -- whose answer is lost. A not-found on it then counts as gone, never as "nothing erased".
+                    -- A v1 journal recorded attempts under a request's first line only, and each line's last answer.
+                    -- A line with attempts of its own is uncertain when one of them is (no answer, none, a 5xx, an
+                    -- unconfirmed 2xx); a line a request carried after its first (an erase's users) has none of its
+                    -- own, so every such line sent and not done may have been carried out: a not-found on it then
+                    -- counts as gone, never as "nothing erased".
                     UPDATE lines SET uncertain = 1
-                    WHERE attempts > 0 AND state NOT IN ('done', 'skipped', 'absent_before_apply');
+                    WHERE EXISTS (
+                        SELECT 1 FROM attempts AS a
+                        WHERE a.plan_sha256 = lines.plan_sha256 AND a.destination = lines.destination
+                        AND a.line = lines.line
+                        AND (a.outcome IS NULL OR a.status = 0 OR a.status >= 500 OR a.outcome = 'unconfirmed'))
+                    OR (attempts > 0 AND state NOT IN ('done', 'skipped', 'absent_before_apply') AND NOT EXISTS (
+                        SELECT 1 FROM attempts AS a
+                        WHERE a.plan_sha256 = lines.plan_sha256 AND a.destination = lines.destination
+                        AND a.line = lines.line));
                     """)
         }
         return migrator

@@ -84,10 +84,14 @@ package struct Redactor: Sendable {
     private let squeezedVariants: [[UInt8]]
     /// The forms in lower case, for the interleaved check of kept texts (6 characters or more).
     private let interleavedVariants: [[UInt8]]
+    /// The forms a request carries a secret in (as it is; Basic's base64), in lower case: the interleaved check of
+    /// whole answers (a few forms, so a megabyte page costs milliseconds).
+    private let carriedVariants: [[UInt8]]
 
     /// A redactor for `secrets` (tokens, partner names).
     package init(secrets: [String]) {
         var all = Set<String>()
+        var carriedForms = Set<[UInt8]>()
         func base64Forms(_ bytes: [UInt8]) -> [String] {
             let standard = Data(bytes).base64EncodedString()
             let trimmed = standard.trimmingCharacters(in: CharacterSet(charactersIn: "="))
@@ -119,6 +123,7 @@ package struct Redactor: Sendable {
             let bytes = Array(secret.utf8)
             // The forms a request carries the secret in: as it is, and Basic's base64 of `value:`.
             let carried = [bytes] + base64Forms(bytes + [UInt8(ascii: ":")]).prefix(2).map { Array($0.utf8) }
+            for form in carried where form.count >= 6 { carriedForms.insert(Self.lowerBytes(String(decoding: form, as: UTF8.self))) }
             var encoded: [String] = base64Forms(bytes + [UInt8(ascii: ":")])
             // Each encoded once more, as a dump of the request would be.
             for form in carried { encoded += embeddedBase64(form) + byteForms(form) }
@@ -159,6 +164,7 @@ package struct Redactor: Sendable {
                 }))
         // A constant filler between every character cannot be prose: letters-only forms (a partner name) count too.
         interleavedVariants = Array(Set(variantBytes.filter { $0.count >= 6 }))
+        carriedVariants = Array(carriedForms)
     }
 
     /// Whether `text` (ASCII lower case) holds `form` with one same filler of 1 to 16 bytes between each of its
@@ -476,13 +482,25 @@ package struct Redactor: Sendable {
     }
 
     /// An answer with every secret masked in its body and headers (before anything reads or cuts it).
+    /// A secret interleaved with a filler is looked for here too, in the whole body and every header, before anything
+    /// reads or cuts them (a cut could leave a third of it, which no later check can tell from chance).
     func redact(_ response: WireResponse) -> WireResponse {
         guard !variants.isEmpty else { return response }
         var out = response
         let text = String(decoding: response.body, as: UTF8.self)
-        let masked = redact(text)
+        var masked = redact(text)
+        if masked != Self.withheld, interleavesACarriedSecret(masked) { masked = Self.withheld }
         if masked != text { out.body = Array(masked.utf8) }
-        out.headers = response.headers.map { ($0.name, redact($0.value)) }
+        out.headers = response.headers.map { header in
+            let value = redact(header.value)
+            return (header.name, value != Self.withheld && interleavesACarriedSecret(value) ? Self.withheld : value)
+        }
         return out
+    }
+
+    /// Whether `text` holds a secret, as a request carries it, interleaved with a filler.
+    private func interleavesACarriedSecret(_ text: String) -> Bool {
+        let lower = Self.lowerBytes(text)
+        return carriedVariants.contains { Self.interleaved(lower, $0) }
     }
 }
