@@ -582,10 +582,11 @@ struct TrustTests {
         }
         let journal = try Journal(path: path)
         let states = try journal.lineStates(plan: "p", destination: "d")
-        // Tenth and eleventh reviews: v1 kept a line's last answer only (a 5xx then a 400 read as refused): a line
-        // carried by another's request, sent and not done, is uncertain; one with attempts of its own is as they say.
-        #expect((1...8).map { states[$0]?.uncertain == true } == [true, true, true, true, true, false, false, true])
-        #expect(try journal.uncertainLines(plan: "p", destination: "d") == [1, 2, 3, 4, 5, 8])
+        // Reviews 10 to 12: v1 kept a line's last answer only (a 5xx then a 400 read as refused): a line carried by
+        // another's request, sent and not done, is uncertain unless its one attempt was refused (line 4); one with
+        // attempts of its own is as they say.
+        #expect((1...8).map { states[$0]?.uncertain == true } == [true, true, true, false, true, false, false, true])
+        #expect(try journal.uncertainLines(plan: "p", destination: "d") == [1, 2, 3, 5, 8])
     }
 
     /// A body over the limit used to lose its status (a network error, retried); it is cut and the status stands.
@@ -655,6 +656,17 @@ struct TrustTests {
         // Fifth review: the masking of the kept result turned `rate_limited` into `rate_<redacted>ed`.
         #expect(failure.isThrottle)
         #expect(!failure.message.contains("Limit"))
+        // Twelfth review: a platform's code is the masked answer's too (it was the raw one, cut to 64 characters
+        // before any check: an interleaved token kept 22 of its characters).
+        let longToken = "sgp_8fA2kLm9QwErTyUiOpZxCvBnM1234567"
+        let segment = SegmentTarget(space: "spa_1", baseURL: "http://127.0.0.1:1", token: Secret(longToken))
+        let longRedactor = Redactor(secrets: segment.secretValues)
+        let spread = longToken.map(String.init).joined(separator: "^@")
+        let coded = WireResponse(
+            status: 400, headers: [], body: Array(#"{"error":{"code":"\#(spread)","message":"bad"}}"#.utf8))
+        let kept = segment.classify(coded).told(by: segment.classify(longRedactor.redact(coded))).redacted(longRedactor)
+        let code = kept.failure?.code ?? ""
+        #expect(code.isEmpty || !code.contains("8^@f^@A"), "\(kept)")
         // An attribute delete has no "sole identifier" rule: the same words there are a refusal, not a skip.
         let attribute = try InsiderAttributeTarget(partner: "mybrand", baseURL: "http://127.0.0.1:1", token: Secret(token))
         let refused = WireResponse(status: 400, headers: [], body: Array(#"{"message":"sole identifier: refused"}"#.utf8))
@@ -826,6 +838,18 @@ struct TrustTests {
                          body: Array(iisPage.utf8)))
         #expect(String(decoding: answered.body, as: UTF8.self) == Redactor.withheld)
         #expect(answered.headers.first?.1 == Redactor.withheld)
+        // Twelfth review: an interleaved echo cut short or missing its first characters, and a filler of 24 bytes
+        // (NUL in four nested JSON envelopes).
+        let longToken = Redactor(secrets: ["sgp_8fA2kLm9QwErTyUiOpZxCvBnM1234567"])
+        let secret = "sgp_8fA2kLm9QwErTyUiOpZxCvBnM1234567"
+        for (text, filler) in [
+            (String(secret.prefix(30)), "&#xfffd;"), (String(secret.dropFirst(3)), "&#xfffd;"),
+            (secret, String(repeating: "\\", count: 16) + "u0000000"),
+        ] {
+            let page = "<html>" + String(repeating: "y", count: 300) + text.map(String.init).joined(separator: filler)
+            let out = longToken.redact(WireResponse(status: 400, headers: [], body: Array(page.utf8)))
+            #expect(String(decoding: out.body, as: UTF8.self) == Redactor.withheld, "\(filler)")
+        }
         let utf16Base64 = Data(("Authorization: Basic " + basic).utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
             .base64EncodedString()
         #expect(!redactor.redact("echo: " + utf16Base64).contains(String(utf16Base64.dropFirst(40).prefix(40))))

@@ -134,7 +134,9 @@ package final class Journal: Sendable {
                     OR (attempts > 0 AND state NOT IN ('done', 'skipped', 'absent_before_apply') AND NOT EXISTS (
                         SELECT 1 FROM attempts AS a
                         WHERE a.plan_sha256 = lines.plan_sha256 AND a.destination = lines.destination
-                        AND a.line = lines.line));
+                        AND a.line = lines.line)
+                        -- One attempt, answered and refused (a 4xx): nothing of it was carried out.
+                        AND NOT (attempts = 1 AND state = 'failed' AND status BETWEEN 400 AND 499));
                     """)
         }
         return migrator

@@ -123,7 +123,17 @@ package struct Redactor: Sendable {
             let bytes = Array(secret.utf8)
             // The forms a request carries the secret in: as it is, and Basic's base64 of `value:`.
             let carried = [bytes] + base64Forms(bytes + [UInt8(ascii: ":")]).prefix(2).map { Array($0.utf8) }
-            for form in carried where form.count >= 6 { carriedForms.insert(Self.lowerBytes(String(decoding: form, as: UTF8.self))) }
+            for form in carried where form.count >= 6 {
+                let text = String(decoding: form, as: UTF8.self)
+                carriedForms.insert(Self.lowerBytes(text))
+                // And two thirds of it or more (an echo cut short, or missing its first characters).
+                if text.count >= 16 {
+                    for length in max(12, (text.count * 2 + 2) / 3)..<text.count {
+                        carriedForms.insert(Self.lowerBytes(String(text.prefix(length))))
+                        carriedForms.insert(Self.lowerBytes(String(text.suffix(length))))
+                    }
+                }
+            }
             var encoded: [String] = base64Forms(bytes + [UInt8(ascii: ":")])
             // Each encoded once more, as a dump of the request would be.
             for form in carried { encoded += embeddedBase64(form) + byteForms(form) }
@@ -167,7 +177,11 @@ package struct Redactor: Sendable {
         carriedVariants = Array(carriedForms)
     }
 
-    /// Whether `text` (ASCII lower case) holds `form` with one same filler of 1 to 16 bytes between each of its
+    /// The longest filler the interleaved check looks for: NUL's spelling in four nested JSON envelopes (`\\\\u0000`
+    /// doubled three times over) and more.
+    static let longestFiller = 24
+
+    /// Whether `text` (ASCII lower case) holds `form` with one same filler of 1 to 24 bytes between each of its
     /// characters: a UTF-16 page's NUL in any spelling (`\u0000`, `\\u0000`, `%2500`, `#00`, `^@`, U+FFFD, `&#xfffd;`,
     /// `\u{0}`, U+2400, `.`), spaces, dashes.
     static func interleaved(_ text: [UInt8], _ form: [UInt8]) -> Bool {
@@ -175,7 +189,7 @@ package struct Redactor: Sendable {
         guard n >= 2, text.count >= 2 * n - 1 else { return false }
         for i in 0..<text.count where text[i] == form[0] {
             var j = i + 2
-            while j <= min(text.count - 1, i + 17) {
+            while j <= min(text.count - 1, i + 1 + longestFiller) {
                 defer { j += 1 }
                 guard text[j] == form[1] else { continue }
                 let filler = j - i - 1

@@ -204,9 +204,9 @@ extension AttemptResult {
     }
 
     /// This outcome (read from the answer as it came) with what people are told of it from `told` (the same answer
-    /// read with every secret masked): the status and code that decide the outcome stay (a 403 "Request Limit
-    /// Exceeded" stays a throttle whatever a partner is named); the message, the request id and a skip's reason are
-    /// the masked answer's (a raw text cut at 200 bytes could keep most of a secret that straddles the cut).
+    /// read with every secret masked): the outcome and idaudit's own codes stay (a 403 "Request Limit Exceeded" stays
+    /// a throttle whatever a partner is named); the platform's code, the message, the request id and a skip's reason
+    /// are the masked answer's (a raw text cut at 64 or 200 bytes could keep most of a secret that straddles the cut).
     package func told(by told: AttemptResult) -> AttemptResult {
         switch self {
         case .done: return self
@@ -217,6 +217,7 @@ extension AttemptResult {
             guard var details = failure else { return self }
             details.message = told.failure?.message ?? "(the answer held a secret and is not kept)"
             details.requestID = told.failure?.requestID ?? ""
+            if !AttemptFailure.ownCodes.contains(details.code) { details.code = told.failure?.code ?? "" }
             return with(failure: details)
         }
     }
