@@ -30,7 +30,7 @@ public struct WhatIfReport: Sendable, Equatable {
 
     /// The per-type table and one sentence per changed type, as `idaudit whatif` prints them.
     public func render(currentName: String, proposedName: String) -> String {
-        func n(_ v: Int) -> String { RequestPlanner.grouped(v) }
+        func n(_ v: Int) -> String { NumberText.grouped(v) }
         var out = "evaluated \(n(profiles)) profiles under \(currentName) (current) and \(proposedName) (proposed)\n"
         guard !types.isEmpty else { return out + "neither rule set puts any identifier in excess\n" }
         let width = max(12, types.map { $0.type.count }.max() ?? 12)

@@ -304,16 +304,3 @@ public enum HTMLReport {
         return p < 0.1 && a > 0 ? "<0.1%" : String((p * 10).rounded() / 10) + "%"
     }
 }
-
-/// Numbers for people: 1234567 -> "1,234,567".
-enum NumberText {
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n.magnitude)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return n < 0 ? "-" + out : out
-    }
-}

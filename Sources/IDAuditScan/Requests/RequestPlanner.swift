@@ -279,17 +279,7 @@ public enum RequestPlanner {
             let minutes = (seconds + 30) / 60  // to the nearest minute
             duration = "\(minutes / 60) h \(minutes % 60) min"
         }
-        return "\(grouped(deletions)) deletions: about \(duration) at the API's limit of \(apiRequestsPerSecond) requests/s"
-    }
-
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return out
+        return "\(NumberText.grouped(deletions)) deletions: about \(duration) at the API's limit of \(apiRequestsPerSecond) requests/s"
     }
 
     static func summaryJSON(_ r: RequestPlanResult, options: RequestPlanOptions, store: String, now: Instant) -> String {
