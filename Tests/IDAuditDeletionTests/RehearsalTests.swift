@@ -127,6 +127,28 @@ extension RehearsalTests {
         #expect(!FileManager.default.fileExists(atPath: plan + ".approval.json"))
     }
 
+    /// Issue 22: every `--help` reads at 80 columns: no line laid out by hand (a table, a list, an example; they start
+    /// with a space) is longer than 80 characters, so none wraps mid-command; an example continued on the next line
+    /// ends in one backslash, as a shell reads it.
+    @Test func everyHelpReadsAt80Columns() async throws {
+        let dir = try TemporaryDirectory("help-80")
+        let idaudit = try Self.binary()
+        let commands = [
+            "demo", "sample", "ingest", "scan", "explain", "history", "request-plan", "whatif", "sql", "approve",
+            "apply", "verify", "erase", "emulate",
+        ]
+        for command in commands {
+            let (status, text) = try await Self.run(
+                idaudit, [command, "--help"], state: dir.file("state"), environment: ["COLUMNS": "300"])
+            #expect(status == 0, "\(command)")
+            let discussion = text.components(separatedBy: "\nUSAGE:").first ?? text
+            for line in discussion.split(separator: "\n") where line.hasPrefix(" ") {
+                #expect(line.count <= 80, "\(command): \(line.count) characters: \(line)")
+                #expect(!line.hasSuffix("\\\\"), "\(command): a doubled backslash: \(line)")
+            }
+        }
+    }
+
     /// Runs `binary` with `arguments` in `directory` (default: the current one), the state folder `state` and
     /// `extra` over the environment; its exit status and everything it printed. Read on a thread of its own: a test
     /// blocking one of the concurrency pool's two threads for seconds stalls every other test's HTTP exchanges.

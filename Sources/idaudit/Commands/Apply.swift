@@ -56,12 +56,14 @@ struct Apply: AsyncParsableCommand {
 
             Examples:
               export IDAUDIT_SEGMENT_TOKEN=...
-              idaudit approve reports/x/plan.csv --by dana@acme.io --target segment --space spa_123
+              idaudit approve reports/x/plan.csv --by dana@acme.io \\
+                  --target segment --space spa_123
               idaudit apply reports/x/plan.csv --target segment --space spa_123 --canary 20
               idaudit apply reports/x/plan.csv --target segment --space spa_123 --yes
               export IDAUDIT_INSIDER_PARTNER=mybrand IDAUDIT_INSIDER_TOKEN=...
               idaudit apply reports/x/plan.csv --target insider --type-map map.yaml
-              idaudit apply reports/x/plan.csv --target segment --space spa_1 --endpoint http://127.0.0.1:8080
+              idaudit apply reports/x/plan.csv --target segment --space spa_1 \\
+                  --endpoint http://127.0.0.1:8080
             """)
 
     @Argument(help: "The approved plan.csv.")

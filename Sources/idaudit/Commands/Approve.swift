@@ -23,11 +23,15 @@ struct Approve: ParsableCommand {
             No token is needed. The Insider One partner name comes from IDAUDIT_INSIDER_PARTNER or --partner-file.
 
             Examples:
-              idaudit approve reports/2026-11-23/plan.csv --by "dana@acme.io" --target segment --space spa_123
-              idaudit approve plan.csv --by "dana@acme.io" --target segment --space spa_123 --sign-with ~/.ssh/id_ed25519
-              idaudit approve reports/2026-11-23/plan.csv --by "dana@acme.io" --target segment --space spa_9 --region eu
-              IDAUDIT_INSIDER_PARTNER=mybrand idaudit approve plan.csv --by dana --target insider --type-map map.yaml
-              IDAUDIT_INSIDER_PARTNER=mybrand idaudit approve users.jsonl --by dana --target insider   # for erase
+              idaudit approve reports/2026-11-23/plan.csv --by "dana@acme.io" \\
+                  --target segment --space spa_123
+              idaudit approve plan.csv --by "dana@acme.io" --target segment \\
+                  --space spa_123 --sign-with ~/.ssh/id_ed25519
+              idaudit approve plan.csv --by "dana@acme.io" --target segment \\
+                  --space spa_9 --region eu
+              export IDAUDIT_INSIDER_PARTNER=mybrand
+              idaudit approve plan.csv --by dana --target insider --type-map map.yaml
+              idaudit approve users.jsonl --by dana --target insider    # for erase
             """)
 
     @Argument(help: "The plan.csv (from scan or request-plan), or an erase JSONL file.")

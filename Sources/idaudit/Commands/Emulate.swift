@@ -34,8 +34,9 @@ struct Emulate: AsyncParsableCommand {
                   --store rehearsal.sqlite --write-store &
               idaudit approve plan.csv --by me --target segment --space spa_1 \\
                   --endpoint http://127.0.0.1:8080
-              IDAUDIT_SEGMENT_TOKEN=rehearsal-token idaudit apply plan.csv --target segment \\
-                  --space spa_1 --endpoint http://127.0.0.1:8080 --store rehearsal.sqlite
+              export IDAUDIT_SEGMENT_TOKEN=rehearsal-token
+              idaudit apply plan.csv --target segment --space spa_1 \\
+                  --endpoint http://127.0.0.1:8080 --store rehearsal.sqlite
             """)
 
     @Option(help: "The port to listen on (0: any free port).")

@@ -10,8 +10,9 @@ struct Erase: AsyncParsableCommand {
         discussion: """
             USERS is a JSONL file: one user object per line, exactly as one element of the `users` array of \
             Insider One's Delete User Attribute API:
-              {"identifiers":{"email":"a@x.com"},"whole":["name","surname"],"partial":{"static_segment_id":[1,2]}}
-              {"insider_id":"abc","custom":{"whole":["loyalty_tier"],"partial":{"tags":["vip"]}}}
+              {"identifiers":{"email":"a@x.com"},"whole":["name","surname"]}
+              {"identifiers":{"uuid":"u-1"},"partial":{"static_segment_id":[1,2]}}
+              {"insider_id":"abc","custom":{"whole":["loyalty_tier"]}}
             identifiers: email, phone_number (E.164), uuid, custom {name: value}; or insider_id. whole deletes \
             attributes entirely; partial removes values from array attributes; custom holds the same for custom \
             attributes. Deletion cannot be undone.

@@ -17,7 +17,8 @@ struct Explain: ParsableCommand {
 
             Examples:
               idaudit explain email:jane@example.com --rules rules/segment-recommended.yaml
-              idaudit explain segment_id:use_2XbtNJArKwRzdVHiLvLOQT8Wv2F --rules rules/segment-recommended.yaml
+              idaudit explain segment_id:use_2XbtNJArKwRzdVHiLvLOQT8Wv2F \\
+                  --rules rules/segment-recommended.yaml
             """)
 
     @Argument(help: "The identifier, as TYPE:VALUE (split at the first colon).")

@@ -39,9 +39,10 @@ struct SQLCommand: ParsableCommand {
             those columns.
 
             Examples:
-              idaudit sql --dialect snowflake --rules rules/segment-recommended.yaml --schema PROFILES_SYNC \\\\
-                  --into IDAUDIT > idaudit.sql
-              idaudit sql --dialect databricks --rules rules.yaml --schema main.profiles_sync --into main.idaudit
+              idaudit sql --dialect snowflake --rules rules/segment-recommended.yaml \\
+                  --schema PROFILES_SYNC --into IDAUDIT > idaudit.sql
+              idaudit sql --dialect databricks --rules rules.yaml \\
+                  --schema main.profiles_sync --into main.idaudit
             """)
 
     @Option(help: "The engine: \(SQLDialect.names.joined(separator: ", ")).")

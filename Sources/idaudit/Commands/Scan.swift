@@ -14,13 +14,18 @@ struct Scan: AsyncParsableCommand {
         abstract: "Scan the store against a rules file and write a remediation plan.",
         discussion: """
             Writes to the --out folder:
-              plan.csv      one line per excess identifier: segment_id,type,value,reason,rank,lookup_user_id,
-                            remediable,first_seen,seq,limit,frequency,matched (sorted by segment_id, type,
-                            then oldest first)
-              plan.json     the same lines with their rationale (limit, window, the identifiers kept)
-              summary.json  profiles, active identifiers, excess by type and reason, remediable vs not
-              report.html   for people: headline, charts, the top 20 offending profiles, rules, the downstream
-                            checklist (one self-contained file; --redact hides identifier values)
+              plan.csv      one line per excess identifier: segment_id, type, value,
+                            reason, rank, lookup_user_id, remediable, first_seen,
+                            seq, limit, frequency, matched, generated_at,
+                            rules_sha256 (sorted by segment_id, type, then oldest
+                            first)
+              plan.json     the same lines with their rationale (limit, window,
+                            the identifiers kept)
+              summary.json  profiles, active identifiers, excess by type and
+                            reason, remediable vs not
+              report.html   for people: headline, charts, the top 20 offending
+                            profiles, rules, the downstream checklist (one
+                            self-contained file; --redact hides identifier values)
               report.md     the headline and tables, for a ticket or a pull request
 
             Rules (see rules/*.yaml): blocked values are excess whatever the limit; within a type the oldest \

@@ -11,9 +11,12 @@ struct Verify: ParsableCommand {
             Run it after the next Profiles Sync export was ingested (idaudit ingest), or against the store the \
             emulator serves. Each line the journal records as done is looked up:
               confirmed          no longer active
-              came back          active again after its REMOVED row: reintroduced (event replays re-add deleted
-                                 identifiers, and so can events sent within 5 minutes of the deletion)
-              not yet reflected  still active, no REMOVED row yet (Profiles Sync syncs hourly)
+              came back          active again after its REMOVED row:
+                                 reintroduced (event replays re-add deleted
+                                 identifiers, and so can events sent within 5
+                                 minutes of the deletion)
+              not yet reflected  still active, no REMOVED row yet (Profiles Sync
+                                 syncs hourly)
             Exits 1 when any came back, or when lines of the plan were not known to be deleted (failed, without an \
             answer, unconfirmed, never sent); 0 otherwise. Writes verify-report.json beside the plan.
 

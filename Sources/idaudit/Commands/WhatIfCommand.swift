@@ -12,7 +12,8 @@ struct WhatIfCommand: ParsableCommand {
             profiles exist outside the new bounds. whatif shows, per identifier type, how many profiles and \
             identifiers each rule set puts in excess and the difference, before anyone changes a rule:
 
-              idaudit whatif --store idaudit.sqlite --rules rules/current.yaml --rules rules/proposed.yaml
+              idaudit whatif --store idaudit.sqlite --rules rules/current.yaml \\
+                  --rules rules/proposed.yaml
             """)
 
     @Option(help: "The SQLite store.")
