@@ -565,19 +565,21 @@ struct TrustTests {
         // (a 400, then a not-found must stay "absent before apply"); line 8 got a 503, then a 400.
         try queue.write { db in
             try db.execute(sql: "INSERT INTO runs (id, plan_sha256, destination, started_at) VALUES (1, 'p', 'd', 0)")
-            for (line, status, outcome) in [(7, 400, "failed"), (8, 503, "retry"), (8, 400, "failed")] {
+            for (line, status, outcome) in [(7, 400, "failed"), (8, 503, "retry"), (8, 400, "failed"), (9, 400, "failed")] {
                 try db.execute(
                     sql: """
                         INSERT INTO attempts (run_id, plan_sha256, destination, line, attempt, sent_at, finished_at,
                             status, outcome) VALUES (1, 'p', 'd', ?, 1, 0, 0, ?, ?)
                         """, arguments: [line, status, outcome])
             }
-            for line in [7, 8] {
+            // Line 9 was sent twice (attempts 2) but has one attempt of its own: once it was carried by another
+            // line's request (a 500, say), then refused alone.
+            for (line, attempts) in [(7, 1), (8, 2), (9, 2)] {
                 try db.execute(
                     sql: """
                         INSERT INTO lines (plan_sha256, destination, line, state, attempts, status, updated_at)
-                        VALUES ('p', 'd', ?, 'failed', 1, 400, 0)
-                        """, arguments: [line])
+                        VALUES ('p', 'd', ?, 'failed', ?, 400, 0)
+                        """, arguments: [line, attempts])
             }
         }
         let journal = try Journal(path: path)
@@ -585,8 +587,9 @@ struct TrustTests {
         // Reviews 10 to 12: v1 kept a line's last answer only (a 5xx then a 400 read as refused): a line carried by
         // another's request, sent and not done, is uncertain unless its one attempt was refused (line 4); one with
         // attempts of its own is as they say.
-        #expect((1...8).map { states[$0]?.uncertain == true } == [true, true, true, false, true, false, false, true])
-        #expect(try journal.uncertainLines(plan: "p", destination: "d") == [1, 2, 3, 5, 8])
+        #expect(
+            (1...9).map { states[$0]?.uncertain == true } == [true, true, true, false, true, false, false, true, true])
+        #expect(try journal.uncertainLines(plan: "p", destination: "d") == [1, 2, 3, 5, 8, 9])
     }
 
     /// A body over the limit used to lose its status (a network error, retried); it is cut and the status stands.
@@ -844,12 +847,16 @@ struct TrustTests {
         let secret = "sgp_8fA2kLm9QwErTyUiOpZxCvBnM1234567"
         for (text, filler) in [
             (String(secret.prefix(30)), "&#xfffd;"), (String(secret.dropFirst(3)), "&#xfffd;"),
+            (String(secret.dropFirst(4).prefix(26)), "&#xfffd;"),
             (secret, String(repeating: "\\", count: 16) + "u0000000"),
         ] {
             let page = "<html>" + String(repeating: "y", count: 300) + text.map(String.init).joined(separator: filler)
             let out = longToken.redact(WireResponse(status: 400, headers: [], body: Array(page.utf8)))
             #expect(String(decoding: out.body, as: UTF8.self) == Redactor.withheld, "\(filler)")
         }
+        // Thirteenth review: a middle slice of two thirds or more, plain (a gateway that splits on `_` and cuts).
+        let middle = longToken.redact("Bad header: " + String(secret.dropFirst(4).prefix(26)))
+        #expect(!middle.contains("A2kLm9QwErTy") && middle.contains("<redacted>"), "\(middle)")
         let utf16Base64 = Data(("Authorization: Basic " + basic).utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
             .base64EncodedString()
         #expect(!redactor.redact("echo: " + utf16Base64).contains(String(utf16Base64.dropFirst(40).prefix(40))))

@@ -131,11 +131,12 @@ package final class Journal: Sendable {
                         WHERE a.plan_sha256 = lines.plan_sha256 AND a.destination = lines.destination
                         AND a.line = lines.line
                         AND (a.outcome IS NULL OR a.status = 0 OR a.status >= 500 OR a.outcome = 'unconfirmed'))
-                    OR (attempts > 0 AND state NOT IN ('done', 'skipped', 'absent_before_apply') AND NOT EXISTS (
-                        SELECT 1 FROM attempts AS a
+                    -- Sent more often than its own attempts say: carried by another line's request, whose answer
+                    -- is lost for it (unless that was its one attempt and a refusal, a 4xx: nothing carried out).
+                    OR (state NOT IN ('done', 'skipped', 'absent_before_apply') AND attempts > (
+                        SELECT count(*) FROM attempts AS a
                         WHERE a.plan_sha256 = lines.plan_sha256 AND a.destination = lines.destination
                         AND a.line = lines.line)
-                        -- One attempt, answered and refused (a 4xx): nothing of it was carried out.
                         AND NOT (attempts = 1 AND state = 'failed' AND status BETWEEN 400 AND 499));
                     """)
         }

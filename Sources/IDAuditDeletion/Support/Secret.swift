@@ -126,13 +126,8 @@ package struct Redactor: Sendable {
             for form in carried where form.count >= 6 {
                 let text = String(decoding: form, as: UTF8.self)
                 carriedForms.insert(Self.lowerBytes(text))
-                // And two thirds of it or more (an echo cut short, or missing its first characters).
-                if text.count >= 16 {
-                    for length in max(12, (text.count * 2 + 2) / 3)..<text.count {
-                        carriedForms.insert(Self.lowerBytes(String(text.prefix(length))))
-                        carriedForms.insert(Self.lowerBytes(String(text.suffix(length))))
-                    }
-                }
+                // And two thirds of it or more, wherever it was cut.
+                for window in Self.windows(text) { carriedForms.insert(Self.lowerBytes(window)) }
             }
             var encoded: [String] = base64Forms(bytes + [UInt8(ascii: ":")])
             // Each encoded once more, as a dump of the request would be.
@@ -148,12 +143,7 @@ package struct Redactor: Sendable {
             // Every character as a JSON \u escape (a proxy's JSON may escape them all).
             let unicodeEscaped = secret.utf16.map { "\\u" + String(repeating: "0", count: 4 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
             // A long secret cut short (an echo that keeps its first or last part): two thirds of it and more.
-            var parts: [String] = []
-            if secret.count >= 16 {
-                for length in max(12, (secret.count * 2 + 2) / 3)..<secret.count {
-                    parts += [String(secret.prefix(length)), String(secret.suffix(length))]
-                }
-            }
+            let parts = Self.windows(secret)
             let forms =
                 [
                     secret, URLText.encodeSegment(secret), secret.replacing("/", with: "\\/"),
@@ -175,6 +165,15 @@ package struct Redactor: Sendable {
         // A constant filler between every character cannot be prose: letters-only forms (a partner name) count too.
         interleavedVariants = Array(Set(variantBytes.filter { $0.count >= 6 }))
         carriedVariants = Array(carriedForms)
+    }
+
+    /// Every slice of `text` two thirds as long (at least 12 characters), when it has 16 or more: a secret cut short,
+    /// missing its first characters, or both (a gateway that splits a value and cuts it) holds one of them.
+    static func windows(_ text: String) -> [String] {
+        let characters = Array(text)
+        guard characters.count >= 16 else { return [] }
+        let length = max(12, (characters.count * 2 + 2) / 3)
+        return (0...(characters.count - length)).map { String(characters[$0..<($0 + length)]) }
     }
 
     /// The longest filler the interleaved check looks for: NUL's spelling in four nested JSON envelopes (`\\\\u0000`
