@@ -87,11 +87,15 @@ package struct Redactor: Sendable {
     /// The forms a request carries a secret in (as it is; Basic's base64), in lower case: the interleaved check of
     /// whole answers (a few forms, so a megabyte page costs milliseconds).
     private let carriedVariants: [[UInt8]]
+    /// Every slice two thirds as long of a secret and of Basic's form of it (``windows(_:)``), in lower case: masked
+    /// together wherever any of them matches.
+    private let windowForms: [[UInt8]]
 
     /// A redactor for `secrets` (tokens, partner names).
     package init(secrets: [String]) {
         var all = Set<String>()
         var carriedForms = Set<[UInt8]>()
+        var windowSet = Set<[UInt8]>()
         func base64Forms(_ bytes: [UInt8]) -> [String] {
             let standard = Data(bytes).base64EncodedString()
             let trimmed = standard.trimmingCharacters(in: CharacterSet(charactersIn: "="))
@@ -127,7 +131,10 @@ package struct Redactor: Sendable {
                 let text = String(decoding: form, as: UTF8.self)
                 carriedForms.insert(Self.lowerBytes(text))
                 // And two thirds of it or more, wherever it was cut.
-                for window in Self.windows(text) { carriedForms.insert(Self.lowerBytes(window)) }
+                for window in Self.windows(text) {
+                    carriedForms.insert(Self.lowerBytes(window))
+                    windowSet.insert(Self.lowerBytes(window))
+                }
             }
             var encoded: [String] = base64Forms(bytes + [UInt8(ascii: ":")])
             // Each encoded once more, as a dump of the request would be.
@@ -142,29 +149,29 @@ package struct Redactor: Sendable {
             }
             // Every character as a JSON \u escape (a proxy's JSON may escape them all).
             let unicodeEscaped = secret.utf16.map { "\\u" + String(repeating: "0", count: 4 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
-            // A long secret cut short (an echo that keeps its first or last part): two thirds of it and more.
-            let parts = Self.windows(secret)
             let forms =
                 [
                     secret, URLText.encodeSegment(secret), secret.replacing("/", with: "\\/"),
                     String(JSONText.quote(secret).dropFirst().dropLast()), unicodeEscaped,
-                ] + Self.escapedAsTheWebDoes(secret) + encoded + parts
+                ] + Self.escapedAsTheWebDoes(secret) + encoded
             for form in forms where form.count >= 4 { all.insert(form) }
         }
         let sorted = all.sorted { $0.count > $1.count }
         variants = sorted.map { ($0, $0.lowercased()) }
         variantBytes = sorted.map { Self.lowerBytes($0) }
+        let spreadOut = sorted.map { Self.lowerBytes($0) } + Array(windowSet)
         // Spread-out forms are looked for only where they cannot be prose: 8 characters or more (the shortest token
         // accepted), not only letters (a
         // partner name such as `mybrand` would match "my brand new ...").
         squeezedVariants = Array(
             Set(
-                sorted.map { Self.squeezed(Self.lowerBytes($0)) }.filter { form in
+                spreadOut.map { Self.squeezed($0) }.filter { form in
                     form.count >= 8 && !form.allSatisfy { ($0 >= 97 && $0 <= 122) || $0 >= 0x80 }
                 }))
         // A constant filler between every character cannot be prose: letters-only forms (a partner name) count too.
-        interleavedVariants = Array(Set(variantBytes.filter { $0.count >= 6 }))
+        interleavedVariants = Array(Set(variantBytes.filter { $0.count >= 6 }).union(windowSet))
         carriedVariants = Array(carriedForms)
+        windowForms = Array(windowSet)
     }
 
     /// Every slice of `text` two thirds as long (at least 12 characters), when it has 16 or more: a secret cut short,
@@ -321,25 +328,62 @@ package struct Redactor: Sendable {
         text.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
     }
 
-    /// Whether `needle` is in `haystack`.
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+    /// `text` with the union of every match of ``windowForms`` replaced by `<redacted>`.
+    private func maskingWindows(_ text: String) -> String {
+        guard !windowForms.isEmpty else { return text }
+        let lower = Self.lowerBytes(text)
+        var ranges: [Range<Int>] = []
+        for form in windowForms {
+            var start = 0
+            while let at = Self.index(of: form, in: lower, from: start) {
+                ranges.append(at..<(at + form.count))
+                start = at + 1
+            }
+        }
+        guard !ranges.isEmpty else { return text }
+        ranges.sort { $0.lowerBound < $1.lowerBound }
+        var merged: [Range<Int>] = []
+        for range in ranges {
+            if let last = merged.last, range.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        var next = 0
+        for range in merged {
+            out += bytes[next..<range.lowerBound]
+            out += Array("<redacted>".utf8)
+            next = range.upperBound
+        }
+        out += bytes[next...]
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Where `needle` first is in `haystack` at or after `start`.
+    static func index(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, start >= 0, haystack.count - start >= needle.count else { return nil }
         return haystack.withUnsafeBufferPointer { h in
             needle.withUnsafeBufferPointer { n in
-                // memchr to each candidate first byte, then memcmp: a few passes over the text at memory speed.
-                guard let hb = h.baseAddress, let nb = n.baseAddress else { return false }
-                var start = 0
+                guard let hb = h.baseAddress, let nb = n.baseAddress else { return nil }
+                var from = start
                 let last = h.count - n.count
-                while start <= last {
-                    guard let found = memchr(hb + start, Int32(nb[0]), last - start + 1) else { return false }
+                while from <= last {
+                    guard let found = memchr(hb + from, Int32(nb[0]), last - from + 1) else { return nil }
                     let at = hb.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                    if memcmp(hb + at, nb, n.count) == 0 { return true }
-                    start = at + 1
+                    if memcmp(hb + at, nb, n.count) == 0 { return at }
+                    from = at + 1
                 }
-                return false
+                return nil
             }
         }
     }
+
+    /// Whether `needle` is in `haystack` (memchr to each candidate first byte, then memcmp: a few passes over the
+    /// text at memory speed).
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool { index(of: needle, in: haystack, from: 0) != nil }
 
     /// The bytes a dump in `text` may show, one reading per dump format: on each line that starts with an offset,
     /// the columns after it read as hex bytes (`xxd`, `hexdump -C`, `od -A x -t x1`), as little-endian 16-bit hex words
@@ -431,6 +475,10 @@ package struct Redactor: Sendable {
             out = out.replacing(pattern, with: "<redacted>")
             lower = Self.lowerBytes(out)
         }
+        // A secret cut anywhere: every place any slice two thirds as long matches, merged, is masked (one slice at a
+        // time left the rest of a slightly cut token in view).
+        out = maskingWindows(out)
+        lower = Self.lowerBytes(out)
         let squeezed = Self.squeezed(lower)
         if squeezedVariants.contains(where: { Self.contains(squeezed, $0) }) { return Self.withheld }
         for reading in Self.dumpReadings(out) {
