@@ -859,6 +859,13 @@ struct TrustTests {
         for cut in [String(secret.prefix(35)), String(secret.dropFirst()), String(secret.dropFirst(2).prefix(33))] {
             #expect(longToken.redact("Bad header: " + cut + ".") == "Bad header: <redacted>.", "\(cut)")
         }
+        // Fifteenth review: a cut token in byte numbers or in a dump (the slices had left the forms those read for).
+        let cutBytes = Array(secret.dropFirst().utf8)
+        #expect(longToken.redactID(cutBytes.map { String($0) }.joined(separator: " ")) == Redactor.withheld)
+        let dumpLine = "00000000: " + stride(from: 0, to: cutBytes.count, by: 4).map { i in
+            cutBytes[i..<min(i + 4, cutBytes.count)].map { String(format: "%02x", $0) }.joined()
+        }.joined(separator: " ")
+        #expect(longToken.redact("bad request\n" + dumpLine) == Redactor.withheld, "\(dumpLine)")
         // Thirteenth review: a middle slice of two thirds or more, plain (a gateway that splits on `_` and cuts).
         let middle = longToken.redact("Bad header: " + String(secret.dropFirst(4).prefix(26)))
         #expect(!middle.contains("A2kLm9QwErTy") && middle.contains("<redacted>"), "\(middle)")

@@ -90,6 +90,8 @@ package struct Redactor: Sendable {
     /// Every slice two thirds as long of a secret and of Basic's form of it (``windows(_:)``), in lower case: masked
     /// together wherever any of them matches.
     private let windowForms: [[UInt8]]
+    /// Every form and slice, squeezed: what a dump's or a list of numbers' bytes are read for.
+    private let readableForms: [[UInt8]]
 
     /// A redactor for `secrets` (tokens, partner names).
     package init(secrets: [String]) {
@@ -172,6 +174,7 @@ package struct Redactor: Sendable {
         interleavedVariants = Array(Set(variantBytes.filter { $0.count >= 6 }).union(windowSet))
         carriedVariants = Array(carriedForms)
         windowForms = Array(windowSet)
+        readableForms = Array(Set((variantBytes + windowForms).filter { $0.count >= 4 }.map { Self.squeezed($0) }))
     }
 
     /// Every slice of `text` two thirds as long (at least 12 characters), when it has 16 or more: a secret cut short,
@@ -483,7 +486,7 @@ package struct Redactor: Sendable {
         if squeezedVariants.contains(where: { Self.contains(squeezed, $0) }) { return Self.withheld }
         for reading in Self.dumpReadings(out) {
             let decoded = Self.squeezed(Self.lowerBytes(String(decoding: reading, as: UTF8.self)))
-            if variantBytes.contains(where: { $0.count >= 4 && Self.contains(decoded, Self.squeezed($0)) }) {
+            if readableForms.contains(where: { Self.contains(decoded, $0) }) {
                 return Self.withheld
             }
         }
@@ -516,7 +519,7 @@ package struct Redactor: Sendable {
     private func spellsASecretInNumbers(_ text: String) -> Bool {
         Self.numberReadings(text).contains { reading in
             let decoded = Self.squeezed(Self.lowerBytes(String(decoding: reading, as: UTF8.self)))
-            return variantBytes.contains { $0.count >= 4 && Self.contains(decoded, Self.squeezed($0)) }
+            return readableForms.contains { Self.contains(decoded, $0) }
         }
     }
 
