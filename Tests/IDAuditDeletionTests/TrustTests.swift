@@ -236,8 +236,10 @@ struct TrustTests {
         // -o: flock itself holds the lock (its child does not inherit it), so killing flock is the crash.
         holder.arguments = ["-o", journal.path + ".lock", "sleep", "30"]
         try holder.run()
+        // Until flock holds it (seconds on a loaded machine: 2 s were once too few; the holder sleeps 30 s).
         var blocked = false
-        for _ in 0..<100 {
+        let deadline = ContinuousClock().now + .seconds(25)
+        while ContinuousClock().now < deadline {
             do {
                 try journal.lock(holder: "probe").release()
                 try await Task.sleep(for: .milliseconds(20))
@@ -600,7 +602,8 @@ struct TrustTests {
             body = b"x" * (3 * 1024 * 1024)
             self.send_response(404)
             """, requests: 1)
-        let response = try await HTTPTransport.with(connections: 1, timeoutSeconds: 10) { transport in
+        // A generous deadline: 3 MB from a Python server took more than 10 s once on a loaded machine.
+        let response = try await HTTPTransport.with(connections: 1, timeoutSeconds: 60) { transport in
             try await transport.send(
                 WireRequest(method: "POST", url: "http://127.0.0.1:\(port)/x", headers: [], body: Array("{}".utf8)))
         }
@@ -866,6 +869,16 @@ struct TrustTests {
             cutBytes[i..<min(i + 4, cutBytes.count)].map { String(format: "%02x", $0) }.joined()
         }.joined(separator: " ")
         #expect(longToken.redact("bad request\n" + dumpLine) == Redactor.withheld, "\(dumpLine)")
+        // Sixteenth review: a cut token in hex, base64 or UTF-16 hex in a request id (an opaque token, never judged by
+        // its looks: read as the bytes it encodes).
+        for rid in [
+            cutBytes.map { String(format: "%02x", $0) }.joined(),
+            Data(secret.prefix(24).utf8).base64EncodedString(),
+            cutBytes.map { String(format: "%02x00", $0) }.joined(),
+        ] {
+            #expect(longToken.redactID(rid) == Redactor.withheld, "\(rid)")
+        }
+        #expect(longToken.redactID("4bf92f3577b34da6a3ce929d0e0e4736") == "4bf92f3577b34da6a3ce929d0e0e4736")
         // Thirteenth review: a middle slice of two thirds or more, plain (a gateway that splits on `_` and cuts).
         let middle = longToken.redact("Bad header: " + String(secret.dropFirst(4).prefix(26)))
         #expect(!middle.contains("A2kLm9QwErTy") && middle.contains("<redacted>"), "\(middle)")

@@ -512,7 +512,40 @@ package struct Redactor: Sendable {
     package func redactID(_ text: String) -> String {
         let out = redact(text)
         guard !variants.isEmpty, out != Self.withheld else { return out }
-        return spellsASecretInNumbers(out) || interleavesASecret(out) ? Self.withheld : out
+        if spellsASecretInNumbers(out) || interleavesASecret(out) { return Self.withheld }
+        // An unbroken run of hex or base64 is read as the bytes it encodes (a token cut short, then encoded, is no
+        // form of the whole token): a random trace id decodes to bytes that hold no secret.
+        for decoded in Self.encodedRuns(out) where readableForms.contains(where: { Self.contains(decoded, $0) }) {
+            return Self.withheld
+        }
+        return out
+    }
+
+    /// The bytes each run of 16 characters or more of a hex or base64 alphabet in `text` encodes, in lower case and
+    /// squeezed (so UTF-16 reads as its characters).
+    static func encodedRuns(_ text: String) -> [[UInt8]] {
+        let runs = text.split { !($0.isASCII && ($0.isLetter || $0.isNumber || "+/=_-".contains($0))) }
+        var out: [[UInt8]] = []
+        for run in runs where run.count >= 16 {
+            let plain = String(run)
+            if plain.count % 2 == 0, plain.allSatisfy(\.isHexDigit) {
+                var bytes: [UInt8] = []
+                var index = plain.startIndex
+                while index < plain.endIndex {
+                    let next = plain.index(index, offsetBy: 2)
+                    bytes.append(UInt8(plain[index..<next], radix: 16) ?? 0)
+                    index = next
+                }
+                out.append(squeezed(lowerBytes(String(decoding: bytes, as: UTF8.self))))
+            }
+            var base64 = plain.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                .trimmingCharacters(in: CharacterSet(charactersIn: "="))
+            base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+            if let data = Data(base64Encoded: base64) {
+                out.append(squeezed(lowerBytes(String(decoding: data, as: UTF8.self))))
+            }
+        }
+        return out
     }
 
     /// Whether `text` spells a secret as byte-sized numbers (``numberReadings(_:)``).
