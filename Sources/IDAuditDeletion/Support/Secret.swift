@@ -411,13 +411,7 @@ package struct Redactor: Sendable {
                 readingHex = readingHex && token.count % 2 == 0 && token.count <= 8 && token.allSatisfy(\.isHexDigit)
                 if !readingHex && !isOctal { break }  // the side column of text
                 guard readingHex else { continue }
-                var pairs: [UInt8] = []
-                var index = token.startIndex
-                while index < token.endIndex {
-                    let next = token.index(index, offsetBy: 2)
-                    pairs.append(UInt8(token[index..<next], radix: 16) ?? 0)
-                    index = next
-                }
+                let pairs = hexPairs(token)
                 hex += pairs
                 words += pairs.count == 2 ? [pairs[1], pairs[0]] : pairs
             }
@@ -521,6 +515,18 @@ package struct Redactor: Sendable {
         return out
     }
 
+    /// The bytes an even run of hex digits spells, two digits each.
+    static func hexPairs(_ digits: Substring) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var index = digits.startIndex
+        while index < digits.endIndex {
+            let next = digits.index(index, offsetBy: 2)
+            bytes.append(UInt8(digits[index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        return bytes
+    }
+
     /// The bytes each run of 16 characters or more of a hex or base64 alphabet in `text` encodes, in lower case and
     /// squeezed (so UTF-16 reads as its characters).
     static func encodedRuns(_ text: String) -> [[UInt8]] {
@@ -529,14 +535,7 @@ package struct Redactor: Sendable {
         for run in runs where run.count >= 16 {
             let plain = String(run)
             if plain.count % 2 == 0, plain.allSatisfy(\.isHexDigit) {
-                var bytes: [UInt8] = []
-                var index = plain.startIndex
-                while index < plain.endIndex {
-                    let next = plain.index(index, offsetBy: 2)
-                    bytes.append(UInt8(plain[index..<next], radix: 16) ?? 0)
-                    index = next
-                }
-                out.append(squeezed(lowerBytes(String(decoding: bytes, as: UTF8.self))))
+                out.append(squeezed(lowerBytes(String(decoding: hexPairs(plain[...]), as: UTF8.self))))
             }
             var base64 = plain.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
                 .trimmingCharacters(in: CharacterSet(charactersIn: "="))
