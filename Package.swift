@@ -142,8 +142,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/idaudit",
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["VersionStamp"]
         ),
+        // The commit `idaudit --version` names, stamped before every build.
+        .plugin(name: "VersionStamp", capability: .buildTool(), path: "Plugins/VersionStamp"),
         // MARK: - Tests
         .target(
             name: "IDAuditTestSupport",

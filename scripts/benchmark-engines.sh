@@ -6,7 +6,7 @@
 # per million mapping rows.
 #
 # The baseline is hand-duckdb: the best query a data engineer would write by hand in DuckDB for the same rules, full
-# semantics, windows included (scripts/hand-query-duckdb.py); every figure is also given as a ratio to it.
+# semantics, windows included (Benchmarks/hand_query_duckdb.py); every figure is also given as a ratio to it.
 #
 # usage: scripts/benchmark-engines.sh [PROFILES=1000000] [REPEATS=3] [ENGINES="store postgres duckdb hand-duckdb spark"]
 #        ENGINES may also name oneshot (scan --export, no store); without store, plans are checked against it
@@ -85,7 +85,7 @@ for i in $(seq "$REPEATS"); do
         postgres) run postgres env IDAUDIT_TRACE=1 $BIN scan --source postgres --rules $RULES --out "$WORK/engines-postgres-$PROFILES/" || true ;;
         hand-duckdb)
             mkdir -p "$WORK/engines-hand-duckdb-$PROFILES"
-            run hand-duckdb python3 scripts/hand-query-duckdb.py "$EXPORT" "$WORK/engines-hand-duckdb-$PROFILES/plan.csv"
+            run hand-duckdb python3 Benchmarks/hand_query_duckdb.py "$EXPORT" "$WORK/engines-hand-duckdb-$PROFILES/plan.csv"
             ;;
         duckdb) run duckdb env IDAUDIT_TRACE=1 $BIN scan --source duckdb --export "$EXPORT" --rules $RULES --out "$WORK/engines-duckdb-$PROFILES/" || true ;;
         spark)

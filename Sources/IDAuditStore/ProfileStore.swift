@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import IDAuditCore
 
 /// The embedded SQLite profile store: Profiles Sync rows, the identity graph derived from them, and scan results.
@@ -9,6 +10,9 @@ public final class ProfileStore: Sendable {
     /// The store's path.
     public let path: String
     let queue: DatabaseQueue
+
+    /// The version of the SQLite library stores are opened with (`--version` names it).
+    package static var sqliteVersion: String { String(cString: sqlite3_libversion()) }
 
     /// Opens (creating when needed) the store at `path` and brings its schema up to date.
     public init(path: String) throws(StoreError) {

@@ -1,7 +1,12 @@
 import ArgumentParser
+import IDAuditStore
 
 @main
 struct IDAudit: AsyncParsableCommand {
+    /// This release's version; `--version` adds the commit it was built from (`buildCommit`, stamped by the
+    /// VersionStamp plugin) and the SQLite library the store runs on.
+    static let version = "0.21.0"
+
     static let configuration = CommandConfiguration(
         commandName: "idaudit",
         abstract: "Audit a customer-data platform's identity graph against its identity-resolution limits.",
@@ -25,6 +30,7 @@ struct IDAudit: AsyncParsableCommand {
               idaudit apply P --target segment --space spa_... --canary 20
               idaudit verify P --store idaudit.sqlite    # after the next export
             """,
+        version: "idaudit \(version) (commit \(buildCommit), SQLite \(ProfileStore.sqliteVersion))",
         subcommands: [
             Demo.self, Sample.self, Ingest.self, Scan.self, Explain.self, RequestPlan.self, WhatIfCommand.self, History.self,
             SQLCommand.self, Approve.self, Apply.self, Verify.self, Erase.self, Emulate.self,

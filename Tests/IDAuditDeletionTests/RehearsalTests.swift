@@ -149,6 +149,17 @@ extension RehearsalTests {
         }
     }
 
+    /// Issue 22: `--version` names the release, the commit the binary was built from (stamped by the VersionStamp
+    /// plugin; "unknown" outside a git checkout, "+changes" when tracked files were edited) and SQLite's version.
+    @Test func versionNamesTheReleaseTheCommitAndSQLite() async throws {
+        let dir = try TemporaryDirectory("version")
+        let (status, text) = try await Self.run(try Self.binary(), ["--version"], state: dir.file("state"))
+        #expect(status == 0)
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let shape = #/^idaudit [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{12}(\+changes)?|unknown), SQLite 3\.[0-9.]+\)$/#
+        #expect(line.wholeMatch(of: shape) != nil, "\(line)")
+    }
+
     /// Runs `binary` with `arguments` in `directory` (default: the current one), the state folder `state` and
     /// `extra` over the environment; its exit status and everything it printed. Read on a thread of its own: a test
     /// blocking one of the concurrency pool's two threads for seconds stalls every other test's HTTP exchanges.

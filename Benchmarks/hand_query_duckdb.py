@@ -5,7 +5,7 @@ write it by hand in DuckDB, with the full semantics (merge chains, identifier st
 cast reads the times). One statement, a pipeline of CTEs, no temporary tables; it writes the plan (idaudit's
 plan.csv columns but the stamp) to OUT.
 
-usage: scripts/hand-query-duckdb.py EXPORT_DIR OUT.csv [THREADS]
+usage: Benchmarks/hand_query_duckdb.py EXPORT_DIR OUT.csv [THREADS]
 
 The benchmark checks its plan equal to the store's: a baseline that computed something else would flatter nobody.
 """
