@@ -160,6 +160,28 @@ extension RehearsalTests {
         #expect(line.wholeMatch(of: shape) != nil, "\(line)")
     }
 
+    /// Issue 22: with stderr piped (CI, cron, a log), a long step still says how it goes: a line every few seconds
+    /// (here every 20 ms) with the time spent, the rate where the step counts and the ETA where it knows its share;
+    /// no terminal control characters.
+    @Test func progressIsPrintedWhenPiped() async throws {
+        let dir = try TemporaryDirectory("progress-piped")
+        let idaudit = try Self.binary()
+        let fast = ["IDAUDIT_PROGRESS_SECONDS": "0.02"]
+        let (sampled, sampleText) = try await Self.run(
+            idaudit, ["sample", "--profiles", "20000", "--out", dir.file("export") + "/"], state: dir.file("state"),
+            environment: fast)
+        #expect(sampled == 0)
+        let generating = sampleText.split(separator: "\n").filter { $0.hasPrefix("idaudit: [") }
+        #expect(generating.contains { $0.contains("generating: ") && $0.contains(", ETA ") }, "\(sampleText)")
+        let (ingested, ingestText) = try await Self.run(
+            idaudit, ["ingest", dir.file("export"), "--store", dir.file("s.sqlite")], state: dir.file("state"),
+            environment: fast)
+        #expect(ingested == 0)
+        #expect(ingestText.split(separator: "\n").contains { $0.hasPrefix("idaudit: [") && $0.contains(" rows") && $0.contains("/s") },
+            "\(ingestText)")
+        #expect(!(sampleText + ingestText).contains("\u{1B}"))
+    }
+
     /// Runs `binary` with `arguments` in `directory` (default: the current one), the state folder `state` and
     /// `extra` over the environment; its exit status and everything it printed. Read on a thread of its own: a test
     /// blocking one of the concurrency pool's two threads for seconds stalls every other test's HTTP exchanges.

@@ -41,7 +41,7 @@ struct Demo: ParsableCommand {
             var started = Clock.monotonic()
             let sample = try SampleGenerator.write(
                 SampleOptions(profiles: profiles, seed: seed), to: exportDir,
-                progress: { Terminal.progress("generating: \(Int($0 * 100))%") })
+                progress: { Terminal.progress("generating: \(Int($0 * 100))%", fraction: $0) })
             Terminal.endProgress()
             print(
                 "   \(Terminal.count(sample.mappingRows)) mapping rows, \(Terminal.count(sample.graphRows)) graph rows"

@@ -49,13 +49,14 @@ struct Ingest: ParsableCommand {
 enum IngestCommandProgress {
     @Sendable static func show(_ p: IngestProgress) {
         if p.phase == "derive" {
-            Terminal.progress("deriving identifiers: \(Terminal.count(p.rows))")
+            Terminal.progress("deriving identifiers: \(Terminal.count(p.rows))", count: p.rows)
             return
         }
         let name = p.file.split(separator: "/").last.map(String.init) ?? p.file
         var text = "\(name): \(Terminal.count(p.rows)) rows"
-        if p.totalBytes > 0 { text += " (\(Int(Double(p.bytes) * 100 / Double(p.totalBytes)))%)" }
-        Terminal.progress(text)
+        let fraction = p.totalBytes > 0 ? Double(p.bytes) / Double(p.totalBytes) : nil
+        if let fraction { text += " (\(Int(fraction * 100))%)" }
+        Terminal.progress(text, count: p.rows, fraction: fraction)
     }
 
     static func summary(_ report: IngestReport, store: String, seconds: Double) -> String {

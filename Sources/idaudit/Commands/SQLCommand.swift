@@ -33,7 +33,7 @@ struct SQLCommand: ParsableCommand {
             refused, naming it and why. Intermediate results are temporary tables; the result tables are written \
             last (in one transaction where DDL is transactional).
 
-            Dialects: postgres, redshift, snowflake, bigquery, spark (databricks), duckdb. \
+            Dialects: postgres, redshift, snowflake, bigquery, spark (databricks), duckdb, clickhouse. \
             Times are read in UTC; an empty timestamp falls back to received_at; columns may be typed \
             (timestamps, integer seq) or text. --without-operation / --without-received-at for tables that lack \
             those columns.

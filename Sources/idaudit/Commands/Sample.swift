@@ -35,7 +35,7 @@ struct Sample: ParsableCommand {
             options.heavyExcess = heavyExcess
             let result = try SampleGenerator.write(
                 options, to: out,
-                progress: { Terminal.progress("generating: \(Int($0 * 100))%") })
+                progress: { Terminal.progress("generating: \(Int($0 * 100))%", fraction: $0) })
             Terminal.endProgress()
             print(
                 "wrote \(Terminal.count(result.profiles)) profiles to \(out): "

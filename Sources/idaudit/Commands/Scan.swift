@@ -39,7 +39,8 @@ struct Scan: AsyncParsableCommand {
             FILE:LINE errors as ingest, --rejects FILE to keep going), and --previous DIR (last night's output \
             folder, restored from a CI artifact) gives new, persisting and resolved, for any source.
 
-            Where the data lives: --source postgres, duckdb, clickhouse or spark runs the whole scan inside that engine \
+            Where the data lives: --source postgres, snowflake, duckdb, clickhouse or spark runs the whole scan inside \
+            that engine \
             (the same SQL `idaudit sql` prints: merges, REMOVED rows, limits, windows, blocked and protected \
             values, ranks) against the Profiles Sync tables id_graph_updates and external_id_mapping_updates in \
             --schema, writes result tables (idaudit_plan, idaudit_summary, idaudit_histogram, idaudit_kept, \
@@ -47,7 +48,10 @@ struct Scan: AsyncParsableCommand {
             PGPASSWORD or ~/.pgpass. duckdb: --export DIR reads an export folder in place (CSV, .csv.gz or \
             Parquet), or --database FILE. clickhouse: the same, in process through chdb (pip install chdb). \
             spark: spark-submit (pyspark) with --master (local[2], \
-            spark://host:7077, yarn); --export DIR registers an export folder as the source tables. No run history \
+            spark://host:7077, yarn); --export DIR registers an export folder as the source tables. snowflake: the \
+            official connector (pip install snowflake-connector-python) with SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER and \
+            SNOWFLAKE_PASSWORD, SNOWFLAKE_PRIVATE_KEY_FILE or SNOWFLAKE_TOKEN (or SNOWFLAKE_CONNECTION_NAME from \
+            connections.toml), SNOWFLAKE_WAREHOUSE and SNOWFLAKE_DATABASE. No run history \
             for these sources: the store keeps that.
 
             Exit codes, for nightly CI jobs (the ladder data-quality tools use):
@@ -170,7 +174,7 @@ struct Scan: AsyncParsableCommand {
             case .store:
                 var options = ScanOptions(
                     outDirectory: folder, rulesPath: rules, full: full,
-                    progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
+                    progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles", count: $0) })
                 options.redact = redact
                 options.previousFolder = previous
                 if let results {

@@ -36,7 +36,7 @@ struct WhatIfCommand: ParsableCommand {
             let db = try ProfileStore.openExisting(path: store)
             let report = try WhatIf.compare(
                 store: db, current: current, proposed: proposed,
-                progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles") })
+                progress: { Terminal.progress("evaluated \(Terminal.count($0)) profiles", count: $0) })
             Terminal.endProgress()
             print(report.render(currentName: rules[0], proposedName: rules[1]), terminator: "")
             print("in \(Terminal.seconds(Clock.monotonic() - started))")

@@ -1,19 +1,61 @@
 import IDAuditCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Output helpers: messages on stdout, progress and errors on stderr, progress only on a terminal.
+/// Output helpers: messages on stdout, progress and errors on stderr.
+///
+/// Progress on a terminal is one line rewritten in place; on a pipe or a log (CI, cron) it is a line every few
+/// seconds (`IDAUDIT_PROGRESS_SECONDS`, 5 by default) with the time spent, and the rate and ETA where the step
+/// knows them, so a long step is never silent.
 enum Terminal {
     static let isInteractive = isatty(STDERR_FILENO) == 1
 
-    static func progress(_ text: String) {
-        guard isInteractive else { return }
-        writeError("\r\u{1B}[2K" + text)
+    /// Seconds between progress lines when stderr is not a terminal.
+    static let pipedInterval: Double = {
+        if let text = getenv("IDAUDIT_PROGRESS_SECONDS").map({ String(cString: $0) }), let seconds = Double(text),
+            seconds >= 0
+        {
+            return seconds
+        }
+        return 5
+    }()
+
+    /// When the current step started and when a progress line was last printed (monotonic seconds), and the last
+    /// count (a count that goes down is a new step: the next file of an ingest).
+    private static let step = Mutex<(started: Double?, printed: Double, count: Int)>((nil, 0, 0))
+
+    /// Reports progress on the current step: `count` (rows, profiles) gives a rate, `fraction` (0...1) an ETA.
+    static func progress(_ text: String, count: Int? = nil, fraction: Double? = nil) {
+        if isInteractive {
+            writeError("\r\u{1B}[2K" + text)
+            return
+        }
+        let now = Clock.monotonic()
+        let elapsed: Double? = step.withLock { state in
+            guard let started = state.started, (count ?? state.count) >= state.count else {
+                state = (now, state.started == nil ? now : state.printed, count ?? 0)
+                return nil
+            }
+            if let count { state.count = count }
+            guard now - state.printed >= pipedInterval else { return nil }
+            state.printed = now
+            return now - started
+        }
+        guard let elapsed else { return }
+        var line = "idaudit: [\(seconds(elapsed))] \(text)"
+        if let count, elapsed > 0 { line += ", \(Terminal.count(Int((Double(count) / elapsed).rounded())))/s" }
+        if let fraction, fraction > 0, fraction < 1 {
+            line += ", ETA \(seconds(elapsed * (1 - fraction) / fraction))"
+        }
+        writeError(line + "\n")
     }
 
+    /// Ends the current step: on a terminal, clears the progress line.
     static func endProgress() {
+        step.withLock { $0 = (nil, 0, 0) }
         guard isInteractive else { return }
         writeError("\r\u{1B}[2K")
     }
