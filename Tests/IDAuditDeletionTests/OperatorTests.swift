@@ -30,7 +30,7 @@ struct OperatorTests {
                 time.sleep(1)
             return
             """, requests: 1)
-        defer { server.terminate() }
+        defer { kill(server.processIdentifier, SIGKILL) }
         var options = ApplyFixture.fastOptions()
         options.maxAttempts = 1
         options.maxDeletes = 1

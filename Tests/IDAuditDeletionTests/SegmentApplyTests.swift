@@ -225,8 +225,12 @@ struct SegmentApplyTests {
         let report = try await f.applySegment(endpoint: "http://127.0.0.1:9", options: options, timeoutSeconds: 0.5)
         #expect(report.failed == 4)
         #expect(report.requests == 8)
+        // Refused: never sent, so never in doubt.
         #expect(
-            report.failures.allSatisfy { $0.failure.status == 0 && $0.failure.message.hasPrefix("gave up after 2") })
+            report.failures.allSatisfy {
+                $0.failure.status == AttemptFailure.notSentStatus && $0.failure.message.hasPrefix("gave up after 2")
+            })
+        #expect(report.failedInDoubt == 0)
         #expect(report.exitCode == 1)
     }
 

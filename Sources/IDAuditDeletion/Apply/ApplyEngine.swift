@@ -314,9 +314,15 @@ package final class ApplyEngine: Sendable {
                 // "no such user" into another outcome); what it says, from the answer with every secret masked in
                 // the whole body before anything reads or cuts it, so no part of one reaches the journal or report.
                 let response = try await transport.send(request)
-                let meaning = target.classify(response)
-                let told = target.classify(redactor.redact(response))
+                let meaning = Self.confirmed(target.classify(response), response)
+                let told = Self.confirmed(target.classify(redactor.redact(response)), response)
                 result = await state.settle(meaning.told(by: told), lines: [entry.line] + entry.covers)
+            } catch let error as TransportNotSent {
+                // No connection was made: the line was not sent, and is not in doubt.
+                result = .retry(
+                    AttemptFailure(
+                        status: AttemptFailure.notSentStatus, code: "not_sent", message: "\(error)", requestID: ""),
+                    after: nil)
             } catch {
                 result = .retry(
                     AttemptFailure(status: 0, code: "network", message: "\(error)", requestID: ""), after: nil)
@@ -366,6 +372,18 @@ package final class ApplyEngine: Sendable {
             return nil
         }
         return result
+    }
+}
+
+extension ApplyEngine {
+    /// `result`, unless it is a deletion read from a body that was cut (over ``HTTPTransport/maxBodyBytes``): the
+    /// bytes after the cut are unread, so the answer is no documented success, only a 2xx that may have deleted.
+    static func confirmed(_ result: AttemptResult, _ response: WireResponse) -> AttemptResult {
+        guard response.cut, case .done = result else { return result }
+        return JSONBody.unconfirmed(
+            response, requestID: response.header("Request-Id") ?? response.header("X-Request-Id") ?? "",
+            "a \(response.status) whose body is over \(HTTPTransport.maxBodyBytes / 1024) KiB (cut, unread): not the "
+                + "documented success")
     }
 }
 

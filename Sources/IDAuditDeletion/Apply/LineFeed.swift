@@ -171,6 +171,25 @@ final class LineFeed: Sendable {
             }
             var reason = preflight
             if reason == nil, case .skip(let why) = target.prepare(entry) { reason = why }
+            if let reason, let earlier, earlier.attempts > 0, [.failed, .unconfirmed, .sending].contains(earlier.state) {
+                // Sent before (failed, unconfirmed or in flight, retried now): never turned into a skip "by design",
+                // which would drop its doubt. It is held, not sent, and counted as it stands.
+                var answer = earlier.answer
+                answer.message = "not sent again (\(reason)); " + answer.message
+                if earlier.state == .unconfirmed {
+                    s.tally.unconfirmedEarlierCount += 1
+                    if s.tally.unconfirmedEarlier.count < 1000 {
+                        s.tally.unconfirmedEarlier.append(.init(line: entry.line, type: entry.type, failure: answer))
+                    }
+                } else {
+                    s.tally.failedEarlierCount += 1
+                    if earlier.uncertain || earlier.state == .sending { s.tally.failedEarlierInDoubt += 1 }
+                    if s.tally.failedEarlier.count < 1000 {
+                        s.tally.failedEarlier.append(.init(line: entry.line, type: entry.type, failure: answer))
+                    }
+                }
+                continue
+            }
             if let reason {
                 s.tally.skipped += 1
                 s.tally.skipReasons[reason, default: 0] += 1

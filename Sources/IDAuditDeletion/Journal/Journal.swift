@@ -49,8 +49,16 @@ package final class Journal: Sendable {
             } catch {
                 throw JournalError(message: "\(path): cannot open the journal: \(error)")
             }
+            // An empty file where a journal was (truncated, or replaced): starting it afresh would send every line
+            // done there again. (A journal is never empty once made: its tables are created as it is opened.)
+            if tables.isEmpty {
+                throw JournalError(
+                    message: "\(path) exists but holds no journal (an empty file): a journal truncated or replaced would "
+                        + "send every line done there again. Restore it from a backup; if no apply ever ran with it, "
+                        + "remove it")
+            }
             let own: Set<String> = ["runs", "lines", "attempts", "grdb_migrations"]
-            if !tables.isEmpty, !tables.contains("attempts") || !Set(tables).isSubset(of: own) {
+            if !tables.contains("attempts") || !Set(tables).isSubset(of: own) {
                 throw JournalError(
                     message: "\(path) is not an idaudit journal (it holds other tables: "
                         + tables.filter { !own.contains($0) }.prefix(5).joined(separator: ", ")

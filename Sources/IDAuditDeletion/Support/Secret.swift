@@ -454,6 +454,46 @@ package struct Redactor: Sendable {
         return readings
     }
 
+    /// `\u`, which starts a JSON escape of a character.
+    static let unicodeEscapeStart: [UInt8] = Array("\\u".utf8)
+
+    /// `text` with its JSON escapes of characters decoded once: `\uXXXX` (a surrogate pair as one character) and
+    /// `\"`, `\\`, `\/`; anything else left as it is. A lone surrogate reads as U+FFFD.
+    static func jsonUnescaped(_ text: String) -> String {
+        let units = Array(text.utf16)
+        var out: [UInt16] = []
+        out.reserveCapacity(units.count)
+        func hex(at i: Int) -> UInt16? {
+            guard i + 4 <= units.count else { return nil }
+            var value: UInt16 = 0
+            for unit in units[i..<(i + 4)] {
+                guard unit < 0x80, let digit = Int(String(UnicodeScalar(UInt8(unit))), radix: 16) else { return nil }
+                value = value << 4 | UInt16(digit)
+            }
+            return value
+        }
+        var i = 0
+        while i < units.count {
+            guard units[i] == 0x5C, i + 1 < units.count else {
+                out.append(units[i])
+                i += 1
+                continue
+            }
+            let next = units[i + 1]
+            if next == 0x75, let value = hex(at: i + 2) {  // \uXXXX
+                out.append(value)
+                i += 6
+            } else if next == 0x22 || next == 0x5C || next == 0x2F {  // \" \\ \/
+                out.append(next)
+                i += 2
+            } else {
+                out.append(units[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF16.self)
+    }
+
     /// What replaces a text whose secret cannot be marked.
     static let withheld = "<withheld: the answer holds a secret, spread over lines or spaces>"
 
@@ -478,6 +518,23 @@ package struct Redactor: Sendable {
         lower = Self.lowerBytes(out)
         let squeezed = Self.squeezed(lower)
         if squeezedVariants.contains(where: { Self.contains(squeezed, $0) }) { return Self.withheld }
+        // JSON writers escape some characters only (.NET's `+ & < > ' "`, Go's and Rails' `& < >`, Python's every
+        // non-ASCII one), in no list of forms: the text is read with its JSON escapes decoded, nested ones too.
+        if Self.contains(lower, Self.unicodeEscapeStart) {
+            var decoded = out
+            for _ in 0..<4 {
+                let next = Self.jsonUnescaped(decoded)
+                if next == decoded { break }
+                decoded = next
+                let bytes = Self.lowerBytes(decoded)
+                if variantBytes.contains(where: { Self.contains(bytes, $0) })
+                    || windowForms.contains(where: { Self.contains(bytes, $0) })
+                    || squeezedVariants.contains(where: { Self.contains(Self.squeezed(bytes), $0) })
+                {
+                    return Self.withheld
+                }
+            }
+        }
         for reading in Self.dumpReadings(out) {
             let decoded = Self.squeezed(Self.lowerBytes(String(decoding: reading, as: UTF8.self)))
             if readableForms.contains(where: { Self.contains(decoded, $0) }) {
@@ -542,6 +599,34 @@ package struct Redactor: Sendable {
             base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
             if let data = Data(base64Encoded: base64) {
                 out.append(squeezed(lowerBytes(String(decoding: data, as: UTF8.self))))
+            }
+            for alphabet in base32Alphabets {
+                if let bytes = base32Decoded(plain, alphabet: alphabet) {
+                    out.append(squeezed(lowerBytes(String(decoding: bytes, as: UTF8.self))))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Base32's alphabets (RFC 4648): the standard one and "extended hex".
+    static let base32Alphabets: [[UInt8]] = [
+        Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8), Array("0123456789ABCDEFGHIJKLMNOPQRSTUV".utf8),
+    ]
+
+    /// The bytes `text` encodes in base32 with `alphabet` (any case, padding optional), or nil when it is not that.
+    static func base32Decoded(_ text: String, alphabet: [UInt8]) -> [UInt8]? {
+        var bits = 0
+        var value = 0
+        var out: [UInt8] = []
+        for byte in text.utf8.reversed().drop(while: { $0 == UInt8(ascii: "=") }).reversed() {
+            let upper = byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte
+            guard let digit = alphabet.firstIndex(of: upper) else { return nil }
+            value = (value << 5 | digit) & 0xFFFF
+            bits += 5
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8((value >> bits) & 0xFF))
             }
         }
         return out

@@ -36,14 +36,17 @@ package struct WireResponse: Sendable {
     package var status: Int
     /// Header names and values.
     package var headers: [(name: String, value: String)]
-    /// The body.
+    /// The body (its first ``HTTPTransport/maxBodyBytes`` bytes).
     package var body: [UInt8]
+    /// Whether the body was longer than what was kept: never a documented success, whatever its first bytes say.
+    package var cut: Bool
 
     /// Creates a response.
-    package init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+    package init(status: Int, headers: [(name: String, value: String)], body: [UInt8], cut: Bool = false) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.cut = cut
     }
 
     /// The first value of a header, by case-insensitive name.
@@ -114,8 +117,14 @@ package struct AttemptFailure: Sendable, Equatable, Codable {
     /// The longest message kept of an answer (after masking), in characters.
     static let messageLimit = 500
 
+    /// The status of an attempt whose request never left (the connection was refused or never made): nothing was
+    /// sent, so nothing can have been carried out.
+    package static let notSentStatus = -1
+
     /// The codes idaudit itself gives (never a platform's text).
-    static let ownCodes: Set<String> = [rateLimited, ApplyEngine.throttledOut, "network", "failed_in_2xx", "unconfirmed"]
+    static let ownCodes: Set<String> = [
+        rateLimited, ApplyEngine.throttledOut, "network", "not_sent", "failed_in_2xx", "unconfirmed",
+    ]
 
     /// The platform asked us to slow down (a 429, or a throttle in another status): back off, cut the rate, never
     /// an error to the breaker.
@@ -123,7 +132,7 @@ package struct AttemptFailure: Sendable, Equatable, Codable {
 
     /// `403 forbidden: Deleted identifier not activated ... (Request-Id r-1)`.
     package var summary: String {
-        var out = status > 0 ? "\(status)" : "network"
+        var out = status > 0 ? "\(status)" : status == Self.notSentStatus ? "not sent" : "network"
         if !code.isEmpty { out += " \(code)" }
         if !message.isEmpty { out += ": \(message)" }
         if !requestID.isEmpty { out += " (Request-Id \(requestID))" }
@@ -461,20 +470,38 @@ enum JSONBody {
     }
 
     /// Whether the body is exactly the JSON object `expected` (keys and string values), with JSON whitespace around
-    /// its tokens at most: no other key, no key twice, no byte order mark, nothing after it.
+    /// its tokens at most: no other key, no key twice, no escape, no byte order mark, no trailing comma, nothing after
+    /// it. Read by its own strict grammar (a lenient parser takes `{"a":"b",}`, and keeps the last of two keys).
     static func isExactly(_ body: [UInt8], _ expected: [String: String]) -> Bool {
-        let text = self.text(body)
-        // No escape at all: a key spelled with one (`"\u0063ode"`) is another key to a count of the text and the same
-        // to a parser, which keeps the last of two.
-        guard text.hasPrefix("{"), text.hasSuffix("}"), !text.contains("\\"), let object = JSONBody.object(Array(text.utf8)),
-            object.count == expected.count
-        else { return false }
-        for (key, value) in expected {
-            guard object[key] as? String == value, text.components(separatedBy: "\"\(key)\"").count == 2 else {
-                return false
-            }
+        var i = 0
+        func skipSpace() { while i < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[i]) { i += 1 } }
+        func expect(_ byte: UInt8) -> Bool {
+            skipSpace()
+            guard i < body.count, body[i] == byte else { return false }
+            i += 1
+            return true
         }
-        return true
+        /// A string of printable characters with no escape and no quote inside.
+        func string() -> String? {
+            guard expect(0x22) else { return nil }
+            let start = i
+            while i < body.count, body[i] != 0x22 {
+                guard body[i] >= 0x20, body[i] != 0x5C, body[i] != 0x7F else { return nil }
+                i += 1
+            }
+            guard i < body.count else { return nil }
+            defer { i += 1 }
+            return String(validating: body[start..<i], as: UTF8.self)
+        }
+        guard expect(0x7B) else { return false }
+        var seen: [String: String] = [:]
+        repeat {
+            guard let key = string(), expect(0x3A), let value = string(), seen[key] == nil else { return false }
+            seen[key] = value
+        } while expect(0x2C)
+        guard expect(0x7D) else { return false }
+        skipSpace()
+        return i == body.count && seen == expected
     }
 
     /// An unconfirmed 2xx: its status and the first 200 bytes of its body, for the report and the journal.

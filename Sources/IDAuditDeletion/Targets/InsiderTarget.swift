@@ -178,6 +178,15 @@ package struct InsiderTarget: DeletionTarget {
                 var reported = failure
                 reported.code = "failed_in_2xx"
                 reported.message = problem
+                // Failed only when the envelope says no record succeeded. Some succeeded (or it does not say): the
+                // envelope does not name which (its errors name records by place, no confirmation of the others),
+                // so every user of the request may have been erased, and is in doubt.
+                let succeeded = successCount(object)
+                if succeeded != 0 {
+                    let which = succeeded.map { "\($0) record(s) succeeded, not named" } ?? "how many succeeded is not said"
+                    reported.message = "\(problem); \(which): every user of the request may have been erased"
+                    return .unconfirmed(reported)
+                }
                 return .failed(reported)
             }
             return JSONBody.unconfirmed(
@@ -215,6 +224,13 @@ extension InsiderTarget {
         var text = message.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         if text.hasSuffix(".") { text.removeLast() }
         return text == "request limit exceeded"
+    }
+
+    /// The `successful.count` of Insider One's envelope, when the body is that envelope and gives it.
+    static func successCount(_ object: [String: Any]?) -> Int? {
+        guard let data = object?["data"] as? [String: Any], let successful = data["successful"] as? [String: Any]
+        else { return nil }
+        return (successful["count"] as? NSNumber)?.intValue
     }
 
     /// Why a 2xx body reports failed records in Insider One's documented envelope (`{"data":{"fail":{"count":M,

@@ -1,6 +1,11 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Sends ``WireRequest``s over AsyncHTTPClient: HTTP/1.1 or HTTP/2 (over TLS), pooled connections.
 package final class HTTPTransport: Sendable {
@@ -16,8 +21,10 @@ package final class HTTPTransport: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = HTTPClient.Configuration.ConnectionPool(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections))
+        // Connecting gives up well before the exchange's deadline: a connection refused (retried by the client
+        // until then) is then told as never sent, not lost in the deadline, which would leave the line in doubt.
         configuration.timeout = HTTPClient.Configuration.Timeout(
-            connect: .milliseconds(Int64(min(10, timeoutSeconds) * 1000)))
+            connect: .milliseconds(Int64(min(10, timeoutSeconds / 2) * 1000)))
         configuration.redirectConfiguration = .disallow
         // HTTP/1.1 only: the connection limit above is what lets enough requests be in flight; over HTTP/2 they
         // would queue behind the server's stream limit on one connection.
@@ -62,14 +69,33 @@ package final class HTTPTransport: Sendable {
         outgoing.method = HTTPMethod(rawValue: request.method)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         outgoing.body = .bytes(ByteBuffer(bytes: request.body))
-        let response = try await client.execute(outgoing, deadline: .now() + .nanoseconds(timeoutNanoseconds))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(outgoing, deadline: .now() + .nanoseconds(timeoutNanoseconds))
+        } catch where Self.neverLeft(error) {
+            throw TransportNotSent(reason: "\(error)")
+        }
         var bytes: [UInt8] = []
+        var cut = false
         for try await var chunk in response.body {
             let room = Self.maxBodyBytes - bytes.count
+            if chunk.readableBytes > room { cut = true }
             if room > 0, let part = chunk.readBytes(length: min(room, chunk.readableBytes)) { bytes += part }
         }
         return WireResponse(
-            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: bytes)
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: bytes,
+            cut: cut)
+    }
+
+    /// Whether `error` means the request never left this machine: the connection was refused (a refusal comes only
+    /// in answer to a connection attempt), a name did not resolve, or no connection (TLS included) was made in time.
+    /// Anything else (a reset, a closed connection, a timeout once connected) may come after the request was sent.
+    static func neverLeft(_ error: any Error) -> Bool {
+        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
+        if let error = error as? HTTPClientError { return error == .connectTimeout }
+        if error is NIOConnectionError { return true }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        return false
     }
 
     /// Closes the connections; call once, when done.
@@ -92,6 +118,14 @@ package final class HTTPTransport: Sendable {
             throw error
         }
     }
+}
+
+/// A request that never left: no connection was made (refused, unresolved, timed out connecting). Nothing was sent,
+/// so nothing can have been carried out: a later not-found on its line is not ours.
+package struct TransportNotSent: Error, Sendable, CustomStringConvertible {
+    /// The connection's error.
+    package var reason: String
+    package var description: String { "not sent (no connection was made): \(reason)" }
 }
 
 /// An exchange that did not finish within the time limit (the request may have been carried out).
