@@ -14,7 +14,8 @@ import IDAuditCore
 ///   rank, windowed limits by a fold over each profile's values of the type, oldest first (Spark `aggregate`,
 ///   DuckDB `list_reduce`, Snowflake `REDUCE`, a PL/pgSQL function on PostgreSQL, a JavaScript function on
 ///   BigQuery, a recursive CTE on Redshift); the lookup user_id, `remediable` and `rank`.
-/// The rules are data (tables of limits, blocked entries and protected values); nothing is generated per rule.
+/// The rules are data (tables of limits, blocked entries and protected values); only each blocked pattern is a
+/// constant of its own select (an engine compiles a constant pattern once, a pattern read from a table once per row).
 public struct PlanScript: Sendable {
     /// What the script reads and writes.
     public struct Options: Sendable {
@@ -217,6 +218,17 @@ private struct Builder {
                 tmp("blocked"),
                 literalTable([("ord", b), ("type", t), ("is_pattern", b), ("pattern", t), ("summary", t)], blockedRows))
             + d.temporaryTable(tmp("protected"), literalTable([("type", t), ("value", t)], protectedRows))
+    }
+
+    /// The blocked patterns, in file order: their place (`ord`), the pattern as this dialect matches it, and the types
+    /// they apply to (nil: every type). Translated when the rule tables are written, which refuse what cannot be.
+    var blockedPatterns: [(ord: Int, translated: String, types: [String]?)] {
+        rules.blocked.enumerated().compactMap { index, entry in
+            guard case .pattern(let p) = entry.matcher,
+                let translated = try? PatternTranslation.translate(p.source, for: o.dialect)
+            else { return nil }
+            return (index + 1, translated, entry.types.map { $0.sorted().map(\.string) })
+        }
     }
 
     // MARK: - Rule 1: merges
@@ -506,15 +518,35 @@ private struct Builder {
     func verdictStatements() -> [String] {
         let def = defaultLimit
         var s: [String] = []
+        // Blocked values by an equi-join on the value; each blocked pattern as a constant of its own select: an
+        // engine compiles a constant pattern once, one read from a column once per row (DuckDB: 27 s of a 1 M-profile
+        // scan went to matching one pattern against 7.3 M values that way, 0.2 s as a constant).
+        var hits = [
+            """
+            SELECT a.type AS type, a.value AS value, b.ord AS ord
+            FROM \(tmp("active")) AS a JOIN \(tmp("blocked")) AS b ON b.pattern = a.value
+            WHERE b.is_pattern = 0 AND (b.type IS NULL OR b.type = a.type)
+            """
+        ]
+        for pattern in blockedPatterns {
+            // A type this engine's text cannot hold (NUL, on PostgreSQL) names no identifier there.
+            let held = pattern.types?.filter(d.canHold)
+            if held?.isEmpty == true { continue }
+            let types = held.map { " AND a.type IN (\($0.map(d.literal).joined(separator: ", ")))" } ?? ""
+            hits.append(
+                """
+                SELECT a.type AS type, a.value AS value, \(int(String(pattern.ord))) AS ord
+                FROM \(tmp("active")) AS a WHERE \(d.search("a.value", d.literal(pattern.translated)))\(types)
+                """)
+        }
         s += (
             d.temporaryTable(
                 tmp("hits"),
                 """
-                SELECT a.type AS type, a.value AS value, MIN(b.ord) AS ord
-                FROM \(tmp("active")) AS a \(d.joinsOnEqualitiesOnly ? "CROSS JOIN" : "JOIN") \(tmp("blocked")) AS b
-                    \(d.joinsOnEqualitiesOnly ? "WHERE" : "ON") (b.type IS NULL OR b.type = a.type)
-                    AND CASE WHEN b.is_pattern = 1 THEN \(d.search("a.value", "b.pattern")) ELSE a.value = b.pattern END
-                GROUP BY a.type, a.value
+                SELECT type, value, MIN(ord) AS ord FROM (
+                \(hits.joined(separator: "\nUNION ALL\n"))
+                ) AS matches
+                GROUP BY type, value
                 """))
         // Every active identifier with its rules, and, for the candidates (not blocked) of each profile and type,
         // their place oldest first and the counts the ever limits need: one table, so no identifier is joined
